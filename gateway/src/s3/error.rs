@@ -1,0 +1,380 @@
+//! The S3 error type: every failure a request can meet, with its S3 code, HTTP status and XML body.
+//!
+//! Lower layers (store, auth) have their own error enums; they convert into [`S3Error`] here, in
+//! one place, so the mapping from "what went wrong" to "what the client sees" is easy to audit.
+
+use std::fmt;
+
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+
+/// S3 error codes lakegate answers with, each tied to its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3ErrorCode {
+    AccessDenied,
+    AuthorizationHeaderMalformed,
+    AuthorizationQueryParametersError,
+    BadDigest,
+    BucketAlreadyExists,
+    BucketAlreadyOwnedByYou,
+    BucketNotEmpty,
+    ConditionalRequestConflict,
+    EntityTooLarge,
+    EntityTooSmall,
+    IllegalVersioningConfigurationException,
+    IncompleteBody,
+    InternalError,
+    InvalidAccessKeyId,
+    InvalidArgument,
+    InvalidBucketName,
+    InvalidBucketState,
+    InvalidDigest,
+    InvalidObjectState,
+    InvalidPart,
+    InvalidPartOrder,
+    InvalidRange,
+    InvalidRequest,
+    InvalidRetentionPeriod,
+    InvalidStorageClass,
+    InvalidTag,
+    InvalidURI,
+    KeyTooLongError,
+    MalformedTrailerError,
+    MalformedXML,
+    MetadataTooLarge,
+    MethodNotAllowed,
+    MissingContentLength,
+    MissingRequestBodyError,
+    MissingSecurityHeader,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchLifecycleConfiguration,
+    NoSuchObjectLockConfiguration,
+    NoSuchTagSet,
+    NoSuchUpload,
+    NoSuchVersion,
+    NotImplemented,
+    NotModified,
+    ObjectLockConfigurationNotFoundError,
+    PreconditionFailed,
+    RequestHeaderSectionTooLarge,
+    RequestTimeTooSkewed,
+    ServiceUnavailable,
+    SignatureDoesNotMatch,
+    XAmzContentSHA256Mismatch,
+}
+
+impl S3ErrorCode {
+    /// The code as it appears in `<Code>`.
+    pub fn as_str(self) -> &'static str {
+        use S3ErrorCode::*;
+        match self {
+            AccessDenied => "AccessDenied",
+            AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
+            AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
+            BadDigest => "BadDigest",
+            BucketAlreadyExists => "BucketAlreadyExists",
+            BucketAlreadyOwnedByYou => "BucketAlreadyOwnedByYou",
+            BucketNotEmpty => "BucketNotEmpty",
+            ConditionalRequestConflict => "ConditionalRequestConflict",
+            EntityTooLarge => "EntityTooLarge",
+            EntityTooSmall => "EntityTooSmall",
+            IllegalVersioningConfigurationException => "IllegalVersioningConfigurationException",
+            IncompleteBody => "IncompleteBody",
+            InternalError => "InternalError",
+            InvalidAccessKeyId => "InvalidAccessKeyId",
+            InvalidArgument => "InvalidArgument",
+            InvalidBucketName => "InvalidBucketName",
+            InvalidBucketState => "InvalidBucketState",
+            InvalidDigest => "InvalidDigest",
+            InvalidObjectState => "InvalidObjectState",
+            InvalidPart => "InvalidPart",
+            InvalidPartOrder => "InvalidPartOrder",
+            InvalidRange => "InvalidRange",
+            InvalidRequest => "InvalidRequest",
+            InvalidRetentionPeriod => "InvalidRetentionPeriod",
+            InvalidStorageClass => "InvalidStorageClass",
+            InvalidTag => "InvalidTag",
+            InvalidURI => "InvalidURI",
+            KeyTooLongError => "KeyTooLongError",
+            MalformedTrailerError => "MalformedTrailerError",
+            MalformedXML => "MalformedXML",
+            MetadataTooLarge => "MetadataTooLarge",
+            MethodNotAllowed => "MethodNotAllowed",
+            MissingContentLength => "MissingContentLength",
+            MissingRequestBodyError => "MissingRequestBodyError",
+            MissingSecurityHeader => "MissingSecurityHeader",
+            NoSuchBucket => "NoSuchBucket",
+            NoSuchKey => "NoSuchKey",
+            NoSuchLifecycleConfiguration => "NoSuchLifecycleConfiguration",
+            NoSuchObjectLockConfiguration => "NoSuchObjectLockConfiguration",
+            NoSuchTagSet => "NoSuchTagSet",
+            NoSuchUpload => "NoSuchUpload",
+            NoSuchVersion => "NoSuchVersion",
+            NotImplemented => "NotImplemented",
+            NotModified => "NotModified",
+            ObjectLockConfigurationNotFoundError => "ObjectLockConfigurationNotFoundError",
+            PreconditionFailed => "PreconditionFailed",
+            RequestHeaderSectionTooLarge => "RequestHeaderSectionTooLarge",
+            RequestTimeTooSkewed => "RequestTimeTooSkewed",
+            ServiceUnavailable => "ServiceUnavailable",
+            SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            XAmzContentSHA256Mismatch => "XAmzContentSHA256Mismatch",
+        }
+    }
+
+    /// The HTTP status AWS answers this code with.
+    pub fn status(self) -> StatusCode {
+        use S3ErrorCode::*;
+        match self {
+            AccessDenied
+            | InvalidAccessKeyId
+            | RequestTimeTooSkewed
+            | SignatureDoesNotMatch
+            | InvalidObjectState => StatusCode::FORBIDDEN,
+            BucketAlreadyExists
+            | BucketAlreadyOwnedByYou
+            | BucketNotEmpty
+            | ConditionalRequestConflict
+            | InvalidBucketState => StatusCode::CONFLICT,
+            InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            InvalidRange => StatusCode::RANGE_NOT_SATISFIABLE,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            MissingContentLength => StatusCode::LENGTH_REQUIRED,
+            NoSuchBucket
+            | NoSuchKey
+            | NoSuchLifecycleConfiguration
+            | NoSuchObjectLockConfiguration
+            | NoSuchTagSet
+            | NoSuchUpload
+            | NoSuchVersion
+            | ObjectLockConfigurationNotFoundError => StatusCode::NOT_FOUND,
+            NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            NotModified => StatusCode::NOT_MODIFIED,
+            PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The default human message for this code.
+    pub fn default_message(self) -> &'static str {
+        use S3ErrorCode::*;
+        match self {
+            AccessDenied => "Access Denied.",
+            BadDigest => "The Content-MD5 or checksum you specified did not match what we received.",
+            BucketAlreadyOwnedByYou => {
+                "Your previous request to create the named bucket succeeded and you already own it."
+            }
+            BucketNotEmpty => "The bucket you tried to delete is not empty.",
+            EntityTooSmall => "Your proposed upload is smaller than the minimum allowed object size.",
+            IncompleteBody => {
+                "You did not provide the number of bytes specified by the Content-Length HTTP header."
+            }
+            InternalError => "We encountered an internal error. Please try again.",
+            InvalidAccessKeyId => {
+                "The AWS Access Key Id you provided does not exist in our records."
+            }
+            InvalidBucketName => "The specified bucket is not valid.",
+            InvalidPart => {
+                "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
+            }
+            InvalidPartOrder => "The list of parts was not in ascending order.",
+            InvalidRange => "The requested range is not satisfiable",
+            KeyTooLongError => "Your key is too long.",
+            MalformedXML => {
+                "The XML you provided was not well-formed or did not validate against our published schema."
+            }
+            MethodNotAllowed => "The specified method is not allowed against this resource.",
+            MissingContentLength => "You must provide the Content-Length HTTP header.",
+            NoSuchBucket => "The specified bucket does not exist.",
+            NoSuchKey => "The specified key does not exist.",
+            NoSuchTagSet => "The TagSet does not exist.",
+            NoSuchUpload => {
+                "The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed."
+            }
+            NoSuchVersion => "The specified version does not exist.",
+            NotImplemented => {
+                "A header or query you provided implies functionality that is not implemented."
+            }
+            ObjectLockConfigurationNotFoundError => {
+                "Object Lock configuration does not exist for this bucket."
+            }
+            PreconditionFailed => "At least one of the pre-conditions you specified did not hold.",
+            RequestTimeTooSkewed => {
+                "The difference between the request time and the server's time is too large."
+            }
+            SignatureDoesNotMatch => {
+                "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+            }
+            XAmzContentSHA256Mismatch => {
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+            }
+            _ => "",
+        }
+    }
+}
+
+impl fmt::Display for S3ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An S3 error answer: code, message, and what the client needs to see with it.
+#[derive(Debug, Clone)]
+pub struct S3Error {
+    pub code: S3ErrorCode,
+    pub message: String,
+    /// Extra response headers (e.g. `x-amz-delete-marker`, `Allow`, `Last-Modified`).
+    pub headers: HeaderMap,
+    /// Extra `<Name>value</Name>` elements in the XML body (e.g. `<Key>`, `<BucketName>`).
+    pub details: Vec<(&'static str, String)>,
+}
+
+impl S3Error {
+    pub fn new(code: S3ErrorCode) -> Self {
+        S3Error {
+            code,
+            message: code.default_message().to_string(),
+            headers: HeaderMap::new(),
+            details: Vec::new(),
+        }
+    }
+
+    pub fn with_message(code: S3ErrorCode, message: impl Into<String>) -> Self {
+        S3Error {
+            message: message.into(),
+            ..S3Error::new(code)
+        }
+    }
+
+    /// Shorthand for `InvalidArgument` with a message.
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Self::with_message(S3ErrorCode::InvalidArgument, message)
+    }
+
+    /// Shorthand for `InvalidRequest` with a message.
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::with_message(S3ErrorCode::InvalidRequest, message)
+    }
+
+    /// Shorthand for `NotImplemented` naming what is not implemented.
+    pub fn not_implemented(what: impl fmt::Display) -> Self {
+        Self::with_message(
+            S3ErrorCode::NotImplemented,
+            format!("{what} is not implemented by lakegate."),
+        )
+    }
+
+    /// An internal error: logged with its cause, answered without it.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(S3ErrorCode::InternalError)
+    }
+
+    pub fn with_detail(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.details.push((name, value.into()));
+        self
+    }
+
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    /// The XML body for this error.
+    pub fn to_xml(&self, resource: &str, request_id: &str) -> String {
+        let mut s = String::with_capacity(256);
+        s.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
+        s.push_str(self.code.as_str());
+        s.push_str("</Code><Message>");
+        s.push_str(&xml_escape(&self.message));
+        s.push_str("</Message>");
+        for (name, value) in &self.details {
+            s.push('<');
+            s.push_str(name);
+            s.push('>');
+            s.push_str(&xml_escape(value));
+            s.push_str("</");
+            s.push_str(name);
+            s.push('>');
+        }
+        s.push_str("<Resource>");
+        s.push_str(&xml_escape(resource));
+        s.push_str("</Resource><RequestId>");
+        s.push_str(&xml_escape(request_id));
+        s.push_str("</RequestId><HostId>lakegate</HostId></Error>");
+        s
+    }
+}
+
+impl From<S3ErrorCode> for S3Error {
+    fn from(code: S3ErrorCode) -> Self {
+        S3Error::new(code)
+    }
+}
+
+impl fmt::Display for S3Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for S3Error {}
+
+/// Escapes text for inclusion in XML element content or attribute values.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 cannot carry most control characters, even escaped as text; use a
+            // character reference that parsers accept for the ones that are legal.
+            '\t' | '\n' | '\r' => {
+                out.push_str(&format!("&#x{:X};", c as u32));
+            }
+            c if (c as u32) < 0x20 => {
+                out.push_str(&format!("&#x{:X};", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub type S3Result<T> = Result<T, S3Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_xml_has_code_message_resource_and_request_id() {
+        let e = S3Error::new(S3ErrorCode::NoSuchKey).with_detail("Key", "a<b");
+        let xml = e.to_xml("/bucket/a<b", "req-1");
+        assert!(xml.contains("<Code>NoSuchKey</Code>"));
+        assert!(xml.contains("<Key>a&lt;b</Key>"));
+        assert!(xml.contains("<Resource>/bucket/a&lt;b</Resource>"));
+        assert!(xml.contains("<RequestId>req-1</RequestId>"));
+        assert_eq!(e.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn statuses_match_aws() {
+        assert_eq!(S3ErrorCode::PreconditionFailed.status(), 412);
+        assert_eq!(S3ErrorCode::NotImplemented.status(), 501);
+        assert_eq!(S3ErrorCode::InvalidRange.status(), 416);
+        assert_eq!(S3ErrorCode::BucketNotEmpty.status(), 409);
+        assert_eq!(S3ErrorCode::SignatureDoesNotMatch.status(), 403);
+        assert_eq!(S3ErrorCode::MissingContentLength.status(), 411);
+        assert_eq!(S3ErrorCode::MalformedXML.status(), 400);
+    }
+}

@@ -1,0 +1,3 @@
+//! The S3 API: routing, XML, errors and one handler module per operation family.
+
+pub mod error;

@@ -1,0 +1,165 @@
+//! Immutable blobs behind an OpenDAL [`Operator`] (the `fs` service under `DATA_DIR/blobs` by
+//! default). A blob is written once under a fresh random id, made durable on close (the fs
+//! service calls `fsync` before returning), and never modified; it is deleted only once no
+//! metadata record references it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{Stream, TryStreamExt};
+use opendal::{Operator, services::Fs};
+
+use super::StoreError;
+use super::model::BlobId;
+
+/// The file name of a blob: two levels of fan-out, then the id in hex.
+pub fn blob_name(id: BlobId) -> String {
+    let hex = format!("{id:032x}");
+    format!("{}/{}/{}", &hex[0..2], &hex[2..4], hex)
+}
+
+fn parse_blob_name(path: &str) -> Option<BlobId> {
+    let name = path.rsplit('/').next()?;
+    if name.len() != 32 {
+        return None;
+    }
+    u128::from_str_radix(name, 16).ok()
+}
+
+/// The blob store.
+#[derive(Clone)]
+pub struct BlobStore {
+    op: Operator,
+}
+
+impl BlobStore {
+    /// A blob store on the local filesystem rooted at `root`.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(root)?;
+        let root = root
+            .to_str()
+            .ok_or_else(|| StoreError::Io("data directory path is not UTF-8".into()))?;
+        let op = Operator::new(Fs::default().root(root))?;
+        Ok(BlobStore { op })
+    }
+
+    /// A blob store over any OpenDAL operator.
+    pub fn from_operator(op: Operator) -> Self {
+        BlobStore { op }
+    }
+
+    /// Starts writing a new blob.
+    pub async fn create(&self) -> Result<BlobWriter, StoreError> {
+        let id = uuid::Uuid::new_v4().as_u128();
+        let writer = self.op.writer(&blob_name(id)).await?;
+        Ok(BlobWriter {
+            id,
+            writer: Some(writer),
+            written: 0,
+            op: self.op.clone(),
+        })
+    }
+
+    /// Streams `len` bytes of blob `id` starting at `offset`.
+    pub async fn read(
+        &self,
+        id: BlobId,
+        offset: u64,
+        len: u64,
+    ) -> Result<impl Stream<Item = Result<Bytes, StoreError>> + Send + use<>, StoreError> {
+        let reader = self.op.reader_with(&blob_name(id)).chunk(256 * 1024).await?;
+        let end = offset.saturating_add(len);
+        let stream = reader.into_bytes_stream(offset..end).await?;
+        Ok(stream.map_err(StoreError::from))
+    }
+
+    /// Deletes blob `id` (missing is fine).
+    pub async fn delete(&self, id: BlobId) -> Result<(), StoreError> {
+        self.op.delete(&blob_name(id)).await?;
+        Ok(())
+    }
+
+    /// Every blob, or only those not modified for `min_age`.
+    pub async fn list(&self, min_age: Option<Duration>) -> Result<Vec<BlobId>, StoreError> {
+        let mut out = Vec::new();
+        let mut lister = self.op.lister_with("").recursive(true).await?;
+        let now = std::time::SystemTime::now();
+        while let Some(entry) = lister.try_next().await? {
+            let Some(id) = parse_blob_name(entry.path()) else {
+                continue;
+            };
+            if let Some(age) = min_age {
+                let meta = self.op.stat(entry.path()).await?;
+                let modified = meta
+                    .last_modified()
+                    .map(std::time::SystemTime::from)
+                    .unwrap_or(now);
+                if now.duration_since(modified).unwrap_or_default() < age {
+                    continue;
+                }
+            }
+            out.push(id);
+        }
+        Ok(out)
+    }
+}
+
+/// A blob being written. Dropping it without [`BlobWriter::finish`] leaves a partial blob that
+/// no record references; [`BlobWriter::abort`] removes it eagerly, the sweep otherwise.
+pub struct BlobWriter {
+    id: BlobId,
+    writer: Option<opendal::Writer>,
+    written: u64,
+    op: Operator,
+}
+
+impl BlobWriter {
+    pub fn id(&self) -> BlobId {
+        self.id
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub async fn write(&mut self, data: Bytes) -> Result<(), StoreError> {
+        let w = self
+            .writer
+            .as_mut()
+            .ok_or_else(|| StoreError::Io("blob writer already closed".into()))?;
+        self.written += data.len() as u64;
+        w.write(data).await?;
+        Ok(())
+    }
+
+    /// Closes the blob; when this returns, its bytes are durable.
+    pub async fn finish(mut self) -> Result<BlobId, StoreError> {
+        if let Some(mut w) = self.writer.take() {
+            w.close().await?;
+        }
+        Ok(self.id)
+    }
+
+    /// Abandons the blob and deletes what was written.
+    pub async fn abort(mut self) {
+        if let Some(mut w) = self.writer.take() {
+            let _ = w.abort().await;
+        }
+        let _ = self.op.delete(&blob_name(self.id)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_names_round_trip() {
+        let id = 0x0123_4567_89ab_cdef_0011_2233_4455_6677u128;
+        let name = blob_name(id);
+        assert_eq!(name, "01/23/0123456789abcdef0011223344556677");
+        assert_eq!(parse_blob_name(&name), Some(id));
+        assert_eq!(parse_blob_name("01/23/not-a-blob"), None);
+    }
+}

@@ -1,0 +1,94 @@
+//! Bucket records: create, look up, list, configure, delete.
+
+use super::meta::{self, BUCKETS, CURRENT, UPLOADS, VERSIONS};
+use super::model::*;
+use super::{Store, StoreError};
+
+impl Store {
+    /// Creates a bucket. `object_lock` turns versioning on with it, as on AWS.
+    pub async fn create_bucket(
+        &self,
+        name: &str,
+        region: &str,
+        object_lock: bool,
+        now: Millis,
+    ) -> Result<BucketInfo, StoreError> {
+        let info = BucketInfo {
+            name: name.to_string(),
+            created: now,
+            region: region.to_string(),
+            versioning: if object_lock {
+                Versioning::Enabled
+            } else {
+                Versioning::Unversioned
+            },
+            object_lock_enabled: object_lock,
+            default_retention: None,
+        };
+        let record = info.clone();
+        self.meta
+            .write(move |w| {
+                if w.get(BUCKETS, record.name.as_bytes())?.is_some() {
+                    return Err(StoreError::BucketExists);
+                }
+                w.put_record(BUCKETS, record.name.as_bytes(), &record)
+            })
+            .await?;
+        Ok(info)
+    }
+
+    pub fn bucket(&self, name: &str) -> Result<BucketInfo, StoreError> {
+        self.meta
+            .read(|r| r.get_record(BUCKETS, name.as_bytes()))?
+            .ok_or(StoreError::NoSuchBucket)
+    }
+
+    pub fn list_buckets(&self) -> Result<Vec<BucketInfo>, StoreError> {
+        self.meta.read(|r| {
+            r.range(BUCKETS, &[], &[0xff], usize::MAX)?
+                .into_iter()
+                .map(|(_, v)| Ok(decode(&v)?))
+                .collect()
+        })
+    }
+
+    /// Changes a bucket's configuration with `f`, which validates and may refuse.
+    pub async fn update_bucket(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut BucketInfo) -> Result<(), StoreError> + Send + 'static,
+    ) -> Result<BucketInfo, StoreError> {
+        let name = name.to_string();
+        self.meta
+            .write(move |w| {
+                let mut info: BucketInfo = w
+                    .get_record(BUCKETS, name.as_bytes())?
+                    .ok_or(StoreError::NoSuchBucket)?;
+                f(&mut info)?;
+                w.put_record(BUCKETS, name.as_bytes(), &info)?;
+                Ok(info)
+            })
+            .await
+    }
+
+    /// Deletes an empty bucket (no versions, no delete markers, no uploads in progress).
+    pub async fn delete_bucket(&self, name: &str) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.meta
+            .write(move |w| {
+                if w.get(BUCKETS, name.as_bytes())?.is_none() {
+                    return Err(StoreError::NoSuchBucket);
+                }
+                let (start, end) = (meta::bucket_prefix(&name), meta::bucket_end(&name));
+                if w.any_in(VERSIONS, &start, &end)?
+                    || w.any_in(CURRENT, &start, &end)?
+                    || w.any_in(UPLOADS, &start, &end)?
+                {
+                    return Err(StoreError::BucketNotEmpty);
+                }
+                w.remove(BUCKETS, name.as_bytes())?;
+                Ok(())
+            })
+            .await
+    }
+}

@@ -1,0 +1,189 @@
+//! Storage: immutable blobs through OpenDAL, metadata in redb, versioning and object-lock rules.
+//!
+//! A write streams its body into a fresh blob (or keeps it inline when small), makes the blob
+//! durable, then commits the metadata in one group-committed redb transaction. redb is the single
+//! source of truth for what exists: a blob no record references is garbage and is swept.
+
+pub mod blob;
+mod buckets;
+pub mod lock;
+pub mod meta;
+pub mod model;
+mod multipart;
+mod objects;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use blob::{BlobStore, BlobWriter};
+pub use meta::MetaDb;
+pub use model::*;
+pub use multipart::{CompletePart, CompletedUpload};
+pub use objects::{DeleteOutcome, NewVersion, PutOutcome, VersionRef, WriteConditions};
+
+/// What went wrong in the store. The S3 layer maps each variant to an S3 error.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("no such bucket")]
+    NoSuchBucket,
+    #[error("bucket already exists")]
+    BucketExists,
+    #[error("bucket not empty")]
+    BucketNotEmpty,
+    #[error("no such key")]
+    NoSuchKey,
+    #[error("no such version")]
+    NoSuchVersion,
+    #[error("the version is a delete marker")]
+    DeleteMarker { version_id: String, last_modified: Millis, current: bool },
+    #[error("no such upload")]
+    NoSuchUpload,
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("object version is protected by object lock: {0}")]
+    Locked(String),
+    #[error("invalid part: {0}")]
+    InvalidPart(String),
+    #[error("parts are not in ascending order")]
+    InvalidPartOrder,
+    #[error("part {0} is smaller than the minimum part size")]
+    EntityTooSmall(u32),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    #[error("concurrent modification; retry")]
+    Conflict,
+    #[error("storage I/O: {0}")]
+    Io(String),
+    #[error("corrupt metadata record: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// A failure of the storage itself (as opposed to a refusal): poisons a metadata batch.
+    pub fn is_storage(&self) -> bool {
+        matches!(self, StoreError::Io(_) | StoreError::Corrupt(_))
+    }
+}
+
+macro_rules! io_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Io(e.to_string())
+            }
+        }
+    )*};
+}
+io_from!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    opendal::Error,
+    std::io::Error
+);
+
+impl From<postcard::Error> for StoreError {
+    fn from(e: postcard::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// Tunables of the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Objects and parts up to this many bytes are kept inline in their metadata record.
+    pub inline_threshold: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            inline_threshold: 16 * 1024,
+        }
+    }
+}
+
+/// The object store: metadata plus blobs.
+pub struct Store {
+    pub meta: MetaDb,
+    pub blobs: BlobStore,
+    pub options: StoreOptions,
+    data_dir: PathBuf,
+}
+
+impl Store {
+    /// Opens the store in `data_dir` (creating it), sweeps orphan blobs left by a crash, and
+    /// starts the background deleter for blobs freed by committed mutations.
+    pub async fn open(data_dir: &Path, options: StoreOptions) -> Result<Arc<Store>, StoreError> {
+        std::fs::create_dir_all(data_dir)?;
+        let blobs = BlobStore::open(&data_dir.join("blobs"))?;
+        let (freed_tx, mut freed_rx) = tokio::sync::mpsc::unbounded_channel::<BlobId>();
+        let meta = MetaDb::open(&data_dir.join("meta.redb"), freed_tx)?;
+        let store = Arc::new(Store {
+            meta,
+            blobs,
+            options,
+            data_dir: data_dir.to_path_buf(),
+        });
+        let swept = store.sweep_orphans(None).await?;
+        if swept > 0 {
+            tracing::info!(blobs = swept, "swept orphan blobs left by an interrupted write");
+        }
+        let deleter = store.blobs.clone();
+        tokio::spawn(async move {
+            while let Some(id) = freed_rx.recv().await {
+                if let Err(e) = deleter.delete(id).await {
+                    tracing::warn!(blob = %blob::blob_name(id), error = %e, "could not delete freed blob; the sweep will retry");
+                }
+            }
+        });
+        Ok(store)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Deletes blobs no metadata record references. With `min_age`, only blobs untouched for that
+    /// long (so uploads in flight are left alone); without, all of them (at startup, when nothing
+    /// is in flight). Returns how many were deleted.
+    pub async fn sweep_orphans(&self, min_age: Option<Duration>) -> Result<usize, StoreError> {
+        let candidates = self.blobs.list(min_age).await?;
+        if candidates.is_empty() {
+            return Ok(0);
+        }
+        let referenced = self.meta.read(|r| {
+            let mut set = std::collections::HashSet::new();
+            r.for_each_key(meta::BLOB_REFS, |k| {
+                if k.len() == 16 {
+                    let mut b = [0u8; 16];
+                    b.copy_from_slice(k);
+                    set.insert(u128::from_be_bytes(b));
+                }
+            })?;
+            Ok(set)
+        })?;
+        let mut n = 0;
+        for id in candidates {
+            if !referenced.contains(&id) {
+                self.blobs.delete(id).await?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Milliseconds since the Unix epoch now.
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

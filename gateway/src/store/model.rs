@@ -1,0 +1,409 @@
+//! The metadata records kept in redb. Serialized with postcard; every record type starts with a
+//! format version byte (see [`encode`]) so the schema can evolve.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+
+/// A blob's identity: a random 128-bit id, its file name under `blobs/`.
+pub type BlobId = u128;
+
+/// Versioning state of a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Versioning {
+    /// Never enabled: only `null` versions, overwrite replaces.
+    #[default]
+    Unversioned,
+    Enabled,
+    Suspended,
+}
+
+/// Object-lock retention mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetentionMode {
+    Governance,
+    Compliance,
+}
+
+impl RetentionMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetentionMode::Governance => "GOVERNANCE",
+            RetentionMode::Compliance => "COMPLIANCE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "GOVERNANCE" => Some(RetentionMode::Governance),
+            "COMPLIANCE" => Some(RetentionMode::Compliance),
+            _ => None,
+        }
+    }
+}
+
+/// A bucket's default retention (object lock configuration rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultRetention {
+    pub mode: RetentionMode,
+    pub days: Option<u32>,
+    pub years: Option<u32>,
+}
+
+impl DefaultRetention {
+    /// The retain-until date for an object written at `now`.
+    pub fn retain_until(&self, now: Millis) -> Millis {
+        const DAY: i64 = 86_400_000;
+        let days = i64::from(self.days.unwrap_or(0)) + i64::from(self.years.unwrap_or(0)) * 365;
+        now.saturating_add(days.saturating_mul(DAY))
+    }
+}
+
+/// A bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketInfo {
+    pub name: String,
+    pub created: Millis,
+    pub region: String,
+    pub versioning: Versioning,
+    /// Object lock was enabled at creation (or later); can never be disabled.
+    pub object_lock_enabled: bool,
+    pub default_retention: Option<DefaultRetention>,
+}
+
+/// A retention on one object version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub mode: RetentionMode,
+    pub retain_until: Millis,
+}
+
+/// A slice of a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    pub blob: BlobId,
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// Where an object version's (or a part's) bytes live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ObjectData {
+    /// Small objects ride inside their metadata record and are made durable by the same commit.
+    Inline(Vec<u8>),
+    /// Bytes are the concatenation of these blob slices (one for a plain PUT, one or more per part
+    /// for a completed multipart upload, shared with the source after a copy).
+    Segments(Vec<Segment>),
+}
+
+impl ObjectData {
+    pub fn empty() -> Self {
+        ObjectData::Inline(Vec::new())
+    }
+
+    /// The blobs this data references (with repetition).
+    pub fn blobs(&self) -> impl Iterator<Item = BlobId> + '_ {
+        let segs: &[Segment] = match self {
+            ObjectData::Inline(_) => &[],
+            ObjectData::Segments(s) => s,
+        };
+        segs.iter().map(|s| s.blob)
+    }
+
+    /// The bytes `[start, start+len)` of this data, as data of its own (blob slices are shared,
+    /// inline bytes copied).
+    pub fn slice(&self, start: u64, len: u64) -> ObjectData {
+        match self {
+            ObjectData::Inline(bytes) => {
+                let s = usize::try_from(start).unwrap_or(usize::MAX).min(bytes.len());
+                let e = usize::try_from(start.saturating_add(len))
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                ObjectData::Inline(bytes[s..e].to_vec())
+            }
+            ObjectData::Segments(segs) => {
+                let mut out = Vec::new();
+                let end = start.saturating_add(len);
+                let mut pos = 0u64;
+                for seg in segs {
+                    let seg_end = pos + seg.len;
+                    if seg_end > start && pos < end {
+                        let from = start.max(pos);
+                        let to = end.min(seg_end);
+                        out.push(Segment {
+                            blob: seg.blob,
+                            offset: seg.offset + (from - pos),
+                            len: to - from,
+                        });
+                    }
+                    pos = seg_end;
+                }
+                ObjectData::Segments(out)
+            }
+        }
+    }
+}
+
+/// HTTP-level metadata stored with an object and returned on GET/HEAD.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_language: Option<String>,
+    pub cache_control: Option<String>,
+    pub expires: Option<String>,
+    pub website_redirect: Option<String>,
+    /// `x-amz-meta-*` pairs, names lowercased, without the prefix, in the order received.
+    pub user: Vec<(String, String)>,
+    /// `None` means STANDARD.
+    pub storage_class: Option<String>,
+}
+
+/// Checksum algorithms S3 defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ChecksumAlgorithm {
+    Crc32,
+    Crc32c,
+    Crc64Nvme,
+    Sha1,
+    Sha256,
+}
+
+impl ChecksumAlgorithm {
+    pub const ALL: [ChecksumAlgorithm; 5] = [
+        ChecksumAlgorithm::Crc32,
+        ChecksumAlgorithm::Crc32c,
+        ChecksumAlgorithm::Crc64Nvme,
+        ChecksumAlgorithm::Sha1,
+        ChecksumAlgorithm::Sha256,
+    ];
+
+    /// `CRC32`, `CRC32C`, ... as in `x-amz-checksum-algorithm`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChecksumAlgorithm::Crc32 => "CRC32",
+            ChecksumAlgorithm::Crc32c => "CRC32C",
+            ChecksumAlgorithm::Crc64Nvme => "CRC64NVME",
+            ChecksumAlgorithm::Sha1 => "SHA1",
+            ChecksumAlgorithm::Sha256 => "SHA256",
+        }
+    }
+
+    /// The header carrying this checksum, e.g. `x-amz-checksum-crc32`.
+    pub fn header(self) -> &'static str {
+        match self {
+            ChecksumAlgorithm::Crc32 => "x-amz-checksum-crc32",
+            ChecksumAlgorithm::Crc32c => "x-amz-checksum-crc32c",
+            ChecksumAlgorithm::Crc64Nvme => "x-amz-checksum-crc64nvme",
+            ChecksumAlgorithm::Sha1 => "x-amz-checksum-sha1",
+            ChecksumAlgorithm::Sha256 => "x-amz-checksum-sha256",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// Whether a multipart object can carry a full-object checksum of this algorithm.
+    pub fn supports_full_object(self) -> bool {
+        matches!(
+            self,
+            ChecksumAlgorithm::Crc32 | ChecksumAlgorithm::Crc32c | ChecksumAlgorithm::Crc64Nvme
+        )
+    }
+
+    /// Whether a multipart object can carry a composite checksum of this algorithm.
+    pub fn supports_composite(self) -> bool {
+        !matches!(self, ChecksumAlgorithm::Crc64Nvme)
+    }
+}
+
+/// Full-object or composite (checksum of the parts' checksums, `-N` suffixed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChecksumType {
+    FullObject,
+    Composite,
+}
+
+impl ChecksumType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChecksumType::FullObject => "FULL_OBJECT",
+            ChecksumType::Composite => "COMPOSITE",
+        }
+    }
+}
+
+/// A stored checksum: algorithm, base64 value (with `-N` for composite), type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checksum {
+    pub algorithm: ChecksumAlgorithm,
+    pub value: String,
+    pub kind: ChecksumType,
+}
+
+/// One part of a completed multipart object, kept for `partNumber` GETs and part checksums.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartSummary {
+    pub size: u64,
+    pub checksum: Option<String>,
+}
+
+/// One version of one object (or a delete marker).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectVersion {
+    /// `"null"` for the null version.
+    pub version_id: String,
+    /// Global write order; newer versions have larger sequence numbers.
+    pub seq: u64,
+    pub is_delete_marker: bool,
+    pub last_modified: Millis,
+    pub size: u64,
+    /// ETag without quotes: hex MD5 for a single PUT, `md5-of-md5s-N` after multipart.
+    pub etag: String,
+    pub data: ObjectData,
+    pub meta: ObjectMeta,
+    pub checksum: Option<Checksum>,
+    /// Parts of a multipart object; empty for a single PUT.
+    pub parts: Vec<PartSummary>,
+    pub tags: Vec<(String, String)>,
+    pub retention: Option<Retention>,
+    pub legal_hold: bool,
+}
+
+/// The latest version of a key, as ListObjects shows it (kept in its own table so listing never
+/// touches version records).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentEntry {
+    pub seq: u64,
+    pub version_id: String,
+    pub is_delete_marker: bool,
+    pub last_modified: Millis,
+    pub size: u64,
+    pub etag: String,
+    pub storage_class: Option<String>,
+}
+
+impl CurrentEntry {
+    pub fn of(v: &ObjectVersion) -> Self {
+        CurrentEntry {
+            seq: v.seq,
+            version_id: v.version_id.clone(),
+            is_delete_marker: v.is_delete_marker,
+            last_modified: v.last_modified,
+            size: v.size,
+            etag: v.etag.clone(),
+            storage_class: v.meta.storage_class.clone(),
+        }
+    }
+}
+
+/// An in-progress multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadInfo {
+    pub upload_id: String,
+    pub key: String,
+    pub initiated: Millis,
+    pub meta: ObjectMeta,
+    pub tags: Vec<(String, String)>,
+    pub retention: Option<Retention>,
+    pub legal_hold: bool,
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    pub checksum_type: Option<ChecksumType>,
+}
+
+/// One uploaded part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartInfo {
+    pub number: u32,
+    pub etag: String,
+    pub size: u64,
+    pub last_modified: Millis,
+    pub data: ObjectData,
+    /// Checksums of this part, by algorithm (base64).
+    pub checksums: Vec<(ChecksumAlgorithm, String)>,
+}
+
+const FORMAT_V1: u8 = 1;
+
+/// Serializes a record with its format version byte.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let out = vec![FORMAT_V1];
+    // postcard serialization of these plain structs cannot fail (no maps with non-string keys,
+    // no unsupported types); fall back to an empty record if it ever did.
+    match postcard::to_extend(value, out) {
+        Ok(v) => v,
+        Err(_) => vec![FORMAT_V1],
+    }
+}
+
+/// Deserializes a record written by [`encode`].
+pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, postcard::Error> {
+    match bytes.split_first() {
+        Some((&FORMAT_V1, rest)) => postcard::from_bytes(rest),
+        _ => Err(postcard::Error::DeserializeBadEncoding),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_spans_segments() {
+        let d = ObjectData::Segments(vec![
+            Segment {
+                blob: 1,
+                offset: 0,
+                len: 10,
+            },
+            Segment {
+                blob: 2,
+                offset: 5,
+                len: 10,
+            },
+        ]);
+        assert_eq!(
+            d.slice(8, 5),
+            ObjectData::Segments(vec![
+                Segment {
+                    blob: 1,
+                    offset: 8,
+                    len: 2
+                },
+                Segment {
+                    blob: 2,
+                    offset: 5,
+                    len: 3
+                },
+            ])
+        );
+        assert_eq!(
+            ObjectData::Inline(b"hello".to_vec()).slice(1, 3),
+            ObjectData::Inline(b"ell".to_vec())
+        );
+    }
+
+    #[test]
+    fn records_round_trip() {
+        let b = BucketInfo {
+            name: "bronze".into(),
+            created: 1,
+            region: "us-east-1".into(),
+            versioning: Versioning::Enabled,
+            object_lock_enabled: true,
+            default_retention: Some(DefaultRetention {
+                mode: RetentionMode::Governance,
+                days: Some(90),
+                years: None,
+            }),
+        };
+        let back: BucketInfo = decode(&encode(&b)).unwrap();
+        assert_eq!(b, back);
+        assert!(decode::<BucketInfo>(&[9, 9, 9]).is_err());
+    }
+}

@@ -1,0 +1,601 @@
+//! Object versions: write (with versioning and conditional-write rules), read, update, delete,
+//! and the scans listing is built on.
+
+use super::lock;
+use super::meta::{self, BUCKETS, CURRENT, ReadCtx, VERSIONS, WriteCtx};
+use super::model::*;
+use super::{Store, StoreError};
+
+/// A version about to be written.
+#[derive(Debug, Clone)]
+pub struct NewVersion {
+    pub data: ObjectData,
+    pub size: u64,
+    pub etag: String,
+    pub meta: ObjectMeta,
+    pub checksum: Option<Checksum>,
+    pub parts: Vec<PartSummary>,
+    pub tags: Vec<(String, String)>,
+    /// Explicit retention; `None` applies the bucket's default retention, if any.
+    pub retention: Option<Retention>,
+    pub legal_hold: bool,
+}
+
+/// Conditions checked inside the committing transaction.
+#[derive(Debug, Clone, Default)]
+pub struct WriteConditions {
+    /// `If-None-Match: *`: only if no current object exists.
+    pub if_none_match_star: bool,
+    /// `If-Match`: only if the current object's ETag (unquoted) is this, or exists at all for `*`.
+    pub if_match: Option<String>,
+}
+
+/// What a successful write produced.
+#[derive(Debug, Clone)]
+pub struct PutOutcome {
+    pub version_id: String,
+    /// Whether the bucket is (or was) versioned, i.e. whether to send `x-amz-version-id`.
+    pub versioned: bool,
+    pub etag: String,
+    pub last_modified: Millis,
+    pub retention: Option<Retention>,
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOutcome {
+    /// The version created (delete marker) or removed, when there is one to report.
+    pub version_id: Option<String>,
+    /// A delete marker was created, or the removed version was a delete marker.
+    pub delete_marker: bool,
+}
+
+/// Which version a request is about.
+#[derive(Debug, Clone, Copy)]
+pub enum VersionRef<'a> {
+    Current,
+    Id(&'a str),
+}
+
+impl<'a> VersionRef<'a> {
+    pub fn from_option(v: Option<&'a str>) -> Self {
+        v.map(VersionRef::Id).unwrap_or(VersionRef::Current)
+    }
+}
+
+/// A new version id: the sequence number (so lookups are direct) and random bits.
+fn new_version_id(seq: u64) -> String {
+    let r = uuid::Uuid::new_v4().as_u128() as u64;
+    format!("{seq:016x}{r:016x}")
+}
+
+/// The sequence number inside a version id minted by [`new_version_id`].
+fn seq_of_version_id(vid: &str) -> Option<u64> {
+    if vid.len() == 32 && vid.bytes().all(|b| b.is_ascii_hexdigit()) {
+        u64::from_str_radix(&vid[..16], 16).ok()
+    } else {
+        None
+    }
+}
+
+/// Validates the shape of a client-supplied version id.
+pub fn check_version_id(vid: &str) -> Result<(), StoreError> {
+    if vid == "null" || seq_of_version_id(vid).is_some() {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidArgument("Invalid version id specified".into()))
+    }
+}
+
+// Lookups shared by the read and write sides.
+trait Lookup {
+    fn raw(&self, table: redb::TableDefinition<&[u8], &[u8]>, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    fn raw_range(
+        &self,
+        table: redb::TableDefinition<&[u8], &[u8]>,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+
+    fn find_version(&self, bucket: &str, key: &str, vid: &str) -> Result<Option<ObjectVersion>, StoreError> {
+        if let Some(seq) = seq_of_version_id(vid) {
+            let Some(bytes) = self.raw(VERSIONS, &meta::version_key(bucket, key, seq))? else {
+                return Ok(None);
+            };
+            let v: ObjectVersion = decode(&bytes)?;
+            return Ok((v.version_id == vid).then_some(v));
+        }
+        if vid != "null" {
+            return Ok(None);
+        }
+        let (start, end) = (meta::key_prefix(bucket, key), meta::key_end(bucket, key));
+        for (_, bytes) in self.raw_range(VERSIONS, &start, &end, usize::MAX)? {
+            let v: ObjectVersion = decode(&bytes)?;
+            if v.version_id == "null" {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
+    fn current(&self, bucket: &str, key: &str) -> Result<Option<ObjectVersion>, StoreError> {
+        let Some(bytes) = self.raw(CURRENT, &meta::current_key(bucket, key))? else {
+            return Ok(None);
+        };
+        let cur: CurrentEntry = decode(&bytes)?;
+        match self.raw(VERSIONS, &meta::version_key(bucket, key, cur.seq))? {
+            Some(bytes) => Ok(Some(decode(&bytes)?)),
+            None => Err(StoreError::Corrupt(format!(
+                "current entry of {bucket}/{key} points at a missing version"
+            ))),
+        }
+    }
+
+    /// The newest version of a key, after the current one was removed.
+    fn newest(&self, bucket: &str, key: &str) -> Result<Option<ObjectVersion>, StoreError> {
+        let (start, end) = (meta::key_prefix(bucket, key), meta::key_end(bucket, key));
+        match self.raw_range(VERSIONS, &start, &end, 1)?.into_iter().next() {
+            Some((_, bytes)) => Ok(Some(decode(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn resolve(&self, bucket: &str, key: &str, which: VersionRef<'_>) -> Result<ObjectVersion, StoreError> {
+        let found = match which {
+            VersionRef::Current => self.current(bucket, key)?,
+            VersionRef::Id(vid) => {
+                check_version_id(vid)?;
+                self.find_version(bucket, key, vid)?
+            }
+        };
+        match found {
+            Some(v) => Ok(v),
+            None => {
+                if self.raw(BUCKETS, bucket.as_bytes())?.is_none() {
+                    Err(StoreError::NoSuchBucket)
+                } else if matches!(which, VersionRef::Id(_)) {
+                    Err(StoreError::NoSuchVersion)
+                } else {
+                    Err(StoreError::NoSuchKey)
+                }
+            }
+        }
+    }
+}
+
+impl Lookup for ReadCtx {
+    fn raw(&self, table: redb::TableDefinition<&[u8], &[u8]>, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(table, key)
+    }
+    fn raw_range(
+        &self,
+        table: redb::TableDefinition<&[u8], &[u8]>,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.range(table, start, end, limit)
+    }
+}
+
+impl Lookup for WriteCtx {
+    fn raw(&self, table: redb::TableDefinition<&[u8], &[u8]>, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(table, key)
+    }
+    fn raw_range(
+        &self,
+        table: redb::TableDefinition<&[u8], &[u8]>,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.range(table, start, end, limit)
+    }
+}
+
+/// Checks `If-None-Match: *` / `If-Match` against the current version.
+fn check_conditions(current: Option<&ObjectVersion>, cond: &WriteConditions) -> Result<(), StoreError> {
+    let live = current.filter(|v| !v.is_delete_marker);
+    if cond.if_none_match_star && live.is_some() {
+        return Err(StoreError::PreconditionFailed);
+    }
+    if let Some(want) = &cond.if_match {
+        let Some(v) = live else {
+            return Err(StoreError::NoSuchKey);
+        };
+        if want != "*" && want != &v.etag {
+            return Err(StoreError::PreconditionFailed);
+        }
+    }
+    Ok(())
+}
+
+/// Writes a new version inside a metadata transaction: versioning rules, default retention,
+/// conditions. The caller's data gains one reference. Shared by PUT, copy and complete-multipart.
+pub(crate) fn insert_version(
+    w: &mut WriteCtx,
+    bucket: &str,
+    key: &str,
+    new: NewVersion,
+    cond: &WriteConditions,
+    now: Millis,
+) -> Result<PutOutcome, StoreError> {
+    let info: BucketInfo = w
+        .get_record(BUCKETS, bucket.as_bytes())?
+        .ok_or(StoreError::NoSuchBucket)?;
+    let current = w.current(bucket, key)?;
+    check_conditions(current.as_ref(), cond)?;
+    if !info.object_lock_enabled && (new.retention.is_some() || new.legal_hold) {
+        return Err(StoreError::InvalidRequest(
+            "Bucket is missing Object Lock Configuration".into(),
+        ));
+    }
+    let retention = new.retention.or_else(|| {
+        info.default_retention.map(|d| Retention {
+            mode: d.mode,
+            retain_until: d.retain_until(now),
+        })
+    });
+    // The null version this write replaces, if the bucket is not versioning-enabled.
+    let replaced = match info.versioning {
+        Versioning::Enabled => None,
+        Versioning::Unversioned | Versioning::Suspended => w.find_version(bucket, key, "null")?,
+    };
+    if let Some(old) = &replaced {
+        lock::check_delete(old, now, false)?;
+    }
+    // Validation done; write.
+    let seq = w.next_seq();
+    let version_id = match info.versioning {
+        Versioning::Enabled => new_version_id(seq),
+        _ => "null".to_string(),
+    };
+    if let Some(old) = replaced {
+        w.remove(VERSIONS, &meta::version_key(bucket, key, old.seq))?;
+        w.release_data(&old.data)?;
+    }
+    let version = ObjectVersion {
+        version_id: version_id.clone(),
+        seq,
+        is_delete_marker: false,
+        last_modified: now,
+        size: new.size,
+        etag: new.etag.clone(),
+        data: new.data,
+        meta: new.meta,
+        checksum: new.checksum,
+        parts: new.parts,
+        tags: new.tags,
+        retention,
+        legal_hold: new.legal_hold,
+    };
+    w.retain_data(&version.data)?;
+    w.put_record(VERSIONS, &meta::version_key(bucket, key, seq), &version)?;
+    w.put_record(CURRENT, &meta::current_key(bucket, key), &CurrentEntry::of(&version))?;
+    Ok(PutOutcome {
+        version_id,
+        versioned: info.versioning != Versioning::Unversioned,
+        etag: new.etag,
+        last_modified: now,
+        retention,
+    })
+}
+
+/// Removes one version record, fixing up `current`.
+fn remove_version(w: &mut WriteCtx, bucket: &str, key: &str, v: &ObjectVersion) -> Result<(), StoreError> {
+    w.remove(VERSIONS, &meta::version_key(bucket, key, v.seq))?;
+    w.release_data(&v.data)?;
+    let cur_key = meta::current_key(bucket, key);
+    let cur: Option<CurrentEntry> = w.get_record(CURRENT, &cur_key)?;
+    if cur.is_some_and(|c| c.seq == v.seq) {
+        match w.newest(bucket, key)? {
+            Some(next) => w.put_record(CURRENT, &cur_key, &CurrentEntry::of(&next))?,
+            None => {
+                w.remove(CURRENT, &cur_key)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Writes a new version of `key` (see [`insert_version`]).
+    pub async fn put_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        new: NewVersion,
+        cond: WriteConditions,
+        now: Millis,
+    ) -> Result<PutOutcome, StoreError> {
+        let (bucket, key) = (bucket.to_string(), key.to_string());
+        self.meta
+            .write(move |w| insert_version(w, &bucket, &key, new, &cond, now))
+            .await
+    }
+
+    /// Reads a version's record. A delete marker is reported as [`StoreError::DeleteMarker`].
+    pub fn get_version(&self, bucket: &str, key: &str, which: VersionRef<'_>) -> Result<ObjectVersion, StoreError> {
+        let v = self.meta.read(|r| r.resolve(bucket, key, which))?;
+        if v.is_delete_marker {
+            return Err(StoreError::DeleteMarker {
+                version_id: v.version_id,
+                last_modified: v.last_modified,
+                current: matches!(which, VersionRef::Current),
+            });
+        }
+        Ok(v)
+    }
+
+    /// Changes a version in place (tags, retention, legal hold) with `f`, which validates first.
+    /// Delete markers cannot be changed. Returns the updated version.
+    pub async fn update_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        f: impl FnOnce(&mut ObjectVersion, &BucketInfo) -> Result<(), StoreError> + Send + 'static,
+    ) -> Result<ObjectVersion, StoreError> {
+        let (bucket, key) = (bucket.to_string(), key.to_string());
+        let vid = version_id.map(str::to_string);
+        self.meta
+            .write(move |w| {
+                let info: BucketInfo = w
+                    .get_record(BUCKETS, bucket.as_bytes())?
+                    .ok_or(StoreError::NoSuchBucket)?;
+                let which = VersionRef::from_option(vid.as_deref());
+                let mut v = w.resolve(&bucket, &key, which)?;
+                if v.is_delete_marker {
+                    return Err(StoreError::DeleteMarker {
+                        version_id: v.version_id,
+                        last_modified: v.last_modified,
+                        current: vid.is_none(),
+                    });
+                }
+                f(&mut v, &info)?;
+                w.put_record(VERSIONS, &meta::version_key(&bucket, &key, v.seq), &v)?;
+                Ok(v)
+            })
+            .await
+    }
+
+    /// DeleteObject: without a version id, per the bucket's versioning (remove, or add a delete
+    /// marker); with one, permanently deletes that version if object lock allows.
+    pub async fn delete_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        bypass_governance: bool,
+        now: Millis,
+    ) -> Result<DeleteOutcome, StoreError> {
+        if let Some(vid) = version_id {
+            check_version_id(vid)?;
+        }
+        let (bucket, key) = (bucket.to_string(), key.to_string());
+        let vid = version_id.map(str::to_string);
+        self.meta
+            .write(move |w| delete_in(w, &bucket, &key, vid.as_deref(), bypass_governance, now))
+            .await
+    }
+
+    /// Deletes many objects, each independently (DeleteObjects); all in one group commit.
+    pub async fn delete_objects(
+        &self,
+        bucket: &str,
+        targets: Vec<(String, Option<String>)>,
+        bypass_governance: bool,
+        now: Millis,
+    ) -> Result<Vec<Result<DeleteOutcome, StoreError>>, StoreError> {
+        let bucket = bucket.to_string();
+        self.meta
+            .write(move |w| {
+                if w.get(BUCKETS, bucket.as_bytes())?.is_none() {
+                    return Err(StoreError::NoSuchBucket);
+                }
+                let mut out = Vec::with_capacity(targets.len());
+                for (key, vid) in targets {
+                    let r = match vid.as_deref().map(check_version_id) {
+                        Some(Err(e)) => Err(e),
+                        _ => delete_in(w, &bucket, &key, vid.as_deref(), bypass_governance, now),
+                    };
+                    if let Err(e) = &r
+                        && e.is_storage()
+                    {
+                        return Err(e.clone());
+                    }
+                    out.push(r);
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    /// Current entries of `bucket` whose key starts with `prefix`, from key bytes `from`
+    /// (inclusive), at most `limit`, delete markers included.
+    pub fn scan_current(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        from: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(String, CurrentEntry)>, StoreError> {
+        let base = meta::bucket_prefix(bucket);
+        let mut start = base.clone();
+        start.extend_from_slice(if from > prefix.as_bytes() { from } else { prefix.as_bytes() });
+        let end = prefix_end(&base, prefix).unwrap_or_else(|| meta::bucket_end(bucket));
+        self.meta.read(|r| {
+            if r.get(BUCKETS, bucket.as_bytes())?.is_none() {
+                return Err(StoreError::NoSuchBucket);
+            }
+            r.range(CURRENT, &start, &end, limit)?
+                .into_iter()
+                .map(|(k, v)| {
+                    let key = String::from_utf8_lossy(meta::strip_bucket(bucket, &k)).into_owned();
+                    Ok((key, decode(&v)?))
+                })
+                .collect()
+        })
+    }
+
+    /// Versions of `bucket` whose key starts with `prefix`, starting at key bytes `from`
+    /// (inclusive), or, with `after`, right after that `(key, version id)`; newest first per key.
+    pub fn scan_versions(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        from: &[u8],
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<(String, ObjectVersion)>, StoreError> {
+        let base = meta::bucket_prefix(bucket);
+        let end = prefix_end(&base, prefix).unwrap_or_else(|| meta::bucket_end(bucket));
+        self.meta.read(|r| {
+            if r.get(BUCKETS, bucket.as_bytes())?.is_none() {
+                return Err(StoreError::NoSuchBucket);
+            }
+            let mut start = base.clone();
+            start.extend_from_slice(if from > prefix.as_bytes() { from } else { prefix.as_bytes() });
+            if let Some((key, vid)) = after {
+                match r.find_version(bucket, key, vid)? {
+                    Some(v) => {
+                        let mut k = meta::version_key(bucket, key, v.seq);
+                        k.push(0); // just past that version
+                        if k > start {
+                            start = k;
+                        }
+                    }
+                    // Unknown marker version: continue after the whole key.
+                    None => {
+                        let k = meta::key_end(bucket, key);
+                        if k > start {
+                            start = k;
+                        }
+                    }
+                }
+            }
+            r.range(VERSIONS, &start, &end, limit)?
+                .into_iter()
+                .map(|(k, v)| {
+                    let rest = meta::strip_bucket(bucket, &k);
+                    let key_bytes = &rest[..rest.len().saturating_sub(9)];
+                    let key = String::from_utf8_lossy(key_bytes).into_owned();
+                    debug_assert_eq!(meta::seq_of_version_key(&k), decode::<ObjectVersion>(&v).map(|x| x.seq).unwrap_or(0));
+                    Ok((key, decode(&v)?))
+                })
+                .collect()
+        })
+    }
+}
+
+/// The exclusive end of all keys in `base` + `prefix`..., or `None` for an empty prefix.
+fn prefix_end(base: &[u8], prefix: &str) -> Option<Vec<u8>> {
+    if prefix.is_empty() {
+        return None;
+    }
+    let mut p = base.to_vec();
+    p.extend_from_slice(prefix.as_bytes());
+    // UTF-8 never contains 0xff, so incrementing the last byte cannot overflow.
+    if let Some(last) = p.last_mut() {
+        *last += 1;
+    }
+    Some(p)
+}
+
+fn delete_in(
+    w: &mut WriteCtx,
+    bucket: &str,
+    key: &str,
+    vid: Option<&str>,
+    bypass_governance: bool,
+    now: Millis,
+) -> Result<DeleteOutcome, StoreError> {
+    let info: BucketInfo = w
+        .get_record(BUCKETS, bucket.as_bytes())?
+        .ok_or(StoreError::NoSuchBucket)?;
+    if let Some(vid) = vid {
+        let Some(v) = w.find_version(bucket, key, vid)? else {
+            // Deleting a version that does not exist succeeds, as on AWS.
+            return Ok(DeleteOutcome {
+                version_id: Some(vid.to_string()),
+                delete_marker: false,
+            });
+        };
+        lock::check_delete(&v, now, bypass_governance)?;
+        remove_version(w, bucket, key, &v)?;
+        return Ok(DeleteOutcome {
+            version_id: Some(v.version_id.clone()),
+            delete_marker: v.is_delete_marker,
+        });
+    }
+    match info.versioning {
+        Versioning::Unversioned => {
+            if let Some(v) = w.find_version(bucket, key, "null")? {
+                lock::check_delete(&v, now, bypass_governance)?;
+                remove_version(w, bucket, key, &v)?;
+            }
+            Ok(DeleteOutcome::default())
+        }
+        Versioning::Enabled | Versioning::Suspended => {
+            let replaced = match info.versioning {
+                Versioning::Suspended => w.find_version(bucket, key, "null")?,
+                _ => None,
+            };
+            if let Some(old) = &replaced {
+                lock::check_delete(old, now, false)?;
+            }
+            let seq = w.next_seq();
+            let version_id = if info.versioning == Versioning::Enabled {
+                new_version_id(seq)
+            } else {
+                "null".to_string()
+            };
+            if let Some(old) = replaced {
+                w.remove(VERSIONS, &meta::version_key(bucket, key, old.seq))?;
+                w.release_data(&old.data)?;
+            }
+            let marker = ObjectVersion {
+                version_id: version_id.clone(),
+                seq,
+                is_delete_marker: true,
+                last_modified: now,
+                size: 0,
+                etag: String::new(),
+                data: ObjectData::empty(),
+                meta: ObjectMeta::default(),
+                checksum: None,
+                parts: Vec::new(),
+                tags: Vec::new(),
+                retention: None,
+                legal_hold: false,
+            };
+            w.put_record(VERSIONS, &meta::version_key(bucket, key, seq), &marker)?;
+            w.put_record(CURRENT, &meta::current_key(bucket, key), &CurrentEntry::of(&marker))?;
+            Ok(DeleteOutcome {
+                version_id: Some(version_id),
+                delete_marker: true,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_ids_carry_their_sequence() {
+        let vid = new_version_id(42);
+        assert_eq!(vid.len(), 32);
+        assert_eq!(seq_of_version_id(&vid), Some(42));
+        assert!(check_version_id("null").is_ok());
+        assert!(check_version_id("garbage").is_err());
+    }
+
+    #[test]
+    fn prefix_end_is_exclusive_successor() {
+        assert_eq!(prefix_end(b"b\0", "a/"), Some(b"b\0a0".to_vec()));
+        assert_eq!(prefix_end(b"b\0", ""), None);
+    }
+}
