@@ -31,6 +31,7 @@ pub enum S3ErrorCode {
     InvalidObjectState,
     InvalidPart,
     InvalidPartOrder,
+    InvalidPartNumber,
     InvalidRange,
     InvalidRequest,
     InvalidRetentionPeriod,
@@ -89,6 +90,7 @@ impl S3ErrorCode {
             InvalidObjectState => "InvalidObjectState",
             InvalidPart => "InvalidPart",
             InvalidPartOrder => "InvalidPartOrder",
+            InvalidPartNumber => "InvalidPartNumber",
             InvalidRange => "InvalidRange",
             InvalidRequest => "InvalidRequest",
             InvalidRetentionPeriod => "InvalidRetentionPeriod",
@@ -137,7 +139,7 @@ impl S3ErrorCode {
             | ConditionalRequestConflict
             | InvalidBucketState => StatusCode::CONFLICT,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
-            InvalidRange => StatusCode::RANGE_NOT_SATISFIABLE,
+            InvalidRange | InvalidPartNumber => StatusCode::RANGE_NOT_SATISFIABLE,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             MissingContentLength => StatusCode::LENGTH_REQUIRED,
             NoSuchBucket
@@ -179,6 +181,7 @@ impl S3ErrorCode {
                 "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
             }
             InvalidPartOrder => "The list of parts was not in ascending order.",
+            InvalidPartNumber => "The requested partnumber is not satisfiable",
             InvalidRange => "The requested range is not satisfiable",
             KeyTooLongError => "Your key is too long.",
             MalformedXML => {

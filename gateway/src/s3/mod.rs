@@ -1,3 +1,293 @@
 //! The S3 API: routing, XML, errors and one handler module per operation family.
+//!
+//! [`handle`] is the single entry point for every request on the S3 port: it assigns the request
+//! id, answers health checks, authenticates, routes to an [`Operation`], runs its handler and
+//! renders errors as S3 XML.
 
+pub mod bucket;
+pub mod checksum;
+pub mod copy;
+pub mod delete;
 pub mod error;
+pub mod get;
+pub mod headers;
+pub mod list;
+pub mod lock;
+pub mod multipart;
+pub mod put;
+pub mod router;
+pub mod tagging;
+pub mod xml;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use axum::body::Body;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use tracing::Instrument;
+
+use crate::auth::{self, CredentialStore, RequestBody};
+use crate::store::{Millis, Store, StoreError};
+use error::{S3Error, S3ErrorCode, S3Result};
+use router::{Operation, Query};
+
+/// What every S3 handler shares.
+pub struct S3State {
+    pub store: Arc<Store>,
+    pub credentials: CredentialStore,
+    /// Base domains for virtual-host-style requests (`<bucket>.<domain>`).
+    pub domains: Vec<String>,
+    /// The region this server answers for (GetBucketLocation, default LocationConstraint).
+    pub region: String,
+    request_counter: AtomicU64,
+    boot_id: u32,
+}
+
+impl S3State {
+    pub fn new(store: Arc<Store>, credentials: CredentialStore, domains: Vec<String>, region: String) -> Self {
+        S3State {
+            store,
+            credentials,
+            domains,
+            region,
+            request_counter: AtomicU64::new(0),
+            boot_id: uuid::Uuid::new_v4().as_u128() as u32,
+        }
+    }
+
+    fn next_request_id(&self) -> String {
+        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:08X}{:012X}", self.boot_id, n)
+    }
+}
+
+/// One authenticated S3 request, as handlers see it.
+pub struct S3Request {
+    pub request_id: String,
+    pub op: Operation,
+    pub method: Method,
+    /// Present for every bucket- and object-level operation.
+    pub bucket: String,
+    /// Present for every object-level operation.
+    pub key: String,
+    pub query: Query,
+    pub headers: HeaderMap,
+    pub body: RequestBody,
+    pub access_key: String,
+    /// The request's arrival time.
+    pub now: Millis,
+}
+
+impl S3Request {
+    /// A header as a string, if present and visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub type S3Response = Response<Body>;
+
+/// Builds a response with the given status and body.
+pub fn response(status: StatusCode, body: Body) -> S3Response {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    r
+}
+
+/// A 200 response carrying an XML document.
+pub fn xml_response(doc: String) -> S3Response {
+    let mut r = response(StatusCode::OK, Body::from(doc));
+    r.headers_mut()
+        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    r
+}
+
+/// An empty response.
+pub fn empty_response(status: StatusCode) -> S3Response {
+    response(status, Body::empty())
+}
+
+/// Inserts a header whose value may be arbitrary text (skipped if not representable).
+pub fn set_header(h: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.insert(name, v);
+    }
+}
+
+impl From<StoreError> for S3Error {
+    fn from(e: StoreError) -> Self {
+        use S3ErrorCode as C;
+        match e {
+            StoreError::NoSuchBucket => S3Error::new(C::NoSuchBucket),
+            StoreError::BucketExists => S3Error::new(C::BucketAlreadyOwnedByYou),
+            StoreError::BucketNotEmpty => S3Error::new(C::BucketNotEmpty),
+            StoreError::NoSuchKey => S3Error::new(C::NoSuchKey),
+            StoreError::NoSuchVersion => S3Error::new(C::NoSuchVersion),
+            StoreError::DeleteMarker {
+                version_id,
+                last_modified,
+                current,
+            } => {
+                let mut err = if current {
+                    S3Error::new(C::NoSuchKey)
+                } else {
+                    S3Error::with_message(C::MethodNotAllowed, "The specified method is not allowed against this resource.")
+                };
+                err.headers.insert("x-amz-delete-marker", HeaderValue::from_static("true"));
+                if let Ok(v) = HeaderValue::from_str(&version_id) {
+                    err.headers.insert("x-amz-version-id", v);
+                }
+                if let Ok(v) = HeaderValue::from_str(&xml::http_date(last_modified)) {
+                    err.headers.insert(http::header::LAST_MODIFIED, v);
+                }
+                if !current {
+                    err.headers.insert(http::header::ALLOW, HeaderValue::from_static("DELETE"));
+                }
+                err
+            }
+            StoreError::NoSuchUpload => S3Error::new(C::NoSuchUpload),
+            StoreError::PreconditionFailed => S3Error::new(C::PreconditionFailed),
+            StoreError::Locked(why) => S3Error::with_message(C::AccessDenied, format!("Access Denied because {why}")),
+            StoreError::InvalidPart(why) => S3Error::with_message(C::InvalidPart, why),
+            StoreError::InvalidPartOrder => S3Error::new(C::InvalidPartOrder),
+            StoreError::EntityTooSmall(_) => S3Error::new(C::EntityTooSmall),
+            StoreError::InvalidRequest(m) => S3Error::with_message(C::InvalidRequest, m),
+            StoreError::InvalidArgument(m) => S3Error::with_message(C::InvalidArgument, m),
+            StoreError::Conflict => S3Error::new(C::ConditionalRequestConflict),
+            StoreError::Io(_) | StoreError::Corrupt(_) => S3Error::internal(e),
+        }
+    }
+}
+
+/// The entry point for every request on the S3 port.
+pub async fn handle(state: Arc<S3State>, req: Request<Body>) -> S3Response {
+    let request_id = state.next_request_id();
+    let span = tracing::info_span!("s3", request_id = %request_id, method = %req.method(), op = tracing::field::Empty);
+    async move {
+        let is_head = req.method() == Method::HEAD;
+        let resource = req.uri().path().to_string();
+        let started = std::time::Instant::now();
+        let mut resp = match dispatch(&state, req, &request_id).await {
+            Ok(r) => r,
+            Err(e) => error_response(&e, &resource, &request_id, is_head),
+        };
+        let h = resp.headers_mut();
+        set_header(h, "x-amz-request-id", &request_id);
+        h.insert("x-amz-id-2", HeaderValue::from_static("lakegate"));
+        h.insert(http::header::SERVER, HeaderValue::from_static("lakegate"));
+        h.insert("accept-ranges", HeaderValue::from_static("bytes"));
+        tracing::debug!(status = resp.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "done");
+        resp
+    }
+    .instrument(span)
+    .await
+}
+
+/// Renders an S3 error (no body for HEAD).
+pub fn error_response(e: &S3Error, resource: &str, request_id: &str, is_head: bool) -> S3Response {
+    if e.code.status().is_server_error() {
+        tracing::warn!(code = e.code.as_str(), "request failed");
+    } else {
+        tracing::debug!(code = e.code.as_str(), message = %e.message, "request refused");
+    }
+    let body = if is_head || e.code == S3ErrorCode::NotModified {
+        Body::empty()
+    } else {
+        Body::from(e.to_xml(resource, request_id))
+    };
+    let mut r = response(e.status(), body);
+    if !is_head && e.code != S3ErrorCode::NotModified {
+        r.headers_mut()
+            .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    }
+    for (k, v) in &e.headers {
+        r.headers_mut().insert(k.clone(), v.clone());
+    }
+    r
+}
+
+async fn dispatch(state: &S3State, req: Request<Body>, request_id: &str) -> S3Result<S3Response> {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
+    if parts.method == Method::GET || parts.method == Method::HEAD {
+        match path {
+            "/minio/health/live" | "/health/live" => return Ok(empty_response(StatusCode::OK)),
+            "/minio/health/ready" | "/health/ready" => return Ok(empty_response(StatusCode::OK)),
+            _ => {}
+        }
+    }
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+    let vhost = router::vhost_bucket(host, &state.domains);
+    let (bucket, key) = router::split_path(path, vhost)?;
+    let query = Query::parse(parts.uri.query())?;
+    let op = router::resolve(&parts.method, bucket.is_some(), key.is_some(), &query, &parts.headers)?;
+    tracing::Span::current().record("op", op.name());
+    if let Some(b) = &bucket {
+        router::check_bucket_name(b)?;
+    }
+    if let Some(k) = &key {
+        router::check_key(k)?;
+    }
+    let authenticated = auth::authenticate(&parts, vhost, &state.credentials, SystemTime::now())?;
+    let body = RequestBody::new(body, authenticated.payload.clone(), &parts.headers)?;
+    let req = S3Request {
+        request_id: request_id.to_string(),
+        op,
+        method: parts.method,
+        bucket: bucket.unwrap_or_default(),
+        key: key.unwrap_or_default(),
+        query,
+        headers: parts.headers,
+        body,
+        access_key: authenticated.access_key,
+        now: crate::store::now_millis(),
+    };
+    run(state, req).await
+}
+
+async fn run(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    use Operation::*;
+    match req.op {
+        ListBuckets => bucket::list_buckets(state, req).await,
+        CreateBucket => bucket::create_bucket(state, req).await,
+        DeleteBucket => bucket::delete_bucket(state, req).await,
+        HeadBucket => bucket::head_bucket(state, req).await,
+        GetBucketLocation => bucket::get_location(state, req).await,
+        GetBucketVersioning => bucket::get_versioning(state, req).await,
+        PutBucketVersioning => bucket::put_versioning(state, req).await,
+        GetBucketAcl => bucket::get_acl(state, req).await,
+        PutBucketAcl => bucket::put_acl(state, req).await,
+        GetObjectLockConfiguration => lock::get_lock_configuration(state, req).await,
+        PutObjectLockConfiguration => lock::put_lock_configuration(state, req).await,
+        ListObjects => list::list_objects_v1(state, req).await,
+        ListObjectsV2 => list::list_objects_v2(state, req).await,
+        ListObjectVersions => list::list_object_versions(state, req).await,
+        ListMultipartUploads => multipart::list_uploads(state, req).await,
+        DeleteObjects => delete::delete_objects(state, req).await,
+        GetObject => get::get_object(state, req, false).await,
+        HeadObject => get::get_object(state, req, true).await,
+        PutObject => put::put_object(state, req).await,
+        CopyObject => copy::copy_object(state, req).await,
+        DeleteObject => delete::delete_object(state, req).await,
+        GetObjectTagging => tagging::get_tagging(state, req).await,
+        PutObjectTagging => tagging::put_tagging(state, req).await,
+        DeleteObjectTagging => tagging::delete_tagging(state, req).await,
+        GetObjectRetention => lock::get_retention(state, req).await,
+        PutObjectRetention => lock::put_retention(state, req).await,
+        GetObjectLegalHold => lock::get_legal_hold(state, req).await,
+        PutObjectLegalHold => lock::put_legal_hold(state, req).await,
+        GetObjectAcl => bucket::get_acl(state, req).await,
+        PutObjectAcl => bucket::put_acl(state, req).await,
+        CreateMultipartUpload => multipart::create(state, req).await,
+        UploadPart => multipart::upload_part(state, req).await,
+        UploadPartCopy => multipart::upload_part_copy(state, req).await,
+        CompleteMultipartUpload => multipart::complete(state, req).await,
+        AbortMultipartUpload => multipart::abort(state, req).await,
+        ListParts => multipart::list_parts(state, req).await,
+    }
+}

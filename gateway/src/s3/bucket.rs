@@ -1,0 +1,173 @@
+//! Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation,
+//! Get/PutBucketVersioning, and the canned (owner-only) ACLs.
+
+use http::StatusCode;
+
+use super::checksum::read_document;
+use super::error::{S3Error, S3ErrorCode, S3Result};
+use super::router::Operation;
+use super::xml::{self, XmlWriter, iso8601};
+use super::{S3Request, S3Response, S3State, empty_response, get, set_header, xml_response};
+use crate::store::{StoreError, Versioning};
+
+fn owner(w: &mut XmlWriter, id: &str) {
+    w.open("Owner").elem("ID", id).elem("DisplayName", id).close("Owner");
+}
+
+pub async fn list_buckets(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    let buckets = state.store.list_buckets()?;
+    let prefix = req.query.get("prefix").unwrap_or("");
+    let mut w = XmlWriter::new("ListAllMyBucketsResult");
+    owner(&mut w, &req.access_key);
+    w.open("Buckets");
+    for b in buckets.iter().filter(|b| b.name.starts_with(prefix)) {
+        w.open("Bucket")
+            .elem("Name", &b.name)
+            .elem("CreationDate", &iso8601(b.created))
+            .elem("BucketRegion", &b.region)
+            .close("Bucket");
+    }
+    w.close("Buckets");
+    if !prefix.is_empty() {
+        w.elem("Prefix", prefix);
+    }
+    Ok(xml_response(w.finish("ListAllMyBucketsResult")))
+}
+
+pub async fn create_bucket(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+    super::headers::refuse_unimplemented(&req.headers)?;
+    if let Some(o) = req.header("x-amz-object-ownership")
+        && o != "BucketOwnerEnforced"
+    {
+        return Err(S3Error::not_implemented(format!("Object ownership '{o}'")));
+    }
+    let object_lock = req
+        .header("x-amz-bucket-object-lock-enabled")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let body = read_document(&mut req, 64 * 1024).await?;
+    let mut region = state.region.clone();
+    if !body.iter().all(|b| b.is_ascii_whitespace()) {
+        let conf: xml::CreateBucketConfiguration = xml::parse(&body)?;
+        if let Some(loc) = conf.location_constraint.filter(|l| !l.trim().is_empty()) {
+            region = loc.trim().to_string();
+        }
+    }
+    state
+        .store
+        .create_bucket(&req.bucket, &region, object_lock, req.now)
+        .await?;
+    let mut resp = empty_response(StatusCode::OK);
+    set_header(resp.headers_mut(), "location", &format!("/{}", req.bucket));
+    Ok(resp)
+}
+
+pub async fn head_bucket(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    let b = state.store.bucket(&req.bucket)?;
+    let mut resp = empty_response(StatusCode::OK);
+    set_header(resp.headers_mut(), "x-amz-bucket-region", &b.region);
+    Ok(resp)
+}
+
+pub async fn delete_bucket(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    state.store.delete_bucket(&req.bucket).await?;
+    Ok(empty_response(StatusCode::NO_CONTENT))
+}
+
+pub async fn get_location(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    let b = state.store.bucket(&req.bucket)?;
+    // us-east-1 is reported as an empty LocationConstraint, as AWS does.
+    let mut doc = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint xmlns=\"");
+    doc.push_str(xml::S3_NS);
+    doc.push_str("\">");
+    if b.region != "us-east-1" {
+        doc.push_str(&super::error::xml_escape(&b.region));
+    }
+    doc.push_str("</LocationConstraint>");
+    Ok(xml_response(doc))
+}
+
+pub async fn get_versioning(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    let b = state.store.bucket(&req.bucket)?;
+    let mut w = XmlWriter::new("VersioningConfiguration");
+    match b.versioning {
+        Versioning::Unversioned => {}
+        Versioning::Enabled => {
+            w.elem("Status", "Enabled");
+        }
+        Versioning::Suspended => {
+            w.elem("Status", "Suspended");
+        }
+    }
+    Ok(xml_response(w.finish("VersioningConfiguration")))
+}
+
+pub async fn put_versioning(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+    let body = read_document(&mut req, 64 * 1024).await?;
+    let doc: xml::VersioningConfiguration = xml::parse(&body)?;
+    if doc.mfa_delete.as_deref().is_some_and(|m| m == "Enabled") {
+        return Err(S3Error::not_implemented("MFA delete"));
+    }
+    let target = match doc.status.as_deref() {
+        Some("Enabled") => Versioning::Enabled,
+        Some("Suspended") => Versioning::Suspended,
+        None => return Ok(empty_response(StatusCode::OK)),
+        Some(_) => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::IllegalVersioningConfigurationException,
+                "The Versioning element must be specified",
+            ));
+        }
+    };
+    state
+        .store
+        .update_bucket(&req.bucket, move |b| {
+            if b.object_lock_enabled && target != Versioning::Enabled {
+                return Err(StoreError::InvalidRequest(
+                    "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.".into(),
+                ));
+            }
+            if b.versioning == Versioning::Unversioned && target == Versioning::Suspended {
+                // Suspending a never-versioned bucket is accepted by AWS and records the state.
+            }
+            b.versioning = target;
+            Ok(())
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::InvalidRequest(m) => S3Error::with_message(S3ErrorCode::InvalidBucketState, m),
+            other => other.into(),
+        })?;
+    Ok(empty_response(StatusCode::OK))
+}
+
+/// The only ACL lakegate has: the owner (the root credentials) holds FULL_CONTROL.
+pub async fn get_acl(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    if req.op == Operation::GetObjectAcl {
+        get::resolve_version(&state.store, &req)?;
+    } else {
+        state.store.bucket(&req.bucket)?;
+    }
+    let id = &req.access_key;
+    let mut w = XmlWriter::new("AccessControlPolicy");
+    owner(&mut w, id);
+    w.open("AccessControlList").open("Grant");
+    w.raw("<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">");
+    w.elem("ID", id).elem("DisplayName", id).close("Grantee");
+    w.elem("Permission", "FULL_CONTROL").close("Grant").close("AccessControlList");
+    Ok(xml_response(w.finish("AccessControlPolicy")))
+}
+
+/// Accepts only the ACL that is already true (private); anything else is not implemented.
+pub async fn put_acl(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+    if req.op == Operation::PutObjectAcl {
+        get::resolve_version(&state.store, &req)?;
+    } else {
+        state.store.bucket(&req.bucket)?;
+    }
+    super::headers::refuse_unimplemented(&req.headers)?;
+    let body = read_document(&mut req, 64 * 1024).await?;
+    if !body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(S3Error::not_implemented("Access control lists other than the canned 'private'"));
+    }
+    Ok(empty_response(StatusCode::OK))
+}

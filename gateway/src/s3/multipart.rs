@@ -1,0 +1,527 @@
+//! Multipart uploads: CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload,
+//! AbortMultipartUpload, ListParts, ListMultipartUploads.
+//!
+//! Parts are always stored as blobs (never inline) so that completing an upload is a pure
+//! metadata operation: the object's data is the concatenation of its parts' blob segments.
+
+use futures::TryStreamExt;
+use http::StatusCode;
+
+use super::checksum::{self, Checksummer, read_document};
+use super::error::{S3Error, S3ErrorCode, S3Result};
+use super::xml::{self, XmlWriter, iso8601};
+use super::{S3Request, S3Response, S3State, copy, empty_response, get, headers, put, set_header, xml_response};
+use crate::store::{
+    Checksum, ChecksumAlgorithm, ChecksumType, CompletePart, NewVersion, ObjectData, PartInfo, PartSummary, Segment,
+    Store, UploadInfo,
+};
+
+/// Smallest part except the last, as on AWS.
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+
+fn upload_id(req: &S3Request) -> S3Result<&str> {
+    req.query
+        .get("uploadId")
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchUpload))
+}
+
+pub async fn create(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    headers::refuse_unimplemented(&req.headers)?;
+    let meta = headers::object_meta(&req.headers)?;
+    let tags = headers::tagging_header(&req.headers)?;
+    let (retention, legal_hold) = headers::lock_headers(&req.headers, req.now)?;
+    let algorithm = checksum::requested_algorithm(&req.headers)?;
+    let kind = match (algorithm, checksum::requested_type(&req.headers)?) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(S3Error::invalid_request(
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.",
+            ));
+        }
+        (Some(a), Some(ChecksumType::FullObject)) if !a.supports_full_object() => {
+            return Err(S3Error::invalid_request(format!(
+                "The FULL_OBJECT checksum type cannot be used with the {} checksum algorithm.",
+                a.as_str()
+            )));
+        }
+        (Some(a), Some(ChecksumType::Composite)) if !a.supports_composite() => {
+            return Err(S3Error::invalid_request(format!(
+                "The COMPOSITE checksum type cannot be used with the {} checksum algorithm.",
+                a.as_str()
+            )));
+        }
+        (Some(_), Some(k)) => Some(k),
+        (Some(a), None) if a.supports_composite() => Some(ChecksumType::Composite),
+        (Some(_), None) => Some(ChecksumType::FullObject),
+    };
+    let info = UploadInfo {
+        upload_id: String::new(),
+        key: req.key.clone(),
+        initiated: req.now,
+        meta,
+        tags,
+        retention,
+        legal_hold,
+        checksum_algorithm: algorithm,
+        checksum_type: kind,
+    };
+    let id = state.store.create_upload(&req.bucket, info, req.now).await?;
+    let mut w = XmlWriter::new("InitiateMultipartUploadResult");
+    w.elem("Bucket", &req.bucket).elem("Key", &req.key).elem("UploadId", &id);
+    let mut resp = xml_response(w.finish("InitiateMultipartUploadResult"));
+    if let (Some(a), Some(k)) = (algorithm, kind) {
+        set_header(resp.headers_mut(), "x-amz-checksum-algorithm", a.as_str());
+        set_header(resp.headers_mut(), "x-amz-checksum-type", k.as_str());
+    }
+    Ok(resp)
+}
+
+fn part_number(req: &S3Request) -> S3Result<u32> {
+    get::part_number(&req.query)?.ok_or_else(|| S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive"))
+}
+
+/// Writes inline bytes to a blob, so a part is always blob-backed.
+async fn into_blob(store: &Store, data: ObjectData) -> S3Result<ObjectData> {
+    match data {
+        ObjectData::Segments(s) => Ok(ObjectData::Segments(s)),
+        ObjectData::Inline(bytes) => {
+            let len = bytes.len() as u64;
+            let mut w = store.blobs.create().await?;
+            if !bytes.is_empty() {
+                w.write(bytes.into()).await?;
+            }
+            let blob = w.finish().await?;
+            Ok(ObjectData::Segments(vec![Segment { blob, offset: 0, len }]))
+        }
+    }
+}
+
+fn part_checksum_header(out: &mut http::HeaderMap, checksums: &[(ChecksumAlgorithm, String)]) {
+    for (a, v) in checksums {
+        set_header(out, a.header(), v);
+    }
+}
+
+pub async fn upload_part(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+    let number = part_number(&req)?;
+    let id = upload_id(&req)?.to_string();
+    let store = &state.store;
+    let upload = store.get_upload(&req.bucket, &req.key, &id)?;
+    if let (Some(declared), Some(want)) = (checksum::requested_algorithm(&req.headers)?, upload.checksum_algorithm)
+        && declared != want
+    {
+        return Err(S3Error::invalid_request(format!(
+            "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+            want.as_str().to_lowercase(),
+            declared.as_str().to_lowercase()
+        )));
+    }
+    let extra: Vec<ChecksumAlgorithm> = upload.checksum_algorithm.into_iter().collect();
+    let ingested = put::ingest(store, &mut req.body, &req.headers, &extra).await?;
+    let data = match into_blob(store, ingested.data).await {
+        Ok(d) => d,
+        Err(e) => return Err(e),
+    };
+    let etag = ingested.digests.etag();
+    let checksums: Vec<(ChecksumAlgorithm, String)> = upload
+        .checksum_algorithm
+        .and_then(|a| ingested.digests.get(a).map(|v| (a, v.to_string())))
+        .into_iter()
+        .collect();
+    let part = PartInfo {
+        number,
+        etag: etag.clone(),
+        size: ingested.size,
+        last_modified: req.now,
+        data: data.clone(),
+        checksums: checksums.clone(),
+    };
+    if let Err(e) = store.put_part(&req.bucket, &req.key, &id, part).await {
+        put::discard(store, &data).await;
+        return Err(e.into());
+    }
+    let mut resp = empty_response(StatusCode::OK);
+    set_header(resp.headers_mut(), "etag", &format!("\"{etag}\""));
+    part_checksum_header(resp.headers_mut(), &checksums);
+    Ok(resp)
+}
+
+/// `x-amz-copy-source-range: bytes=first-last` against a source of `size` bytes.
+fn copy_range(h: &http::HeaderMap, size: u64) -> S3Result<(u64, u64)> {
+    let Some(raw) = h.get("x-amz-copy-source-range") else {
+        return Ok((0, size));
+    };
+    let bad = || S3Error::invalid_argument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy");
+    let spec = raw.to_str().ok().and_then(|s| s.trim().strip_prefix("bytes=")).ok_or_else(bad)?;
+    let (a, b) = spec.split_once('-').ok_or_else(bad)?;
+    let (first, last) = (a.trim().parse::<u64>().map_err(|_| bad())?, b.trim().parse::<u64>().map_err(|_| bad())?);
+    if first > last {
+        return Err(bad());
+    }
+    if last >= size {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidRange,
+            "Range specified is not valid for source object of size",
+        ));
+    }
+    Ok((first, last - first + 1))
+}
+
+pub async fn upload_part_copy(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    let number = part_number(&req)?;
+    let id = upload_id(&req)?.to_string();
+    let store = &state.store;
+    let upload = store.get_upload(&req.bucket, &req.key, &id)?;
+    let (_, source) = copy::resolve_source(store, &req.headers)?;
+    let (start, len) = copy_range(&req.headers, source.size)?;
+    if len > put::MAX_PUT_SIZE {
+        return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
+    }
+    // The part's ETag is the MD5 of the copied bytes, so read them once; the bytes themselves
+    // are shared with the source, not copied.
+    let algorithms: Vec<ChecksumAlgorithm> = upload.checksum_algorithm.into_iter().collect();
+    let mut hasher = Checksummer::new(&algorithms);
+    let mut s = std::pin::pin!(get::data_stream(&store.blobs, &source.data, start, len));
+    while let Some(chunk) = s.try_next().await? {
+        hasher.update(&chunk);
+    }
+    let digests = hasher.finish();
+    let data = into_blob(store, source.data.slice(start, len)).await?;
+    let fresh = matches!(source.data, ObjectData::Inline(_));
+    let etag = digests.etag();
+    let checksums = digests.checksums.clone();
+    let part = PartInfo {
+        number,
+        etag: etag.clone(),
+        size: len,
+        last_modified: req.now,
+        data: data.clone(),
+        checksums: checksums.clone(),
+    };
+    if let Err(e) = store.put_part(&req.bucket, &req.key, &id, part).await {
+        if fresh {
+            put::discard(store, &data).await;
+        }
+        return Err(e.into());
+    }
+    let mut w = XmlWriter::new("CopyPartResult");
+    w.elem("ETag", &format!("\"{etag}\"")).elem("LastModified", &iso8601(req.now));
+    for (a, v) in &checksums {
+        w.elem(&format!("Checksum{}", a.as_str()), v);
+    }
+    let mut resp = xml_response(w.finish("CopyPartResult"));
+    if source.version_id != "null" {
+        set_header(resp.headers_mut(), "x-amz-copy-source-version-id", &source.version_id);
+    }
+    Ok(resp)
+}
+
+fn xml_checksum(p: &xml::CompletePartXml, a: ChecksumAlgorithm) -> Option<&str> {
+    match a {
+        ChecksumAlgorithm::Crc32 => p.checksum_crc32.as_deref(),
+        ChecksumAlgorithm::Crc32c => p.checksum_crc32c.as_deref(),
+        ChecksumAlgorithm::Crc64Nvme => p.checksum_crc64nvme.as_deref(),
+        ChecksumAlgorithm::Sha1 => p.checksum_sha1.as_deref(),
+        ChecksumAlgorithm::Sha256 => p.checksum_sha256.as_deref(),
+    }
+}
+
+pub async fn complete(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+    let id = upload_id(&req)?.to_string();
+    let cond = put::write_conditions(&req.headers)?;
+    let body = read_document(&mut req, 4 * 1024 * 1024).await?;
+    let doc: xml::CompleteMultipartUploadXml = xml::parse(&body)?;
+    if doc.parts.is_empty() {
+        return Err(S3Error::invalid_request("You must specify at least one part"));
+    }
+    let store = &state.store;
+    let listed = store.list_parts(&req.bucket, &req.key, &id, 0, 10_001)?;
+    let upload = listed.upload;
+    let mut chosen: Vec<&PartInfo> = Vec::with_capacity(doc.parts.len());
+    let mut last = 0u32;
+    for p in &doc.parts {
+        let n: u32 = p
+            .part_number
+            .trim()
+            .parse()
+            .map_err(|_| S3Error::new(S3ErrorCode::MalformedXML))?;
+        if n <= last {
+            return Err(S3Error::new(S3ErrorCode::InvalidPartOrder));
+        }
+        last = n;
+        let want = p.etag.as_deref().unwrap_or("").trim().trim_matches('"');
+        let Some(info) = listed.parts.iter().find(|x| x.number == n && x.etag == want) else {
+            return Err(S3Error::new(S3ErrorCode::InvalidPart).with_detail("PartNumber", n.to_string()));
+        };
+        if let Some(a) = upload.checksum_algorithm
+            && let Some(given) = xml_checksum(p, a)
+            && info.checksums.iter().find(|(x, _)| *x == a).map(|(_, v)| v.as_str()) != Some(given.trim())
+        {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidPart,
+                format!("The checksum of part {n} does not match the uploaded part."),
+            ));
+        }
+        chosen.push(info);
+    }
+    for p in &chosen[..chosen.len() - 1] {
+        if p.size < MIN_PART_SIZE {
+            return Err(S3Error::new(S3ErrorCode::EntityTooSmall)
+                .with_detail("ProposedSize", p.size.to_string())
+                .with_detail("MinSizeAllowed", MIN_PART_SIZE.to_string())
+                .with_detail("PartNumber", p.number.to_string()));
+        }
+    }
+    let etags: Vec<&str> = chosen.iter().map(|p| p.etag.as_str()).collect();
+    let etag = checksum::multipart_etag(&etags);
+    let checksum = match (upload.checksum_algorithm, upload.checksum_type) {
+        (Some(a), Some(kind)) => {
+            let values: Vec<&str> = chosen
+                .iter()
+                .map(|p| p.checksums.iter().find(|(x, _)| *x == a).map(|(_, v)| v.as_str()).unwrap_or(""))
+                .collect();
+            let value = match kind {
+                ChecksumType::Composite => checksum::composite(a, &values)?,
+                ChecksumType::FullObject => {
+                    let with_len: Vec<(&str, u64)> = values.iter().copied().zip(chosen.iter().map(|p| p.size)).collect();
+                    checksum::full_object(a, &with_len)?
+                }
+            };
+            if let Some(given) = req.header(a.header()) {
+                let given = given.trim();
+                let matches = match kind {
+                    ChecksumType::Composite => given == value || Some(given) == value.split('-').next(),
+                    ChecksumType::FullObject => given == value,
+                };
+                if !matches {
+                    return Err(S3Error::with_message(
+                        S3ErrorCode::BadDigest,
+                        format!("The {} you specified did not match the calculated checksum.", a.as_str()),
+                    ));
+                }
+            }
+            Some(Checksum {
+                algorithm: a,
+                value,
+                kind,
+            })
+        }
+        _ => None,
+    };
+    let mut segments = Vec::new();
+    for p in &chosen {
+        match &p.data {
+            ObjectData::Segments(s) => segments.extend_from_slice(s),
+            ObjectData::Inline(_) => return Err(S3Error::internal("multipart part stored inline")),
+        }
+    }
+    let size = chosen.iter().map(|p| p.size).sum();
+    let new = NewVersion {
+        data: ObjectData::Segments(segments),
+        size,
+        etag: etag.clone(),
+        meta: upload.meta.clone(),
+        checksum: checksum.clone(),
+        parts: chosen
+            .iter()
+            .map(|p| PartSummary {
+                size: p.size,
+                checksum: p.checksums.first().map(|(_, v)| v.clone()),
+            })
+            .collect(),
+        tags: upload.tags.clone(),
+        retention: upload.retention,
+        legal_hold: upload.legal_hold,
+    };
+    let expected = chosen
+        .iter()
+        .map(|p| CompletePart {
+            number: p.number,
+            etag: p.etag.clone(),
+        })
+        .collect();
+    let outcome = store
+        .complete_upload(&req.bucket, &req.key, &id, expected, new, cond, req.now)
+        .await?;
+    let mut w = XmlWriter::new("CompleteMultipartUploadResult");
+    w.elem("Location", &format!("/{}/{}", req.bucket, req.key))
+        .elem("Bucket", &req.bucket)
+        .elem("Key", &req.key)
+        .elem("ETag", &format!("\"{}\"", outcome.etag));
+    if let Some(c) = &checksum {
+        w.elem(&format!("Checksum{}", c.algorithm.as_str()), &c.value)
+            .elem("ChecksumType", c.kind.as_str());
+    }
+    let mut resp = xml_response(w.finish("CompleteMultipartUploadResult"));
+    if outcome.versioned {
+        set_header(resp.headers_mut(), "x-amz-version-id", &outcome.version_id);
+    }
+    Ok(resp)
+}
+
+pub async fn abort(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    let id = upload_id(&req)?.to_string();
+    state.store.abort_upload(&req.bucket, &req.key, &id).await?;
+    Ok(empty_response(StatusCode::NO_CONTENT))
+}
+
+fn parse_max(q: &super::router::Query, name: &str) -> S3Result<usize> {
+    match q.get(name) {
+        None => Ok(1000),
+        Some(s) => s
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(|n| n.min(1000) as usize)
+            .ok_or_else(|| S3Error::invalid_argument(format!("Argument {name} must be an integer between 0 and 2147483647"))),
+    }
+}
+
+fn owner(w: &mut XmlWriter, id: &str) {
+    w.open("Initiator").elem("ID", id).elem("DisplayName", id).close("Initiator");
+    w.open("Owner").elem("ID", id).elem("DisplayName", id).close("Owner");
+}
+
+pub async fn list_parts(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    let id = upload_id(&req)?.to_string();
+    let max = parse_max(&req.query, "max-parts")?;
+    let marker: u32 = match req.query.get("part-number-marker") {
+        None => 0,
+        Some(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| S3Error::invalid_argument("Argument part-number-marker must be an integer"))?,
+    };
+    let listed = state.store.list_parts(&req.bucket, &req.key, &id, marker, max + 1)?;
+    let truncated = listed.parts.len() > max;
+    let parts = &listed.parts[..listed.parts.len().min(max)];
+    let mut w = XmlWriter::new("ListPartsResult");
+    w.elem("Bucket", &req.bucket).elem("Key", &req.key).elem("UploadId", &id);
+    owner(&mut w, &req.access_key);
+    w.elem("StorageClass", listed.upload.meta.storage_class.as_deref().unwrap_or("STANDARD"))
+        .elem("PartNumberMarker", &marker.to_string());
+    if let Some(last) = parts.last() {
+        w.elem("NextPartNumberMarker", &last.number.to_string());
+    }
+    w.elem("MaxParts", &max.to_string())
+        .elem("IsTruncated", if truncated { "true" } else { "false" });
+    if let Some(a) = listed.upload.checksum_algorithm {
+        w.elem("ChecksumAlgorithm", a.as_str());
+    }
+    if let Some(k) = listed.upload.checksum_type {
+        w.elem("ChecksumType", k.as_str());
+    }
+    for p in parts {
+        w.open("Part")
+            .elem("PartNumber", &p.number.to_string())
+            .elem("LastModified", &iso8601(p.last_modified))
+            .elem("ETag", &format!("\"{}\"", p.etag))
+            .elem("Size", &p.size.to_string());
+        for (a, v) in &p.checksums {
+            w.elem(&format!("Checksum{}", a.as_str()), v);
+        }
+        w.close("Part");
+    }
+    Ok(xml_response(w.finish("ListPartsResult")))
+}
+
+pub async fn list_uploads(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    let q = &req.query;
+    let max = parse_max(q, "max-uploads")?;
+    let prefix = q.get("prefix").unwrap_or("");
+    let delimiter = q.get("delimiter").filter(|d| !d.is_empty());
+    let key_marker = q.get("key-marker").filter(|k| !k.is_empty());
+    let upload_marker = q.get("upload-id-marker").filter(|k| !k.is_empty());
+    let url = match q.get("encoding-type") {
+        None => false,
+        Some("url") => true,
+        Some(_) => return Err(S3Error::invalid_argument("Invalid Encoding Method specified in Request")),
+    };
+    let enc = |s: &str| if url { super::list::url_encode(s) } else { s.to_string() };
+    // Start after the key marker: after the given upload of it, or after all of its uploads.
+    let mut from: Vec<u8> = Vec::new();
+    let mut after: Option<(String, String)> = None;
+    if let Some(k) = key_marker {
+        match upload_marker {
+            Some(u) => after = Some((k.to_string(), u.to_string())),
+            None => {
+                from = k.as_bytes().to_vec();
+                from.push(1);
+            }
+        }
+    }
+    let mut uploads: Vec<UploadInfo> = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    let mut truncated = false;
+    'scan: loop {
+        let page = state.store.list_uploads(
+            &req.bucket,
+            prefix,
+            &from,
+            after.as_ref().map(|(k, u)| (k.as_str(), u.as_str())),
+            256,
+        )?;
+        if page.is_empty() {
+            break;
+        }
+        for u in &page {
+            if uploads.len() + prefixes.len() >= max {
+                truncated = true;
+                break 'scan;
+            }
+            if let Some(d) = delimiter
+                && let Some(pos) = u.key[prefix.len()..].find(d)
+            {
+                let cp = u.key[..prefix.len() + pos + d.len()].to_string();
+                let mut next = cp.as_bytes().to_vec();
+                if let Some(b) = next.last_mut() {
+                    *b += 1;
+                }
+                prefixes.push(cp);
+                from = next;
+                after = None;
+                continue 'scan;
+            }
+            uploads.push(u.clone());
+            after = Some((u.key.clone(), u.upload_id.clone()));
+        }
+    }
+    let mut w = XmlWriter::new("ListMultipartUploadsResult");
+    w.elem("Bucket", &req.bucket)
+        .elem("KeyMarker", &enc(key_marker.unwrap_or("")))
+        .elem("UploadIdMarker", upload_marker.unwrap_or(""));
+    if truncated {
+        let (nk, nu) = match (uploads.last(), prefixes.last()) {
+            (Some(u), Some(p)) if p.as_str() > u.key.as_str() => (p.clone(), String::new()),
+            (Some(u), _) => (u.key.clone(), u.upload_id.clone()),
+            (None, Some(p)) => (p.clone(), String::new()),
+            (None, None) => (String::new(), String::new()),
+        };
+        w.elem("NextKeyMarker", &enc(&nk)).elem("NextUploadIdMarker", &nu);
+    }
+    if url {
+        w.elem("EncodingType", "url");
+    }
+    w.elem("Prefix", &enc(prefix));
+    if let Some(d) = delimiter {
+        w.elem("Delimiter", &enc(d));
+    }
+    w.elem("MaxUploads", &max.to_string())
+        .elem("IsTruncated", if truncated { "true" } else { "false" });
+    for u in &uploads {
+        w.open("Upload").elem("Key", &enc(&u.key)).elem("UploadId", &u.upload_id);
+        owner(&mut w, &req.access_key);
+        w.elem("StorageClass", u.meta.storage_class.as_deref().unwrap_or("STANDARD"))
+            .elem("Initiated", &iso8601(u.initiated));
+        if let Some(a) = u.checksum_algorithm {
+            w.elem("ChecksumAlgorithm", a.as_str());
+        }
+        w.close("Upload");
+    }
+    for p in &prefixes {
+        w.open("CommonPrefixes").elem("Prefix", &enc(p)).close("CommonPrefixes");
+    }
+    Ok(xml_response(w.finish("ListMultipartUploadsResult")))
+}

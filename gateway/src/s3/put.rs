@@ -1,0 +1,234 @@
+//! PutObject, and body ingestion shared with UploadPart: stream the verified body into the store
+//! (inline when small, a fresh blob otherwise), hashing as it goes, then commit the metadata.
+
+use http::{HeaderMap, StatusCode};
+
+use super::checksum::{self, Checksummer, Digests};
+use super::error::{S3Error, S3ErrorCode, S3Result};
+use super::headers;
+use super::{S3Request, S3Response, S3State, empty_response, set_header};
+use crate::auth::RequestBody;
+use crate::store::{Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, Segment, Store, WriteConditions};
+
+/// Largest single PUT or part, as on AWS.
+pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+/// A body that has been stored and verified, not yet referenced by any record.
+pub struct Ingested {
+    pub data: ObjectData,
+    pub size: u64,
+    pub digests: Digests,
+}
+
+/// Streams `body` into the store, verifying `Content-MD5` and the declared checksum (header or
+/// trailer). On failure nothing is left behind (a partial blob is deleted).
+pub async fn ingest(
+    store: &Store,
+    body: &mut RequestBody,
+    headers: &HeaderMap,
+    extra_algorithms: &[ChecksumAlgorithm],
+) -> S3Result<Ingested> {
+    let content_md5 = match headers.get("content-md5") {
+        Some(v) => Some(checksum::decode_content_md5(v.to_str().unwrap_or(""))?),
+        None => None,
+    };
+    let declared = checksum::requested_algorithm(headers)?;
+    let mut algorithms: Vec<ChecksumAlgorithm> = extra_algorithms.to_vec();
+    if let Some(a) = declared {
+        algorithms.push(a);
+    }
+    if let Some(len) = body.declared_len()
+        && len > MAX_PUT_SIZE
+    {
+        return Err(S3Error::new(S3ErrorCode::EntityTooLarge)
+            .with_detail("ProposedSize", len.to_string())
+            .with_detail("MaxSizeAllowed", MAX_PUT_SIZE.to_string()));
+    }
+    let threshold = store.options.inline_threshold;
+    let mut hasher = Checksummer::new(&algorithms);
+    let mut inline: Vec<u8> = Vec::new();
+    let mut blob = None;
+    let mut size: u64 = 0;
+    let result: S3Result<()> = async {
+        while let Some(chunk) = body.chunk().await? {
+            size += chunk.len() as u64;
+            if size > MAX_PUT_SIZE {
+                return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
+            }
+            hasher.update(&chunk);
+            match &mut blob {
+                Some(w) => store_write(w, chunk).await?,
+                None if inline.len() + chunk.len() <= threshold => inline.extend_from_slice(&chunk),
+                None => {
+                    let mut w = store.blobs.create().await.map_err(S3Error::from)?;
+                    store_write(&mut w, std::mem::take(&mut inline).into()).await?;
+                    store_write(&mut w, chunk).await?;
+                    blob = Some(w);
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        if let Some(w) = blob {
+            w.abort().await;
+        }
+        return Err(e);
+    }
+    let digests = hasher.finish();
+    let verify = (|| -> S3Result<()> {
+        if let Some(want) = content_md5
+            && want != digests.md5
+        {
+            return Err(S3Error::new(S3ErrorCode::BadDigest));
+        }
+        if let Some(a) = declared {
+            let supplied = headers
+                .get(a.header())
+                .and_then(|v| v.to_str().ok())
+                .or_else(|| body.trailers().get(a.header()).and_then(|v| v.to_str().ok()));
+            match supplied {
+                Some(s) => checksum::verify(a, s, digests.get(a).unwrap_or_default())?,
+                None if headers.contains_key("x-amz-trailer") => {
+                    return Err(S3Error::with_message(
+                        S3ErrorCode::MalformedTrailerError,
+                        format!("The request announced the trailer {} but did not send it.", a.header()),
+                    ));
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = verify {
+        if let Some(w) = blob {
+            w.abort().await;
+        }
+        return Err(e);
+    }
+    let data = match blob {
+        None => ObjectData::Inline(inline),
+        Some(w) => {
+            let id = w.finish().await.map_err(S3Error::from)?;
+            ObjectData::Segments(vec![Segment {
+                blob: id,
+                offset: 0,
+                len: size,
+            }])
+        }
+    };
+    Ok(Ingested { data, size, digests })
+}
+
+async fn store_write(w: &mut crate::store::BlobWriter, chunk: bytes::Bytes) -> S3Result<()> {
+    if chunk.is_empty() {
+        return Ok(());
+    }
+    w.write(chunk).await.map_err(S3Error::from)
+}
+
+/// Deletes the blobs of freshly ingested data that will not be committed.
+pub async fn discard(store: &Store, data: &ObjectData) {
+    for id in data.blobs() {
+        if let Err(e) = store.blobs.delete(id).await {
+            tracing::warn!(error = %e, "could not delete an uncommitted blob; the sweep will");
+        }
+    }
+}
+
+/// `If-None-Match` / `If-Match` on a write (PutObject, CompleteMultipartUpload).
+pub fn write_conditions(h: &HeaderMap) -> S3Result<WriteConditions> {
+    let mut cond = WriteConditions::default();
+    if let Some(v) = h.get(http::header::IF_NONE_MATCH) {
+        if v.as_bytes().trim_ascii() != b"*" {
+            return Err(S3Error::not_implemented("If-None-Match with a value other than '*' on a write"));
+        }
+        cond.if_none_match_star = true;
+    }
+    if let Some(v) = h.get(http::header::IF_MATCH) {
+        let s = v.to_str().map_err(|_| S3Error::invalid_argument("Invalid If-Match header"))?;
+        cond.if_match = Some(s.trim().trim_start_matches("W/").trim_matches('"').to_string());
+    }
+    Ok(cond)
+}
+
+/// Checks write conditions against the current state before reading a body, so a doomed
+/// conditional PUT fails fast. The authoritative check runs again inside the commit.
+pub fn precheck_conditions(store: &Store, bucket: &str, key: &str, cond: &WriteConditions) -> S3Result<()> {
+    if !cond.if_none_match_star && cond.if_match.is_none() {
+        return Ok(());
+    }
+    let current = match store.get_version(bucket, key, crate::store::VersionRef::Current) {
+        Ok(v) => Some(v),
+        Err(crate::store::StoreError::NoSuchKey | crate::store::StoreError::DeleteMarker { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if cond.if_none_match_star && current.is_some() {
+        return Err(S3Error::new(S3ErrorCode::PreconditionFailed));
+    }
+    if let Some(want) = &cond.if_match {
+        match &current {
+            None => return Err(S3Error::new(S3ErrorCode::NoSuchKey)),
+            Some(v) if want != "*" && want != &v.etag => return Err(S3Error::new(S3ErrorCode::PreconditionFailed)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Adds the headers describing a stored checksum to a write's response.
+pub fn checksum_response_headers(out: &mut HeaderMap, c: Option<&Checksum>) {
+    if let Some(c) = c {
+        set_header(out, c.algorithm.header(), &c.value);
+        set_header(out, "x-amz-checksum-type", c.kind.as_str());
+    }
+}
+
+pub async fn put_object(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+    headers::refuse_unimplemented(&req.headers)?;
+    let meta = headers::object_meta(&req.headers)?;
+    let tags = headers::tagging_header(&req.headers)?;
+    let (retention, legal_hold) = headers::lock_headers(&req.headers, req.now)?;
+    let cond = write_conditions(&req.headers)?;
+    let store = &state.store;
+    let bucket = store.bucket(&req.bucket)?;
+    if (retention.is_some() || legal_hold) && !bucket.object_lock_enabled {
+        return Err(S3Error::invalid_request("Bucket is missing Object Lock Configuration"));
+    }
+    precheck_conditions(store, &req.bucket, &req.key, &cond)?;
+    let ingested = ingest(store, &mut req.body, &req.headers, &[]).await?;
+    let checksum = checksum::requested_algorithm(&req.headers)?.and_then(|a| {
+        ingested.digests.get(a).map(|v| Checksum {
+            algorithm: a,
+            value: v.to_string(),
+            kind: ChecksumType::FullObject,
+        })
+    });
+    let new = NewVersion {
+        data: ingested.data.clone(),
+        size: ingested.size,
+        etag: ingested.digests.etag(),
+        meta,
+        checksum: checksum.clone(),
+        parts: Vec::new(),
+        tags,
+        retention,
+        legal_hold,
+    };
+    let outcome = match store.put_version(&req.bucket, &req.key, new, cond, req.now).await {
+        Ok(o) => o,
+        Err(e) => {
+            discard(store, &ingested.data).await;
+            return Err(e.into());
+        }
+    };
+    let mut resp = empty_response(StatusCode::OK);
+    let h = resp.headers_mut();
+    set_header(h, "etag", &format!("\"{}\"", outcome.etag));
+    if outcome.versioned {
+        set_header(h, "x-amz-version-id", &outcome.version_id);
+    }
+    checksum_response_headers(h, checksum.as_ref());
+    Ok(resp)
+}

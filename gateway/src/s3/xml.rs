@@ -1,0 +1,283 @@
+//! S3 XML: a small writer for response documents and the typed request documents (parsed with
+//! quick-xml's serde support). Every malformed request document is `MalformedXML`.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::error::{S3Error, S3ErrorCode, S3Result, xml_escape};
+use crate::store::Millis;
+
+pub const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+/// Builds an XML response document.
+pub struct XmlWriter {
+    buf: String,
+}
+
+impl XmlWriter {
+    /// Starts a document whose root element carries the S3 namespace.
+    pub fn new(root: &str) -> Self {
+        let mut buf = String::with_capacity(1024);
+        buf.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
+        buf.push_str(root);
+        buf.push_str(" xmlns=\"");
+        buf.push_str(S3_NS);
+        buf.push_str("\">");
+        XmlWriter { buf }
+    }
+
+    pub fn open(&mut self, name: &str) -> &mut Self {
+        self.buf.push('<');
+        self.buf.push_str(name);
+        self.buf.push('>');
+        self
+    }
+
+    pub fn close(&mut self, name: &str) -> &mut Self {
+        self.buf.push_str("</");
+        self.buf.push_str(name);
+        self.buf.push('>');
+        self
+    }
+
+    /// `<name>text</name>`, text escaped.
+    pub fn elem(&mut self, name: &str, text: &str) -> &mut Self {
+        self.open(name);
+        self.buf.push_str(&xml_escape(text));
+        self.close(name)
+    }
+
+    pub fn elem_opt(&mut self, name: &str, text: Option<&str>) -> &mut Self {
+        if let Some(t) = text {
+            self.elem(name, t);
+        }
+        self
+    }
+
+    /// Raw, pre-escaped markup.
+    pub fn raw(&mut self, markup: &str) -> &mut Self {
+        self.buf.push_str(markup);
+        self
+    }
+
+    pub fn finish(mut self, root: &str) -> String {
+        self.close(root);
+        self.buf
+    }
+}
+
+/// ISO 8601 with milliseconds, as S3 writes timestamps in XML (`2009-10-12T17:50:30.000Z`).
+pub fn iso8601(ms: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// Parses an ISO 8601 / RFC 3339 timestamp (as in `RetainUntilDate`).
+pub fn parse_iso8601(s: &str) -> Option<Millis> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|d| d.timestamp_millis())
+}
+
+/// HTTP date (`Last-Modified`), second precision.
+pub fn http_date(ms: Millis) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    httpdate::fmt_http_date(t)
+}
+
+/// Parses a request document.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> S3Result<T> {
+    let text = std::str::from_utf8(body).map_err(|_| S3Error::new(S3ErrorCode::MalformedXML))?;
+    if text.trim().is_empty() {
+        return Err(S3Error::new(S3ErrorCode::MalformedXML));
+    }
+    quick_xml::de::from_str(text).map_err(|e| {
+        tracing::debug!(error = %e, "malformed XML request body");
+        S3Error::new(S3ErrorCode::MalformedXML)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request documents
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CreateBucketConfiguration {
+    #[serde(rename = "LocationConstraint")]
+    pub location_constraint: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VersioningConfiguration {
+    #[serde(rename = "Status")]
+    pub status: Option<String>,
+    #[serde(rename = "MfaDelete")]
+    pub mfa_delete: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DefaultRetentionXml {
+    #[serde(rename = "Mode")]
+    pub mode: Option<String>,
+    #[serde(rename = "Days")]
+    pub days: Option<String>,
+    #[serde(rename = "Years")]
+    pub years: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ObjectLockRule {
+    #[serde(rename = "DefaultRetention")]
+    pub default_retention: Option<DefaultRetentionXml>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ObjectLockConfiguration {
+    #[serde(rename = "ObjectLockEnabled")]
+    pub object_lock_enabled: Option<String>,
+    #[serde(rename = "Rule")]
+    pub rule: Option<ObjectLockRule>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RetentionXml {
+    #[serde(rename = "Mode")]
+    pub mode: Option<String>,
+    #[serde(rename = "RetainUntilDate")]
+    pub retain_until_date: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LegalHoldXml {
+    #[serde(rename = "Status")]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TagXml {
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "Value", default)]
+    pub value: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct TagSetXml {
+    #[serde(rename = "Tag", default)]
+    pub tags: Vec<TagXml>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TaggingXml {
+    #[serde(rename = "TagSet")]
+    pub tag_set: TagSetXml,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteObjectXml {
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "VersionId")]
+    pub version_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteXml {
+    #[serde(rename = "Quiet")]
+    pub quiet: Option<String>,
+    #[serde(rename = "Object", default)]
+    pub objects: Vec<DeleteObjectXml>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CompletePartXml {
+    #[serde(rename = "PartNumber")]
+    pub part_number: String,
+    #[serde(rename = "ETag")]
+    pub etag: Option<String>,
+    #[serde(rename = "ChecksumCRC32")]
+    pub checksum_crc32: Option<String>,
+    #[serde(rename = "ChecksumCRC32C")]
+    pub checksum_crc32c: Option<String>,
+    #[serde(rename = "ChecksumCRC64NVME")]
+    pub checksum_crc64nvme: Option<String>,
+    #[serde(rename = "ChecksumSHA1")]
+    pub checksum_sha1: Option<String>,
+    #[serde(rename = "ChecksumSHA256")]
+    pub checksum_sha256: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CompleteMultipartUploadXml {
+    #[serde(rename = "Part", default)]
+    pub parts: Vec<CompletePartXml>,
+}
+
+/// Tags from `x-amz-tagging` (URL query encoded) or a Tagging document, validated per AWS:
+/// at most 10 tags, keys 1..=128 chars, values ≤ 256, unique keys.
+pub fn validate_tags(tags: Vec<(String, String)>) -> S3Result<Vec<(String, String)>> {
+    let bad = |m: &str| Err(S3Error::with_message(S3ErrorCode::InvalidTag, m.to_string()));
+    if tags.len() > 10 {
+        return bad("Object tags cannot be greater than 10");
+    }
+    for (i, (k, v)) in tags.iter().enumerate() {
+        if k.is_empty() || k.chars().count() > 128 {
+            return bad("The TagKey you have provided is invalid");
+        }
+        if v.chars().count() > 256 {
+            return bad("The TagValue you have provided is invalid");
+        }
+        if tags[..i].iter().any(|(k2, _)| k2 == k) {
+            return bad("Cannot provide multiple Tags with the same key");
+        }
+    }
+    Ok(tags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_complete_multipart() {
+        let doc = r#"<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+            <Part><PartNumber>1</PartNumber><ETag>"a"</ETag></Part>
+            <Part><ETag>"b"</ETag><PartNumber>2</PartNumber><ChecksumCRC32>AAAAAA==</ChecksumCRC32></Part>
+        </CompleteMultipartUpload>"#;
+        let c: CompleteMultipartUploadXml = parse(doc.as_bytes()).unwrap();
+        assert_eq!(c.parts.len(), 2);
+        assert_eq!(c.parts[1].part_number, "2");
+        assert_eq!(c.parts[1].checksum_crc32.as_deref(), Some("AAAAAA=="));
+    }
+
+    #[test]
+    fn parses_delete_and_tagging() {
+        let d: DeleteXml = parse(
+            b"<Delete><Quiet>true</Quiet><Object><Key>a</Key></Object><Object><Key>b</Key><VersionId>v</VersionId></Object></Delete>",
+        )
+        .unwrap();
+        assert_eq!(d.objects.len(), 2);
+        assert_eq!(d.quiet.as_deref(), Some("true"));
+        let t: TaggingXml = parse(b"<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>").unwrap();
+        assert_eq!(t.tag_set.tags[0].key, "k");
+        let empty: TaggingXml = parse(b"<Tagging><TagSet></TagSet></Tagging>").unwrap();
+        assert!(empty.tag_set.tags.is_empty());
+    }
+
+    #[test]
+    fn malformed_is_malformed_xml() {
+        let e = parse::<DeleteXml>(b"<Delete><Object>").unwrap_err();
+        assert_eq!(e.code, S3ErrorCode::MalformedXML);
+        assert_eq!(parse::<DeleteXml>(b"").unwrap_err().code, S3ErrorCode::MalformedXML);
+    }
+
+    #[test]
+    fn writer_escapes() {
+        let mut w = XmlWriter::new("R");
+        w.elem("Key", "a&b");
+        assert!(w.finish("R").ends_with("<Key>a&amp;b</Key></R>"));
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(parse_iso8601("2030-01-01T00:00:00Z"), Some(1_893_456_000_000));
+    }
+}
