@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use axum::body::Body;
+use futures::FutureExt;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
@@ -168,7 +169,12 @@ pub async fn handle(state: Arc<S3State>, req: Request<Body>) -> S3Response {
         let is_head = req.method() == Method::HEAD;
         let resource = req.uri().path().to_string();
         let started = std::time::Instant::now();
-        let mut resp = match dispatch(&state, req, &request_id).await {
+        // A panic is a bug, never an answer: contain it to this request and answer InternalError.
+        let outcome = std::panic::AssertUnwindSafe(dispatch(&state, req, &request_id))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(S3Error::internal("request handler panicked")));
+        let mut resp = match outcome {
             Ok(r) => r,
             Err(e) => error_response(&e, &resource, &request_id, is_head),
         };
