@@ -45,7 +45,12 @@ struct ServerArgs {
     #[arg(long, default_value = ":9001", env = "LAKEGATE_CONSOLE_ADDRESS")]
     console_address: String,
     /// Base domain(s) for virtual-host-style requests (`<bucket>.<domain>`); comma-separated.
-    #[arg(long, default_value = "localhost", env = "LAKEGATE_DOMAIN", value_delimiter = ',')]
+    #[arg(
+        long,
+        default_value = "localhost",
+        env = "LAKEGATE_DOMAIN",
+        value_delimiter = ','
+    )]
     domain: Vec<String>,
     /// The region the server answers for.
     #[arg(long, default_value = "us-east-1", env = "LAKEGATE_REGION")]
@@ -57,11 +62,19 @@ struct ServerArgs {
 
 /// `:9000` means all interfaces, as in MinIO's flags.
 fn listen_address(a: &str) -> String {
-    if a.starts_with(':') { format!("0.0.0.0{a}") } else { a.to_string() }
+    if a.starts_with(':') {
+        format!("0.0.0.0{a}")
+    } else {
+        a.to_string()
+    }
 }
 
 fn root_credentials() -> Credentials {
-    let var = |names: [&str; 2]| names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()));
+    let var = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+    };
     let user = var(["LAKEGATE_ROOT_USER", "MINIO_ROOT_USER"]);
     let password = var(["LAKEGATE_ROOT_PASSWORD", "MINIO_ROOT_PASSWORD"]);
     if user.is_none() || password.is_none() {

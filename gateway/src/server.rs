@@ -41,7 +41,10 @@ pub struct ServerConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot listen on {address}: {source}")]
-    Bind { address: String, source: std::io::Error },
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
     #[error("cannot open the data directory: {0}")]
     Store(#[from] StoreError),
 }
@@ -63,7 +66,10 @@ impl Server {
         let store = Store::open(&config.data_dir, config.store.clone()).await?;
         if first_start {
             for b in DEFAULT_BUCKETS {
-                match store.create_bucket(b, &config.region, false, now_millis()).await {
+                match store
+                    .create_bucket(b, &config.region, false, now_millis())
+                    .await
+                {
                     Ok(_) | Err(StoreError::BucketExists) => {}
                     Err(e) => return Err(e.into()),
                 }
@@ -77,14 +83,18 @@ impl Server {
         };
         let s3_listener = bind(config.address.clone()).await?;
         let console_listener = bind(config.console_address.clone()).await?;
-        let s3_addr = s3_listener.local_addr().map_err(|source| ServerError::Bind {
-            address: config.address.clone(),
-            source,
-        })?;
-        let console_addr = console_listener.local_addr().map_err(|source| ServerError::Bind {
-            address: config.console_address.clone(),
-            source,
-        })?;
+        let s3_addr = s3_listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind {
+                address: config.address.clone(),
+                source,
+            })?;
+        let console_addr = console_listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind {
+                address: config.console_address.clone(),
+                source,
+            })?;
         let state = Arc::new(S3State::new(
             store.clone(),
             CredentialStore::new(config.root.clone()),
@@ -159,7 +169,11 @@ async fn serve_s3(listener: TcpListener, state: Arc<S3State>, mut shutdown: watc
     }
 }
 
-async fn serve_console(listener: TcpListener, store: Arc<Store>, mut shutdown: watch::Receiver<bool>) {
+async fn serve_console(
+    listener: TcpListener,
+    store: Arc<Store>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let app = crate::console::router(store);
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = shutdown.changed().await;

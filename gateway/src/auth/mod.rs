@@ -11,7 +11,6 @@
 
 // `S3Error` (the mandated error type of this layer) is larger than clippy's default threshold;
 // boxing it is a crate-wide decision, not this module's.
-#![allow(clippy::result_large_err)]
 
 pub mod body;
 pub mod credentials;

@@ -11,7 +11,10 @@ use super::{S3Request, S3Response, S3State, empty_response, get, set_header, xml
 use crate::store::{StoreError, Versioning};
 
 fn owner(w: &mut XmlWriter, id: &str) {
-    w.open("Owner").elem("ID", id).elem("DisplayName", id).close("Owner");
+    w.open("Owner")
+        .elem("ID", id)
+        .elem("DisplayName", id)
+        .close("Owner");
 }
 
 pub async fn list_buckets(state: &S3State, req: S3Request) -> S3Result<S3Response> {
@@ -76,7 +79,8 @@ pub async fn delete_bucket(state: &S3State, req: S3Request) -> S3Result<S3Respon
 pub async fn get_location(state: &S3State, req: S3Request) -> S3Result<S3Response> {
     let b = state.store.bucket(&req.bucket)?;
     // us-east-1 is reported as an empty LocationConstraint, as AWS does.
-    let mut doc = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint xmlns=\"");
+    let mut doc =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint xmlns=\"");
     doc.push_str(xml::S3_NS);
     doc.push_str("\">");
     if b.region != "us-east-1" {
@@ -153,7 +157,9 @@ pub async fn get_acl(state: &S3State, req: S3Request) -> S3Result<S3Response> {
     w.open("AccessControlList").open("Grant");
     w.raw("<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">");
     w.elem("ID", id).elem("DisplayName", id).close("Grantee");
-    w.elem("Permission", "FULL_CONTROL").close("Grant").close("AccessControlList");
+    w.elem("Permission", "FULL_CONTROL")
+        .close("Grant")
+        .close("AccessControlList");
     Ok(xml_response(w.finish("AccessControlPolicy")))
 }
 
@@ -167,7 +173,9 @@ pub async fn put_acl(state: &S3State, mut req: S3Request) -> S3Result<S3Response
     super::headers::refuse_unimplemented(&req.headers)?;
     let body = read_document(&mut req, 64 * 1024).await?;
     if !body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(S3Error::not_implemented("Access control lists other than the canned 'private'"));
+        return Err(S3Error::not_implemented(
+            "Access control lists other than the canned 'private'",
+        ));
     }
     Ok(empty_response(StatusCode::OK))
 }

@@ -23,8 +23,12 @@ impl Hasher {
             ChecksumAlgorithm::Crc32 => Hasher::Crc32(crc32fast::Hasher::new()),
             ChecksumAlgorithm::Crc32c => Hasher::Crc32c(0),
             ChecksumAlgorithm::Crc64Nvme => Hasher::Crc64(crc64fast_nvme::Digest::new()),
-            ChecksumAlgorithm::Sha1 => Hasher::Sha1(ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY)),
-            ChecksumAlgorithm::Sha256 => Hasher::Sha256(ring::digest::Context::new(&ring::digest::SHA256)),
+            ChecksumAlgorithm::Sha1 => Hasher::Sha1(ring::digest::Context::new(
+                &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+            )),
+            ChecksumAlgorithm::Sha256 => {
+                Hasher::Sha256(ring::digest::Context::new(&ring::digest::SHA256))
+            }
         }
     }
 
@@ -67,7 +71,10 @@ impl Digests {
     }
 
     pub fn get(&self, a: ChecksumAlgorithm) -> Option<&str> {
-        self.checksums.iter().find(|(x, _)| *x == a).map(|(_, v)| v.as_str())
+        self.checksums
+            .iter()
+            .find(|(x, _)| *x == a)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -128,7 +135,10 @@ pub fn verify(a: ChecksumAlgorithm, supplied: &str, computed: &str) -> S3Result<
     if s != c {
         return Err(S3Error::with_message(
             S3ErrorCode::BadDigest,
-            format!("The {} you specified did not match the calculated checksum.", a.as_str()),
+            format!(
+                "The {} you specified did not match the calculated checksum.",
+                a.as_str()
+            ),
         ));
     }
     Ok(())
@@ -139,7 +149,10 @@ pub fn decode_content_md5(value: &str) -> S3Result<[u8; 16]> {
     B64.decode(value.trim())
         .ok()
         .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
-        .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidDigest).with_message_text("The Content-MD5 you specified is not valid."))
+        .ok_or_else(|| {
+            S3Error::new(S3ErrorCode::InvalidDigest)
+                .with_message_text("The Content-MD5 you specified is not valid.")
+        })
 }
 
 trait WithMessage {
@@ -170,7 +183,11 @@ pub fn composite(a: ChecksumAlgorithm, part_checksums: &[&str]) -> S3Result<Stri
     for c in part_checksums {
         h.update(&decode_checksum(a, c)?);
     }
-    Ok(format!("{}-{}", B64.encode(h.finish()), part_checksums.len()))
+    Ok(format!(
+        "{}-{}",
+        B64.encode(h.finish()),
+        part_checksums.len()
+    ))
 }
 
 /// The full-object CRC of a multipart object, combined from its parts' CRCs and sizes.
@@ -183,8 +200,14 @@ pub fn full_object(a: ChecksumAlgorithm, parts: &[(&str, u64)]) -> S3Result<Stri
             None => crc,
             Some(prev) => match a {
                 ChecksumAlgorithm::Crc32 => crc_combine(prev, crc, *len, 0xEDB8_8320, 32),
-                ChecksumAlgorithm::Crc32c => u64::from(crc32c::crc32c_combine(prev as u32, crc as u32, *len as usize)),
-                ChecksumAlgorithm::Crc64Nvme => crc_combine(prev, crc, *len, 0x9A6C_9329_AC4B_C9B5, 64),
+                ChecksumAlgorithm::Crc32c => u64::from(crc32c::crc32c_combine(
+                    prev as u32,
+                    crc as u32,
+                    *len as usize,
+                )),
+                ChecksumAlgorithm::Crc64Nvme => {
+                    crc_combine(prev, crc, *len, 0x9A6C_9329_AC4B_C9B5, 64)
+                }
                 _ => {
                     return Err(S3Error::invalid_request(format!(
                         "The FULL_OBJECT checksum type is not supported for {}",
@@ -265,9 +288,9 @@ pub fn requested_algorithm(headers: &http::HeaderMap) -> S3Result<Option<Checksu
     for name in ["x-amz-checksum-algorithm", "x-amz-sdk-checksum-algorithm"] {
         if let Some(v) = headers.get(name) {
             let s = v.to_str().unwrap_or("");
-            return ChecksumAlgorithm::parse(s)
-                .map(Some)
-                .ok_or_else(|| S3Error::invalid_request(format!("Checksum algorithm '{s}' is not supported")));
+            return ChecksumAlgorithm::parse(s).map(Some).ok_or_else(|| {
+                S3Error::invalid_request(format!("Checksum algorithm '{s}' is not supported"))
+            });
         }
     }
     for a in ChecksumAlgorithm::ALL {
@@ -277,7 +300,9 @@ pub fn requested_algorithm(headers: &http::HeaderMap) -> S3Result<Option<Checksu
     }
     if let Some(t) = headers.get("x-amz-trailer").and_then(|v| v.to_str().ok()) {
         for a in ChecksumAlgorithm::ALL {
-            if t.split(',').any(|n| n.trim().eq_ignore_ascii_case(a.header())) {
+            if t.split(',')
+                .any(|n| n.trim().eq_ignore_ascii_case(a.header()))
+            {
                 return Ok(Some(a));
             }
         }
@@ -287,11 +312,16 @@ pub fn requested_algorithm(headers: &http::HeaderMap) -> S3Result<Option<Checksu
 
 /// `x-amz-checksum-type` on CreateMultipartUpload.
 pub fn requested_type(headers: &http::HeaderMap) -> S3Result<Option<ChecksumType>> {
-    match headers.get("x-amz-checksum-type").map(|v| v.to_str().unwrap_or("")) {
+    match headers
+        .get("x-amz-checksum-type")
+        .map(|v| v.to_str().unwrap_or(""))
+    {
         None => Ok(None),
         Some("FULL_OBJECT") => Ok(Some(ChecksumType::FullObject)),
         Some("COMPOSITE") => Ok(Some(ChecksumType::Composite)),
-        Some(other) => Err(S3Error::invalid_request(format!("Invalid x-amz-checksum-type '{other}'"))),
+        Some(other) => Err(S3Error::invalid_request(format!(
+            "Invalid x-amz-checksum-type '{other}'"
+        ))),
     }
 }
 
@@ -346,7 +376,10 @@ mod tests {
             Some("uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=")
         );
         // CRC32C("123456789") = 0xE3069283, CRC64NVME("123456789") = 0xAE8B14860A799888.
-        assert_eq!(crc_of(ChecksumAlgorithm::Crc32c, b"123456789"), B64.encode(0xE306_9283u32.to_be_bytes()));
+        assert_eq!(
+            crc_of(ChecksumAlgorithm::Crc32c, b"123456789"),
+            B64.encode(0xE306_9283u32.to_be_bytes())
+        );
         assert_eq!(
             crc_of(ChecksumAlgorithm::Crc64Nvme, b"123456789"),
             B64.encode(0xAE8B_1486_0A79_9888u64.to_be_bytes())
@@ -358,10 +391,15 @@ mod tests {
         let a = b"the quick brown fox ";
         let b = b"jumps over the lazy dog";
         let whole: Vec<u8> = [a.as_slice(), b.as_slice()].concat();
-        for alg in [ChecksumAlgorithm::Crc32, ChecksumAlgorithm::Crc32c, ChecksumAlgorithm::Crc64Nvme] {
+        for alg in [
+            ChecksumAlgorithm::Crc32,
+            ChecksumAlgorithm::Crc32c,
+            ChecksumAlgorithm::Crc64Nvme,
+        ] {
             let pa = crc_of(alg, a);
             let pb = crc_of(alg, b);
-            let combined = full_object(alg, &[(&pa, a.len() as u64), (&pb, b.len() as u64)]).unwrap();
+            let combined =
+                full_object(alg, &[(&pa, a.len() as u64), (&pb, b.len() as u64)]).unwrap();
             assert_eq!(combined, crc_of(alg, &whole), "{alg:?}");
         }
     }

@@ -10,7 +10,8 @@ use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::{XmlWriter, iso8601};
 use super::{S3Request, S3Response, S3State, get, headers, put, router, set_header, xml_response};
 use crate::store::{
-    Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, ObjectVersion, Store, StoreError, VersionRef,
+    Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, ObjectVersion, Store,
+    StoreError, VersionRef,
 };
 
 /// A parsed `x-amz-copy-source`.
@@ -26,7 +27,11 @@ pub fn parse_copy_source(h: &HeaderMap) -> S3Result<CopySource> {
     let raw = h
         .get("x-amz-copy-source")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| S3Error::invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey"))?;
+        .ok_or_else(|| {
+            S3Error::invalid_argument(
+                "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+            )
+        })?;
     let (path, query) = match raw.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (raw, None),
@@ -35,7 +40,10 @@ pub fn parse_copy_source(h: &HeaderMap) -> S3Result<CopySource> {
         .decode_utf8()
         .map_err(|_| S3Error::invalid_argument("Invalid copy source encoding"))?;
     let decoded = decoded.strip_prefix('/').unwrap_or(&decoded);
-    let Some((bucket, key)) = decoded.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty()) else {
+    let Some((bucket, key)) = decoded
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+    else {
         return Err(S3Error::invalid_argument(
             "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
         ));
@@ -79,7 +87,12 @@ pub fn resolve_source(store: &Store, h: &HeaderMap) -> S3Result<(CopySource, Obj
 }
 
 /// Computes `algorithm` over stored data (when a copy asks for a checksum its source lacks).
-pub async fn checksum_of(store: &Store, data: &ObjectData, size: u64, algorithm: ChecksumAlgorithm) -> S3Result<String> {
+pub async fn checksum_of(
+    store: &Store,
+    data: &ObjectData,
+    size: u64,
+    algorithm: ChecksumAlgorithm,
+) -> S3Result<String> {
     let mut c = Checksummer::new(&[algorithm]);
     let mut s = std::pin::pin!(get::data_stream(&store.blobs, data, 0, size));
     while let Some(chunk) = s.try_next().await? {
@@ -107,7 +120,10 @@ pub async fn copy_object(state: &S3State, req: S3Request) -> S3Result<S3Response
     let requested = checksum::requested_algorithm(&req.headers)?;
     let same_object = src.bucket == req.bucket
         && src.key == req.key
-        && src.version_id.as_deref().is_none_or(|v| v == source.version_id);
+        && src
+            .version_id
+            .as_deref()
+            .is_none_or(|v| v == source.version_id);
     if same_object
         && !replace_meta
         && !replace_tags
@@ -138,7 +154,12 @@ pub async fn copy_object(state: &S3State, req: S3Request) -> S3Result<S3Response
     };
     let checksum = match requested {
         None => source.checksum.clone(),
-        Some(a) if source.checksum.as_ref().is_some_and(|c| c.algorithm == a && c.kind == ChecksumType::FullObject) => {
+        Some(a)
+            if source
+                .checksum
+                .as_ref()
+                .is_some_and(|c| c.algorithm == a && c.kind == ChecksumType::FullObject) =>
+        {
             source.checksum.clone()
         }
         Some(a) => Some(Checksum {
@@ -159,7 +180,9 @@ pub async fn copy_object(state: &S3State, req: S3Request) -> S3Result<S3Response
         retention,
         legal_hold,
     };
-    let outcome = store.put_version(&req.bucket, &req.key, new, cond, req.now).await?;
+    let outcome = store
+        .put_version(&req.bucket, &req.key, new, cond, req.now)
+        .await?;
     let mut w = XmlWriter::new("CopyObjectResult");
     w.elem("ETag", &format!("\"{}\"", outcome.etag))
         .elem("LastModified", &iso8601(outcome.last_modified));

@@ -5,16 +5,26 @@ use http::StatusCode;
 use super::checksum::read_document;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::{self, XmlWriter};
-use super::{S3Request, S3Response, S3State, empty_response, headers, router, set_header, xml_response};
+use super::{
+    S3Request, S3Response, S3State, empty_response, headers, router, set_header, xml_response,
+};
 
 pub async fn delete_object(state: &S3State, req: S3Request) -> S3Result<S3Response> {
     if req.headers.contains_key(http::header::IF_MATCH) {
-        return Err(S3Error::not_implemented("Conditional DeleteObject (If-Match)"));
+        return Err(S3Error::not_implemented(
+            "Conditional DeleteObject (If-Match)",
+        ));
     }
     let bypass = headers::bypass_governance(&req.headers);
     let outcome = state
         .store
-        .delete_object(&req.bucket, &req.key, req.query.get("versionId"), bypass, req.now)
+        .delete_object(
+            &req.bucket,
+            &req.key,
+            req.query.get("versionId"),
+            bypass,
+            req.now,
+        )
         .await?;
     let mut resp = empty_response(StatusCode::NO_CONTENT);
     let h = resp.headers_mut();
@@ -36,7 +46,10 @@ pub async fn delete_objects(state: &S3State, mut req: S3Request) -> S3Result<S3R
     if doc.objects.is_empty() || doc.objects.len() > MAX_DELETE_KEYS {
         return Err(S3Error::new(S3ErrorCode::MalformedXML));
     }
-    let quiet = doc.quiet.as_deref().is_some_and(|q| q.trim().eq_ignore_ascii_case("true"));
+    let quiet = doc
+        .quiet
+        .as_deref()
+        .is_some_and(|q| q.trim().eq_ignore_ascii_case("true"));
     let bypass = headers::bypass_governance(&req.headers);
     // Keys that fail validation get their own error entry; the rest go to the store together.
     let mut results: Vec<Option<Result<crate::store::DeleteOutcome, S3Error>>> = Vec::new();
@@ -47,7 +60,9 @@ pub async fn delete_objects(state: &S3State, mut req: S3Request) -> S3Result<S3R
                 results.push(None);
                 targets.push((o.key.clone(), o.version_id.clone()));
             }
-            Ok(()) => results.push(Some(Err(S3Error::invalid_argument("Object key must not be empty")))),
+            Ok(()) => results.push(Some(Err(S3Error::invalid_argument(
+                "Object key must not be empty",
+            )))),
             Err(e) => results.push(Some(Err(e))),
         }
     }
@@ -87,7 +102,9 @@ pub async fn delete_objects(state: &S3State, mut req: S3Request) -> S3Result<S3R
                 if let Some(v) = &o.version_id {
                     w.elem("VersionId", v);
                 }
-                w.elem("Code", e.code.as_str()).elem("Message", &e.message).close("Error");
+                w.elem("Code", e.code.as_str())
+                    .elem("Message", &e.message)
+                    .close("Error");
             }
         }
     }

@@ -163,12 +163,16 @@ impl S3ErrorCode {
         use S3ErrorCode::*;
         match self {
             AccessDenied => "Access Denied.",
-            BadDigest => "The Content-MD5 or checksum you specified did not match what we received.",
+            BadDigest => {
+                "The Content-MD5 or checksum you specified did not match what we received."
+            }
             BucketAlreadyOwnedByYou => {
                 "Your previous request to create the named bucket succeeded and you already own it."
             }
             BucketNotEmpty => "The bucket you tried to delete is not empty.",
-            EntityTooSmall => "Your proposed upload is smaller than the minimum allowed object size.",
+            EntityTooSmall => {
+                "Your proposed upload is smaller than the minimum allowed object size."
+            }
             IncompleteBody => {
                 "You did not provide the number of bytes specified by the Content-Length HTTP header."
             }

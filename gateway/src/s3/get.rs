@@ -9,7 +9,9 @@ use http::{HeaderMap, StatusCode};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::headers;
 use super::{S3Request, S3Response, S3State, response, set_header};
-use crate::store::{BlobStore, BucketInfo, ObjectData, ObjectVersion, Store, Versioning, VersionRef};
+use crate::store::{
+    BlobStore, BucketInfo, ObjectData, ObjectVersion, Store, VersionRef, Versioning,
+};
 
 /// Which bytes of an object a request wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +38,8 @@ pub fn parse_range(value: &str, size: u64) -> S3Result<Option<ByteRange>> {
     };
     let (a, b) = (a.trim(), b.trim());
     let unsatisfiable = || {
-        let mut e = S3Error::new(S3ErrorCode::InvalidRange).with_detail("RangeRequested", value.to_string());
+        let mut e = S3Error::new(S3ErrorCode::InvalidRange)
+            .with_detail("RangeRequested", value.to_string());
         set_header(&mut e.headers, "content-range", &format!("bytes */{size}"));
         e.details.push(("ActualObjectSize", size.to_string()));
         Err(e)
@@ -49,7 +52,10 @@ pub fn parse_range(value: &str, size: u64) -> S3Result<Option<ByteRange>> {
             return unsatisfiable();
         }
         let n = n.min(size);
-        return Ok(Some(ByteRange { start: size - n, len: n }));
+        return Ok(Some(ByteRange {
+            start: size - n,
+            len: n,
+        }));
     }
     let Ok(start) = a.parse::<u64>() else {
         return Ok(None);
@@ -77,7 +83,10 @@ pub fn part_range(v: &ObjectVersion, n: u32) -> S3Result<ByteRange> {
     if v.parts.is_empty() {
         // A single-PUT object has exactly one part: itself.
         if n == 1 {
-            return Ok(ByteRange { start: 0, len: v.size });
+            return Ok(ByteRange {
+                start: 0,
+                len: v.size,
+            });
         }
         return Err(S3Error::new(S3ErrorCode::InvalidPartNumber));
     }
@@ -121,7 +130,9 @@ pub fn part_number(q: &super::router::Query) -> S3Result<Option<u32>> {
         None => Ok(None),
         Some(s) => match s.parse::<u32>() {
             Ok(n) if (1..=10000).contains(&n) => Ok(Some(n)),
-            _ => Err(S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive")),
+            _ => Err(S3Error::invalid_argument(
+                "Part number must be an integer between 1 and 10000, inclusive",
+            )),
         },
     }
 }
@@ -149,7 +160,9 @@ pub async fn get_object(state: &S3State, req: S3Request, head: bool) -> S3Result
     let part = part_number(&req.query)?;
     let range = match (part, req.header("range")) {
         (Some(_), Some(_)) => {
-            return Err(S3Error::invalid_request("Cannot specify both Range header and partNumber query parameter"));
+            return Err(S3Error::invalid_request(
+                "Cannot specify both Range header and partNumber query parameter",
+            ));
         }
         (Some(n), None) => Some(part_range(&v, n)?),
         (None, Some(r)) => parse_range(r, v.size)?,
@@ -172,11 +185,20 @@ pub async fn get_object(state: &S3State, req: S3Request, head: bool) -> S3Result
     };
     let mut resp = response(status, body);
     let h: &mut HeaderMap = resp.headers_mut();
-    headers::write_object_headers(h, &v, bucket.versioning != Versioning::Unversioned, checksum_mode);
+    headers::write_object_headers(
+        h,
+        &v,
+        bucket.versioning != Versioning::Unversioned,
+        checksum_mode,
+    );
     set_header(h, "content-length", &len.to_string());
     if status == StatusCode::PARTIAL_CONTENT {
         let end = (start + len).saturating_sub(1);
-        set_header(h, "content-range", &format!("bytes {start}-{end}/{}", v.size));
+        set_header(
+            h,
+            "content-range",
+            &format!("bytes {start}-{end}/{}", v.size),
+        );
     }
     for (param, header) in OVERRIDES {
         if let Some(value) = req.query.get(param) {
@@ -193,15 +215,36 @@ mod tests {
     #[test]
     fn ranges() {
         let r = |s: &str, size| parse_range(s, size);
-        assert_eq!(r("bytes=0-9", 100).unwrap(), Some(ByteRange { start: 0, len: 10 }));
-        assert_eq!(r("bytes=90-", 100).unwrap(), Some(ByteRange { start: 90, len: 10 }));
-        assert_eq!(r("bytes=-10", 100).unwrap(), Some(ByteRange { start: 90, len: 10 }));
-        assert_eq!(r("bytes=-500", 100).unwrap(), Some(ByteRange { start: 0, len: 100 }));
-        assert_eq!(r("bytes=50-5000", 100).unwrap(), Some(ByteRange { start: 50, len: 50 }));
+        assert_eq!(
+            r("bytes=0-9", 100).unwrap(),
+            Some(ByteRange { start: 0, len: 10 })
+        );
+        assert_eq!(
+            r("bytes=90-", 100).unwrap(),
+            Some(ByteRange { start: 90, len: 10 })
+        );
+        assert_eq!(
+            r("bytes=-10", 100).unwrap(),
+            Some(ByteRange { start: 90, len: 10 })
+        );
+        assert_eq!(
+            r("bytes=-500", 100).unwrap(),
+            Some(ByteRange { start: 0, len: 100 })
+        );
+        assert_eq!(
+            r("bytes=50-5000", 100).unwrap(),
+            Some(ByteRange { start: 50, len: 50 })
+        );
         assert_eq!(r("bytes=0-1,5-6", 100).unwrap(), None);
         assert_eq!(r("bytes=9-1", 100).unwrap(), None);
         assert_eq!(r("items=0-1", 100).unwrap(), None);
-        assert_eq!(r("bytes=100-", 100).unwrap_err().code, S3ErrorCode::InvalidRange);
-        assert_eq!(r("bytes=0-", 0).unwrap_err().code, S3ErrorCode::InvalidRange);
+        assert_eq!(
+            r("bytes=100-", 100).unwrap_err().code,
+            S3ErrorCode::InvalidRange
+        );
+        assert_eq!(
+            r("bytes=0-", 0).unwrap_err().code,
+            S3ErrorCode::InvalidRange
+        );
     }
 }

@@ -34,7 +34,9 @@ fn text(h: &HeaderMap, name: &str) -> S3Result<Option<String>> {
             // UTF-8 in x-amz-meta-*); refuse anything else.
             Err(_) => String::from_utf8(v.as_bytes().to_vec())
                 .map(Some)
-                .map_err(|_| S3Error::invalid_argument(format!("Header {name} is not valid UTF-8"))),
+                .map_err(|_| {
+                    S3Error::invalid_argument(format!("Header {name} is not valid UTF-8"))
+                }),
         },
     }
 }
@@ -49,7 +51,9 @@ pub fn refuse_unimplemented(h: &HeaderMap) -> S3Result<()> {
         "x-amz-server-side-encryption-context",
     ] {
         if h.contains_key(name) {
-            return Err(S3Error::not_implemented(format!("Server-side encryption ({name})")));
+            return Err(S3Error::not_implemented(format!(
+                "Server-side encryption ({name})"
+            )));
         }
     }
     if let Some(acl) = h.get("x-amz-acl").and_then(|v| v.to_str().ok())
@@ -84,7 +88,10 @@ pub fn object_meta(h: &HeaderMap) -> S3Result<ObjectMeta> {
                     .map_err(|_| S3Error::invalid_argument("User metadata is not valid UTF-8"))?,
             };
             total += n.len() + v.len();
-            if let Some(existing) = user.iter_mut().find(|(k, _): &&mut (String, String)| k == n) {
+            if let Some(existing) = user
+                .iter_mut()
+                .find(|(k, _): &&mut (String, String)| k == n)
+            {
                 existing.1.push(',');
                 existing.1.push_str(&v);
             } else {
@@ -156,11 +163,17 @@ pub fn lock_headers(h: &HeaderMap, now: Millis) -> S3Result<(Option<Retention>, 
     let retention = match (mode, until) {
         (None, None) => None,
         (Some(m), Some(u)) => {
-            let mode = RetentionMode::parse(&m).ok_or_else(|| S3Error::invalid_argument("Unknown wormMode directive."))?;
-            let retain_until = parse_iso8601(&u)
-                .ok_or_else(|| S3Error::invalid_argument("The retain until date must be provided in ISO 8601 format"))?;
+            let mode = RetentionMode::parse(&m)
+                .ok_or_else(|| S3Error::invalid_argument("Unknown wormMode directive."))?;
+            let retain_until = parse_iso8601(&u).ok_or_else(|| {
+                S3Error::invalid_argument(
+                    "The retain until date must be provided in ISO 8601 format",
+                )
+            })?;
             if retain_until <= now {
-                return Err(S3Error::invalid_argument("The retain until date must be in the future!"));
+                return Err(S3Error::invalid_argument(
+                    "The retain until date must be in the future!",
+                ));
             }
             Some(Retention { mode, retain_until })
         }
@@ -173,7 +186,11 @@ pub fn lock_headers(h: &HeaderMap, now: Millis) -> S3Result<(Option<Retention>, 
     let legal_hold = match text(h, "x-amz-object-lock-legal-hold")?.as_deref() {
         None | Some("OFF") => false,
         Some("ON") => true,
-        Some(_) => return Err(S3Error::invalid_argument("Legal Hold must be either of 'ON' or 'OFF'")),
+        Some(_) => {
+            return Err(S3Error::invalid_argument(
+                "Legal Hold must be either of 'ON' or 'OFF'",
+            ));
+        }
     };
     Ok((retention, legal_hold))
 }
@@ -186,7 +203,12 @@ pub fn bypass_governance(h: &HeaderMap) -> bool {
 }
 
 /// Writes an object version's headers (everything but Content-Length/Range).
-pub fn write_object_headers(out: &mut HeaderMap, v: &ObjectVersion, versioned: bool, checksum_mode: bool) {
+pub fn write_object_headers(
+    out: &mut HeaderMap,
+    v: &ObjectVersion,
+    versioned: bool,
+    checksum_mode: bool,
+) {
     let set = |out: &mut HeaderMap, name: &'static str, value: &str| {
         if let Ok(val) = HeaderValue::from_str(value) {
             out.insert(name, val);
@@ -199,7 +221,10 @@ pub fn write_object_headers(out: &mut HeaderMap, v: &ObjectVersion, versioned: b
     set(
         out,
         "content-type",
-        v.meta.content_type.as_deref().unwrap_or("binary/octet-stream"),
+        v.meta
+            .content_type
+            .as_deref()
+            .unwrap_or("binary/octet-stream"),
     );
     if let Some(x) = &v.meta.content_encoding {
         set(out, "content-encoding", x);
@@ -237,7 +262,11 @@ pub fn write_object_headers(out: &mut HeaderMap, v: &ObjectVersion, versioned: b
     }
     if let Some(r) = v.retention {
         set(out, "x-amz-object-lock-mode", r.mode.as_str());
-        set(out, "x-amz-object-lock-retain-until-date", &iso8601(r.retain_until));
+        set(
+            out,
+            "x-amz-object-lock-retain-until-date",
+            &iso8601(r.retain_until),
+        );
     }
     if v.legal_hold {
         set(out, "x-amz-object-lock-legal-hold", "ON");
@@ -269,7 +298,10 @@ fn etag_matches(list: &str, etag: &str) -> bool {
 /// source), evaluated per RFC 7232 / S3: If-Match and If-Unmodified-Since fail with 412;
 /// If-None-Match and If-Modified-Since answer 304 (412 for copy sources).
 pub fn check_preconditions(h: &HeaderMap, prefix: &str, v: &ObjectVersion) -> S3Result<()> {
-    let get = |name: &str| h.get(format!("{prefix}{name}")).and_then(|x| x.to_str().ok());
+    let get = |name: &str| {
+        h.get(format!("{prefix}{name}"))
+            .and_then(|x| x.to_str().ok())
+    };
     let copy = !prefix.is_empty();
     // Last-Modified has second precision.
     let modified = v.last_modified / 1000 * 1000;
@@ -278,13 +310,16 @@ pub fn check_preconditions(h: &HeaderMap, prefix: &str, v: &ObjectVersion) -> S3
     if let Some(m) = if_match
         && !etag_matches(m, &v.etag)
     {
-        return Err(S3Error::new(S3ErrorCode::PreconditionFailed).with_detail("Condition", "If-Match"));
+        return Err(
+            S3Error::new(S3ErrorCode::PreconditionFailed).with_detail("Condition", "If-Match")
+        );
     }
     if if_match.is_none()
         && let Some(t) = get("if-unmodified-since").and_then(http_time)
         && modified > t
     {
-        return Err(S3Error::new(S3ErrorCode::PreconditionFailed).with_detail("Condition", "If-Unmodified-Since"));
+        return Err(S3Error::new(S3ErrorCode::PreconditionFailed)
+            .with_detail("Condition", "If-Unmodified-Since"));
     }
     let not_modified = || {
         if copy {
@@ -353,18 +388,29 @@ mod tests {
         assert_eq!(e.code, S3ErrorCode::PreconditionFailed);
         let e = check_preconditions(&headers(&[("if-none-match", "\"abc\"")]), "", &v).unwrap_err();
         assert_eq!(e.code, S3ErrorCode::NotModified);
-        let e = check_preconditions(&headers(&[("x-amz-copy-source-if-none-match", "\"abc\"")]), "x-amz-copy-source-", &v)
-            .unwrap_err();
+        let e = check_preconditions(
+            &headers(&[("x-amz-copy-source-if-none-match", "\"abc\"")]),
+            "x-amz-copy-source-",
+            &v,
+        )
+        .unwrap_err();
         assert_eq!(e.code, S3ErrorCode::PreconditionFailed);
         let later = http_date(2_000_000_000_000);
-        let e = check_preconditions(&headers(&[("if-modified-since", &later)]), "", &v).unwrap_err();
+        let e =
+            check_preconditions(&headers(&[("if-modified-since", &later)]), "", &v).unwrap_err();
         assert_eq!(e.code, S3ErrorCode::NotModified);
         let earlier = http_date(500_000_000_000);
-        let e = check_preconditions(&headers(&[("if-unmodified-since", &earlier)]), "", &v).unwrap_err();
+        let e = check_preconditions(&headers(&[("if-unmodified-since", &earlier)]), "", &v)
+            .unwrap_err();
         assert_eq!(e.code, S3ErrorCode::PreconditionFailed);
         // If-Match true overrides If-Unmodified-Since false.
         assert!(
-            check_preconditions(&headers(&[("if-match", "\"abc\""), ("if-unmodified-since", &earlier)]), "", &v).is_ok()
+            check_preconditions(
+                &headers(&[("if-match", "\"abc\""), ("if-unmodified-since", &earlier)]),
+                "",
+                &v
+            )
+            .is_ok()
         );
     }
 
@@ -384,7 +430,10 @@ mod tests {
             vec![("a".into(), "1".into()), ("b".into(), "x y".into())]
         );
         let bad = headers(&[("x-amz-storage-class", "PLATINUM")]);
-        assert_eq!(object_meta(&bad).unwrap_err().code, S3ErrorCode::InvalidStorageClass);
+        assert_eq!(
+            object_meta(&bad).unwrap_err().code,
+            S3ErrorCode::InvalidStorageClass
+        );
     }
 
     #[test]
@@ -393,7 +442,10 @@ mod tests {
         assert!(lock_headers(&h, 0).is_err());
         let h = headers(&[
             ("x-amz-object-lock-mode", "GOVERNANCE"),
-            ("x-amz-object-lock-retain-until-date", "2099-01-01T00:00:00Z"),
+            (
+                "x-amz-object-lock-retain-until-date",
+                "2099-01-01T00:00:00Z",
+            ),
             ("x-amz-object-lock-legal-hold", "ON"),
         ]);
         let (r, hold) = lock_headers(&h, 0).unwrap();

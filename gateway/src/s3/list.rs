@@ -1114,7 +1114,7 @@ mod tests {
         assert_eq!(names(&p), ["y", "y", "z"]);
         let (p, latest) = list_versions(&store, "bkt", &l, Cursor::From(Vec::new())).unwrap();
         assert_eq!(names(&p)[0], "a/");
-        assert_eq!(latest[0], false);
+        assert!(!latest[0]);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -12,12 +12,16 @@ use crate::store::{DefaultRetention, Retention, RetentionMode, StoreError, lock}
 pub async fn get_lock_configuration(state: &S3State, req: S3Request) -> S3Result<S3Response> {
     let b = state.store.bucket(&req.bucket)?;
     if !b.object_lock_enabled {
-        return Err(S3Error::new(S3ErrorCode::ObjectLockConfigurationNotFoundError));
+        return Err(S3Error::new(
+            S3ErrorCode::ObjectLockConfigurationNotFoundError,
+        ));
     }
     let mut w = XmlWriter::new("ObjectLockConfiguration");
     w.elem("ObjectLockEnabled", "Enabled");
     if let Some(d) = b.default_retention {
-        w.open("Rule").open("DefaultRetention").elem("Mode", d.mode.as_str());
+        w.open("Rule")
+            .open("DefaultRetention")
+            .elem("Mode", d.mode.as_str());
         if let Some(days) = d.days {
             w.elem("Days", &days.to_string());
         }
@@ -29,7 +33,9 @@ pub async fn get_lock_configuration(state: &S3State, req: S3Request) -> S3Result
     Ok(xml_response(w.finish("ObjectLockConfiguration")))
 }
 
-fn parse_default_retention(doc: xml::ObjectLockConfiguration) -> S3Result<Option<DefaultRetention>> {
+fn parse_default_retention(
+    doc: xml::ObjectLockConfiguration,
+) -> S3Result<Option<DefaultRetention>> {
     if doc.object_lock_enabled.as_deref() != Some("Enabled") {
         return Err(S3Error::new(S3ErrorCode::MalformedXML));
     }
@@ -93,7 +99,9 @@ pub async fn put_lock_configuration(state: &S3State, mut req: S3Request) -> S3Re
 
 fn require_lock(state: &S3State, bucket: &str) -> S3Result<()> {
     if !state.store.bucket(bucket)?.object_lock_enabled {
-        return Err(S3Error::invalid_request("Bucket is missing Object Lock Configuration"));
+        return Err(S3Error::invalid_request(
+            "Bucket is missing Object Lock Configuration",
+        ));
     }
     Ok(())
 }
@@ -108,7 +116,8 @@ pub async fn get_retention(state: &S3State, req: S3Request) -> S3Result<S3Respon
         ));
     };
     let mut w = XmlWriter::new("Retention");
-    w.elem("Mode", r.mode.as_str()).elem("RetainUntilDate", &iso8601(r.retain_until));
+    w.elem("Mode", r.mode.as_str())
+        .elem("RetainUntilDate", &iso8601(r.retain_until));
     Ok(xml_response(w.finish("Retention")))
 }
 
@@ -119,10 +128,13 @@ pub async fn put_retention(state: &S3State, mut req: S3Request) -> S3Result<S3Re
     let new = match (doc.mode.as_deref(), doc.retain_until_date.as_deref()) {
         (None, None) => None,
         (Some(m), Some(d)) => {
-            let mode = RetentionMode::parse(m).ok_or_else(|| S3Error::new(S3ErrorCode::MalformedXML))?;
+            let mode =
+                RetentionMode::parse(m).ok_or_else(|| S3Error::new(S3ErrorCode::MalformedXML))?;
             let until = parse_iso8601(d).ok_or_else(|| S3Error::new(S3ErrorCode::MalformedXML))?;
             if until <= req.now {
-                return Err(S3Error::invalid_argument("The retain until date must be in the future!"));
+                return Err(S3Error::invalid_argument(
+                    "The retain until date must be in the future!",
+                ));
             }
             Some(Retention {
                 mode,
@@ -135,11 +147,16 @@ pub async fn put_retention(state: &S3State, mut req: S3Request) -> S3Result<S3Re
     let now = req.now;
     state
         .store
-        .update_version(&req.bucket, &req.key, req.query.get("versionId"), move |v, _| {
-            lock::check_retention_change(v.retention, new, now, bypass)?;
-            v.retention = new;
-            Ok(())
-        })
+        .update_version(
+            &req.bucket,
+            &req.key,
+            req.query.get("versionId"),
+            move |v, _| {
+                lock::check_retention_change(v.retention, new, now, bypass)?;
+                v.retention = new;
+                Ok(())
+            },
+        )
         .await?;
     Ok(empty_response(StatusCode::OK))
 }
@@ -163,10 +180,15 @@ pub async fn put_legal_hold(state: &S3State, mut req: S3Request) -> S3Result<S3R
     };
     state
         .store
-        .update_version(&req.bucket, &req.key, req.query.get("versionId"), move |v, _| {
-            v.legal_hold = on;
-            Ok(())
-        })
+        .update_version(
+            &req.bucket,
+            &req.key,
+            req.query.get("versionId"),
+            move |v, _| {
+                v.legal_hold = on;
+                Ok(())
+            },
+        )
         .await?;
     Ok(empty_response(StatusCode::OK))
 }

@@ -46,7 +46,12 @@ pub struct S3State {
 }
 
 impl S3State {
-    pub fn new(store: Arc<Store>, credentials: CredentialStore, domains: Vec<String>, region: String) -> Self {
+    pub fn new(
+        store: Arc<Store>,
+        credentials: CredentialStore,
+        domains: Vec<String>,
+        region: String,
+    ) -> Self {
         S3State {
             store,
             credentials,
@@ -99,8 +104,10 @@ pub fn response(status: StatusCode, body: Body) -> S3Response {
 /// A 200 response carrying an XML document.
 pub fn xml_response(doc: String) -> S3Response {
     let mut r = response(StatusCode::OK, Body::from(doc));
-    r.headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
     r
 }
 
@@ -133,9 +140,13 @@ impl From<StoreError> for S3Error {
                 let mut err = if current {
                     S3Error::new(C::NoSuchKey)
                 } else {
-                    S3Error::with_message(C::MethodNotAllowed, "The specified method is not allowed against this resource.")
+                    S3Error::with_message(
+                        C::MethodNotAllowed,
+                        "The specified method is not allowed against this resource.",
+                    )
                 };
-                err.headers.insert("x-amz-delete-marker", HeaderValue::from_static("true"));
+                err.headers
+                    .insert("x-amz-delete-marker", HeaderValue::from_static("true"));
                 if let Ok(v) = HeaderValue::from_str(&version_id) {
                     err.headers.insert("x-amz-version-id", v);
                 }
@@ -143,13 +154,16 @@ impl From<StoreError> for S3Error {
                     err.headers.insert(http::header::LAST_MODIFIED, v);
                 }
                 if !current {
-                    err.headers.insert(http::header::ALLOW, HeaderValue::from_static("DELETE"));
+                    err.headers
+                        .insert(http::header::ALLOW, HeaderValue::from_static("DELETE"));
                 }
                 err
             }
             StoreError::NoSuchUpload => S3Error::new(C::NoSuchUpload),
             StoreError::PreconditionFailed => S3Error::new(C::PreconditionFailed),
-            StoreError::Locked(why) => S3Error::with_message(C::AccessDenied, format!("Access Denied because {why}")),
+            StoreError::Locked(why) => {
+                S3Error::with_message(C::AccessDenied, format!("Access Denied because {why}"))
+            }
             StoreError::InvalidPart(why) => S3Error::with_message(C::InvalidPart, why),
             StoreError::InvalidPartOrder => S3Error::new(C::InvalidPartOrder),
             StoreError::EntityTooSmall(_) => S3Error::new(C::EntityTooSmall),
@@ -183,7 +197,11 @@ pub async fn handle(state: Arc<S3State>, req: Request<Body>) -> S3Response {
         h.insert("x-amz-id-2", HeaderValue::from_static("lakegate"));
         h.insert(http::header::SERVER, HeaderValue::from_static("lakegate"));
         h.insert("accept-ranges", HeaderValue::from_static("bytes"));
-        tracing::debug!(status = resp.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "done");
+        tracing::debug!(
+            status = resp.status().as_u16(),
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "done"
+        );
         resp
     }
     .instrument(span)
@@ -204,8 +222,10 @@ pub fn error_response(e: &S3Error, resource: &str, request_id: &str, is_head: bo
     };
     let mut r = response(e.status(), body);
     if !is_head && e.code != S3ErrorCode::NotModified {
-        r.headers_mut()
-            .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+        r.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml"),
+        );
     }
     for (k, v) in &e.headers {
         r.headers_mut().insert(k.clone(), v.clone());
@@ -231,7 +251,13 @@ async fn dispatch(state: &S3State, req: Request<Body>, request_id: &str) -> S3Re
     let vhost = router::vhost_bucket(host, &state.domains);
     let (bucket, key) = router::split_path(path, vhost)?;
     let query = Query::parse(parts.uri.query())?;
-    let op = router::resolve(&parts.method, bucket.is_some(), key.is_some(), &query, &parts.headers)?;
+    let op = router::resolve(
+        &parts.method,
+        bucket.is_some(),
+        key.is_some(),
+        &query,
+        &parts.headers,
+    )?;
     tracing::Span::current().record("op", op.name());
     if let Some(b) = &bucket {
         router::check_bucket_name(b)?;

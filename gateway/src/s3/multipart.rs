@@ -10,10 +10,13 @@ use http::StatusCode;
 use super::checksum::{self, Checksummer, read_document};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::{self, XmlWriter, iso8601};
-use super::{S3Request, S3Response, S3State, copy, empty_response, get, headers, put, set_header, xml_response};
+use super::{
+    S3Request, S3Response, S3State, copy, empty_response, get, headers, put, set_header,
+    xml_response,
+};
 use crate::store::{
-    Checksum, ChecksumAlgorithm, ChecksumType, CompletePart, NewVersion, ObjectData, PartInfo, PartSummary, Segment,
-    Store, UploadInfo,
+    Checksum, ChecksumAlgorithm, ChecksumType, CompletePart, Completion, NewVersion, ObjectData,
+    PartInfo, PartSummary, Segment, Store, UploadInfo,
 };
 
 /// Smallest part except the last, as on AWS.
@@ -66,9 +69,14 @@ pub async fn create(state: &S3State, req: S3Request) -> S3Result<S3Response> {
         checksum_algorithm: algorithm,
         checksum_type: kind,
     };
-    let id = state.store.create_upload(&req.bucket, info, req.now).await?;
+    let id = state
+        .store
+        .create_upload(&req.bucket, info, req.now)
+        .await?;
     let mut w = XmlWriter::new("InitiateMultipartUploadResult");
-    w.elem("Bucket", &req.bucket).elem("Key", &req.key).elem("UploadId", &id);
+    w.elem("Bucket", &req.bucket)
+        .elem("Key", &req.key)
+        .elem("UploadId", &id);
     let mut resp = xml_response(w.finish("InitiateMultipartUploadResult"));
     if let (Some(a), Some(k)) = (algorithm, kind) {
         set_header(resp.headers_mut(), "x-amz-checksum-algorithm", a.as_str());
@@ -78,7 +86,9 @@ pub async fn create(state: &S3State, req: S3Request) -> S3Result<S3Response> {
 }
 
 fn part_number(req: &S3Request) -> S3Result<u32> {
-    get::part_number(&req.query)?.ok_or_else(|| S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive"))
+    get::part_number(&req.query)?.ok_or_else(|| {
+        S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive")
+    })
 }
 
 /// Writes inline bytes to a blob, so a part is always blob-backed.
@@ -92,7 +102,11 @@ async fn into_blob(store: &Store, data: ObjectData) -> S3Result<ObjectData> {
                 w.write(bytes.into()).await?;
             }
             let blob = w.finish().await?;
-            Ok(ObjectData::Segments(vec![Segment { blob, offset: 0, len }]))
+            Ok(ObjectData::Segments(vec![Segment {
+                blob,
+                offset: 0,
+                len,
+            }]))
         }
     }
 }
@@ -108,8 +122,10 @@ pub async fn upload_part(state: &S3State, mut req: S3Request) -> S3Result<S3Resp
     let id = upload_id(&req)?.to_string();
     let store = &state.store;
     let upload = store.get_upload(&req.bucket, &req.key, &id)?;
-    if let (Some(declared), Some(want)) = (checksum::requested_algorithm(&req.headers)?, upload.checksum_algorithm)
-        && declared != want
+    if let (Some(declared), Some(want)) = (
+        checksum::requested_algorithm(&req.headers)?,
+        upload.checksum_algorithm,
+    ) && declared != want
     {
         return Err(S3Error::invalid_request(format!(
             "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
@@ -152,10 +168,21 @@ fn copy_range(h: &http::HeaderMap, size: u64) -> S3Result<(u64, u64)> {
     let Some(raw) = h.get("x-amz-copy-source-range") else {
         return Ok((0, size));
     };
-    let bad = || S3Error::invalid_argument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy");
-    let spec = raw.to_str().ok().and_then(|s| s.trim().strip_prefix("bytes=")).ok_or_else(bad)?;
+    let bad = || {
+        S3Error::invalid_argument(
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+        )
+    };
+    let spec = raw
+        .to_str()
+        .ok()
+        .and_then(|s| s.trim().strip_prefix("bytes="))
+        .ok_or_else(bad)?;
     let (a, b) = spec.split_once('-').ok_or_else(bad)?;
-    let (first, last) = (a.trim().parse::<u64>().map_err(|_| bad())?, b.trim().parse::<u64>().map_err(|_| bad())?);
+    let (first, last) = (
+        a.trim().parse::<u64>().map_err(|_| bad())?,
+        b.trim().parse::<u64>().map_err(|_| bad())?,
+    );
     if first > last {
         return Err(bad());
     }
@@ -206,13 +233,18 @@ pub async fn upload_part_copy(state: &S3State, req: S3Request) -> S3Result<S3Res
         return Err(e.into());
     }
     let mut w = XmlWriter::new("CopyPartResult");
-    w.elem("ETag", &format!("\"{etag}\"")).elem("LastModified", &iso8601(req.now));
+    w.elem("ETag", &format!("\"{etag}\""))
+        .elem("LastModified", &iso8601(req.now));
     for (a, v) in &checksums {
         w.elem(&format!("Checksum{}", a.as_str()), v);
     }
     let mut resp = xml_response(w.finish("CopyPartResult"));
     if source.version_id != "null" {
-        set_header(resp.headers_mut(), "x-amz-copy-source-version-id", &source.version_id);
+        set_header(
+            resp.headers_mut(),
+            "x-amz-copy-source-version-id",
+            &source.version_id,
+        );
     }
     Ok(resp)
 }
@@ -233,7 +265,9 @@ pub async fn complete(state: &S3State, mut req: S3Request) -> S3Result<S3Respons
     let body = read_document(&mut req, 4 * 1024 * 1024).await?;
     let doc: xml::CompleteMultipartUploadXml = xml::parse(&body)?;
     if doc.parts.is_empty() {
-        return Err(S3Error::invalid_request("You must specify at least one part"));
+        return Err(S3Error::invalid_request(
+            "You must specify at least one part",
+        ));
     }
     let store = &state.store;
     let listed = store.list_parts(&req.bucket, &req.key, &id, 0, 10_001)?;
@@ -251,12 +285,23 @@ pub async fn complete(state: &S3State, mut req: S3Request) -> S3Result<S3Respons
         }
         last = n;
         let want = p.etag.as_deref().unwrap_or("").trim().trim_matches('"');
-        let Some(info) = listed.parts.iter().find(|x| x.number == n && x.etag == want) else {
-            return Err(S3Error::new(S3ErrorCode::InvalidPart).with_detail("PartNumber", n.to_string()));
+        let Some(info) = listed
+            .parts
+            .iter()
+            .find(|x| x.number == n && x.etag == want)
+        else {
+            return Err(
+                S3Error::new(S3ErrorCode::InvalidPart).with_detail("PartNumber", n.to_string())
+            );
         };
         if let Some(a) = upload.checksum_algorithm
             && let Some(given) = xml_checksum(p, a)
-            && info.checksums.iter().find(|(x, _)| *x == a).map(|(_, v)| v.as_str()) != Some(given.trim())
+            && info
+                .checksums
+                .iter()
+                .find(|(x, _)| *x == a)
+                .map(|(_, v)| v.as_str())
+                != Some(given.trim())
         {
             return Err(S3Error::with_message(
                 S3ErrorCode::InvalidPart,
@@ -279,25 +324,40 @@ pub async fn complete(state: &S3State, mut req: S3Request) -> S3Result<S3Respons
         (Some(a), Some(kind)) => {
             let values: Vec<&str> = chosen
                 .iter()
-                .map(|p| p.checksums.iter().find(|(x, _)| *x == a).map(|(_, v)| v.as_str()).unwrap_or(""))
+                .map(|p| {
+                    p.checksums
+                        .iter()
+                        .find(|(x, _)| *x == a)
+                        .map(|(_, v)| v.as_str())
+                        .unwrap_or("")
+                })
                 .collect();
             let value = match kind {
                 ChecksumType::Composite => checksum::composite(a, &values)?,
                 ChecksumType::FullObject => {
-                    let with_len: Vec<(&str, u64)> = values.iter().copied().zip(chosen.iter().map(|p| p.size)).collect();
+                    let with_len: Vec<(&str, u64)> = values
+                        .iter()
+                        .copied()
+                        .zip(chosen.iter().map(|p| p.size))
+                        .collect();
                     checksum::full_object(a, &with_len)?
                 }
             };
             if let Some(given) = req.header(a.header()) {
                 let given = given.trim();
                 let matches = match kind {
-                    ChecksumType::Composite => given == value || Some(given) == value.split('-').next(),
+                    ChecksumType::Composite => {
+                        given == value || Some(given) == value.split('-').next()
+                    }
                     ChecksumType::FullObject => given == value,
                 };
                 if !matches {
                     return Err(S3Error::with_message(
                         S3ErrorCode::BadDigest,
-                        format!("The {} you specified did not match the calculated checksum.", a.as_str()),
+                        format!(
+                            "The {} you specified did not match the calculated checksum.",
+                            a.as_str()
+                        ),
                     ));
                 }
             }
@@ -342,7 +402,17 @@ pub async fn complete(state: &S3State, mut req: S3Request) -> S3Result<S3Respons
         })
         .collect();
     let outcome = store
-        .complete_upload(&req.bucket, &req.key, &id, expected, new, cond, req.now)
+        .complete_upload(
+            &req.bucket,
+            &req.key,
+            &id,
+            Completion {
+                expected,
+                version: new,
+                conditions: cond,
+            },
+            req.now,
+        )
         .await?;
     let mut w = XmlWriter::new("CompleteMultipartUploadResult");
     w.elem("Location", &format!("/{}/{}", req.bucket, req.key))
@@ -375,13 +445,23 @@ fn parse_max(q: &super::router::Query, name: &str) -> S3Result<usize> {
             .ok()
             .filter(|n| *n >= 0)
             .map(|n| n.min(1000) as usize)
-            .ok_or_else(|| S3Error::invalid_argument(format!("Argument {name} must be an integer between 0 and 2147483647"))),
+            .ok_or_else(|| {
+                S3Error::invalid_argument(format!(
+                    "Argument {name} must be an integer between 0 and 2147483647"
+                ))
+            }),
     }
 }
 
 fn owner(w: &mut XmlWriter, id: &str) {
-    w.open("Initiator").elem("ID", id).elem("DisplayName", id).close("Initiator");
-    w.open("Owner").elem("ID", id).elem("DisplayName", id).close("Owner");
+    w.open("Initiator")
+        .elem("ID", id)
+        .elem("DisplayName", id)
+        .close("Initiator");
+    w.open("Owner")
+        .elem("ID", id)
+        .elem("DisplayName", id)
+        .close("Owner");
 }
 
 pub async fn list_parts(state: &S3State, req: S3Request) -> S3Result<S3Response> {
@@ -389,19 +469,30 @@ pub async fn list_parts(state: &S3State, req: S3Request) -> S3Result<S3Response>
     let max = parse_max(&req.query, "max-parts")?;
     let marker: u32 = match req.query.get("part-number-marker") {
         None => 0,
-        Some(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| S3Error::invalid_argument("Argument part-number-marker must be an integer"))?,
+        Some(s) => s.trim().parse().map_err(|_| {
+            S3Error::invalid_argument("Argument part-number-marker must be an integer")
+        })?,
     };
-    let listed = state.store.list_parts(&req.bucket, &req.key, &id, marker, max + 1)?;
+    let listed = state
+        .store
+        .list_parts(&req.bucket, &req.key, &id, marker, max + 1)?;
     let truncated = listed.parts.len() > max;
     let parts = &listed.parts[..listed.parts.len().min(max)];
     let mut w = XmlWriter::new("ListPartsResult");
-    w.elem("Bucket", &req.bucket).elem("Key", &req.key).elem("UploadId", &id);
+    w.elem("Bucket", &req.bucket)
+        .elem("Key", &req.key)
+        .elem("UploadId", &id);
     owner(&mut w, &req.access_key);
-    w.elem("StorageClass", listed.upload.meta.storage_class.as_deref().unwrap_or("STANDARD"))
-        .elem("PartNumberMarker", &marker.to_string());
+    w.elem(
+        "StorageClass",
+        listed
+            .upload
+            .meta
+            .storage_class
+            .as_deref()
+            .unwrap_or("STANDARD"),
+    )
+    .elem("PartNumberMarker", &marker.to_string());
     if let Some(last) = parts.last() {
         w.elem("NextPartNumberMarker", &last.number.to_string());
     }
@@ -437,9 +528,19 @@ pub async fn list_uploads(state: &S3State, req: S3Request) -> S3Result<S3Respons
     let url = match q.get("encoding-type") {
         None => false,
         Some("url") => true,
-        Some(_) => return Err(S3Error::invalid_argument("Invalid Encoding Method specified in Request")),
+        Some(_) => {
+            return Err(S3Error::invalid_argument(
+                "Invalid Encoding Method specified in Request",
+            ));
+        }
     };
-    let enc = |s: &str| if url { super::list::url_encode(s) } else { s.to_string() };
+    let enc = |s: &str| {
+        if url {
+            super::list::url_encode(s)
+        } else {
+            s.to_string()
+        }
+    };
     // Start after the key marker: after the given upload of it, or after all of its uploads.
     let mut from: Vec<u8> = Vec::new();
     let mut after: Option<(String, String)> = None;
@@ -499,7 +600,8 @@ pub async fn list_uploads(state: &S3State, req: S3Request) -> S3Result<S3Respons
             (None, Some(p)) => (p.clone(), String::new()),
             (None, None) => (String::new(), String::new()),
         };
-        w.elem("NextKeyMarker", &enc(&nk)).elem("NextUploadIdMarker", &nu);
+        w.elem("NextKeyMarker", &enc(&nk))
+            .elem("NextUploadIdMarker", &nu);
     }
     if url {
         w.elem("EncodingType", "url");
@@ -511,17 +613,24 @@ pub async fn list_uploads(state: &S3State, req: S3Request) -> S3Result<S3Respons
     w.elem("MaxUploads", &max.to_string())
         .elem("IsTruncated", if truncated { "true" } else { "false" });
     for u in &uploads {
-        w.open("Upload").elem("Key", &enc(&u.key)).elem("UploadId", &u.upload_id);
+        w.open("Upload")
+            .elem("Key", &enc(&u.key))
+            .elem("UploadId", &u.upload_id);
         owner(&mut w, &req.access_key);
-        w.elem("StorageClass", u.meta.storage_class.as_deref().unwrap_or("STANDARD"))
-            .elem("Initiated", &iso8601(u.initiated));
+        w.elem(
+            "StorageClass",
+            u.meta.storage_class.as_deref().unwrap_or("STANDARD"),
+        )
+        .elem("Initiated", &iso8601(u.initiated));
         if let Some(a) = u.checksum_algorithm {
             w.elem("ChecksumAlgorithm", a.as_str());
         }
         w.close("Upload");
     }
     for p in &prefixes {
-        w.open("CommonPrefixes").elem("Prefix", &enc(p)).close("CommonPrefixes");
+        w.open("CommonPrefixes")
+            .elem("Prefix", &enc(p))
+            .close("CommonPrefixes");
     }
     Ok(xml_response(w.finish("ListMultipartUploadsResult")))
 }

@@ -8,7 +8,10 @@ use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::headers;
 use super::{S3Request, S3Response, S3State, empty_response, set_header};
 use crate::auth::RequestBody;
-use crate::store::{Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, Segment, Store, WriteConditions};
+use crate::store::{
+    Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, Segment, Store,
+    WriteConditions,
+};
 
 /// Largest single PUT or part, as on AWS.
 pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
@@ -87,13 +90,20 @@ pub async fn ingest(
             let supplied = headers
                 .get(a.header())
                 .and_then(|v| v.to_str().ok())
-                .or_else(|| body.trailers().get(a.header()).and_then(|v| v.to_str().ok()));
+                .or_else(|| {
+                    body.trailers()
+                        .get(a.header())
+                        .and_then(|v| v.to_str().ok())
+                });
             match supplied {
                 Some(s) => checksum::verify(a, s, digests.get(a).unwrap_or_default())?,
                 None if headers.contains_key("x-amz-trailer") => {
                     return Err(S3Error::with_message(
                         S3ErrorCode::MalformedTrailerError,
-                        format!("The request announced the trailer {} but did not send it.", a.header()),
+                        format!(
+                            "The request announced the trailer {} but did not send it.",
+                            a.header()
+                        ),
                     ));
                 }
                 None => {}
@@ -118,7 +128,11 @@ pub async fn ingest(
             }])
         }
     };
-    Ok(Ingested { data, size, digests })
+    Ok(Ingested {
+        data,
+        size,
+        digests,
+    })
 }
 
 async fn store_write(w: &mut crate::store::BlobWriter, chunk: bytes::Bytes) -> S3Result<()> {
@@ -142,26 +156,42 @@ pub fn write_conditions(h: &HeaderMap) -> S3Result<WriteConditions> {
     let mut cond = WriteConditions::default();
     if let Some(v) = h.get(http::header::IF_NONE_MATCH) {
         if v.as_bytes().trim_ascii() != b"*" {
-            return Err(S3Error::not_implemented("If-None-Match with a value other than '*' on a write"));
+            return Err(S3Error::not_implemented(
+                "If-None-Match with a value other than '*' on a write",
+            ));
         }
         cond.if_none_match_star = true;
     }
     if let Some(v) = h.get(http::header::IF_MATCH) {
-        let s = v.to_str().map_err(|_| S3Error::invalid_argument("Invalid If-Match header"))?;
-        cond.if_match = Some(s.trim().trim_start_matches("W/").trim_matches('"').to_string());
+        let s = v
+            .to_str()
+            .map_err(|_| S3Error::invalid_argument("Invalid If-Match header"))?;
+        cond.if_match = Some(
+            s.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_string(),
+        );
     }
     Ok(cond)
 }
 
 /// Checks write conditions against the current state before reading a body, so a doomed
 /// conditional PUT fails fast. The authoritative check runs again inside the commit.
-pub fn precheck_conditions(store: &Store, bucket: &str, key: &str, cond: &WriteConditions) -> S3Result<()> {
+pub fn precheck_conditions(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    cond: &WriteConditions,
+) -> S3Result<()> {
     if !cond.if_none_match_star && cond.if_match.is_none() {
         return Ok(());
     }
     let current = match store.get_version(bucket, key, crate::store::VersionRef::Current) {
         Ok(v) => Some(v),
-        Err(crate::store::StoreError::NoSuchKey | crate::store::StoreError::DeleteMarker { .. }) => None,
+        Err(
+            crate::store::StoreError::NoSuchKey | crate::store::StoreError::DeleteMarker { .. },
+        ) => None,
         Err(e) => return Err(e.into()),
     };
     if cond.if_none_match_star && current.is_some() {
@@ -170,7 +200,9 @@ pub fn precheck_conditions(store: &Store, bucket: &str, key: &str, cond: &WriteC
     if let Some(want) = &cond.if_match {
         match &current {
             None => return Err(S3Error::new(S3ErrorCode::NoSuchKey)),
-            Some(v) if want != "*" && want != &v.etag => return Err(S3Error::new(S3ErrorCode::PreconditionFailed)),
+            Some(v) if want != "*" && want != &v.etag => {
+                return Err(S3Error::new(S3ErrorCode::PreconditionFailed));
+            }
             _ => {}
         }
     }
@@ -194,7 +226,9 @@ pub async fn put_object(state: &S3State, mut req: S3Request) -> S3Result<S3Respo
     let store = &state.store;
     let bucket = store.bucket(&req.bucket)?;
     if (retention.is_some() || legal_hold) && !bucket.object_lock_enabled {
-        return Err(S3Error::invalid_request("Bucket is missing Object Lock Configuration"));
+        return Err(S3Error::invalid_request(
+            "Bucket is missing Object Lock Configuration",
+        ));
     }
     precheck_conditions(store, &req.bucket, &req.key, &cond)?;
     let ingested = ingest(store, &mut req.body, &req.headers, &[]).await?;
@@ -216,7 +250,10 @@ pub async fn put_object(state: &S3State, mut req: S3Request) -> S3Result<S3Respo
         retention,
         legal_hold,
     };
-    let outcome = match store.put_version(&req.bucket, &req.key, new, cond, req.now).await {
+    let outcome = match store
+        .put_version(&req.bucket, &req.key, new, cond, req.now)
+        .await
+    {
         Ok(o) => o,
         Err(e) => {
             discard(store, &ingested.data).await;

@@ -22,7 +22,12 @@ impl Query {
                 percent_decode_str(&s)
                     .decode_utf8()
                     .map(|c| c.into_owned())
-                    .map_err(|_| S3Error::with_message(S3ErrorCode::InvalidURI, "Couldn't parse the specified URI."))
+                    .map_err(|_| {
+                        S3Error::with_message(
+                            S3ErrorCode::InvalidURI,
+                            "Couldn't parse the specified URI.",
+                        )
+                    })
             };
             out.push((dec(k)?, dec(v)?));
         }
@@ -30,7 +35,10 @@ impl Query {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -151,10 +159,17 @@ const UNIMPLEMENTED_BUCKET_SUBRESOURCES: &[&str] = &[
     "website",
 ];
 
-const UNIMPLEMENTED_OBJECT_SUBRESOURCES: &[&str] = &["attributes", "torrent", "restore", "select", "renameObject"];
+const UNIMPLEMENTED_OBJECT_SUBRESOURCES: &[&str] =
+    &["attributes", "torrent", "restore", "select", "renameObject"];
 
 /// Decides the operation. `bucket`/`key` presence comes from [`split_path`].
-pub fn resolve(method: &Method, has_bucket: bool, has_key: bool, q: &Query, headers: &HeaderMap) -> S3Result<Operation> {
+pub fn resolve(
+    method: &Method,
+    has_bucket: bool,
+    has_key: bool,
+    q: &Query,
+    headers: &HeaderMap,
+) -> S3Result<Operation> {
     use Operation::*;
     let not_allowed = || Err(S3Error::new(S3ErrorCode::MethodNotAllowed));
     if !has_bucket {
@@ -165,7 +180,9 @@ pub fn resolve(method: &Method, has_bucket: bool, has_key: bool, q: &Query, head
     }
     if !has_key {
         if let Some(sub) = UNIMPLEMENTED_BUCKET_SUBRESOURCES.iter().find(|s| q.has(s)) {
-            return Err(S3Error::not_implemented(format!("The bucket sub-resource '{sub}'")));
+            return Err(S3Error::not_implemented(format!(
+                "The bucket sub-resource '{sub}'"
+            )));
         }
         return match *method {
             Method::GET if q.has("location") => Ok(GetBucketLocation),
@@ -175,7 +192,9 @@ pub fn resolve(method: &Method, has_bucket: bool, has_key: bool, q: &Query, head
             Method::GET if q.has("versions") => Ok(ListObjectVersions),
             Method::GET if q.has("uploads") => Ok(ListMultipartUploads),
             Method::GET if q.get("list-type") == Some("2") => Ok(ListObjectsV2),
-            Method::GET if q.has("list-type") => Err(S3Error::invalid_argument("Invalid list-type")),
+            Method::GET if q.has("list-type") => {
+                Err(S3Error::invalid_argument("Invalid list-type"))
+            }
             Method::GET => Ok(ListObjects),
             Method::PUT if q.has("versioning") => Ok(PutBucketVersioning),
             Method::PUT if q.has("object-lock") => Ok(PutObjectLockConfiguration),
@@ -184,12 +203,16 @@ pub fn resolve(method: &Method, has_bucket: bool, has_key: bool, q: &Query, head
             Method::HEAD => Ok(HeadBucket),
             Method::DELETE => Ok(DeleteBucket),
             Method::POST if q.has("delete") => Ok(DeleteObjects),
-            Method::POST => Err(S3Error::not_implemented("Browser-based (POST form) uploads")),
+            Method::POST => Err(S3Error::not_implemented(
+                "Browser-based (POST form) uploads",
+            )),
             _ => not_allowed(),
         };
     }
     if let Some(sub) = UNIMPLEMENTED_OBJECT_SUBRESOURCES.iter().find(|s| q.has(s)) {
-        return Err(S3Error::not_implemented(format!("The object sub-resource '{sub}'")));
+        return Err(S3Error::not_implemented(format!(
+            "The object sub-resource '{sub}'"
+        )));
     }
     let copy_source = headers.contains_key("x-amz-copy-source");
     match *method {
@@ -202,9 +225,15 @@ pub fn resolve(method: &Method, has_bucket: bool, has_key: bool, q: &Query, head
         Method::HEAD => Ok(HeadObject),
         Method::PUT if q.has("uploadId") || q.has("partNumber") => {
             if !(q.has("uploadId") && q.has("partNumber")) {
-                return Err(S3Error::invalid_argument("UploadPart needs both partNumber and uploadId"));
+                return Err(S3Error::invalid_argument(
+                    "UploadPart needs both partNumber and uploadId",
+                ));
             }
-            Ok(if copy_source { UploadPartCopy } else { UploadPart })
+            Ok(if copy_source {
+                UploadPartCopy
+            } else {
+                UploadPart
+            })
         }
         Method::PUT if q.has("tagging") => Ok(PutObjectTagging),
         Method::PUT if q.has("retention") => Ok(PutObjectRetention),
@@ -230,7 +259,9 @@ pub fn vhost_bucket<'a>(host: Option<&'a str>, domains: &[String]) -> Option<&'a
         _ => host,
     };
     for d in domains {
-        if let Some(bucket) = name.strip_suffix(d.as_str()).and_then(|b| b.strip_suffix('.'))
+        if let Some(bucket) = name
+            .strip_suffix(d.as_str())
+            .and_then(|b| b.strip_suffix('.'))
             && !bucket.is_empty()
         {
             return Some(bucket);
@@ -240,10 +271,13 @@ pub fn vhost_bucket<'a>(host: Option<&'a str>, domains: &[String]) -> Option<&'a
 }
 
 /// Splits the request path into bucket and key. `raw_path` is as received (percent-encoded).
-pub fn split_path(raw_path: &str, vhost: Option<&str>) -> S3Result<(Option<String>, Option<String>)> {
-    let decoded = percent_decode_str(raw_path)
-        .decode_utf8()
-        .map_err(|_| S3Error::with_message(S3ErrorCode::InvalidURI, "Couldn't parse the specified URI."))?;
+pub fn split_path(
+    raw_path: &str,
+    vhost: Option<&str>,
+) -> S3Result<(Option<String>, Option<String>)> {
+    let decoded = percent_decode_str(raw_path).decode_utf8().map_err(|_| {
+        S3Error::with_message(S3ErrorCode::InvalidURI, "Couldn't parse the specified URI.")
+    })?;
     let path = decoded.strip_prefix('/').unwrap_or(&decoded);
     let (bucket, key) = match vhost {
         Some(b) => (Some(b.to_string()), path),
@@ -290,7 +324,11 @@ pub fn check_bucket_name(name: &str) -> S3Result<()> {
     if name.parse::<std::net::Ipv4Addr>().is_ok() {
         return bad("bucket names must not be formatted as an IP address");
     }
-    if name.starts_with("xn--") || name.starts_with("sthree-") || name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
+    if name.starts_with("xn--")
+        || name.starts_with("sthree-")
+        || name.ends_with("-s3alias")
+        || name.ends_with("--ol-s3")
+    {
         return bad("reserved prefix or suffix");
     }
     Ok(())
@@ -306,7 +344,10 @@ pub fn check_key(key: &str) -> S3Result<()> {
             .with_detail("MaxSizeAllowed", "1024")
             .with_detail("Size", key.len().to_string()));
     }
-    if key.chars().any(|c| c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}') {
+    if key
+        .chars()
+        .any(|c| c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
+    {
         return Err(S3Error::invalid_argument(
             "Object key contains control characters or Unicode non-characters, which lakegate does not accept.",
         ));
@@ -332,15 +373,24 @@ mod tests {
             split_path("/b/a%20b/c%2Bd", None).unwrap(),
             (Some("b".into()), Some("a b/c+d".into()))
         );
-        assert_eq!(split_path("/k/x", Some("b")).unwrap(), (Some("b".into()), Some("k/x".into())));
-        assert_eq!(split_path("/b/a//c/", None).unwrap().1.as_deref(), Some("a//c/"));
+        assert_eq!(
+            split_path("/k/x", Some("b")).unwrap(),
+            (Some("b".into()), Some("k/x".into()))
+        );
+        assert_eq!(
+            split_path("/b/a//c/", None).unwrap().1.as_deref(),
+            Some("a//c/")
+        );
         assert!(split_path("/b/%ff", None).is_err());
     }
 
     #[test]
     fn vhost_detection() {
         let d = vec!["localhost".to_string()];
-        assert_eq!(vhost_bucket(Some("bronze.localhost:9000"), &d), Some("bronze"));
+        assert_eq!(
+            vhost_bucket(Some("bronze.localhost:9000"), &d),
+            Some("bronze")
+        );
         assert_eq!(vhost_bucket(Some("localhost:9000"), &d), None);
         assert_eq!(vhost_bucket(Some("127.0.0.1:9000"), &d), None);
         assert_eq!(vhost_bucket(Some("a.b.localhost"), &d), Some("a.b"));
@@ -351,7 +401,17 @@ mod tests {
         for ok in ["bronze", "my-bucket.1", "abc"] {
             assert!(check_bucket_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["ab", "UPPER", "-abc", "abc-", "a..b", "192.168.1.1", "xn--abc", "a_b", &"a".repeat(64)] {
+        for bad in [
+            "ab",
+            "UPPER",
+            "-abc",
+            "abc-",
+            "a..b",
+            "192.168.1.1",
+            "xn--abc",
+            "a_b",
+            &"a".repeat(64),
+        ] {
             assert!(check_bucket_name(bad).is_err(), "{bad}");
         }
     }
@@ -370,9 +430,18 @@ mod tests {
     fn operations() {
         let h = HeaderMap::new();
         let q = |s: &str| Query::parse(Some(s)).unwrap();
-        assert_eq!(resolve(&Method::GET, false, false, &q(""), &h).unwrap(), Operation::ListBuckets);
-        assert_eq!(resolve(&Method::GET, true, false, &q("list-type=2&prefix=a"), &h).unwrap(), Operation::ListObjectsV2);
-        assert_eq!(resolve(&Method::POST, true, true, &q("uploads"), &h).unwrap(), Operation::CreateMultipartUpload);
+        assert_eq!(
+            resolve(&Method::GET, false, false, &q(""), &h).unwrap(),
+            Operation::ListBuckets
+        );
+        assert_eq!(
+            resolve(&Method::GET, true, false, &q("list-type=2&prefix=a"), &h).unwrap(),
+            Operation::ListObjectsV2
+        );
+        assert_eq!(
+            resolve(&Method::POST, true, true, &q("uploads"), &h).unwrap(),
+            Operation::CreateMultipartUpload
+        );
         assert_eq!(
             resolve(&Method::PUT, true, true, &q("partNumber=1&uploadId=x"), &h).unwrap(),
             Operation::UploadPart

@@ -25,7 +25,13 @@ pub async fn get_tagging(state: &S3State, req: S3Request) -> S3Result<S3Response
 pub async fn put_tagging(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
     let body = read_document(&mut req, 64 * 1024).await?;
     let doc: xml::TaggingXml = xml::parse(&body)?;
-    let tags = validate_tags(doc.tag_set.tags.into_iter().map(|t| (t.key, t.value)).collect())?;
+    let tags = validate_tags(
+        doc.tag_set
+            .tags
+            .into_iter()
+            .map(|t| (t.key, t.value))
+            .collect(),
+    )?;
     set_tags(state, req, tags, StatusCode::OK).await
 }
 
@@ -41,10 +47,15 @@ async fn set_tags(
 ) -> S3Result<S3Response> {
     let v = state
         .store
-        .update_version(&req.bucket, &req.key, req.query.get("versionId"), move |v, _| {
-            v.tags = tags;
-            Ok(())
-        })
+        .update_version(
+            &req.bucket,
+            &req.key,
+            req.query.get("versionId"),
+            move |v, _| {
+                v.tags = tags;
+                Ok(())
+            },
+        )
         .await?;
     let mut resp = empty_response(status);
     if v.version_id != "null" || req.query.has("versionId") {

@@ -217,7 +217,12 @@ pub struct CompleteMultipartUploadXml {
 /// Tags from `x-amz-tagging` (URL query encoded) or a Tagging document, validated per AWS:
 /// at most 10 tags, keys 1..=128 chars, values ≤ 256, unique keys.
 pub fn validate_tags(tags: Vec<(String, String)>) -> S3Result<Vec<(String, String)>> {
-    let bad = |m: &str| Err(S3Error::with_message(S3ErrorCode::InvalidTag, m.to_string()));
+    let bad = |m: &str| {
+        Err(S3Error::with_message(
+            S3ErrorCode::InvalidTag,
+            m.to_string(),
+        ))
+    };
     if tags.len() > 10 {
         return bad("Object tags cannot be greater than 10");
     }
@@ -259,7 +264,9 @@ mod tests {
         .unwrap();
         assert_eq!(d.objects.len(), 2);
         assert_eq!(d.quiet.as_deref(), Some("true"));
-        let t: TaggingXml = parse(b"<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>").unwrap();
+        let t: TaggingXml =
+            parse(b"<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>")
+                .unwrap();
         assert_eq!(t.tag_set.tags[0].key, "k");
         let empty: TaggingXml = parse(b"<Tagging><TagSet></TagSet></Tagging>").unwrap();
         assert!(empty.tag_set.tags.is_empty());
@@ -269,7 +276,10 @@ mod tests {
     fn malformed_is_malformed_xml() {
         let e = parse::<DeleteXml>(b"<Delete><Object>").unwrap_err();
         assert_eq!(e.code, S3ErrorCode::MalformedXML);
-        assert_eq!(parse::<DeleteXml>(b"").unwrap_err().code, S3ErrorCode::MalformedXML);
+        assert_eq!(
+            parse::<DeleteXml>(b"").unwrap_err().code,
+            S3ErrorCode::MalformedXML
+        );
     }
 
     #[test]
@@ -278,6 +288,9 @@ mod tests {
         w.elem("Key", "a&b");
         assert!(w.finish("R").ends_with("<Key>a&amp;b</Key></R>"));
         assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(parse_iso8601("2030-01-01T00:00:00Z"), Some(1_893_456_000_000));
+        assert_eq!(
+            parse_iso8601("2030-01-01T00:00:00Z"),
+            Some(1_893_456_000_000)
+        );
     }
 }

@@ -68,7 +68,11 @@ impl BlobStore {
         offset: u64,
         len: u64,
     ) -> Result<impl Stream<Item = Result<Bytes, StoreError>> + Send + use<>, StoreError> {
-        let reader = self.op.reader_with(&blob_name(id)).chunk(256 * 1024).await?;
+        let reader = self
+            .op
+            .reader_with(&blob_name(id))
+            .chunk(256 * 1024)
+            .await?;
         let end = offset.saturating_add(len);
         let stream = reader.into_bytes_stream(offset..end).await?;
         Ok(stream.map_err(StoreError::from))

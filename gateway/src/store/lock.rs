@@ -5,12 +5,18 @@ use super::StoreError;
 use super::model::*;
 
 /// Whether `v` may be permanently deleted at `now`.
-pub fn check_delete(v: &ObjectVersion, now: Millis, bypass_governance: bool) -> Result<(), StoreError> {
+pub fn check_delete(
+    v: &ObjectVersion,
+    now: Millis,
+    bypass_governance: bool,
+) -> Result<(), StoreError> {
     if v.is_delete_marker {
         return Ok(());
     }
     if v.legal_hold {
-        return Err(StoreError::Locked("object version is under legal hold".into()));
+        return Err(StoreError::Locked(
+            "object version is under legal hold".into(),
+        ));
     }
     if let Some(r) = v.retention
         && r.retain_until > now

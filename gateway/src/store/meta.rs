@@ -43,6 +43,9 @@ pub(crate) const PARTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pa
 pub(crate) const BLOB_REFS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blob_refs");
 pub(crate) const SYSTEM: TableDefinition<&[u8], &[u8]> = TableDefinition::new("system");
 
+/// Raw `(key, value)` pairs from a range scan.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Most mutations applied in one transaction.
 const MAX_BATCH: usize = 512;
 
@@ -149,7 +152,11 @@ impl WriteCtx {
         self.seq
     }
 
-    pub fn get(&self, table: TableDefinition<&[u8], &[u8]>, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn get(
+        &self,
+        table: TableDefinition<&[u8], &[u8]>,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let t = self.txn.open_table(table)?;
         Ok(t.get(key)?.map(|v| v.value().to_vec()))
     }
@@ -176,7 +183,11 @@ impl WriteCtx {
         Ok(())
     }
 
-    pub fn remove(&mut self, table: TableDefinition<&[u8], &[u8]>, key: &[u8]) -> Result<bool, StoreError> {
+    pub fn remove(
+        &mut self,
+        table: TableDefinition<&[u8], &[u8]>,
+        key: &[u8],
+    ) -> Result<bool, StoreError> {
         let mut t = self.txn.open_table(table)?;
         Ok(t.remove(key)?.is_some())
     }
@@ -188,7 +199,7 @@ impl WriteCtx {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Entries, StoreError> {
         let t = self.txn.open_table(table)?;
         let mut out = Vec::new();
         for item in t.range::<&[u8]>(start..end)? {
@@ -202,7 +213,12 @@ impl WriteCtx {
     }
 
     /// Whether any key exists in `[start, end)`.
-    pub fn any_in(&self, table: TableDefinition<&[u8], &[u8]>, start: &[u8], end: &[u8]) -> Result<bool, StoreError> {
+    pub fn any_in(
+        &self,
+        table: TableDefinition<&[u8], &[u8]>,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<bool, StoreError> {
         let t = self.txn.open_table(table)?;
         Ok(t.range::<&[u8]>(start..end)?.next().transpose()?.is_some())
     }
@@ -216,7 +232,10 @@ impl WriteCtx {
         let mut t = self.txn.open_table(BLOB_REFS)?;
         for b in blobs {
             let k = b.to_be_bytes();
-            let n = t.get(k.as_slice())?.map(|v| read_u32(v.value())).unwrap_or(0);
+            let n = t
+                .get(k.as_slice())?
+                .map(|v| read_u32(v.value()))
+                .unwrap_or(0);
             t.insert(k.as_slice(), n.saturating_add(1).to_be_bytes().as_slice())?;
         }
         Ok(())
@@ -232,7 +251,10 @@ impl WriteCtx {
         let mut t = self.txn.open_table(BLOB_REFS)?;
         for b in blobs {
             let k = b.to_be_bytes();
-            let n = t.get(k.as_slice())?.map(|v| read_u32(v.value())).unwrap_or(0);
+            let n = t
+                .get(k.as_slice())?
+                .map(|v| read_u32(v.value()))
+                .unwrap_or(0);
             if n <= 1 {
                 t.remove(k.as_slice())?;
                 self.freed.push(b);
@@ -258,7 +280,11 @@ pub struct ReadCtx {
 }
 
 impl ReadCtx {
-    pub fn get(&self, table: TableDefinition<&[u8], &[u8]>, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn get(
+        &self,
+        table: TableDefinition<&[u8], &[u8]>,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let t = match self.txn.open_table(table) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
@@ -285,7 +311,7 @@ impl ReadCtx {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Entries, StoreError> {
         let t = match self.txn.open_table(table) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
@@ -333,12 +359,17 @@ pub struct MetaDb {
 impl MetaDb {
     /// Opens (or creates) the database at `path` and starts the writer thread. Blobs freed by
     /// committed mutations are sent to `freed`.
-    pub fn open(path: &Path, freed: tokio::sync::mpsc::UnboundedSender<BlobId>) -> Result<Self, StoreError> {
+    pub fn open(
+        path: &Path,
+        freed: tokio::sync::mpsc::UnboundedSender<BlobId>,
+    ) -> Result<Self, StoreError> {
         let db = Arc::new(Database::create(path)?);
         // Make sure every table exists so read transactions never see a missing table.
         let seq = {
             let txn = db.begin_write()?;
-            for t in [BUCKETS, VERSIONS, CURRENT, UPLOADS, PARTS, BLOB_REFS, SYSTEM] {
+            for t in [
+                BUCKETS, VERSIONS, CURRENT, UPLOADS, PARTS, BLOB_REFS, SYSTEM,
+            ] {
                 txn.open_table(t)?;
             }
             let seq = {
@@ -366,7 +397,10 @@ impl MetaDb {
     }
 
     /// Runs `f` against a consistent snapshot.
-    pub fn read<T>(&self, f: impl FnOnce(&ReadCtx) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&ReadCtx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let txn = self.db.begin_read()?;
         f(&ReadCtx { txn })
     }
@@ -477,7 +511,10 @@ fn writer_loop(
         }
         // Mutations behind a poisoned one were never applied: fail them too, they may retry.
         if !leftover.is_empty() {
-            fail_all(leftover, StoreError::Io("transaction aborted; retry".into()));
+            fail_all(
+                leftover,
+                StoreError::Io("transaction aborted; retry".into()),
+            );
         }
     }
 }

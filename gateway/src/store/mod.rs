@@ -19,7 +19,7 @@ use std::time::Duration;
 pub use blob::{BlobStore, BlobWriter};
 pub use meta::MetaDb;
 pub use model::*;
-pub use multipart::{CompletePart, CompletedUpload};
+pub use multipart::{CompletePart, CompletedUpload, Completion};
 pub use objects::{DeleteOutcome, NewVersion, PutOutcome, VersionRef, WriteConditions};
 
 /// What went wrong in the store. The S3 layer maps each variant to an S3 error.
@@ -36,7 +36,11 @@ pub enum StoreError {
     #[error("no such version")]
     NoSuchVersion,
     #[error("the version is a delete marker")]
-    DeleteMarker { version_id: String, last_modified: Millis, current: bool },
+    DeleteMarker {
+        version_id: String,
+        last_modified: Millis,
+        current: bool,
+    },
     #[error("no such upload")]
     NoSuchUpload,
     #[error("precondition failed")]
@@ -133,7 +137,10 @@ impl Store {
         });
         let swept = store.sweep_orphans(None).await?;
         if swept > 0 {
-            tracing::info!(blobs = swept, "swept orphan blobs left by an interrupted write");
+            tracing::info!(
+                blobs = swept,
+                "swept orphan blobs left by an interrupted write"
+            );
         }
         let deleter = store.blobs.clone();
         tokio::spawn(async move {

@@ -116,7 +116,9 @@ impl ObjectData {
     pub fn slice(&self, start: u64, len: u64) -> ObjectData {
         match self {
             ObjectData::Inline(bytes) => {
-                let s = usize::try_from(start).unwrap_or(usize::MAX).min(bytes.len());
+                let s = usize::try_from(start)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
                 let e = usize::try_from(start.saturating_add(len))
                     .unwrap_or(usize::MAX)
                     .min(bytes.len());

@@ -14,6 +14,15 @@ pub struct CompletePart {
     pub etag: String,
 }
 
+/// What CompleteMultipartUpload commits: the parts the caller validated, the version built from
+/// them, and the write conditions.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub expected: Vec<CompletePart>,
+    pub version: NewVersion,
+    pub conditions: WriteConditions,
+}
+
 /// An upload with all its parts, read from one snapshot.
 #[derive(Debug, Clone)]
 pub struct CompletedUpload {
@@ -58,11 +67,18 @@ impl Store {
         Ok(upload_id)
     }
 
-    pub fn get_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<UploadInfo, StoreError> {
+    pub fn get_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<UploadInfo, StoreError> {
         self.meta.read(|r| {
             match r.get_record(UPLOADS, &meta::upload_key(bucket, key, upload_id))? {
                 Some(u) => Ok(u),
-                None if r.get(BUCKETS, bucket.as_bytes())?.is_none() => Err(StoreError::NoSuchBucket),
+                None if r.get(BUCKETS, bucket.as_bytes())?.is_none() => {
+                    Err(StoreError::NoSuchBucket)
+                }
                 None => Err(StoreError::NoSuchUpload),
             }
         })
@@ -70,7 +86,13 @@ impl Store {
 
     /// Records a part (replacing an earlier upload of the same number). The part's data gains a
     /// reference.
-    pub async fn put_part(&self, bucket: &str, key: &str, upload_id: &str, part: PartInfo) -> Result<(), StoreError> {
+    pub async fn put_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part: PartInfo,
+    ) -> Result<(), StoreError> {
         let ukey = meta::upload_key(bucket, key, upload_id);
         let pkey = meta::part_key(upload_id, part.number);
         let bucket = bucket.to_string();
@@ -102,14 +124,21 @@ impl Store {
         limit: usize,
     ) -> Result<CompletedUpload, StoreError> {
         self.meta.read(|r| {
-            let upload: UploadInfo = match r.get_record(UPLOADS, &meta::upload_key(bucket, key, upload_id))? {
-                Some(u) => u,
-                None if r.get(BUCKETS, bucket.as_bytes())?.is_none() => return Err(StoreError::NoSuchBucket),
-                None => return Err(StoreError::NoSuchUpload),
-            };
+            let upload: UploadInfo =
+                match r.get_record(UPLOADS, &meta::upload_key(bucket, key, upload_id))? {
+                    Some(u) => u,
+                    None if r.get(BUCKETS, bucket.as_bytes())?.is_none() => {
+                        return Err(StoreError::NoSuchBucket);
+                    }
+                    None => return Err(StoreError::NoSuchUpload),
+                };
             let (_, end) = meta::part_prefix(upload_id);
             let start = meta::part_key(upload_id, after.saturating_add(1));
-            let start = if after == u32::MAX { end.clone() } else { start };
+            let start = if after == u32::MAX {
+                end.clone()
+            } else {
+                start
+            };
             let parts = r
                 .range(PARTS, &start, &end, limit)?
                 .into_iter()
@@ -131,7 +160,11 @@ impl Store {
     ) -> Result<Vec<UploadInfo>, StoreError> {
         let base = meta::bucket_prefix(bucket);
         let mut start = base.clone();
-        start.extend_from_slice(if from > prefix.as_bytes() { from } else { prefix.as_bytes() });
+        start.extend_from_slice(if from > prefix.as_bytes() {
+            from
+        } else {
+            prefix.as_bytes()
+        });
         if let Some((k, id)) = after {
             let mut s = meta::upload_key(bucket, k, id);
             s.push(0);
@@ -161,19 +194,22 @@ impl Store {
     }
 
     /// Completes an upload: checks that the named parts still are the ones the caller validated
-    /// (`expected`), writes `new` as a version of `key` under `cond`, and drops the upload and
+    /// (`completion.expected`), writes the version under the conditions, and drops the upload and
     /// all its parts. Parts not named are released.
     pub async fn complete_upload(
         &self,
         bucket: &str,
         key: &str,
         upload_id: &str,
-        expected: Vec<CompletePart>,
-        new: NewVersion,
-        cond: WriteConditions,
+        completion: Completion,
         now: Millis,
     ) -> Result<PutOutcome, StoreError> {
         let (bucket, key, upload_id) = (bucket.to_string(), key.to_string(), upload_id.to_string());
+        let Completion {
+            expected,
+            version: new,
+            conditions: cond,
+        } = completion;
         self.meta
             .write(move |w| {
                 let ukey = meta::upload_key(&bucket, &key, &upload_id);
@@ -187,7 +223,10 @@ impl Store {
                     .map(|(_, v)| decode(&v).map_err(StoreError::from))
                     .collect::<Result<Vec<PartInfo>, _>>()?;
                 for e in &expected {
-                    if !parts.iter().any(|p| p.number == e.number && p.etag == e.etag) {
+                    if !parts
+                        .iter()
+                        .any(|p| p.number == e.number && p.etag == e.etag)
+                    {
                         return Err(StoreError::InvalidPart(format!(
                             "part {} changed while completing",
                             e.number
@@ -206,7 +245,12 @@ impl Store {
     }
 
     /// Aborts an upload, releasing its parts.
-    pub async fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<(), StoreError> {
+    pub async fn abort_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(), StoreError> {
         let (bucket, key, upload_id) = (bucket.to_string(), key.to_string(), upload_id.to_string());
         self.meta
             .write(move |w| {

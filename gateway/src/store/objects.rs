@@ -83,22 +83,33 @@ pub fn check_version_id(vid: &str) -> Result<(), StoreError> {
     if vid == "null" || seq_of_version_id(vid).is_some() {
         Ok(())
     } else {
-        Err(StoreError::InvalidArgument("Invalid version id specified".into()))
+        Err(StoreError::InvalidArgument(
+            "Invalid version id specified".into(),
+        ))
     }
 }
 
 // Lookups shared by the read and write sides.
 trait Lookup {
-    fn raw(&self, table: redb::TableDefinition<&[u8], &[u8]>, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    fn raw(
+        &self,
+        table: redb::TableDefinition<&[u8], &[u8]>,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError>;
     fn raw_range(
         &self,
         table: redb::TableDefinition<&[u8], &[u8]>,
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    ) -> Result<meta::Entries, StoreError>;
 
-    fn find_version(&self, bucket: &str, key: &str, vid: &str) -> Result<Option<ObjectVersion>, StoreError> {
+    fn find_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        vid: &str,
+    ) -> Result<Option<ObjectVersion>, StoreError> {
         if let Some(seq) = seq_of_version_id(vid) {
             let Some(bytes) = self.raw(VERSIONS, &meta::version_key(bucket, key, seq))? else {
                 return Ok(None);
@@ -135,13 +146,22 @@ trait Lookup {
     /// The newest version of a key, after the current one was removed.
     fn newest(&self, bucket: &str, key: &str) -> Result<Option<ObjectVersion>, StoreError> {
         let (start, end) = (meta::key_prefix(bucket, key), meta::key_end(bucket, key));
-        match self.raw_range(VERSIONS, &start, &end, 1)?.into_iter().next() {
+        match self
+            .raw_range(VERSIONS, &start, &end, 1)?
+            .into_iter()
+            .next()
+        {
             Some((_, bytes)) => Ok(Some(decode(&bytes)?)),
             None => Ok(None),
         }
     }
 
-    fn resolve(&self, bucket: &str, key: &str, which: VersionRef<'_>) -> Result<ObjectVersion, StoreError> {
+    fn resolve(
+        &self,
+        bucket: &str,
+        key: &str,
+        which: VersionRef<'_>,
+    ) -> Result<ObjectVersion, StoreError> {
         let found = match which {
             VersionRef::Current => self.current(bucket, key)?,
             VersionRef::Id(vid) => {
@@ -165,7 +185,11 @@ trait Lookup {
 }
 
 impl Lookup for ReadCtx {
-    fn raw(&self, table: redb::TableDefinition<&[u8], &[u8]>, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    fn raw(
+        &self,
+        table: redb::TableDefinition<&[u8], &[u8]>,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         self.get(table, key)
     }
     fn raw_range(
@@ -174,13 +198,17 @@ impl Lookup for ReadCtx {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<meta::Entries, StoreError> {
         self.range(table, start, end, limit)
     }
 }
 
 impl Lookup for WriteCtx {
-    fn raw(&self, table: redb::TableDefinition<&[u8], &[u8]>, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    fn raw(
+        &self,
+        table: redb::TableDefinition<&[u8], &[u8]>,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         self.get(table, key)
     }
     fn raw_range(
@@ -189,13 +217,16 @@ impl Lookup for WriteCtx {
         start: &[u8],
         end: &[u8],
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<meta::Entries, StoreError> {
         self.range(table, start, end, limit)
     }
 }
 
 /// Checks `If-None-Match: *` / `If-Match` against the current version.
-fn check_conditions(current: Option<&ObjectVersion>, cond: &WriteConditions) -> Result<(), StoreError> {
+fn check_conditions(
+    current: Option<&ObjectVersion>,
+    cond: &WriteConditions,
+) -> Result<(), StoreError> {
     let live = current.filter(|v| !v.is_delete_marker);
     if cond.if_none_match_star && live.is_some() {
         return Err(StoreError::PreconditionFailed);
@@ -272,7 +303,11 @@ pub(crate) fn insert_version(
     };
     w.retain_data(&version.data)?;
     w.put_record(VERSIONS, &meta::version_key(bucket, key, seq), &version)?;
-    w.put_record(CURRENT, &meta::current_key(bucket, key), &CurrentEntry::of(&version))?;
+    w.put_record(
+        CURRENT,
+        &meta::current_key(bucket, key),
+        &CurrentEntry::of(&version),
+    )?;
     Ok(PutOutcome {
         version_id,
         versioned: info.versioning != Versioning::Unversioned,
@@ -283,7 +318,12 @@ pub(crate) fn insert_version(
 }
 
 /// Removes one version record, fixing up `current`.
-fn remove_version(w: &mut WriteCtx, bucket: &str, key: &str, v: &ObjectVersion) -> Result<(), StoreError> {
+fn remove_version(
+    w: &mut WriteCtx,
+    bucket: &str,
+    key: &str,
+    v: &ObjectVersion,
+) -> Result<(), StoreError> {
     w.remove(VERSIONS, &meta::version_key(bucket, key, v.seq))?;
     w.release_data(&v.data)?;
     let cur_key = meta::current_key(bucket, key);
@@ -316,7 +356,12 @@ impl Store {
     }
 
     /// Reads a version's record. A delete marker is reported as [`StoreError::DeleteMarker`].
-    pub fn get_version(&self, bucket: &str, key: &str, which: VersionRef<'_>) -> Result<ObjectVersion, StoreError> {
+    pub fn get_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        which: VersionRef<'_>,
+    ) -> Result<ObjectVersion, StoreError> {
         let v = self.meta.read(|r| r.resolve(bucket, key, which))?;
         if v.is_delete_marker {
             return Err(StoreError::DeleteMarker {
@@ -423,7 +468,11 @@ impl Store {
     ) -> Result<Vec<(String, CurrentEntry)>, StoreError> {
         let base = meta::bucket_prefix(bucket);
         let mut start = base.clone();
-        start.extend_from_slice(if from > prefix.as_bytes() { from } else { prefix.as_bytes() });
+        start.extend_from_slice(if from > prefix.as_bytes() {
+            from
+        } else {
+            prefix.as_bytes()
+        });
         let end = prefix_end(&base, prefix).unwrap_or_else(|| meta::bucket_end(bucket));
         self.meta.read(|r| {
             if r.get(BUCKETS, bucket.as_bytes())?.is_none() {
@@ -456,7 +505,11 @@ impl Store {
                 return Err(StoreError::NoSuchBucket);
             }
             let mut start = base.clone();
-            start.extend_from_slice(if from > prefix.as_bytes() { from } else { prefix.as_bytes() });
+            start.extend_from_slice(if from > prefix.as_bytes() {
+                from
+            } else {
+                prefix.as_bytes()
+            });
             if let Some((key, vid)) = after {
                 match r.find_version(bucket, key, vid)? {
                     Some(v) => {
@@ -481,7 +534,10 @@ impl Store {
                     let rest = meta::strip_bucket(bucket, &k);
                     let key_bytes = &rest[..rest.len().saturating_sub(9)];
                     let key = String::from_utf8_lossy(key_bytes).into_owned();
-                    debug_assert_eq!(meta::seq_of_version_key(&k), decode::<ObjectVersion>(&v).map(|x| x.seq).unwrap_or(0));
+                    debug_assert_eq!(
+                        meta::seq_of_version_key(&k),
+                        decode::<ObjectVersion>(&v).map(|x| x.seq).unwrap_or(0)
+                    );
                     Ok((key, decode(&v)?))
                 })
                 .collect()
@@ -571,7 +627,11 @@ fn delete_in(
                 legal_hold: false,
             };
             w.put_record(VERSIONS, &meta::version_key(bucket, key, seq), &marker)?;
-            w.put_record(CURRENT, &meta::current_key(bucket, key), &CurrentEntry::of(&marker))?;
+            w.put_record(
+                CURRENT,
+                &meta::current_key(bucket, key),
+                &CurrentEntry::of(&marker),
+            )?;
             Ok(DeleteOutcome {
                 version_id: Some(version_id),
                 delete_marker: true,
