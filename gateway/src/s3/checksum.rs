@@ -325,9 +325,8 @@ pub fn requested_type(headers: &http::HeaderMap) -> S3Result<Option<ChecksumType
     }
 }
 
-/// Verifies `Content-MD5` and any `x-amz-checksum-*` header against a small, fully read body
-/// (XML request documents).
-pub fn verify_small_body(headers: &http::HeaderMap, body: &[u8]) -> S3Result<()> {
+/// Verifies `Content-MD5`, if sent, against a fully read body.
+pub fn verify_content_md5(headers: &http::HeaderMap, body: &[u8]) -> S3Result<()> {
     if let Some(v) = headers.get("content-md5") {
         let want = decode_content_md5(v.to_str().unwrap_or(""))?;
         let got: [u8; 16] = Md5::digest(body).into();
@@ -335,6 +334,13 @@ pub fn verify_small_body(headers: &http::HeaderMap, body: &[u8]) -> S3Result<()>
             return Err(S3Error::new(S3ErrorCode::BadDigest));
         }
     }
+    Ok(())
+}
+
+/// Verifies `Content-MD5` and any `x-amz-checksum-*` header against a small, fully read body
+/// (XML request documents).
+pub fn verify_small_body(headers: &http::HeaderMap, body: &[u8]) -> S3Result<()> {
+    verify_content_md5(headers, body)?;
     for a in ChecksumAlgorithm::ALL {
         if let Some(v) = headers.get(a.header()) {
             let mut c = Checksummer::new(&[a]);

@@ -118,12 +118,8 @@ pub async fn copy_object(state: &S3State, req: S3Request) -> S3Result<S3Response
     let replace_tags = directive(&req.headers, "x-amz-tagging-directive")?;
     let (retention, legal_hold) = headers::lock_headers(&req.headers, req.now)?;
     let requested = checksum::requested_algorithm(&req.headers)?;
-    let same_object = src.bucket == req.bucket
-        && src.key == req.key
-        && src
-            .version_id
-            .as_deref()
-            .is_none_or(|v| v == source.version_id);
+    // Copying a named version onto its own key is how a previous version is restored: allowed.
+    let same_object = src.bucket == req.bucket && src.key == req.key && src.version_id.is_none();
     if same_object
         && !replace_meta
         && !replace_tags

@@ -7,7 +7,7 @@
 use futures::TryStreamExt;
 use http::StatusCode;
 
-use super::checksum::{self, Checksummer, read_document};
+use super::checksum::{self, Checksummer};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::{self, XmlWriter, iso8601};
 use super::{
@@ -262,7 +262,10 @@ fn xml_checksum(p: &xml::CompletePartXml, a: ChecksumAlgorithm) -> Option<&str> 
 pub async fn complete(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
     let id = upload_id(&req)?.to_string();
     let cond = put::write_conditions(&req.headers)?;
-    let body = read_document(&mut req, 4 * 1024 * 1024).await?;
+    // The x-amz-checksum-* headers of a Complete describe the object, not this document: only
+    // Content-MD5 is checked against the body here.
+    let body = req.body.read_to_end(4 * 1024 * 1024).await?;
+    checksum::verify_content_md5(&req.headers, &body)?;
     let doc: xml::CompleteMultipartUploadXml = xml::parse(&body)?;
     if doc.parts.is_empty() {
         return Err(S3Error::invalid_request(

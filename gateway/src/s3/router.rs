@@ -334,8 +334,8 @@ pub fn check_bucket_name(name: &str) -> S3Result<()> {
     Ok(())
 }
 
-/// Object key rules: at most 1024 bytes of UTF-8; no control characters (NUL would break the
-/// metadata key encoding, and XML 1.0 cannot carry the others in listings); no `.`/`..` path
+/// Object key rules: at most 1024 bytes of UTF-8; no NUL (it would break the metadata key
+/// encoding) nor other characters XML 1.0 cannot carry in listings; no `.`/`..` path
 /// segments (HTTP stacks normalise them away, so such keys cannot be addressed reliably); no
 /// Unicode non-characters.
 pub fn check_key(key: &str) -> S3Result<()> {
@@ -344,12 +344,14 @@ pub fn check_key(key: &str) -> S3Result<()> {
             .with_detail("MaxSizeAllowed", "1024")
             .with_detail("Size", key.len().to_string()));
     }
-    if key
-        .chars()
-        .any(|c| c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
-    {
+    // XML 1.0 can carry tab, LF and CR (and DEL and the C1 range), not NUL or the other C0
+    // controls, nor the non-characters U+FFFE/U+FFFF.
+    let unrepresentable = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
+    };
+    if key.chars().any(unrepresentable) {
         return Err(S3Error::invalid_argument(
-            "Object key contains control characters or Unicode non-characters, which lakegate does not accept.",
+            "Object key contains NUL, a control character XML cannot carry, or a Unicode non-character; lakegate does not accept it.",
         ));
     }
     if key.split('/').any(|seg| seg == "." || seg == "..") {
@@ -422,6 +424,8 @@ mod tests {
         assert!(check_key("a..b/.c").is_ok());
         assert!(check_key(&"k".repeat(1025)).is_err());
         assert!(check_key("a\0b").is_err());
+        assert!(check_key("a\u{1}b").is_err());
+        assert!(check_key("tab\tnl\ncr\rdel\u{7f}").is_ok());
         assert!(check_key("a/../b").is_err());
         assert!(check_key("./a").is_err());
     }

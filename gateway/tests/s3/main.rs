@@ -1,0 +1,21 @@
+//! Integration tests for lakegate's S3 API: one binary (aws-sdk-s3 links once), one real
+//! `lakegate server` process per test on a fresh temp directory.
+//!
+//! Run: `cargo test -p lakegate --test s3`. Set `LAKEGATE_TEST_KEEP=1` to keep test dirs
+//! (each holds `data/` and `server.log`).
+
+mod common;
+
+mod auth;
+mod buckets;
+mod checksums;
+mod conditional;
+mod keys;
+mod listing;
+mod multipart;
+mod object_lock;
+mod objects;
+mod persistence;
+mod raw;
+mod tagging;
+mod versioning;
