@@ -33,6 +33,10 @@ use crate::store::{Millis, Store, StoreError};
 use error::{S3Error, S3ErrorCode, S3Result};
 use router::{Operation, Query};
 
+/// Largest request header section (and URI) accepted; larger ones get
+/// `RequestHeaderSectionTooLarge`. hyper refuses anything past 256 KiB before we see it.
+const MAX_HEADER_SECTION: usize = 64 * 1024;
+
 /// What every S3 handler shares.
 pub struct S3State {
     pub store: Arc<Store>,
@@ -235,6 +239,19 @@ pub fn error_response(e: &S3Error, resource: &str, request_id: &str, is_head: bo
 
 async fn dispatch(state: &S3State, req: Request<Body>, request_id: &str) -> S3Result<S3Response> {
     let (parts, body) = req.into_parts();
+    let header_bytes: usize = parts
+        .headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_SECTION || parts.uri.to_string().len() > MAX_HEADER_SECTION {
+        return Err(S3Error::with_message(
+            S3ErrorCode::RequestHeaderSectionTooLarge,
+            format!(
+                "Your request header section exceeds the maximum allowed size ({MAX_HEADER_SECTION} bytes)."
+            ),
+        ));
+    }
     let path = parts.uri.path();
     if parts.method == Method::GET || parts.method == Method::HEAD {
         match path {
