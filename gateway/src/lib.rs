@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod console;
+pub mod policy;
 pub mod s3;
 pub mod server;
 pub mod store;

@@ -30,7 +30,48 @@ enum Command {
     /// with a warning. A fresh DATA_DIR starts with the buckets bronze, silver, gold and mlflow.
     /// Once both ports are bound, one line is printed on stdout:
     /// `lakegate ready s3=http://ADDR console=http://ADDR`. SIGTERM or Ctrl-C shut down gracefully.
+    ///
+    /// Policy bindings (`*.toml`) are read from the policies directory, which is watched: a
+    /// changed binding or plugin is reloaded, a deleted binding unbinds. They can also be managed
+    /// through the admin API under /lakegate/admin/v1/ (root credentials only).
     Server(ServerArgs),
+    /// Work with policy plugins and their snapshot suites.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Run snapshot suites: every `*.suite.toml` under DIR, each against its `<name>.snap`.
+    ///
+    /// Each suite loads its plugin through the real policy host, feeds it the suite's fixed
+    /// scenario (objects, uploads, events) at the suite's fixed `now`, and renders the decisions.
+    /// Prints `ok` or `FAILED` per suite, with a unified diff of the stored snapshot against the
+    /// new rendering; exits with status 1 if any suite failed. `--bless` writes the new
+    /// renderings as the snapshots instead.
+    Test(PolicyTestArgs),
+    /// Load a plugin component and print which policy worlds it implements.
+    ///
+    /// Exits with status 1 (and the error) for a file that is not a WebAssembly component, that
+    /// does not compile or link against the sandbox, or that implements none of the
+    /// `lakegate:policy` worlds (retention, lifecycle, backup).
+    Check(PolicyCheckArgs),
+}
+
+#[derive(clap::Args)]
+struct PolicyTestArgs {
+    /// A directory searched recursively for `*.suite.toml` files, or one suite file.
+    #[arg(default_value = "./policies", env = "LAKEGATE_POLICIES")]
+    dir: PathBuf,
+    /// Write the new renderings as the snapshots (accept all changes).
+    #[arg(long)]
+    bless: bool,
+}
+
+#[derive(clap::Args)]
+struct PolicyCheckArgs {
+    /// The plugin component (`.wasm`).
+    plugin: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -58,6 +99,12 @@ struct ServerArgs {
     /// Objects up to this many bytes are stored inline with their metadata (one fsync for both).
     #[arg(long, default_value_t = 16 * 1024, env = "LAKEGATE_INLINE_THRESHOLD")]
     inline_threshold: usize,
+    /// Memory for the metadata page cache (redb), in MiB: metadata and inline objects.
+    #[arg(long, default_value_t = 256, env = "LAKEGATE_METADATA_CACHE_MIB")]
+    metadata_cache_mib: usize,
+    /// Directory of policy bindings (`*.toml`) and their plugins; watched for changes.
+    #[arg(long, default_value = "./policies", env = "LAKEGATE_POLICIES")]
+    policies: PathBuf,
 }
 
 /// `:9000` means all interfaces, as in MinIO's flags.
@@ -99,7 +146,9 @@ async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
         region: args.region,
         store: StoreOptions {
             inline_threshold: args.inline_threshold,
+            metadata_cache_bytes: args.metadata_cache_mib * 1024 * 1024,
         },
+        policies_dir: Some(args.policies),
     };
     let server = Server::start(config).await.context("starting lakegate")?;
     tracing::info!(s3 = %server.s3_addr, console = %server.console_addr, "lakegate is serving");
@@ -141,19 +190,120 @@ async fn shutdown_signal() {
 }
 
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The policy commands print their own report; only warnings and errors are logged.
+    let default_level = match cli.command {
+        Command::Server(_) => "info",
+        Command::Policy(_) => "warn",
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .init();
-    let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     match cli.command {
         Command::Server(args) => runtime.block_on(run_server(args)),
+        Command::Policy(PolicyCommand::Test(args)) => {
+            let ok = policy_test(&args)?;
+            std::process::exit(if ok { 0 } else { 1 });
+        }
+        Command::Policy(PolicyCommand::Check(args)) => {
+            let ok = policy_check(&args)?;
+            std::process::exit(if ok { 0 } else { 1 });
+        }
+    }
+}
+
+/// `lakegate policy test`: returns whether every suite passed.
+fn policy_test(args: &PolicyTestArgs) -> anyhow::Result<bool> {
+    use lakegate::policy::suite::{self, Outcome};
+    let files = suite::find_suites(&args.dir)
+        .with_context(|| format!("cannot read {}", args.dir.display()))?;
+    let mut out = std::io::stdout().lock();
+    if files.is_empty() {
+        writeln!(out, "no *.suite.toml files under {}", args.dir.display())?;
+        return Ok(true);
+    }
+    let engine = lakegate::policy::PolicyEngine::new(None).context("starting the policy engine")?;
+    let (mut passed, mut failed, mut blessed) = (0, 0, 0);
+    for file in &files {
+        let shown = file.display();
+        let (_, outcome) = suite::check(&engine, file, args.bless);
+        match &outcome {
+            Outcome::Ok => writeln!(out, "ok       {shown}")?,
+            Outcome::Blessed { diff } => {
+                writeln!(out, "blessed  {shown}")?;
+                write!(out, "{diff}")?;
+            }
+            Outcome::Changed { diff } => {
+                writeln!(
+                    out,
+                    "FAILED   {shown}: the decisions differ from the snapshot"
+                )?;
+                write!(out, "{diff}")?;
+            }
+            Outcome::Missing { actual } => {
+                writeln!(
+                    out,
+                    "FAILED   {shown}: no snapshot yet (run with --bless to accept):"
+                )?;
+                for line in actual.lines() {
+                    writeln!(out, "+{line}")?;
+                }
+            }
+            Outcome::Error(e) => writeln!(out, "FAILED   {shown}: {e}")?,
+        }
+        match outcome {
+            Outcome::Ok => passed += 1,
+            Outcome::Blessed { .. } => blessed += 1,
+            _ => failed += 1,
+        }
+    }
+    writeln!(
+        out,
+        "\n{} suites: {passed} ok, {failed} failed{}",
+        files.len(),
+        if args.bless {
+            format!(", {blessed} blessed")
+        } else {
+            String::new()
+        }
+    )?;
+    out.flush()?;
+    Ok(failed == 0)
+}
+
+/// `lakegate policy check`: returns whether the file is a usable plugin.
+fn policy_check(args: &PolicyCheckArgs) -> anyhow::Result<bool> {
+    let wasm = std::fs::read(&args.plugin)
+        .with_context(|| format!("cannot read {}", args.plugin.display()))?;
+    let engine = lakegate::policy::PolicyEngine::new(None).context("starting the policy engine")?;
+    let shown = args.plugin.display();
+    match engine.check(&wasm) {
+        Ok(worlds) if worlds.is_empty() => {
+            eprintln!(
+                "{shown}: the component implements none of the lakegate:policy worlds (retention, lifecycle, backup)"
+            );
+            Ok(false)
+        }
+        Ok(worlds) => {
+            let names: Vec<&str> = worlds.iter().map(|w| w.as_str()).collect();
+            println!(
+                "{shown}: implements {} (sha256 {})",
+                names.join(", "),
+                lakegate::policy::PolicyEngine::hash(&wasm)
+            );
+            Ok(true)
+        }
+        Err(e) => {
+            eprintln!("{shown}: {e}");
+            Ok(false)
+        }
     }
 }

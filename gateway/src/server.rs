@@ -16,6 +16,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::auth::{CredentialStore, Credentials};
+use crate::policy::registry::PolicyRegistry;
+use crate::policy::{PolicyEngine, PolicyError};
 use crate::s3::{self, S3State};
 use crate::store::{Store, StoreError, StoreOptions, now_millis};
 
@@ -36,6 +38,8 @@ pub struct ServerConfig {
     pub domains: Vec<String>,
     pub region: String,
     pub store: StoreOptions,
+    /// The policy bindings directory (watched for changes); `None` disables policies.
+    pub policies_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +51,8 @@ pub enum ServerError {
     },
     #[error("cannot open the data directory: {0}")]
     Store(#[from] StoreError),
+    #[error("cannot start the policy engine: {0}")]
+    Policy(#[from] PolicyError),
 }
 
 /// A running gateway.
@@ -95,18 +101,33 @@ impl Server {
                 address: config.console_address.clone(),
                 source,
             })?;
-        let state = Arc::new(S3State::new(
-            store.clone(),
-            CredentialStore::new(config.root.clone()),
-            config.domains.clone(),
-            config.region.clone(),
-        ));
+        // Policies: compiled components are cached under the data directory; every binding is
+        // loaded before the server reports ready, then the watcher takes over.
+        let policies = match &config.policies_dir {
+            Some(dir) => {
+                let engine = PolicyEngine::new(Some(config.data_dir.join("plugin-cache")))?;
+                let registry = Arc::new(PolicyRegistry::new(dir, engine));
+                registry.reload_all().await;
+                registry
+            }
+            None => Arc::new(PolicyRegistry::disabled()),
+        };
+        let state = Arc::new(
+            S3State::new(
+                store.clone(),
+                CredentialStore::new(config.root.clone()),
+                config.domains.clone(),
+                config.region.clone(),
+            )
+            .with_policies(policies.clone()),
+        );
         let (shutdown, rx) = watch::channel(false);
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(serve_s3(s3_listener, state, rx.clone())),
             tokio::spawn(serve_console(console_listener, store.clone(), rx)),
             tokio::spawn(sweep_periodically(store.clone(), shutdown.subscribe())),
         ];
+        tasks.extend(policies.start_watcher(shutdown.subscribe()));
         Ok(Server {
             s3_addr,
             console_addr,

@@ -179,3 +179,49 @@ pub async fn put_acl(state: &S3State, mut req: S3Request) -> S3Result<S3Response
     }
     Ok(empty_response(StatusCode::OK))
 }
+
+pub async fn get_tagging(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    let b = state.store.bucket(&req.bucket)?;
+    if b.tags.is_empty() {
+        return Err(S3Error::new(S3ErrorCode::NoSuchTagSet));
+    }
+    let mut w = XmlWriter::new("Tagging");
+    w.open("TagSet");
+    for (k, v) in &b.tags {
+        w.open("Tag").elem("Key", k).elem("Value", v).close("Tag");
+    }
+    w.close("TagSet");
+    Ok(xml_response(w.finish("Tagging")))
+}
+
+pub async fn put_tagging(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+    let body = read_document(&mut req, 64 * 1024).await?;
+    let doc: xml::TaggingXml = xml::parse(&body)?;
+    let tags = xml::validate_tags_up_to(
+        doc.tag_set
+            .tags
+            .into_iter()
+            .map(|t| (t.key, t.value))
+            .collect(),
+        50,
+    )?;
+    state
+        .store
+        .update_bucket(&req.bucket, move |b| {
+            b.tags = tags;
+            Ok(())
+        })
+        .await?;
+    Ok(empty_response(StatusCode::NO_CONTENT))
+}
+
+pub async fn delete_tagging(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    state
+        .store
+        .update_bucket(&req.bucket, |b| {
+            b.tags.clear();
+            Ok(())
+        })
+        .await?;
+    Ok(empty_response(StatusCode::NO_CONTENT))
+}

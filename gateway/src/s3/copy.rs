@@ -165,7 +165,7 @@ pub async fn copy_object(state: &S3State, req: S3Request) -> S3Result<S3Response
         }),
     };
     let cond = put::write_conditions(&req.headers)?;
-    let new = NewVersion {
+    let mut new = NewVersion {
         data: source.data.clone(),
         size: source.size,
         etag: source.etag.clone(),
@@ -176,6 +176,10 @@ pub async fn copy_object(state: &S3State, req: S3Request) -> S3Result<S3Response
         retention,
         legal_hold,
     };
+    state
+        .policies
+        .apply_retention(&dest_bucket, &req.key, &mut new, req.now)
+        .await;
     let outcome = store
         .put_version(&req.bucket, &req.key, new, cond, req.now)
         .await?;
@@ -194,7 +198,6 @@ pub async fn copy_object(state: &S3State, req: S3Request) -> S3Result<S3Response
     if source.version_id != "null" || src.version_id.is_some() {
         set_header(h, "x-amz-copy-source-version-id", &source.version_id);
     }
-    let _ = dest_bucket;
     Ok(resp)
 }
 

@@ -29,6 +29,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
 use crate::auth::{self, CredentialStore, RequestBody};
+use crate::policy::registry::PolicyRegistry;
 use crate::store::{Millis, Store, StoreError};
 use error::{S3Error, S3ErrorCode, S3Result};
 use router::{Operation, Query};
@@ -45,6 +46,8 @@ pub struct S3State {
     pub domains: Vec<String>,
     /// The region this server answers for (GetBucketLocation, default LocationConstraint).
     pub region: String,
+    /// Per-bucket policy bindings (retention hook on writes, admin API).
+    pub policies: Arc<PolicyRegistry>,
     request_counter: AtomicU64,
     boot_id: u32,
 }
@@ -61,9 +64,16 @@ impl S3State {
             credentials,
             domains,
             region,
+            policies: Arc::new(PolicyRegistry::disabled()),
             request_counter: AtomicU64::new(0),
             boot_id: uuid::Uuid::new_v4().as_u128() as u32,
         }
+    }
+
+    /// Serves policies from `policies` (the default is none).
+    pub fn with_policies(mut self, policies: Arc<PolicyRegistry>) -> Self {
+        self.policies = policies;
+        self
     }
 
     fn next_request_id(&self) -> String {
@@ -185,6 +195,19 @@ pub async fn handle(state: Arc<S3State>, req: Request<Body>) -> S3Response {
     let span = tracing::info_span!("s3", request_id = %request_id, method = %req.method(), op = tracing::field::Empty);
     async move {
         let is_head = req.method() == Method::HEAD;
+        // hyper sends `100 Continue` only when a handler reads a non-empty body. A request that
+        // expected it but got its final answer directly (empty body, or refused before the body)
+        // must not leave the connection open: botocore keeps the "no 100 Continue" state on a
+        // reused connection and misparses the next response there, stalling for its 60 s read
+        // timeout. Closing the connection resets the client.
+        let expected_continue = req
+            .headers()
+            .get(http::header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let empty_body = req
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0");
         let resource = req.uri().path().to_string();
         let started = std::time::Instant::now();
         // A panic is a bug, never an answer: contain it to this request and answer InternalError.
@@ -201,6 +224,10 @@ pub async fn handle(state: Arc<S3State>, req: Request<Body>) -> S3Response {
         h.insert("x-amz-id-2", HeaderValue::from_static("lakegate"));
         h.insert(http::header::SERVER, HeaderValue::from_static("lakegate"));
         h.insert("accept-ranges", HeaderValue::from_static("bytes"));
+        if expected_continue && (empty_body || !resp.status().is_success()) {
+            resp.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
         tracing::debug!(
             status = resp.status().as_u16(),
             elapsed_us = started.elapsed().as_micros() as u64,
@@ -266,6 +293,10 @@ async fn dispatch(state: &S3State, req: Request<Body>, request_id: &str) -> S3Re
         .and_then(|v| v.to_str().ok())
         .or_else(|| parts.uri.authority().map(|a| a.as_str()));
     let vhost = router::vhost_bucket(host, &state.domains);
+    if crate::policy::admin::is_admin_path(path, vhost) {
+        tracing::Span::current().record("op", "PolicyAdmin");
+        return crate::policy::admin::handle(state, parts, body).await;
+    }
     let (bucket, key) = router::split_path(path, vhost)?;
     let query = Query::parse(parts.uri.query())?;
     let op = router::resolve(
@@ -311,6 +342,9 @@ async fn run(state: &S3State, req: S3Request) -> S3Result<S3Response> {
         PutBucketVersioning => bucket::put_versioning(state, req).await,
         GetBucketAcl => bucket::get_acl(state, req).await,
         PutBucketAcl => bucket::put_acl(state, req).await,
+        GetBucketTagging => bucket::get_tagging(state, req).await,
+        PutBucketTagging => bucket::put_tagging(state, req).await,
+        DeleteBucketTagging => bucket::delete_tagging(state, req).await,
         GetObjectLockConfiguration => lock::get_lock_configuration(state, req).await,
         PutObjectLockConfiguration => lock::put_lock_configuration(state, req).await,
         ListObjects => list::list_objects_v1(state, req).await,

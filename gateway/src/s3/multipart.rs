@@ -380,7 +380,7 @@ pub async fn complete(state: &S3State, mut req: S3Request) -> S3Result<S3Respons
         }
     }
     let size = chosen.iter().map(|p| p.size).sum();
-    let new = NewVersion {
+    let mut new = NewVersion {
         data: ObjectData::Segments(segments),
         size,
         etag: etag.clone(),
@@ -397,6 +397,11 @@ pub async fn complete(state: &S3State, mut req: S3Request) -> S3Result<S3Respons
         retention: upload.retention,
         legal_hold: upload.legal_hold,
     };
+    let bucket = store.bucket(&req.bucket)?;
+    state
+        .policies
+        .apply_retention(&bucket, &req.key, &mut new, req.now)
+        .await;
     let expected = chosen
         .iter()
         .map(|p| CompletePart {
@@ -522,21 +527,14 @@ pub async fn list_parts(state: &S3State, req: S3Request) -> S3Result<S3Response>
 }
 
 pub async fn list_uploads(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+    use super::list::{Cursor, Listing};
     let q = &req.query;
     let max = parse_max(q, "max-uploads")?;
     let prefix = q.get("prefix").unwrap_or("");
     let delimiter = q.get("delimiter").filter(|d| !d.is_empty());
     let key_marker = q.get("key-marker").filter(|k| !k.is_empty());
     let upload_marker = q.get("upload-id-marker").filter(|k| !k.is_empty());
-    let url = match q.get("encoding-type") {
-        None => false,
-        Some("url") => true,
-        Some(_) => {
-            return Err(S3Error::invalid_argument(
-                "Invalid Encoding Method specified in Request",
-            ));
-        }
-    };
+    let url = super::list::parse_encoding_type(q)?;
     let enc = |s: &str| {
         if url {
             super::list::url_encode(s)
@@ -544,67 +542,40 @@ pub async fn list_uploads(state: &S3State, req: S3Request) -> S3Result<S3Respons
             s.to_string()
         }
     };
-    // Start after the key marker: after the given upload of it, or after all of its uploads.
-    let mut from: Vec<u8> = Vec::new();
-    let mut after: Option<(String, String)> = None;
-    if let Some(k) = key_marker {
-        match upload_marker {
-            Some(u) => after = Some((k.to_string(), u.to_string())),
-            None => {
-                from = k.as_bytes().to_vec();
-                from.push(1);
-            }
-        }
-    }
-    let mut uploads: Vec<UploadInfo> = Vec::new();
-    let mut prefixes: Vec<String> = Vec::new();
-    let mut truncated = false;
-    'scan: loop {
-        let page = state.store.list_uploads(
-            &req.bucket,
-            prefix,
-            &from,
-            after.as_ref().map(|(k, u)| (k.as_str(), u.as_str())),
-            256,
-        )?;
-        if page.is_empty() {
-            break;
-        }
-        for u in &page {
-            if uploads.len() + prefixes.len() >= max {
-                truncated = true;
-                break 'scan;
-            }
-            if let Some(d) = delimiter
-                && let Some(pos) = u.key[prefix.len()..].find(d)
-            {
-                let cp = u.key[..prefix.len() + pos + d.len()].to_string();
-                let mut next = cp.as_bytes().to_vec();
-                if let Some(b) = next.last_mut() {
-                    *b += 1;
+    let listing = Listing::new(prefix, delimiter, max);
+    // After the key marker: after the given upload of it, or after all of its uploads.
+    let start = match (key_marker, upload_marker) {
+        (Some(k), Some(u)) => Cursor::After(k.to_string(), u.to_string()),
+        (Some(k), None) => listing.start_after(k),
+        (None, _) => Cursor::From(Vec::new()),
+    };
+    let store = &state.store;
+    let page = listing.run(
+        start,
+        |cursor, limit| {
+            let uploads = match cursor {
+                Cursor::From(from) => store.list_uploads(&req.bucket, prefix, from, None, limit),
+                Cursor::After(k, u) => {
+                    store.list_uploads(&req.bucket, prefix, &[], Some((k, u)), limit)
                 }
-                prefixes.push(cp);
-                from = next;
-                after = None;
-                continue 'scan;
-            }
-            uploads.push(u.clone());
-            after = Some((u.key.clone(), u.upload_id.clone()));
-        }
-    }
+            }?;
+            Ok::<_, S3Error>(uploads.into_iter().map(|u| (u.key.clone(), u)).collect())
+        },
+        |_, _| true,
+        |key, u| Cursor::After(key.to_string(), u.upload_id.clone()),
+    )?;
     let mut w = XmlWriter::new("ListMultipartUploadsResult");
     w.elem("Bucket", &req.bucket)
         .elem("KeyMarker", &enc(key_marker.unwrap_or("")))
         .elem("UploadIdMarker", upload_marker.unwrap_or(""));
-    if truncated {
-        let (nk, nu) = match (uploads.last(), prefixes.last()) {
-            (Some(u), Some(p)) if p.as_str() > u.key.as_str() => (p.clone(), String::new()),
-            (Some(u), _) => (u.key.clone(), u.upload_id.clone()),
-            (None, Some(p)) => (p.clone(), String::new()),
-            (None, None) => (String::new(), String::new()),
+    if page.is_truncated {
+        let (next_key, next_upload) = match page.entries.last() {
+            Some(super::list::Entry::Item(k, u)) => (k.clone(), u.upload_id.clone()),
+            Some(super::list::Entry::Prefix(p)) => (p.clone(), String::new()),
+            None => (String::new(), String::new()),
         };
-        w.elem("NextKeyMarker", &enc(&nk))
-            .elem("NextUploadIdMarker", &nu);
+        w.elem("NextKeyMarker", &enc(&next_key))
+            .elem("NextUploadIdMarker", &next_upload);
     }
     if url {
         w.elem("EncodingType", "url");
@@ -613,11 +584,13 @@ pub async fn list_uploads(state: &S3State, req: S3Request) -> S3Result<S3Respons
     if let Some(d) = delimiter {
         w.elem("Delimiter", &enc(d));
     }
-    w.elem("MaxUploads", &max.to_string())
-        .elem("IsTruncated", if truncated { "true" } else { "false" });
-    for u in &uploads {
+    w.elem("MaxUploads", &max.to_string()).elem(
+        "IsTruncated",
+        if page.is_truncated { "true" } else { "false" },
+    );
+    for (key, u) in page.items() {
         w.open("Upload")
-            .elem("Key", &enc(&u.key))
+            .elem("Key", &enc(key))
             .elem("UploadId", &u.upload_id);
         owner(&mut w, &req.access_key);
         w.elem(
@@ -630,7 +603,7 @@ pub async fn list_uploads(state: &S3State, req: S3Request) -> S3Result<S3Respons
         }
         w.close("Upload");
     }
-    for p in &prefixes {
+    for p in page.prefixes() {
         w.open("CommonPrefixes")
             .elem("Prefix", &enc(p))
             .close("CommonPrefixes");

@@ -239,7 +239,7 @@ pub async fn put_object(state: &S3State, mut req: S3Request) -> S3Result<S3Respo
             kind: ChecksumType::FullObject,
         })
     });
-    let new = NewVersion {
+    let mut new = NewVersion {
         data: ingested.data.clone(),
         size: ingested.size,
         etag: ingested.digests.etag(),
@@ -250,6 +250,10 @@ pub async fn put_object(state: &S3State, mut req: S3Request) -> S3Result<S3Respo
         retention,
         legal_hold,
     };
+    state
+        .policies
+        .apply_retention(&bucket, &req.key, &mut new, req.now)
+        .await;
     let outcome = match store
         .put_version(&req.bucket, &req.key, new, cond, req.now)
         .await

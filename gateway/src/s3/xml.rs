@@ -217,14 +217,22 @@ pub struct CompleteMultipartUploadXml {
 /// Tags from `x-amz-tagging` (URL query encoded) or a Tagging document, validated per AWS:
 /// at most 10 tags, keys 1..=128 chars, values ≤ 256, unique keys.
 pub fn validate_tags(tags: Vec<(String, String)>) -> S3Result<Vec<(String, String)>> {
+    validate_tags_up_to(tags, 10)
+}
+
+/// Tag validation with an explicit limit (10 per object, 50 per bucket).
+pub fn validate_tags_up_to(
+    tags: Vec<(String, String)>,
+    max: usize,
+) -> S3Result<Vec<(String, String)>> {
     let bad = |m: &str| {
         Err(S3Error::with_message(
             S3ErrorCode::InvalidTag,
             m.to_string(),
         ))
     };
-    if tags.len() > 10 {
-        return bad("Object tags cannot be greater than 10");
+    if tags.len() > max {
+        return bad(&format!("Cannot have more than {max} tags"));
     }
     for (i, (k, v)) in tags.iter().enumerate() {
         if k.is_empty() || k.chars().count() > 128 {

@@ -24,6 +24,7 @@ impl Store {
             },
             object_lock_enabled: object_lock,
             default_retention: None,
+            tags: Vec::new(),
         };
         let record = info.clone();
         self.meta

@@ -357,13 +357,20 @@ pub struct MetaDb {
 }
 
 impl MetaDb {
-    /// Opens (or creates) the database at `path` and starts the writer thread. Blobs freed by
-    /// committed mutations are sent to `freed`.
+    /// Opens (or creates) the database at `path` with a page cache of `cache_bytes`, and starts
+    /// the writer thread. Blobs freed by committed mutations are sent to `freed`.
     pub fn open(
         path: &Path,
+        cache_bytes: usize,
         freed: tokio::sync::mpsc::UnboundedSender<BlobId>,
     ) -> Result<Self, StoreError> {
-        let db = Arc::new(Database::create(path)?);
+        // The page cache holds metadata and inline object bytes; bound it (redb's default is
+        // 1 GiB) so a small deployment's memory does not grow with the data written.
+        let db = Arc::new(
+            redb::Builder::new()
+                .set_cache_size(cache_bytes)
+                .create(path)?,
+        );
         // Make sure every table exists so read transactions never see a missing table.
         let seq = {
             let txn = db.begin_write()?;

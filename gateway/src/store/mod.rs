@@ -103,12 +103,15 @@ impl From<postcard::Error> for StoreError {
 pub struct StoreOptions {
     /// Objects and parts up to this many bytes are kept inline in their metadata record.
     pub inline_threshold: usize,
+    /// redb page cache size (metadata and inline objects).
+    pub metadata_cache_bytes: usize,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             inline_threshold: 16 * 1024,
+            metadata_cache_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -128,7 +131,11 @@ impl Store {
         std::fs::create_dir_all(data_dir)?;
         let blobs = BlobStore::open(&data_dir.join("blobs"))?;
         let (freed_tx, mut freed_rx) = tokio::sync::mpsc::unbounded_channel::<BlobId>();
-        let meta = MetaDb::open(&data_dir.join("meta.redb"), freed_tx)?;
+        let meta = MetaDb::open(
+            &data_dir.join("meta.redb"),
+            options.metadata_cache_bytes,
+            freed_tx,
+        )?;
         let store = Arc::new(Store {
             meta,
             blobs,

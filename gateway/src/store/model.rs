@@ -70,6 +70,8 @@ pub struct BucketInfo {
     /// Object lock was enabled at creation (or later); can never be disabled.
     pub object_lock_enabled: bool,
     pub default_retention: Option<DefaultRetention>,
+    /// Bucket tags (PutBucketTagging).
+    pub tags: Vec<(String, String)>,
 }
 
 /// A retention on one object version.
@@ -403,6 +405,7 @@ mod tests {
                 days: Some(90),
                 years: None,
             }),
+            tags: vec![("layer".into(), "bronze".into())],
         };
         let back: BucketInfo = decode(&encode(&b)).unwrap();
         assert_eq!(b, back);

@@ -422,3 +422,37 @@ async fn huge_header_section_gets_an_s3_error() {
     let _ = raw_tcp(&addr, big.as_bytes(), true, Duration::from_secs(5)).await;
     s.client().list_buckets().send().await.unwrap();
 }
+
+/// botocore keeps "no 100 Continue was sent" state on a reused connection and then misparses the
+/// next response there (a 60 s stall in `aws s3 sync`). A request that expected `100 Continue` but
+/// was answered without one (empty body, or refused before its body was read) must therefore
+/// close the connection; a normal upload keeps it alive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expect_continue_without_interim_response_closes_the_connection() {
+    let s = TestServer::start().await;
+    let b = s.bucket().await;
+    let r = s
+        .raw_object("PUT", &b, "empty")
+        .header("expect", "100-continue")
+        .body("")
+        .send_tcp()
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    let r = s
+        .raw_object("PUT", "no-such-bucket-here", "k")
+        .header("expect", "100-continue")
+        .body("data")
+        .send_tcp()
+        .await;
+    r.assert_error(404, "NoSuchBucket");
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    let r = s
+        .raw_object("PUT", &b, "full")
+        .header("expect", "100-continue")
+        .body("some data")
+        .send()
+        .await;
+    // (An HTTP client, which handles the interim 100 Continue; the upload succeeds normally.)
+    assert_eq!(r.status, 200);
+}

@@ -308,3 +308,61 @@ async fn tags_per_version() {
     );
     assert!(tags_of(&s, &b, "k", Some(&v2)).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bucket_tagging_round_trip() {
+    use aws_sdk_s3::types::{Tag, Tagging};
+    let s = TestServer::start().await;
+    let b = s.bucket().await;
+    let c = s.client();
+    assert_err(
+        c.get_bucket_tagging().bucket(&b).send().await,
+        404,
+        "NoSuchTagSet",
+    );
+    let tagging = Tagging::builder()
+        .tag_set(Tag::builder().key("layer").value("bronze").build().unwrap())
+        .tag_set(
+            Tag::builder()
+                .key("owner")
+                .value("data team")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    c.put_bucket_tagging()
+        .bucket(&b)
+        .tagging(tagging)
+        .send()
+        .await
+        .unwrap();
+    let out = c.get_bucket_tagging().bucket(&b).send().await.unwrap();
+    let mut got: Vec<(String, String)> = out
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("layer".into(), "bronze".into()),
+            ("owner".into(), "data team".into())
+        ]
+    );
+    c.delete_bucket_tagging().bucket(&b).send().await.unwrap();
+    assert_err(
+        c.get_bucket_tagging().bucket(&b).send().await,
+        404,
+        "NoSuchTagSet",
+    );
+    assert_err(
+        c.get_bucket_tagging()
+            .bucket("no-such-bucket-x")
+            .send()
+            .await,
+        404,
+        "NoSuchBucket",
+    );
+}

@@ -1,0 +1,443 @@
+//! Binding files: which plugin serves which bucket, with which configuration and limits.
+//!
+//! A binding is a TOML file at the top level of the policies directory:
+//!
+//! ```toml
+//! bucket = "bronze"
+//! kind = "retention"            # retention | lifecycle | backup
+//! plugin = "plugins/retention.wasm"   # relative to this file's directory
+//! [config]                      # handed to the plugin's configure() as JSON
+//! mode = "GOVERNANCE"
+//! days = 90
+//! [limits]                      # optional; unset fields keep the host's defaults
+//! memory_bytes = 67108864       # or "64 MiB"
+//! time_budget_ms = 100          # or time_budget = "100ms"
+//! quarantine_after = 5
+//! max_instances = 4
+//! ```
+//!
+//! Only `*.toml` files directly in the directory are bindings; `*.suite.toml` files are snapshot
+//! suites (see [`super::suite`]) and hidden files (`.name.toml`, editor and atomic-write
+//! temporaries) are ignored, as is everything in subdirectories (e.g. `plugins/`).
+
+use serde::Deserialize;
+use std::path::{Component, Path, PathBuf};
+
+use super::limits::Limits;
+use super::types::PolicyKind;
+
+/// The suffix of snapshot suite files, which live beside bindings but are not bindings.
+pub const SUITE_SUFFIX: &str = ".suite.toml";
+
+/// One parsed binding file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    /// The binding file itself.
+    pub file: PathBuf,
+    pub bucket: String,
+    pub kind: PolicyKind,
+    /// `plugin` as written in the file.
+    pub plugin_raw: String,
+    /// The plugin path resolved against the binding file's directory (lexically normalized).
+    pub plugin: PathBuf,
+    /// `[config]` as JSON (an empty object when absent).
+    pub config: serde_json::Value,
+    pub limits: Limits,
+}
+
+impl Binding {
+    /// The configuration document handed to the plugin's `configure`.
+    pub fn config_json(&self) -> String {
+        self.config.to_string()
+    }
+}
+
+/// A binding file that could not be read or parsed: which file, where, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {message}")]
+pub struct BindingError {
+    /// `file`, `file:line:column` or `file: field`.
+    pub location: String,
+    pub message: String,
+}
+
+impl BindingError {
+    pub fn new(file: &Path, message: impl Into<String>) -> Self {
+        BindingError {
+            location: file.display().to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn field(file: &Path, field: &str, message: impl Into<String>) -> Self {
+        BindingError {
+            location: format!("{}: {field}", file.display()),
+            message: message.into(),
+        }
+    }
+
+    /// An error at a byte offset of the file's text (reported as line:column).
+    pub fn at(file: &Path, text: &str, offset: usize, message: impl Into<String>) -> Self {
+        let (line, col) = line_col(text, offset);
+        BindingError {
+            location: format!("{}:{line}:{col}", file.display()),
+            message: message.into(),
+        }
+    }
+
+    /// A TOML syntax or shape error, located when the parser knows where.
+    pub fn toml(file: &Path, text: &str, e: &toml::de::Error) -> Self {
+        let message = e.message().trim().to_string();
+        match e.span() {
+            Some(span) => BindingError::at(file, text, span.start, message),
+            None => BindingError::new(file, message),
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit_once('\n')
+        .map_or(before, |(_, l)| l)
+        .chars()
+        .count()
+        + 1;
+    (line, col)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBinding {
+    bucket: toml::Spanned<String>,
+    kind: toml::Spanned<String>,
+    plugin: toml::Spanned<String>,
+    #[serde(default)]
+    config: Option<toml::Table>,
+    #[serde(default)]
+    limits: Option<toml::Table>,
+}
+
+/// Applies a `[limits]` table onto the host's defaults. Accepts the host's field names
+/// (`memory_bytes` as bytes or `"64 MiB"`, `time_budget` as ms or `"100ms"`, `quarantine_after`,
+/// `max_instances`) and `time_budget_ms` (integer milliseconds).
+pub fn parse_limits(file: &Path, table: Option<&toml::Table>) -> Result<Limits, BindingError> {
+    let Some(table) = table else {
+        return Ok(Limits::default());
+    };
+    let mut table = table.clone();
+    if let Some(ms) = table.remove("time_budget_ms") {
+        if table.contains_key("time_budget") {
+            return Err(BindingError::field(
+                file,
+                "limits",
+                "set either time_budget or time_budget_ms, not both",
+            ));
+        }
+        if !matches!(ms, toml::Value::Integer(_)) {
+            return Err(BindingError::field(
+                file,
+                "limits.time_budget_ms",
+                "must be an integer number of milliseconds",
+            ));
+        }
+        table.insert("time_budget".into(), ms);
+    }
+    let limits: Limits = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| BindingError::field(file, "limits", e.message().trim()))?;
+    if limits.memory_bytes < 64 * 1024 {
+        return Err(BindingError::field(
+            file,
+            "limits.memory_bytes",
+            "must be at least 65536 (one WebAssembly page)",
+        ));
+    }
+    if limits.time_budget.is_zero() {
+        return Err(BindingError::field(
+            file,
+            "limits.time_budget_ms",
+            "must be at least 1 ms",
+        ));
+    }
+    if limits.max_instances == 0 {
+        return Err(BindingError::field(
+            file,
+            "limits.max_instances",
+            "must be at least 1",
+        ));
+    }
+    Ok(limits)
+}
+
+/// Parses the text of binding file `file`.
+pub fn parse(file: &Path, text: &str) -> Result<Binding, BindingError> {
+    let raw: RawBinding = toml::from_str(text).map_err(|e| BindingError::toml(file, text, &e))?;
+    let bucket = raw.bucket.get_ref().trim().to_string();
+    if crate::s3::router::check_bucket_name(&bucket).is_err() {
+        return Err(BindingError::at(
+            file,
+            text,
+            raw.bucket.span().start,
+            format!("bucket: {bucket:?} is not a valid bucket name"),
+        ));
+    }
+    let Some(kind) = PolicyKind::parse(raw.kind.get_ref().trim()) else {
+        return Err(BindingError::at(
+            file,
+            text,
+            raw.kind.span().start,
+            format!(
+                "kind: expected one of retention, lifecycle, backup; got {:?}",
+                raw.kind.get_ref()
+            ),
+        ));
+    };
+    let plugin_raw = raw.plugin.get_ref().trim().to_string();
+    if plugin_raw.is_empty() {
+        return Err(BindingError::at(
+            file,
+            text,
+            raw.plugin.span().start,
+            "plugin: must name a .wasm component (a path relative to the binding file)",
+        ));
+    }
+    let config = match &raw.config {
+        Some(t) => toml_to_json(&toml::Value::Table(t.clone())),
+        None => serde_json::Value::Object(Default::default()),
+    };
+    let limits = parse_limits(file, raw.limits.as_ref())?;
+    Ok(Binding {
+        file: file.to_path_buf(),
+        bucket,
+        kind,
+        plugin: resolve_relative(file, &plugin_raw),
+        plugin_raw,
+        config,
+        limits,
+    })
+}
+
+/// Reads and parses binding file `file`.
+pub fn load(file: &Path) -> Result<(Binding, String), BindingError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| BindingError::new(file, format!("cannot read: {e}")))?;
+    Ok((parse(file, &text)?, text))
+}
+
+/// `path` as written in `file` (relative paths are relative to the file's directory).
+pub fn resolve_relative(file: &Path, path: &str) -> PathBuf {
+    let p = Path::new(path);
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        file.parent().unwrap_or(Path::new(".")).join(p)
+    };
+    normalize(&joined)
+}
+
+/// Removes `.` and resolves `..` lexically (no file system access, symlinks not followed).
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let popped =
+                    matches!(out.components().next_back(), Some(Component::Normal(_))) && out.pop();
+                if !popped && !out.has_root() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// Whether a path names a binding file: `*.toml` but not `*.suite.toml`, not hidden.
+pub fn is_binding_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    name.ends_with(".toml") && !name.ends_with(SUITE_SUFFIX) && !name.starts_with('.')
+}
+
+/// Whether a path names a snapshot suite file.
+pub fn is_suite_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(SUITE_SUFFIX) && !n.starts_with('.'))
+}
+
+/// The binding files directly in `dir`, sorted by name. A missing directory has none.
+pub fn scan(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        if is_binding_file(&path) && entry.file_type()?.is_file() {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Converts a TOML value to JSON. Datetimes become their RFC 3339 text.
+pub fn toml_to_json(v: &toml::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        toml::Value::String(s) => J::String(s.clone()),
+        toml::Value::Integer(i) => J::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        toml::Value::Boolean(b) => J::Bool(*b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(a) => J::Array(a.iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => J::Object(
+            t.iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Whether `name` is a safe file name for the admin API: `[A-Za-z0-9._-]+`, not starting with a
+/// dot (no hidden files, no `.`/`..`).
+pub fn is_safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn p() -> &'static Path {
+        Path::new("/pol/bronze.toml")
+    }
+
+    #[test]
+    fn parses_a_full_binding() {
+        let b = parse(
+            p(),
+            r#"
+bucket = "bronze"
+kind = "retention"
+plugin = "../plugins/retention/retention.wasm"
+[config]
+mode = "GOVERNANCE"
+days = 90
+nested = { a = [1, 2.5, true], when = 2026-01-01T00:00:00Z }
+[limits]
+memory_bytes = 67108864
+time_budget_ms = 100
+"#,
+        )
+        .unwrap();
+        assert_eq!(b.bucket, "bronze");
+        assert_eq!(b.kind, PolicyKind::Retention);
+        assert_eq!(b.plugin, PathBuf::from("/plugins/retention/retention.wasm"));
+        assert_eq!(
+            b.config,
+            serde_json::json!({"mode": "GOVERNANCE", "days": 90,
+                "nested": {"a": [1, 2.5, true], "when": "2026-01-01T00:00:00Z"}})
+        );
+        assert_eq!(b.limits.memory_bytes, 67108864);
+        assert_eq!(b.limits.time_budget, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn defaults() {
+        let b = parse(p(), "bucket='gold'\nkind='Lifecycle'\nplugin='x.wasm'\n").unwrap();
+        assert_eq!(b.kind, PolicyKind::Lifecycle);
+        assert_eq!(b.plugin, PathBuf::from("/pol/x.wasm"));
+        assert_eq!(b.config_json(), "{}");
+        assert_eq!(b.limits, Limits::default());
+    }
+
+    #[test]
+    fn errors_name_file_and_field() {
+        let e = parse(p(), "bucket='gold'\nkind='retentoin'\nplugin='x.wasm'\n").unwrap_err();
+        assert_eq!(e.location, "/pol/bronze.toml:2:6");
+        assert!(e.message.starts_with("kind: expected one of"), "{e}");
+
+        let e = parse(p(), "bucket='gold'\nkind='backup'\n").unwrap_err();
+        assert!(e.to_string().contains("missing field `plugin`"), "{e}");
+
+        let e = parse(p(), "bucket='gold'\nkind='backup'\nplugin='a'\nkidn=1\n").unwrap_err();
+        assert_eq!(e.location, "/pol/bronze.toml:4:1");
+        assert!(e.message.contains("unknown field `kidn`"), "{e}");
+
+        let e = parse(p(), "bucket='Gold!'\nkind='backup'\nplugin='a'\n").unwrap_err();
+        assert!(e.message.starts_with("bucket:"), "{e}");
+
+        let e = parse(
+            p(),
+            "bucket='gold'\nkind='backup'\nplugin='a'\n[limits]\ntime_budget_ms=0\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.location, "/pol/bronze.toml: limits.time_budget_ms");
+
+        let e = parse(
+            p(),
+            "bucket='gold'\nkind='backup'\nplugin='a'\n[limits]\nmemory=1\n",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("unknown field `memory`"), "{e}");
+
+        let e = parse(p(), "bucket = \n").unwrap_err();
+        assert_eq!(e.location, "/pol/bronze.toml:1:10");
+    }
+
+    #[test]
+    fn file_classification() {
+        assert!(is_binding_file(Path::new("/p/bronze.toml")));
+        assert!(!is_binding_file(Path::new("/p/bronze.suite.toml")));
+        assert!(is_suite_file(Path::new("/p/bronze.suite.toml")));
+        assert!(!is_binding_file(Path::new("/p/.bronze.toml.tmp")));
+        assert!(!is_binding_file(Path::new("/p/.bronze.toml")));
+        assert!(!is_binding_file(Path::new("/p/bronze.toml~")));
+        assert!(!is_binding_file(Path::new("/p/plugin.wasm")));
+    }
+
+    #[test]
+    fn normalization() {
+        assert_eq!(
+            normalize(Path::new("/a/b/../c/./d")),
+            PathBuf::from("/a/c/d")
+        );
+        assert_eq!(normalize(Path::new("/../a")), PathBuf::from("/a"));
+        assert_eq!(
+            normalize(Path::new("../a/../../b")),
+            PathBuf::from("../../b")
+        );
+        assert_eq!(normalize(Path::new("a/..")), PathBuf::from("."));
+    }
+
+    #[test]
+    fn safe_names() {
+        for ok in ["retention", "a.b-c_d", "X1"] {
+            assert!(is_safe_name(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "../x", "a/b", "a\\b", ".hidden", "a b", "ü"] {
+            assert!(!is_safe_name(bad), "{bad}");
+        }
+    }
+}

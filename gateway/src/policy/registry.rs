@@ -1,0 +1,747 @@
+//! The policy registry: which loaded plugin serves which (bucket, kind), hot reload, and the
+//! retention hook of object-creating writes.
+//!
+//! # Lookups
+//!
+//! The serving bindings live in one immutable map (bucket → one slot per kind) behind an
+//! [`ArcSwap`]: a lookup on the request path is an atomic load plus a hash lookup, never a lock,
+//! and never waits for a compile. Every change builds a new map and swaps it in; a request that
+//! already took its `Arc<ActiveBinding>` finishes on the plugin it took.
+//!
+//! # Reloads
+//!
+//! All (re)loads go through [`PolicyRegistry::reload_file`], serialized by one async mutex:
+//! read and parse the binding file, read the plugin, then compile/instantiate/configure it with
+//! [`PolicyEngine::load`] on the blocking pool. Only a successful load is swapped in; a failed one
+//! keeps the previous version serving and records the error in the file's state (and logs it at
+//! warn). A reload whose binding text and plugin bytes are unchanged since the last attempt is a
+//! no-op, so the watcher and the admin API can both trigger one for the same change.
+//!
+//! The watcher (`notify`, recursive on the policies directory, plus the directory of every
+//! plugin that lives outside it) debounces events for [`DEBOUNCE`] and reloads the bindings whose
+//! file or plugin changed; a deleted binding file unbinds.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+
+use super::bindings::{self, Binding};
+use super::host::{LoadedPlugin, PolicyEngine};
+use super::types::{Millis, PolicyKind, PolicyObject, Retention, RetentionMode};
+use crate::store::{BucketInfo, NewVersion};
+
+/// How long the watcher waits for a burst of file events to settle before reloading.
+pub const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// A binding that is serving: the parsed file and its loaded plugin.
+pub struct ActiveBinding {
+    pub binding: Binding,
+    pub plugin: LoadedPlugin,
+    /// Set once the "bucket has no object lock" warning was logged for this binding.
+    warned_no_lock: AtomicBool,
+}
+
+impl ActiveBinding {
+    fn new(binding: Binding, plugin: LoadedPlugin) -> Self {
+        ActiveBinding {
+            binding,
+            plugin,
+            warned_no_lock: AtomicBool::new(false),
+        }
+    }
+}
+
+impl std::fmt::Debug for ActiveBinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActiveBinding")
+            .field("file", &self.binding.file)
+            .field("bucket", &self.binding.bucket)
+            .field("kind", &self.binding.kind)
+            .field("plugin", &self.plugin)
+            .finish()
+    }
+}
+
+type Slots = [Option<Arc<ActiveBinding>>; 3];
+
+fn slot(kind: PolicyKind) -> usize {
+    match kind {
+        PolicyKind::Retention => 0,
+        PolicyKind::Lifecycle => 1,
+        PolicyKind::Backup => 2,
+    }
+}
+
+/// What the registry knows about one binding file.
+#[derive(Default)]
+struct FileState {
+    /// The last successfully parsed version of the file (even if its plugin failed to load).
+    parsed: Option<Binding>,
+    /// The version that is serving, if any.
+    serving: Option<Arc<ActiveBinding>>,
+    /// Why the last (re)load failed; cleared by a successful one.
+    error: Option<String>,
+    /// The last load attempt was refused because another file serves the same bucket and kind.
+    conflict: bool,
+    /// Binding text and plugin bytes of the last load attempt.
+    fingerprint: Option<(String, String)>,
+}
+
+/// The state of one binding file, as the admin API reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BindingStatus {
+    /// The file name inside the policies directory.
+    pub file: String,
+    pub bucket: Option<String>,
+    pub kind: Option<PolicyKind>,
+    /// The plugin path as written in the binding, and resolved.
+    pub plugin: Option<String>,
+    pub plugin_path: Option<String>,
+    /// `active`, `failed` or `quarantined`.
+    pub state: &'static str,
+    /// Why the last (re)load failed (with `state = failed`).
+    pub error: Option<String>,
+    /// Whether a plugin serves this binding (for a failed reload: the previous version).
+    pub serving: bool,
+    /// SHA-256 of the serving plugin.
+    pub plugin_hash: Option<String>,
+    /// The configuration the serving plugin was configured with.
+    pub config: Option<serde_json::Value>,
+    /// When the serving plugin was loaded (RFC 3339, UTC).
+    pub loaded_at: Option<String>,
+    pub calls: u64,
+    pub failures: u64,
+    /// Calls refused while quarantined.
+    pub rejected: u64,
+    /// The serving plugin's last call error.
+    pub last_call_error: Option<String>,
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// A new version is serving.
+    Loaded,
+    /// Nothing changed since the last attempt.
+    Unchanged,
+    /// The reload failed; the previous version (if any) keeps serving.
+    Failed,
+    /// The file is gone; its binding was removed.
+    Unbound,
+}
+
+/// Bindings of buckets to policy plugins.
+pub struct PolicyRegistry {
+    /// The policies directory (absolute); `None` disables policies.
+    dir: Option<PathBuf>,
+    engine: Option<PolicyEngine>,
+    active: ArcSwap<HashMap<String, Slots>>,
+    files: Mutex<BTreeMap<PathBuf, FileState>>,
+    reload_lock: tokio::sync::Mutex<()>,
+    watcher: Mutex<Option<WatchState>>,
+}
+
+struct WatchState {
+    watcher: notify::RecommendedWatcher,
+    /// Whether the policies directory itself is watched (it may not exist yet).
+    dir_watched: bool,
+    /// Directories of plugins outside the policies directory (watched non-recursively).
+    extra: BTreeSet<PathBuf>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    PolicyEngine::hash(data)
+}
+
+/// An absolute, normalized form of `p` (canonical if it exists).
+fn absolute(p: &Path) -> PathBuf {
+    if let Ok(c) = p.canonicalize() {
+        return c;
+    }
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join(p)
+    };
+    bindings::normalize(&abs)
+}
+
+impl PolicyRegistry {
+    /// A registry with no policies at all (every lookup answers `None`).
+    pub fn disabled() -> Self {
+        PolicyRegistry {
+            dir: None,
+            engine: None,
+            active: ArcSwap::from_pointee(HashMap::new()),
+            files: Mutex::new(BTreeMap::new()),
+            reload_lock: tokio::sync::Mutex::new(()),
+            watcher: Mutex::new(None),
+        }
+    }
+
+    /// A registry for the bindings in `dir`, loading plugins with `engine`. Nothing is loaded
+    /// until [`Self::reload_all`].
+    pub fn new(dir: &Path, engine: PolicyEngine) -> Self {
+        PolicyRegistry {
+            dir: Some(absolute(dir)),
+            engine: Some(engine),
+            ..Self::disabled()
+        }
+    }
+
+    /// The policies directory, if policies are enabled.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    pub fn engine(&self) -> Option<&PolicyEngine> {
+        self.engine.as_ref()
+    }
+
+    /// The binding serving `kind` for `bucket`, if any. Lock-free.
+    pub fn binding(&self, bucket: &str, kind: PolicyKind) -> Option<Arc<ActiveBinding>> {
+        let map = self.active.load();
+        if map.is_empty() {
+            return None;
+        }
+        map.get(bucket).and_then(|s| s[slot(kind)].clone())
+    }
+
+    /// Rebuilds the lookup map from the files' serving bindings.
+    fn publish(&self, files: &BTreeMap<PathBuf, FileState>) {
+        let mut map: HashMap<String, Slots> = HashMap::new();
+        for st in files.values() {
+            if let Some(a) = &st.serving {
+                map.entry(a.binding.bucket.clone()).or_default()[slot(a.binding.kind)] =
+                    Some(a.clone());
+            }
+        }
+        self.active.store(Arc::new(map));
+    }
+
+    /// (Re)loads every binding file in the directory and unbinds files that disappeared.
+    pub async fn reload_all(&self) {
+        let Some(dir) = &self.dir else { return };
+        let found = match bindings::scan(dir) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot list the policies directory");
+                return;
+            }
+        };
+        let known: Vec<PathBuf> = lock(&self.files).keys().cloned().collect();
+        for gone in known.iter().filter(|k| !found.contains(k)) {
+            self.reload_file(gone, false).await;
+        }
+        for f in &found {
+            self.reload_file(f, false).await;
+        }
+    }
+
+    /// (Re)loads one binding file (an absolute path in the policies directory). A missing file
+    /// is unbound. Unless `force`, an attempt with the same binding text and plugin bytes as the
+    /// previous one is skipped.
+    pub async fn reload_file(&self, file: &Path, force: bool) -> ReloadOutcome {
+        let Some(engine) = self.engine.clone() else {
+            return ReloadOutcome::Failed;
+        };
+        let _serial = self.reload_lock.lock().await;
+        let outcome = self.reload_locked(&engine, file, force).await;
+        if outcome == ReloadOutcome::Unbound || outcome == ReloadOutcome::Loaded {
+            // A slot may have been freed: retry the files that were refused because of it.
+            let waiting: Vec<PathBuf> = lock(&self.files)
+                .iter()
+                .filter(|(p, st)| st.conflict && p.as_path() != file)
+                .map(|(p, _)| p.clone())
+                .collect();
+            for w in waiting {
+                Box::pin(self.reload_locked(&engine, &w, true)).await;
+            }
+        }
+        self.update_watches();
+        outcome
+    }
+
+    async fn reload_locked(
+        &self,
+        engine: &PolicyEngine,
+        file: &Path,
+        force: bool,
+    ) -> ReloadOutcome {
+        let name = self.display_name(file);
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut files = lock(&self.files);
+                if let Some(old) = files.remove(file) {
+                    self.publish(&files);
+                    if let Some(s) = old.serving {
+                        tracing::info!(binding = %name, bucket = %s.binding.bucket,
+                            kind = %s.binding.kind, "policy binding removed; unbound");
+                    }
+                }
+                return ReloadOutcome::Unbound;
+            }
+            Err(e) => return self.fail(file, format!("{name}: cannot read: {e}"), false),
+        };
+        let binding = match bindings::parse(file, &text) {
+            Ok(b) => b,
+            Err(e) => return self.fail(file, e.to_string(), false),
+        };
+        lock(&self.files)
+            .entry(file.to_path_buf())
+            .or_default()
+            .parsed = Some(binding.clone());
+        // One plugin per bucket and kind: the file already serving the slot keeps it.
+        let owner = lock(&self.files).iter().find_map(|(p, st)| {
+            let s = st.serving.as_ref()?;
+            (p.as_path() != file
+                && s.binding.bucket == binding.bucket
+                && s.binding.kind == binding.kind)
+                .then(|| p.clone())
+        });
+        if let Some(owner) = owner {
+            let msg = format!(
+                "{name}: bucket {:?} already has a {} binding ({}); only one plugin of each kind per bucket",
+                binding.bucket,
+                binding.kind,
+                self.display_name(&owner)
+            );
+            return self.fail(file, msg, true);
+        }
+        let wasm = match std::fs::read(&binding.plugin) {
+            Ok(w) => w,
+            Err(e) => {
+                let msg = format!(
+                    "{name}: cannot read plugin {}: {e}",
+                    binding.plugin.display()
+                );
+                return self.fail(file, msg, false);
+            }
+        };
+        let fingerprint = (sha256_hex(text.as_bytes()), sha256_hex(&wasm));
+        {
+            let mut files = lock(&self.files);
+            let st = files.entry(file.to_path_buf()).or_default();
+            if !force && !st.conflict && st.fingerprint.as_ref() == Some(&fingerprint) {
+                return ReloadOutcome::Unchanged;
+            }
+            st.fingerprint = Some(fingerprint);
+        }
+        let (kind, config, limits) = (binding.kind, binding.config_json(), binding.limits);
+        let label = name.clone();
+        let eng = engine.clone();
+        let loaded =
+            tokio::task::spawn_blocking(move || eng.load(kind, &wasm, &config, limits, &label))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(super::PolicyError::Instantiate(format!(
+                        "plugin load panicked: {e}"
+                    )))
+                });
+        match loaded {
+            Ok(plugin) => {
+                let hash = plugin.hash().to_string();
+                let mut files = lock(&self.files);
+                let st = files.entry(file.to_path_buf()).or_default();
+                let replaced = st.serving.is_some();
+                tracing::info!(binding = %name, bucket = %binding.bucket, kind = %binding.kind,
+                    plugin = %binding.plugin.display(), hash = %hash,
+                    "{}", if replaced { "policy binding reloaded" } else { "policy binding active" });
+                st.serving = Some(Arc::new(ActiveBinding::new(binding, plugin)));
+                st.error = None;
+                st.conflict = false;
+                self.publish(&files);
+                ReloadOutcome::Loaded
+            }
+            Err(e) => self.fail(
+                file,
+                format!("{name}: plugin {}: {e}", binding.plugin.display()),
+                false,
+            ),
+        }
+    }
+
+    fn fail(&self, file: &Path, error: String, conflict: bool) -> ReloadOutcome {
+        let mut files = lock(&self.files);
+        let st = files.entry(file.to_path_buf()).or_default();
+        if st.serving.is_some() {
+            tracing::warn!(error = %error, "policy reload failed; the previous version keeps serving");
+        } else {
+            tracing::warn!(error = %error, "policy binding failed to load");
+        }
+        st.error = Some(error);
+        st.conflict = conflict;
+        ReloadOutcome::Failed
+    }
+
+    /// The name of a file relative to the policies directory.
+    fn display_name(&self, file: &Path) -> String {
+        match &self.dir {
+            Some(d) => file.strip_prefix(d).unwrap_or(file).display().to_string(),
+            None => file.display().to_string(),
+        }
+    }
+
+    /// The state of every binding file, sorted by file name.
+    pub fn statuses(&self) -> Vec<BindingStatus> {
+        let files = lock(&self.files);
+        files.iter().map(|(p, st)| self.status_of(p, st)).collect()
+    }
+
+    /// The state of one binding file, if the registry knows it.
+    pub fn status(&self, file: &Path) -> Option<BindingStatus> {
+        let files = lock(&self.files);
+        files.get(file).map(|st| self.status_of(file, st))
+    }
+
+    fn status_of(&self, file: &Path, st: &FileState) -> BindingStatus {
+        // Report the serving binding, unless a newer parse says otherwise.
+        let b = st
+            .parsed
+            .as_ref()
+            .or(st.serving.as_ref().map(|s| &s.binding));
+        let stats = st.serving.as_ref().map(|s| s.plugin.stats().snapshot());
+        let quarantined = stats.as_ref().is_some_and(|s| s.quarantined);
+        let state = if st.error.is_some() {
+            "failed"
+        } else if quarantined {
+            "quarantined"
+        } else if st.serving.is_some() {
+            "active"
+        } else {
+            "failed"
+        };
+        BindingStatus {
+            file: self.display_name(file),
+            bucket: b.map(|b| b.bucket.clone()),
+            kind: b.map(|b| b.kind),
+            plugin: b.map(|b| b.plugin_raw.clone()),
+            plugin_path: b.map(|b| b.plugin.display().to_string()),
+            state,
+            error: st.error.clone(),
+            serving: st.serving.is_some(),
+            plugin_hash: stats.as_ref().map(|s| s.hash.clone()),
+            config: st.serving.as_ref().map(|s| s.binding.config.clone()),
+            loaded_at: stats.as_ref().map(|s| super::suite::iso(s.loaded_at)),
+            calls: stats.as_ref().map_or(0, |s| s.calls),
+            failures: stats.as_ref().map_or(0, |s| s.failures),
+            rejected: stats.as_ref().map_or(0, |s| s.rejected),
+            last_call_error: stats.and_then(|s| s.last_error),
+        }
+    }
+
+    /// The binding files affected by changes to `paths`: binding files themselves (top level of
+    /// the directory) and the bindings whose plugin is one of them. `rescan` if the directory
+    /// itself changed.
+    fn affected(&self, paths: &BTreeSet<PathBuf>) -> (BTreeSet<PathBuf>, bool) {
+        let Some(dir) = &self.dir else {
+            return (BTreeSet::new(), false);
+        };
+        let mut out = BTreeSet::new();
+        let mut rescan = false;
+        let files = lock(&self.files);
+        for p in paths {
+            if p == dir || dir.starts_with(p) {
+                rescan = true;
+                continue;
+            }
+            if p.parent() == Some(dir.as_path()) && bindings::is_binding_file(p) {
+                out.insert(p.clone());
+            }
+            let canon = p.canonicalize().ok();
+            for (f, st) in files.iter() {
+                let plugins = st
+                    .parsed
+                    .iter()
+                    .chain(st.serving.as_ref().map(|s| &s.binding))
+                    .map(|b| &b.plugin);
+                for plugin in plugins {
+                    if plugin == p
+                        || canon.is_some()
+                            && plugin.canonicalize().ok().as_deref() == canon.as_deref()
+                    {
+                        out.insert(f.clone());
+                    }
+                }
+            }
+        }
+        (out, rescan)
+    }
+
+    /// Reloads whatever depends on the changed paths (called by the watcher and the admin API).
+    pub async fn handle_changes(&self, paths: &BTreeSet<PathBuf>) {
+        let (files, rescan) = self.affected(paths);
+        if rescan {
+            self.ensure_dir_watched();
+            self.reload_all().await;
+            return;
+        }
+        for f in files {
+            self.reload_file(&f, false).await;
+        }
+    }
+
+    /// Starts watching the policies directory (and plugin directories outside it) and returns
+    /// the task that debounces events and reloads. It stops when `shutdown` changes.
+    pub fn start_watcher(
+        self: &Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        self.dir.as_ref()?;
+        let (tx, mut rx) = mpsc::unbounded_channel::<notify::Result<notify::Event>>();
+        let watcher = match notify::recommended_watcher(move |ev| {
+            let _ = tx.send(ev);
+        }) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch the policies directory; hot reload only through the admin API");
+                return None;
+            }
+        };
+        *lock(&self.watcher) = Some(WatchState {
+            watcher,
+            dir_watched: false,
+            extra: BTreeSet::new(),
+        });
+        self.ensure_dir_watched();
+        self.update_watches();
+        let registry = Arc::downgrade(self);
+        Some(tokio::spawn(async move {
+            loop {
+                let mut changed = BTreeSet::new();
+                let mut rescan = false;
+                // Wait for a first event, then for a quiet period.
+                tokio::select! {
+                    ev = rx.recv() => match ev {
+                        Some(ev) => collect(ev, &mut changed, &mut rescan),
+                        None => return,
+                    },
+                    _ = shutdown.changed() => return,
+                }
+                loop {
+                    match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
+                        Ok(Some(ev)) => collect(ev, &mut changed, &mut rescan),
+                        Ok(None) => return,
+                        Err(_) => break,
+                    }
+                }
+                let Some(registry) = registry.upgrade() else {
+                    return;
+                };
+                if rescan {
+                    registry.ensure_dir_watched();
+                    registry.reload_all().await;
+                } else if !changed.is_empty() {
+                    tracing::debug!(paths = ?changed, "policy files changed");
+                    registry.handle_changes(&changed).await;
+                }
+            }
+        }))
+    }
+
+    /// Watches the policies directory if it exists and is not watched yet.
+    pub fn ensure_dir_watched(&self) {
+        let Some(dir) = &self.dir else { return };
+        let mut guard = lock(&self.watcher);
+        let Some(w) = guard.as_mut() else { return };
+        if w.dir_watched || !dir.is_dir() {
+            return;
+        }
+        use notify::Watcher;
+        match w.watcher.watch(dir, notify::RecursiveMode::Recursive) {
+            Ok(()) => {
+                w.dir_watched = true;
+                tracing::info!(dir = %dir.display(), "watching the policies directory");
+            }
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot watch the policies directory")
+            }
+        }
+    }
+
+    /// Watches the directories of plugins that live outside the policies directory.
+    fn update_watches(&self) {
+        let Some(dir) = &self.dir else { return };
+        let wanted: BTreeSet<PathBuf> = lock(&self.files)
+            .values()
+            .flat_map(|st| {
+                st.parsed
+                    .iter()
+                    .chain(st.serving.as_ref().map(|s| &s.binding))
+                    .filter_map(|b| b.plugin.parent().map(Path::to_path_buf))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|d| !d.starts_with(dir) && d.is_dir())
+            .collect();
+        let mut guard = lock(&self.watcher);
+        let Some(w) = guard.as_mut() else { return };
+        use notify::Watcher;
+        for gone in w.extra.difference(&wanted).cloned().collect::<Vec<_>>() {
+            let _ = w.watcher.unwatch(&gone);
+            w.extra.remove(&gone);
+        }
+        for new in wanted.difference(&w.extra.clone()) {
+            match w.watcher.watch(new, notify::RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    w.extra.insert(new.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(dir = %new.display(), error = %e, "cannot watch a plugin directory")
+                }
+            }
+        }
+    }
+
+    /// The retention hook of object-creating writes (PUT, copy, complete-multipart), called
+    /// before the version is committed.
+    ///
+    /// If `bucket` has a retention binding, the plugin decides on the new version. Its retention
+    /// is applied only if the request set none (`new.retention` is `None`), and never shorter
+    /// or weaker than the bucket's default (the later date, the stronger mode); its legal hold
+    /// ORs with the request's. If the bucket has no object lock, nothing can be applied: the
+    /// plugin is not called and a warning is logged once per binding. If the plugin fails, the
+    /// version gets what the request and bucket default say (the failure is counted and logged
+    /// by the host).
+    pub async fn apply_retention(
+        &self,
+        bucket: &BucketInfo,
+        key: &str,
+        new: &mut NewVersion,
+        now: Millis,
+    ) {
+        let Some(active) = self.binding(&bucket.name, PolicyKind::Retention) else {
+            return;
+        };
+        if !bucket.object_lock_enabled {
+            if !active.warned_no_lock.swap(true, Ordering::Relaxed) {
+                tracing::warn!(bucket = %bucket.name, binding = %self.display_name(&active.binding.file),
+                    "bucket has a retention binding but object lock is not enabled; its decisions cannot be applied");
+            }
+            return;
+        }
+        let object = PolicyObject {
+            bucket: bucket.name.clone(),
+            key: key.to_string(),
+            // Not assigned until the commit.
+            version_id: String::new(),
+            size: new.size,
+            etag: new.etag.clone(),
+            content_type: new.meta.content_type.clone(),
+            last_modified: now,
+            is_latest: true,
+            is_delete_marker: false,
+            user_metadata: new.meta.user.clone(),
+            tags: new.tags.clone(),
+            retention: new.retention,
+            legal_hold: new.legal_hold,
+            storage_class: new
+                .meta
+                .storage_class
+                .clone()
+                .unwrap_or_else(|| "STANDARD".into()),
+            newer_versions: 0,
+            noncurrent_since: None,
+        };
+        let plugin = active.clone();
+        let decided =
+            tokio::task::spawn_blocking(move || plugin.plugin.retention(&object, now)).await;
+        let decision = match decided {
+            Ok(Ok(d)) => d,
+            // Logged and counted by the host; the request's and the bucket's settings apply.
+            Ok(Err(_)) => return,
+            Err(e) => {
+                tracing::warn!(bucket = %bucket.name, error = %e, "retention plugin call panicked");
+                return;
+            }
+        };
+        new.legal_hold |= decision.legal_hold;
+        if new.retention.is_none()
+            && let Some(r) = decision.retention
+            && r.retain_until > now
+        {
+            let default = bucket.default_retention.map(|d| Retention {
+                mode: d.mode,
+                retain_until: d.retain_until(now),
+            });
+            new.retention = Some(at_least(r, default));
+        }
+    }
+}
+
+/// `decided`, but never shorter or weaker than `floor`: the later date and the stronger mode.
+pub fn at_least(decided: Retention, floor: Option<Retention>) -> Retention {
+    let Some(floor) = floor else { return decided };
+    let mode =
+        if decided.mode == RetentionMode::Compliance || floor.mode == RetentionMode::Compliance {
+            RetentionMode::Compliance
+        } else {
+            RetentionMode::Governance
+        };
+    Retention {
+        mode,
+        retain_until: decided.retain_until.max(floor.retain_until),
+    }
+}
+
+fn collect(ev: notify::Result<notify::Event>, changed: &mut BTreeSet<PathBuf>, rescan: &mut bool) {
+    use notify::EventKind;
+    use notify::event::AccessKind;
+    match ev {
+        Ok(ev) => {
+            if ev.need_rescan() {
+                *rescan = true;
+            }
+            match ev.kind {
+                // Opening and reading change nothing.
+                EventKind::Access(AccessKind::Open(_) | AccessKind::Read) => {}
+                _ => changed.extend(ev.paths),
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "policy watcher error; rescanning");
+            *rescan = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_floor() {
+        let g = |d| Retention {
+            mode: RetentionMode::Governance,
+            retain_until: d,
+        };
+        let c = |d| Retention {
+            mode: RetentionMode::Compliance,
+            retain_until: d,
+        };
+        assert_eq!(at_least(g(10), None), g(10));
+        assert_eq!(at_least(g(10), Some(g(5))), g(10));
+        assert_eq!(at_least(g(10), Some(g(20))), g(20));
+        assert_eq!(at_least(g(10), Some(c(5))), c(10));
+        assert_eq!(at_least(c(10), Some(g(20))), c(20));
+    }
+
+    #[test]
+    fn disabled_registry_has_no_bindings() {
+        let r = PolicyRegistry::disabled();
+        assert!(r.binding("bronze", PolicyKind::Retention).is_none());
+        assert!(r.statuses().is_empty());
+    }
+}

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import time
+from pathlib import Path
+
+
+def md5_file(p: Path) -> str:
+    h = hashlib.md5()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_file(p: Path) -> str:
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_random(p: Path, size: int, seed: int | None = None) -> Path:
+    p.parent.mkdir(parents=True, exist_ok=True)
+    rnd = random.Random(seed) if seed is not None else None
+    with open(p, "wb") as f:
+        left = size
+        while left:
+            n = min(left, 1 << 20)
+            f.write(rnd.randbytes(n) if rnd else os.urandom(n))
+            left -= n
+    return p
+
+
+def multipart_etag(p: Path, part_size: int) -> str:
+    """The S3 ETag of a multipart object uploaded with a fixed part size."""
+    digests = []
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(part_size), b""):
+            digests.append(hashlib.md5(chunk).digest())
+    if len(digests) <= 1:
+        raise ValueError("not multipart")
+    return f'"{hashlib.md5(b"".join(digests)).hexdigest()}-{len(digests)}"'
+
+
+def tree(root: Path) -> dict[str, str]:
+    """relative posix path -> md5 for every regular file under root."""
+    out = {}
+    for p in sorted(Path(root).rglob("*")):
+        if p.is_file():
+            out[p.relative_to(root).as_posix()] = md5_file(p)
+    return out
+
+
+# A small directory tree with awkward names (spaces, unicode, '+', '=', '&'),
+# nesting, an empty file and a few >1 MiB files (exercises Expect: 100-continue).
+TREE_SPEC = {
+    "a.txt": 11,
+    "empty.txt": 0,
+    "b/c.txt": 300,
+    "b/d/e.bin": 2 * 1024 * 1024 + 7,
+    "b/d/f.bin": 1536 * 1024,
+    "dir with space/ü file.txt": 1000,
+    "plus+sign=eq&amp.txt": 123,
+    "deep/1/2/3/4/5/leaf.bin": 70_000,
+    "x/y.dat": 3 * 1024 * 1024,
+}
+
+
+def make_tree(root: Path, spec: dict[str, int] = TREE_SPEC, seed: int = 1) -> dict[str, str]:
+    # mtimes an hour in the past: S3 LastModified has 1 s resolution and sync tools
+    # re-copy a local file that looks newer than the object.
+    old = time.time() - 3600
+    for i, (rel, size) in enumerate(sorted(spec.items())):
+        write_random(root / rel, size, seed=seed * 1000 + i)
+        os.utime(root / rel, (old, old))
+    return tree(root)
