@@ -87,9 +87,9 @@ fn main() {
     let retention_wasm = fixture("fixed_retention");
     let lifecycle_wasm = fixture("age_lifecycle");
     let retention_config = std::env::var("RETENTION_CONFIG")
-        .unwrap_or_else(|_| r#"{"mode":"governance","days":30}"#.into());
+        .unwrap_or_else(|_| r#"{"mode":"GOVERNANCE","days":30}"#.into());
     let lifecycle_config =
-        std::env::var("LIFECYCLE_CONFIG").unwrap_or_else(|_| r#"{"expire_after_days":90}"#.into());
+        std::env::var("LIFECYCLE_CONFIG").unwrap_or_else(|_| r#"{"days":90}"#.into());
     let cache_dir =
         std::env::temp_dir().join(format!("lakegate-policy-bench-{}", std::process::id()));
     let limits = Limits::default();

@@ -61,15 +61,13 @@ pub(crate) fn with_policy<P: 'static, R>(
     f: impl FnOnce(&P) -> R,
 ) -> R {
     enter();
-    POLICY.with_borrow(|slot| match slot.as_ref().and_then(|p| p.downcast_ref::<P>()) {
-        Some(policy) => f(policy),
-        None => {
-            log::log(
-                LogLevel::Warn,
-                &format!("{call} called before a successful configure; answering with the safe default"),
-            );
-            unconfigured()
+    POLICY.with_borrow(|slot| {
+        if let Some(policy) = slot.as_ref().and_then(|p| p.downcast_ref::<P>()) {
+            return f(policy);
         }
+        let message = format!("{call} called before a successful configure: safe default");
+        log::log(LogLevel::Warn, &message);
+        unconfigured()
     })
 }
 

@@ -128,7 +128,7 @@ pub async fn handle(
                 }),
                 Method::PUT => {
                     let data = body.read_to_end(MAX_BINDING_BYTES).await?;
-                    put_binding(state, &dir, &file, &data).await
+                    put_binding(state, &file, &data).await
                 }
                 Method::DELETE => delete_binding(state, &file, name).await,
                 _ => Ok(method_not_allowed("GET, PUT, DELETE")),
@@ -236,12 +236,7 @@ async fn put_plugin(
     ))
 }
 
-async fn put_binding(
-    state: &S3State,
-    dir: &Path,
-    file: &Path,
-    data: &[u8],
-) -> S3Result<S3Response> {
+async fn put_binding(state: &S3State, file: &Path, data: &[u8]) -> S3Result<S3Response> {
     let registry = &state.policies;
     let Ok(text) = std::str::from_utf8(data) else {
         return Ok(json_error(
@@ -249,7 +244,9 @@ async fn put_binding(
             "the binding is not UTF-8 text",
         ));
     };
-    if let Err(e) = bindings::parse(file, text) {
+    if let Err(mut e) = bindings::parse(file, text) {
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        e.location = e.location.replacen(&file.display().to_string(), &name, 1);
         return Ok(json_error(StatusCode::BAD_REQUEST, e.to_string()));
     }
     let target = file.to_path_buf();
@@ -258,7 +255,6 @@ async fn put_binding(
         .await
         .map_err(|e| S3Error::internal(format!("binding write panicked: {e}")))?
         .map_err(|e| S3Error::internal(format!("cannot write {}: {e}", file.display())))?;
-    let _ = dir;
     registry.ensure_dir_watched();
     let outcome = registry.reload_file(file, true).await;
     let status = registry.status(file);

@@ -287,7 +287,8 @@ pub fn scan(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     for entry in entries {
         let entry = entry?;
         let path = entry.path();
-        if is_binding_file(&path) && entry.file_type()?.is_file() {
+        // `is_file` follows symlinks (e.g. Kubernetes ConfigMap mounts).
+        if is_binding_file(&path) && path.is_file() {
             out.push(path);
         }
     }

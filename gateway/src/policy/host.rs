@@ -242,6 +242,7 @@ impl PolicyEngine {
     ) -> Result<Self, PolicyError> {
         if let Some(dir) = &cache_dir {
             std::fs::create_dir_all(dir)?;
+            remove_stale_temporaries(dir);
         }
         let n = options.total_instances.max(1);
         let mut pool = PoolingAllocationConfig::default();
@@ -543,10 +544,35 @@ impl EngineInner {
     }
 }
 
+/// Removes temporaries of cache writes that never completed (a crash mid-write), once they are
+/// old enough that no live writer can still own them.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry.file_name().to_string_lossy().contains(".cwasm.tmp.")
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(3600)));
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes a cache file atomically (temporary file, fsync, rename).
 fn write_cache_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension(format!("cwasm.tmp{}", std::process::id()));
+    // Unique per write: concurrent compilations of the same component (in this process or
+    // another) must never write into a file someone else is about to rename and map.
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let tmp = path.with_extension(format!(
+        "cwasm.tmp.{}.{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

@@ -298,7 +298,11 @@ impl PolicyRegistry {
         };
         let binding = match bindings::parse(file, &text) {
             Ok(b) => b,
-            Err(e) => return self.fail(file, e.to_string(), false),
+            Err(mut e) => {
+                // Name the file as the admin API does (relative to the policies directory).
+                e.location = e.location.replacen(&file.display().to_string(), &name, 1);
+                return self.fail(file, e.to_string(), false);
+            }
         };
         lock(&self.files)
             .entry(file.to_path_buf())
@@ -458,8 +462,17 @@ impl PolicyRegistry {
                 rescan = true;
                 continue;
             }
-            if p.parent() == Some(dir.as_path()) && bindings::is_binding_file(p) {
-                out.insert(p.clone());
+            if p.parent() == Some(dir.as_path()) {
+                if bindings::is_binding_file(p) {
+                    out.insert(p.clone());
+                } else if p.is_dir()
+                    || p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(".."))
+                {
+                    // A directory or a `..data`-style symlink swap (Kubernetes ConfigMap
+                    // volumes): the binding files may all have changed behind their symlinks.
+                    rescan = true;
+                }
             }
             let canon = p.canonicalize().ok();
             for (f, st) in files.iter() {
@@ -552,12 +565,18 @@ impl PolicyRegistry {
         }))
     }
 
-    /// Watches the policies directory if it exists and is not watched yet.
+    /// Watches the policies directory if it exists and is not watched yet (again, after it was
+    /// removed and recreated).
     pub fn ensure_dir_watched(&self) {
         let Some(dir) = &self.dir else { return };
         let mut guard = lock(&self.watcher);
         let Some(w) = guard.as_mut() else { return };
-        if w.dir_watched || !dir.is_dir() {
+        if !dir.is_dir() {
+            // Removed: its watch is gone with it.
+            w.dir_watched = false;
+            return;
+        }
+        if w.dir_watched {
             return;
         }
         use notify::Watcher;

@@ -10,6 +10,9 @@ use super::xml::{self, XmlWriter, iso8601};
 use super::{S3Request, S3Response, S3State, empty_response, get, set_header, xml_response};
 use crate::store::{StoreError, Versioning};
 
+/// Path-style requests under `/lakegate/admin/` are the admin API, so no bucket may be named so.
+pub const RESERVED_BUCKET: &str = "lakegate";
+
 fn owner(w: &mut XmlWriter, id: &str) {
     w.open("Owner")
         .elem("ID", id)
@@ -43,6 +46,13 @@ pub async fn create_bucket(state: &S3State, mut req: S3Request) -> S3Result<S3Re
         && o != "BucketOwnerEnforced"
     {
         return Err(S3Error::not_implemented(format!("Object ownership '{o}'")));
+    }
+    if req.bucket == RESERVED_BUCKET {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidBucketName,
+            "The bucket name 'lakegate' is reserved: /lakegate/admin/ is the admin API.",
+        )
+        .with_detail("BucketName", req.bucket.clone()));
     }
     let object_lock = req
         .header("x-amz-bucket-object-lock-enabled")

@@ -274,3 +274,35 @@ async fn plugins_outside_the_policies_dir_are_watched() {
     elsewhere.write("plugins/shared.wasm", &v2);
     wait_active(&srv, "out.toml", 4, &sha256_hex(&v2)).await;
 }
+
+/// Kubernetes mounts a ConfigMap as symlinks (`bronze.toml -> ..data/bronze.toml`,
+/// `..data -> ..<timestamp>/`) and updates it by swapping the `..data` symlink.
+#[cfg(unix)]
+#[tokio::test]
+async fn configmap_style_symlink_swaps_reload() {
+    use std::os::unix::fs::symlink;
+    let pol = PolicyDir::new();
+    let wasm = pol.install("fixed_retention", "retention.wasm");
+    let gen1 = pol.path("..2026_01_01_gen1");
+    std::fs::create_dir_all(&gen1).unwrap();
+    std::fs::write(
+        gen1.join("cm.toml"),
+        retention_binding_text("cmap", "plugins/retention.wasm", 11),
+    )
+    .unwrap();
+    symlink("..2026_01_01_gen1", pol.path("..data")).unwrap();
+    symlink("..data/cm.toml", pol.path("cm.toml")).unwrap();
+    let srv = start(&pol).await;
+    wait_active(&srv, "cm.toml", 11, &sha256_hex(&wasm)).await;
+
+    let gen2 = pol.path("..2026_01_02_gen2");
+    std::fs::create_dir_all(&gen2).unwrap();
+    std::fs::write(
+        gen2.join("cm.toml"),
+        retention_binding_text("cmap", "plugins/retention.wasm", 22),
+    )
+    .unwrap();
+    symlink("..2026_01_02_gen2", pol.path("..data_tmp")).unwrap();
+    std::fs::rename(pol.path("..data_tmp"), pol.path("..data")).unwrap();
+    wait_active(&srv, "cm.toml", 22, &sha256_hex(&wasm)).await;
+}

@@ -61,8 +61,10 @@ fn endless_loop_runs_out_of_budget() {
             took >= budget - Duration::from_millis(2),
             "interrupted too early: {took:?}"
         );
+        // Interrupted, not hung: the margin absorbs scheduling on a loaded 2-core CI machine
+        // (the epoch ticker and the call share the cores with compilers and other tests).
         assert!(
-            took < budget + Duration::from_millis(250),
+            took < budget + Duration::from_secs(2),
             "interrupted too late: {took:?}"
         );
 
@@ -73,7 +75,7 @@ fn endless_loop_runs_out_of_budget() {
             [LifecycleAction::Keep]
         );
         assert!(
-            t.elapsed() < Duration::from_millis(20),
+            t.elapsed() < Duration::from_millis(500),
             "good call took {:?}",
             t.elapsed()
         );
@@ -173,7 +175,8 @@ fn trapping_plugin_is_counted_then_quarantined() {
         }) => assert!(last_error.contains("trapped")),
         other => panic!("{other:?}"),
     }
-    assert!(t.elapsed() < Duration::from_millis(5));
+    // Refused without running the plugin (generous bound for a loaded CI machine).
+    assert!(t.elapsed() < Duration::from_millis(250));
     assert_eq!(p.retention_or_safe(&o, NOW), RetentionDecision::none());
     let s = p.stats().snapshot();
     assert_eq!(

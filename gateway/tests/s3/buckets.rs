@@ -375,3 +375,13 @@ async fn virtual_host_style_bucket_operations() {
     assert_eq!(r.status, 204, "{}", r.text());
     assert_status(s.client().head_bucket().bucket(&b).send().await, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_bucket_name_is_reserved() {
+    let s = TestServer::start().await;
+    assert_err(
+        s.client().create_bucket().bucket("lakegate").send().await,
+        400,
+        "InvalidBucketName",
+    );
+}
