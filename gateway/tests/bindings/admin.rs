@@ -100,7 +100,13 @@ async fn admin_uploads_plugins_and_bindings() {
         "/lakegate/admin/v1/bindings/x.txt",
         "/lakegate/admin/v1/bindings/sub/x.toml",
     ] {
-        let r = srv.raw("PUT", path).body(wasm.clone()).send_tcp().await;
+        // A small body: the name is refused before the body is looked at, and a large unread
+        // body would make the server's close race with the client's write.
+        let r = srv
+            .raw("PUT", path)
+            .body(b"\0asm".to_vec())
+            .send_tcp()
+            .await;
         // An encoded slash may already fail the signature check (the signer and the server
         // canonicalize `%2F` differently); either way the request is refused.
         let refused = r.status == 400 || (path.contains("%2F") && r.status == 403);
