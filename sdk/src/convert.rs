@@ -64,6 +64,7 @@ impl From<wt::ObjectVersion> for ObjectVersion {
             storage_class: o.storage_class,
             newer_versions: o.newer_versions,
             noncurrent_since: o.noncurrent_since.map(Timestamp),
+            older_versions: o.older_versions,
         }
     }
 }
@@ -87,6 +88,7 @@ impl From<ObjectVersion> for wt::ObjectVersion {
             storage_class: o.storage_class,
             newer_versions: o.newer_versions,
             noncurrent_since: o.noncurrent_since.map(|t| t.0),
+            older_versions: o.older_versions,
         }
     }
 }
@@ -147,6 +149,7 @@ impl From<wb::TargetEntry> for TargetEntry {
     fn from(e: wb::TargetEntry) -> Self {
         TargetEntry {
             path: e.path,
+            source_key: e.source_key,
             size: e.size,
             source_etag: e.source_etag,
             source_version_id: e.source_version_id,
@@ -186,10 +189,12 @@ mod tests {
             storage_class: "STANDARD".into(),
             newer_versions: 3,
             noncurrent_since: Some(Timestamp(7)),
+            older_versions: 2,
         };
         let wire: wt::ObjectVersion = o.clone().into();
         assert_eq!(wire.last_modified, 5);
         assert_eq!(wire.noncurrent_since, Some(7));
+        assert_eq!(wire.older_versions, 2);
         assert_eq!(ObjectVersion::from(wire), o);
     }
 

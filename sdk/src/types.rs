@@ -79,6 +79,10 @@ pub struct ObjectVersion {
     pub newer_versions: u32,
     /// When this version stopped being the latest (the next newer version's time), if it did.
     pub noncurrent_since: Option<Timestamp>,
+    /// How many older versions of the same key exist (0 for the oldest). A latest delete marker
+    /// with no older versions is an "expired object delete marker" (see
+    /// [`ObjectVersion::is_expired_delete_marker`]).
+    pub older_versions: u32,
 }
 
 impl ObjectVersion {
@@ -97,6 +101,12 @@ impl ObjectVersion {
     pub fn meta(&self, name: &str) -> Option<&str> {
         let name = strip_prefix_ignore_case(name, "x-amz-meta-").unwrap_or(name);
         lookup(&self.user_metadata, name, true)
+    }
+
+    /// Whether this is a latest delete marker with no older versions behind it (S3's "expired
+    /// object delete marker": it hides nothing and can be removed).
+    pub fn is_expired_delete_marker(&self) -> bool {
+        self.is_delete_marker && self.is_latest && self.older_versions == 0
     }
 
     /// Whether the version is noncurrent (a newer version of the key exists).
@@ -240,6 +250,8 @@ pub enum LifecycleAction {
 pub struct TargetEntry {
     /// Its path in the target.
     pub path: String,
+    /// The source key it was copied from.
+    pub source_key: String,
     /// Its size in bytes.
     pub size: u64,
     /// The source ETag recorded when it was copied.

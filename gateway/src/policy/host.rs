@@ -1141,6 +1141,7 @@ impl PluginInner {
                     let objects = [latest.clone()];
                     let existing = [TargetEntry {
                         path: format!("{}/{}", latest.bucket, latest.key),
+                        source_key: latest.key.clone(),
                         size: latest.size,
                         source_etag: latest.etag.clone(),
                         source_version_id: latest.version_id.clone(),
@@ -1190,6 +1191,7 @@ fn synthetic_object(now: Millis) -> PolicyObject {
         storage_class: "STANDARD".into(),
         newer_versions: 0,
         noncurrent_since: None,
+        older_versions: 1,
     }
 }
 

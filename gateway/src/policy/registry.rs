@@ -673,6 +673,8 @@ impl PolicyRegistry {
                 .unwrap_or_else(|| "STANDARD".into()),
             newer_versions: 0,
             noncurrent_since: None,
+            // Unknown before the commit; retention policies decide on the new version itself.
+            older_versions: 0,
         };
         let plugin = active.clone();
         let decided =

@@ -22,7 +22,8 @@
 //! is_latest = true                    # default true
 //! delete_marker = false
 //! noncurrent_days = 3                 # noncurrent for 3 days (lifecycle)
-//! newer_versions = 1
+//! newer_versions = 1                  # default 0 for the latest, else 1
+//! older_versions = 0                  # default 0 (a latest delete marker with none is expired)
 //! tags = { legal = "keep" }
 //! metadata = { owner = "etl" }
 //! retention = { mode = "GOVERNANCE", until = "2026-06-01T00:00:00Z" }
@@ -42,6 +43,7 @@
 //! size = 1024
 //! source_etag = "..."
 //! source_version_id = "null"
+//! source_key = "raw/a.parquet"        # default: the path
 //! ```
 //!
 //! The snapshot is `<name>.snap` beside the suite, in insta's file format (a `---` metadata
@@ -156,6 +158,7 @@ struct RawObject {
     noncurrent_days: Option<Number>,
     noncurrent_since: Option<toml::Value>,
     newer_versions: Option<u32>,
+    older_versions: Option<u32>,
     #[serde(default)]
     tags: BTreeMap<String, String>,
     #[serde(default)]
@@ -195,6 +198,8 @@ struct RawEvent {
 #[serde(deny_unknown_fields)]
 struct RawTarget {
     path: String,
+    /// Defaults to the path.
+    source_key: Option<String>,
     #[serde(default)]
     size: u64,
     #[serde(default)]
@@ -322,6 +327,7 @@ impl RawObject {
             storage_class: self.storage_class.unwrap_or_else(|| "STANDARD".into()),
             newer_versions: self.newer_versions.unwrap_or(if is_latest { 0 } else { 1 }),
             noncurrent_since,
+            older_versions: self.older_versions.unwrap_or(0),
         })
     }
 }
@@ -462,6 +468,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Suite, SuiteError> {
         .target
         .into_iter()
         .map(|t| TargetEntry {
+            source_key: t.source_key.unwrap_or_else(|| t.path.clone()),
             path: t.path,
             size: t.size,
             source_etag: t.source_etag,

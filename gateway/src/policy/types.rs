@@ -73,6 +73,8 @@ pub struct PolicyObject {
     pub newer_versions: u32,
     /// When this version stopped being the latest, if it did.
     pub noncurrent_since: Option<Millis>,
+    /// How many older versions of the same key exist (0 for the oldest).
+    pub older_versions: u32,
 }
 
 impl PolicyObject {
@@ -163,6 +165,8 @@ pub enum LifecycleAction {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TargetEntry {
     pub path: String,
+    /// The source key it was copied from.
+    pub source_key: String,
     pub size: u64,
     /// The source ETag and version id recorded when it was copied.
     pub source_etag: String,

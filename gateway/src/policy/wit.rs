@@ -84,6 +84,7 @@ pub(crate) fn object_to_wit(o: &PolicyObject) -> wtypes::ObjectVersion {
         storage_class: o.storage_class.clone(),
         newer_versions: o.newer_versions,
         noncurrent_since: o.noncurrent_since,
+        older_versions: o.older_versions,
     }
 }
 
@@ -116,6 +117,7 @@ pub(crate) fn event_to_wit(e: &ChangeEvent) -> wtypes::ChangeEvent {
 pub(crate) fn target_to_wit(t: &TargetEntry) -> wbackup::TargetEntry {
     wbackup::TargetEntry {
         path: t.path.clone(),
+        source_key: t.source_key.clone(),
         size: t.size,
         source_etag: t.source_etag.clone(),
         source_version_id: t.source_version_id.clone(),

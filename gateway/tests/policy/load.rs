@@ -167,6 +167,7 @@ fn mirror_backup_plans() {
     let new = object("gold", "new");
     let entry = |o: &PolicyObject, etag: &str| TargetEntry {
         path: o.key.clone(),
+        source_key: o.key.clone(),
         size: o.size,
         source_etag: etag.into(),
         source_version_id: o.version_id.clone(),
@@ -176,6 +177,7 @@ fn mirror_backup_plans() {
         entry(&changed, "old-etag"),
         TargetEntry {
             path: "orphan".into(),
+            source_key: "orphan".into(),
             size: 1,
             source_etag: "e".into(),
             source_version_id: "v".into(),

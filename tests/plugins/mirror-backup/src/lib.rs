@@ -125,6 +125,7 @@ mod tests {
     fn entry(path: &str, etag: &str, version: &str) -> TargetEntry {
         TargetEntry {
             path: path.into(),
+            source_key: path.into(),
             size: 1,
             source_etag: etag.into(),
             source_version_id: version.into(),
