@@ -88,6 +88,31 @@ impl Timestamp {
         self.age_millis(now).div_euclid(MILLIS_PER_DAY)
     }
 
+    /// The first UTC midnight at or after `self + n` days (`n` may be negative), saturating.
+    ///
+    /// This is S3 lifecycle day arithmetic: a rule of `n` days applies to something dated
+    /// `self` (an object's creation, the moment a version became noncurrent, an upload's
+    /// initiation) from `t.eligible_after_days(n)` on — "adding N days to the creation time and
+    /// rounding up to the next midnight UTC". A time exactly at midnight is not rounded.
+    ///
+    /// ```
+    /// use lakegate_sdk::Timestamp;
+    /// let created = Timestamp::from_secs(1_389_781_800); // 2014-01-15T10:30:00Z
+    /// let eligible = created.eligible_after_days(3);
+    /// assert_eq!(eligible.to_string(), "2014-01-19T00:00:00.000Z");
+    /// let midnight = Timestamp::from_secs(1_389_744_000); // 2014-01-15T00:00:00Z
+    /// assert_eq!(midnight.eligible_after_days(3).to_string(), "2014-01-18T00:00:00.000Z");
+    /// ```
+    pub const fn eligible_after_days(self, n: i64) -> Timestamp {
+        let t = self.add_days(n).0;
+        let into_day = t.rem_euclid(MILLIS_PER_DAY);
+        if into_day == 0 {
+            Timestamp(t)
+        } else {
+            Timestamp(t.saturating_add(MILLIS_PER_DAY - into_day))
+        }
+    }
+
     /// Whether at least `age` has passed from `self` to `now`.
     pub fn is_older_than(self, age: Duration, now: Timestamp) -> bool {
         let age = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
@@ -200,6 +225,44 @@ mod tests {
         assert!(!t.is_older_than(days(30), Timestamp(30 * MILLIS_PER_DAY - 1)));
         assert!(t.is_older_than(days(0), t));
         assert!(!t.is_older_than(days(u64::MAX), Timestamp(i64::MAX - 1)));
+    }
+
+    #[test]
+    fn eligible_after_days_rounds_up_to_midnight_utc() {
+        let midnight = Timestamp::from_secs(1_767_225_600); // 2026-01-01T00:00:00Z
+        assert_eq!(midnight.eligible_after_days(0), midnight);
+        assert_eq!(midnight.eligible_after_days(90), midnight.add_days(90));
+        // One millisecond past midnight rounds to the next midnight.
+        assert_eq!(
+            Timestamp(midnight.0 + 1).eligible_after_days(90),
+            midnight.add_days(91)
+        );
+        // One millisecond before midnight rounds to that midnight.
+        assert_eq!(
+            Timestamp(midnight.0 - 1).eligible_after_days(90),
+            midnight.add_days(90)
+        );
+        assert_eq!(
+            Timestamp(midnight.0 + 13 * 3_600_000).eligible_after_days(1),
+            midnight.add_days(2)
+        );
+        assert_eq!(
+            midnight.add_days(5).eligible_after_days(-2),
+            midnight.add_days(3)
+        );
+        // Before 1970 too (negative timestamps).
+        assert_eq!(Timestamp(-1).eligible_after_days(0), Timestamp(0));
+        assert_eq!(
+            Timestamp(-MILLIS_PER_DAY - 1).eligible_after_days(1),
+            Timestamp(0)
+        );
+        assert_eq!(
+            Timestamp(i64::MAX - 5).eligible_after_days(1),
+            Timestamp(i64::MAX)
+        );
+        let early = Timestamp(i64::MIN).eligible_after_days(0);
+        assert_eq!(early.0.rem_euclid(MILLIS_PER_DAY), 0);
+        assert!(early.0 - i64::MIN < MILLIS_PER_DAY);
     }
 
     #[test]
