@@ -7,6 +7,7 @@
 //! - [`store`]: blobs through OpenDAL, metadata in redb, versioning and object-lock rules.
 
 pub mod auth;
+pub mod clock;
 pub mod console;
 pub mod policy;
 pub mod s3;

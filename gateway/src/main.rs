@@ -105,6 +105,10 @@ struct ServerArgs {
     /// Directory of policy bindings (`*.toml`) and their plugins; watched for changes.
     #[arg(long, default_value = "./policies", env = "LAKEGATE_POLICIES")]
     policies: PathBuf,
+    /// Let the root user move the data plane's clock through the admin API. For end-to-end
+    /// tests of time-based policies; never in production.
+    #[arg(long, hide = true, env = "LAKEGATE_UNSAFE_ADJUSTABLE_CLOCK")]
+    unsafe_adjustable_clock: bool,
 }
 
 /// `:9000` means all interfaces, as in MinIO's flags.
@@ -149,6 +153,7 @@ async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
             metadata_cache_bytes: args.metadata_cache_mib * 1024 * 1024,
         },
         policies_dir: Some(args.policies),
+        adjustable_clock: args.unsafe_adjustable_clock,
     };
     let server = Server::start(config).await.context("starting lakegate")?;
     tracing::info!(s3 = %server.s3_addr, console = %server.console_addr, "lakegate is serving");

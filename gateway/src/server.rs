@@ -19,7 +19,8 @@ use crate::auth::{CredentialStore, Credentials};
 use crate::policy::registry::PolicyRegistry;
 use crate::policy::{PolicyEngine, PolicyError};
 use crate::s3::{self, S3State};
-use crate::store::{Store, StoreError, StoreOptions, now_millis};
+use crate::clock::Clock;
+use crate::store::{Store, StoreError, StoreOptions};
 
 /// The buckets a fresh data directory starts with (the Medallion layers and MLflow).
 pub const DEFAULT_BUCKETS: [&str; 4] = ["bronze", "silver", "gold", "mlflow"];
@@ -40,6 +41,8 @@ pub struct ServerConfig {
     pub store: StoreOptions,
     /// The policy bindings directory (watched for changes); `None` disables policies.
     pub policies_dir: Option<PathBuf>,
+    /// Let the admin API move the data plane's clock (end-to-end tests only).
+    pub adjustable_clock: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,12 +71,18 @@ impl Server {
     /// Opens the store, creates the default buckets on first start, binds both ports and starts
     /// serving.
     pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
+        let clock = Arc::new(if config.adjustable_clock {
+            tracing::warn!("the data plane's clock is adjustable through the admin API (--unsafe-adjustable-clock): for tests only");
+            Clock::adjustable()
+        } else {
+            Clock::system()
+        });
         let first_start = !config.data_dir.join("meta.redb").exists();
         let store = Store::open(&config.data_dir, config.store.clone()).await?;
         if first_start {
             for b in DEFAULT_BUCKETS {
                 match store
-                    .create_bucket(b, &config.region, false, now_millis())
+                    .create_bucket(b, &config.region, true, clock.now())
                     .await
                 {
                     Ok(_) | Err(StoreError::BucketExists) => {}
@@ -119,7 +128,8 @@ impl Server {
                 config.domains.clone(),
                 config.region.clone(),
             )
-            .with_policies(policies.clone()),
+            .with_policies(policies.clone())
+            .with_clock(clock.clone()),
         );
         let (shutdown, rx) = watch::channel(false);
         let mut tasks = vec![

@@ -10,6 +10,8 @@
 //! | `PUT /lakegate/admin/v1/plugins/{name}.wasm` | validate (`engine.check`), write `<dir>/plugins/{name}.wasm` atomically, reload the bindings using it |
 //! | `PUT /lakegate/admin/v1/bindings/{name}.toml` | validate (parse), write `<dir>/{name}.toml` atomically, load it; answers its state (200 active, 422 failed) |
 //! | `DELETE /lakegate/admin/v1/bindings/{name}.toml` | remove the file and unbind |
+//! | `GET /lakegate/admin/v1/clock` | the data plane's time: `{"now_ms", "offset_ms", "adjustable"}` |
+//! | `PUT /lakegate/admin/v1/clock` | `{"offset_ms": N}` moves it (only with `--unsafe-adjustable-clock`; 409 otherwise) |
 //!
 //! Names are `[A-Za-z0-9._-]+`, never starting with a dot, so nothing escapes the policies
 //! directory.
@@ -80,6 +82,9 @@ pub async fn handle(
         return Err(access_denied());
     }
     let mut body = RequestBody::new(body, authenticated.payload.clone(), &parts.headers)?;
+    if &parts.uri.path()[PREFIX.len()..] == "clock" {
+        return clock(state, &parts.method, &mut body).await;
+    }
     let registry = &state.policies;
     let Some(dir) = registry.dir().map(Path::to_path_buf) else {
         return Ok(json_error(
@@ -138,6 +143,49 @@ pub async fn handle(
             StatusCode::NOT_FOUND,
             format!("no such admin endpoint: {}", parts.uri.path()),
         )),
+    }
+}
+
+/// `GET /clock`: the data plane's time; `PUT /clock` with `{"offset_ms": N}`: moves it, when the
+/// server runs with `--unsafe-adjustable-clock` (409 otherwise).
+async fn clock(state: &S3State, method: &Method, body: &mut RequestBody) -> S3Result<S3Response> {
+    let show = |status| {
+        json_response(
+            status,
+            json!({
+                "now_ms": state.clock.now(),
+                "offset_ms": state.clock.offset(),
+                "adjustable": state.clock.is_adjustable(),
+            }),
+        )
+    };
+    match *method {
+        Method::GET | Method::HEAD => Ok(show(StatusCode::OK)),
+        Method::PUT => {
+            let data = body.read_to_end(4096).await?;
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct SetClock {
+                offset_ms: i64,
+            }
+            let set: SetClock = match serde_json::from_slice(&data) {
+                Ok(s) => s,
+                Err(e) => {
+                    return Ok(json_error(
+                        StatusCode::BAD_REQUEST,
+                        format!("expected {{\"offset_ms\": <integer>}}: {e}"),
+                    ));
+                }
+            };
+            match state.clock.set_offset(set.offset_ms) {
+                Ok(()) => {
+                    tracing::warn!(offset_ms = set.offset_ms, "the data plane's clock was moved");
+                    Ok(show(StatusCode::OK))
+                }
+                Err(e) => Ok(json_error(StatusCode::CONFLICT, e.to_string())),
+            }
+        }
+        _ => Ok(method_not_allowed("GET, PUT")),
     }
 }
 

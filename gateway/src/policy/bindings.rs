@@ -5,7 +5,8 @@
 //! ```toml
 //! bucket = "bronze"
 //! kind = "retention"            # retention | lifecycle | backup
-//! plugin = "plugins/retention.wasm"   # relative to this file's directory
+//! plugin = "plugins/retention.wasm"   # relative to this file's directory, or an embedded
+//!                               # plugin: "builtin:retention" | "builtin:lifecycle" | "builtin:backup"
 //! [config]                      # handed to the plugin's configure() as JSON
 //! mode = "GOVERNANCE"
 //! days = 90
@@ -202,7 +203,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Binding, BindingError> {
             file,
             text,
             raw.plugin.span().start,
-            "plugin: must name a .wasm component (a path relative to the binding file)",
+            "plugin: must name a .wasm component (a path relative to the binding file, or builtin:<name>)",
         ));
     }
     let config = match &raw.config {
@@ -214,7 +215,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Binding, BindingError> {
         file: file.to_path_buf(),
         bucket,
         kind,
-        plugin: resolve_relative(file, &plugin_raw),
+        plugin: if plugin_raw.starts_with(super::builtin::PREFIX) {
+            PathBuf::from(&plugin_raw)
+        } else {
+            resolve_relative(file, &plugin_raw)
+        },
         plugin_raw,
         config,
         limits,

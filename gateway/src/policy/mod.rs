@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod bindings;
+pub mod builtin;
 pub mod error;
 pub mod host;
 pub mod limits;

@@ -325,7 +325,7 @@ impl PolicyRegistry {
             );
             return self.fail(file, msg, true);
         }
-        let wasm = match std::fs::read(&binding.plugin) {
+        let wasm = match super::builtin::read_plugin(&binding.plugin) {
             Ok(w) => w,
             Err(e) => {
                 let msg = format!(

@@ -395,7 +395,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Suite, SuiteError> {
             };
             (
                 kind,
-                bindings::resolve_relative(file, plugin),
+                if plugin.starts_with(super::builtin::PREFIX) {
+                    PathBuf::from(plugin)
+                } else {
+                    bindings::resolve_relative(file, plugin)
+                },
                 config.to_string(),
                 bindings::parse_limits(file, raw.limits.as_ref())?,
                 None,
@@ -536,7 +540,7 @@ fn step_text(s: &BackupStep) -> String {
 
 /// Loads the suite's plugin through `engine` (the real host, real limits).
 pub fn load_plugin(engine: &PolicyEngine, suite: &Suite) -> Result<LoadedPlugin, SuiteError> {
-    let wasm = std::fs::read(&suite.plugin).map_err(|e| {
+    let wasm = super::builtin::read_plugin(&suite.plugin).map_err(|e| {
         SuiteError(format!(
             "{}: cannot read plugin {}: {e}",
             suite.file.display(),

@@ -48,6 +48,8 @@ pub struct S3State {
     pub region: String,
     /// Per-bucket policy bindings (retention hook on writes, admin API).
     pub policies: Arc<PolicyRegistry>,
+    /// "Now" for object timestamps, object lock and policies (see [`crate::clock`]).
+    pub clock: Arc<crate::clock::Clock>,
     request_counter: AtomicU64,
     boot_id: u32,
 }
@@ -65,9 +67,16 @@ impl S3State {
             domains,
             region,
             policies: Arc::new(PolicyRegistry::disabled()),
+            clock: Arc::new(crate::clock::Clock::system()),
             request_counter: AtomicU64::new(0),
             boot_id: uuid::Uuid::new_v4().as_u128() as u32,
         }
+    }
+
+    /// Uses `clock` for the data plane's time (the default is the system clock).
+    pub fn with_clock(mut self, clock: Arc<crate::clock::Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Serves policies from `policies` (the default is none).
@@ -325,7 +334,7 @@ async fn dispatch(state: &S3State, req: Request<Body>, request_id: &str) -> S3Re
         headers: parts.headers,
         body,
         access_key: authenticated.access_key,
-        now: crate::store::now_millis(),
+        now: state.clock.now(),
     };
     run(state, req).await
 }
