@@ -6,6 +6,7 @@
 
 pub mod blob;
 mod buckets;
+pub mod changes;
 pub mod lock;
 pub mod meta;
 pub mod model;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use blob::{BlobStore, BlobWriter};
+pub use changes::{ChangeFeed, StoreChange, StoreChangeKind};
 pub use meta::MetaDb;
 pub use model::*;
 pub use multipart::{CompletePart, CompletedUpload, Completion};
@@ -121,6 +123,8 @@ pub struct Store {
     pub meta: MetaDb,
     pub blobs: BlobStore,
     pub options: StoreOptions,
+    /// Committed changes, for event-driven backups (see [`changes`]).
+    pub changes: ChangeFeed,
     data_dir: PathBuf,
 }
 
@@ -140,6 +144,7 @@ impl Store {
             meta,
             blobs,
             options,
+            changes: ChangeFeed::default(),
             data_dir: data_dir.to_path_buf(),
         });
         let swept = store.sweep_orphans(None).await?;

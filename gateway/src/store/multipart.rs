@@ -204,14 +204,16 @@ impl Store {
         completion: Completion,
         now: Millis,
     ) -> Result<PutOutcome, StoreError> {
-        let (bucket, key, upload_id) = (bucket.to_string(), key.to_string(), upload_id.to_string());
+        let (b, k, upload_id) = (bucket.to_string(), key.to_string(), upload_id.to_string());
         let Completion {
             expected,
             version: new,
             conditions: cond,
         } = completion;
-        self.meta
+        let out = self
+            .meta
             .write(move |w| {
+                let (bucket, key) = (b, k);
                 let ukey = meta::upload_key(&bucket, &key, &upload_id);
                 if w.get(UPLOADS, &ukey)?.is_none() {
                     return Err(StoreError::NoSuchUpload);
@@ -241,7 +243,10 @@ impl Store {
                 w.remove(UPLOADS, &ukey)?;
                 Ok(outcome)
             })
-            .await
+            .await?;
+        self.changes
+            .emit(bucket, key, &out.version_id, super::StoreChangeKind::Created);
+        Ok(out)
     }
 
     /// Aborts an upload, releasing its parts.

@@ -4,7 +4,7 @@
 use super::lock;
 use super::meta::{self, BUCKETS, CURRENT, ReadCtx, VERSIONS, WriteCtx};
 use super::model::*;
-use super::{Store, StoreError};
+use super::{Store, StoreChangeKind, StoreError};
 
 /// A version about to be written.
 #[derive(Debug, Clone)]
@@ -349,10 +349,14 @@ impl Store {
         cond: WriteConditions,
         now: Millis,
     ) -> Result<PutOutcome, StoreError> {
-        let (bucket, key) = (bucket.to_string(), key.to_string());
-        self.meta
-            .write(move |w| insert_version(w, &bucket, &key, new, &cond, now))
-            .await
+        let (b, k) = (bucket.to_string(), key.to_string());
+        let out = self
+            .meta
+            .write(move |w| insert_version(w, &b, &k, new, &cond, now))
+            .await?;
+        self.changes
+            .emit(bucket, key, &out.version_id, StoreChangeKind::Created);
+        Ok(out)
     }
 
     /// Reads a version's record. A delete marker is reported as [`StoreError::DeleteMarker`].
@@ -418,11 +422,16 @@ impl Store {
         if let Some(vid) = version_id {
             check_version_id(vid)?;
         }
-        let (bucket, key) = (bucket.to_string(), key.to_string());
+        let (b, k) = (bucket.to_string(), key.to_string());
         let vid = version_id.map(str::to_string);
-        self.meta
-            .write(move |w| delete_in(w, &bucket, &key, vid.as_deref(), bypass_governance, now))
-            .await
+        let out = self
+            .meta
+            .write(move |w| delete_in(w, &b, &k, vid.as_deref(), bypass_governance, now))
+            .await?;
+        let vid = out.version_id.as_deref().unwrap_or_default();
+        self.changes
+            .emit(bucket, key, vid, StoreChangeKind::Removed);
+        Ok(out)
     }
 
     /// Deletes many objects, each independently (DeleteObjects); all in one group commit.
@@ -433,9 +442,16 @@ impl Store {
         bypass_governance: bool,
         now: Millis,
     ) -> Result<Vec<Result<DeleteOutcome, StoreError>>, StoreError> {
-        let bucket = bucket.to_string();
-        self.meta
+        let keys: Vec<String> = if self.changes.wants(bucket) {
+            targets.iter().map(|(k, _)| k.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        let b = bucket.to_string();
+        let out = self
+            .meta
             .write(move |w| {
+                let bucket = b;
                 if w.get(BUCKETS, bucket.as_bytes())?.is_none() {
                     return Err(StoreError::NoSuchBucket);
                 }
@@ -454,7 +470,15 @@ impl Store {
                 }
                 Ok(out)
             })
-            .await
+            .await?;
+        for (key, r) in keys.iter().zip(&out) {
+            if let Ok(d) = r {
+                let vid = d.version_id.as_deref().unwrap_or_default();
+                self.changes
+                    .emit(bucket, key, vid, StoreChangeKind::Removed);
+            }
+        }
+        Ok(out)
     }
 
     /// Current entries of `bucket` whose key starts with `prefix`, from key bytes `from`
