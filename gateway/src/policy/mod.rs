@@ -15,6 +15,7 @@ pub mod host;
 pub mod limits;
 pub mod registry;
 mod sandbox;
+pub mod scanner;
 pub mod stats;
 pub mod suite;
 pub mod types;

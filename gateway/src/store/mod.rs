@@ -7,6 +7,7 @@
 pub mod blob;
 mod buckets;
 pub mod changes;
+mod lifecycle;
 pub mod lock;
 pub mod meta;
 pub mod model;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 pub use blob::{BlobStore, BlobWriter};
 pub use changes::{ChangeFeed, StoreChange, StoreChangeKind};
+pub use lifecycle::{LifecycleOp, LifecycleOutcome};
 pub use meta::MetaDb;
 pub use model::*;
 pub use multipart::{CompletePart, CompletedUpload, Completion};

@@ -90,7 +90,7 @@ pub fn check_version_id(vid: &str) -> Result<(), StoreError> {
 }
 
 // Lookups shared by the read and write sides.
-trait Lookup {
+pub(super) trait Lookup {
     fn raw(
         &self,
         table: redb::TableDefinition<&[u8], &[u8]>,
@@ -318,7 +318,7 @@ pub(crate) fn insert_version(
 }
 
 /// Removes one version record, fixing up `current`.
-fn remove_version(
+pub(super) fn remove_version(
     w: &mut WriteCtx,
     bucket: &str,
     key: &str,
@@ -583,7 +583,7 @@ fn prefix_end(base: &[u8], prefix: &str) -> Option<Vec<u8>> {
     Some(p)
 }
 
-fn delete_in(
+pub(super) fn delete_in(
     w: &mut WriteCtx,
     bucket: &str,
     key: &str,
