@@ -109,6 +109,30 @@ struct ServerArgs {
     /// tests of time-based policies; never in production.
     #[arg(long, hide = true, env = "LAKEGATE_UNSAFE_ADJUSTABLE_CLOCK")]
     unsafe_adjustable_clock: bool,
+    /// How often lifecycle policies are applied to every bucket that has one (e.g. 1h, 30m,
+    /// 1d; the first scan runs a minute after start).
+    #[arg(long, default_value = "1h", value_parser = parse_interval, env = "LAKEGATE_LIFECYCLE_INTERVAL")]
+    lifecycle_interval: std::time::Duration,
+}
+
+/// `90s`, `30m`, `1h`, `1d` (or plain seconds).
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("expected e.g. 30m or 1h, got {s:?}"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("unknown unit {unit:?} (use s, m, h or d)")),
+    };
+    if secs == 0 {
+        return Err("must be at least 1s".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 /// `:9000` means all interfaces, as in MinIO's flags.
@@ -154,6 +178,7 @@ async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
         },
         policies_dir: Some(args.policies),
         adjustable_clock: args.unsafe_adjustable_clock,
+        lifecycle_interval: args.lifecycle_interval,
     };
     let server = Server::start(config).await.context("starting lakegate")?;
     tracing::info!(s3 = %server.s3_addr, console = %server.console_addr, "lakegate is serving");

@@ -16,14 +16,18 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::auth::{CredentialStore, Credentials};
+use crate::clock::Clock;
 use crate::policy::registry::PolicyRegistry;
+use crate::policy::scanner::LifecycleScanner;
 use crate::policy::{PolicyEngine, PolicyError};
 use crate::s3::{self, S3State};
-use crate::clock::Clock;
 use crate::store::{Store, StoreError, StoreOptions};
 
 /// The buckets a fresh data directory starts with (the Medallion layers and MLflow).
 pub const DEFAULT_BUCKETS: [&str; 4] = ["bronze", "silver", "gold", "mlflow"];
+
+/// The first lifecycle scan runs this long after start (then every `lifecycle_interval`).
+const LIFECYCLE_FIRST_SCAN: Duration = Duration::from_secs(60);
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -43,6 +47,8 @@ pub struct ServerConfig {
     pub policies_dir: Option<PathBuf>,
     /// Let the admin API move the data plane's clock (end-to-end tests only).
     pub adjustable_clock: bool,
+    /// How often the lifecycle scanner runs over every bucket with a lifecycle binding.
+    pub lifecycle_interval: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +78,9 @@ impl Server {
     /// serving.
     pub async fn start(config: ServerConfig) -> Result<Server, ServerError> {
         let clock = Arc::new(if config.adjustable_clock {
-            tracing::warn!("the data plane's clock is adjustable through the admin API (--unsafe-adjustable-clock): for tests only");
+            tracing::warn!(
+                "the data plane's clock is adjustable through the admin API (--unsafe-adjustable-clock): for tests only"
+            );
             Clock::adjustable()
         } else {
             Clock::system()
@@ -121,6 +129,11 @@ impl Server {
             }
             None => Arc::new(PolicyRegistry::disabled()),
         };
+        let scanner = Arc::new(LifecycleScanner::new(
+            store.clone(),
+            policies.clone(),
+            clock.clone(),
+        ));
         let state = Arc::new(
             S3State::new(
                 store.clone(),
@@ -129,7 +142,8 @@ impl Server {
                 config.region.clone(),
             )
             .with_policies(policies.clone())
-            .with_clock(clock.clone()),
+            .with_clock(clock.clone())
+            .with_lifecycle(scanner.clone()),
         );
         let (shutdown, rx) = watch::channel(false);
         let mut tasks = vec![
@@ -138,6 +152,13 @@ impl Server {
             tokio::spawn(sweep_periodically(store.clone(), shutdown.subscribe())),
         ];
         tasks.extend(policies.start_watcher(shutdown.subscribe()));
+        if config.policies_dir.is_some() {
+            tasks.push(scanner.start(
+                LIFECYCLE_FIRST_SCAN.min(config.lifecycle_interval),
+                config.lifecycle_interval,
+                shutdown.subscribe(),
+            ));
+        }
         Ok(Server {
             s3_addr,
             console_addr,

@@ -10,6 +10,8 @@
 //! | `PUT /lakegate/admin/v1/plugins/{name}.wasm` | validate (`engine.check`), write `<dir>/plugins/{name}.wasm` atomically, reload the bindings using it |
 //! | `PUT /lakegate/admin/v1/bindings/{name}.toml` | validate (parse), write `<dir>/{name}.toml` atomically, load it; answers its state (200 active, 422 failed) |
 //! | `DELETE /lakegate/admin/v1/bindings/{name}.toml` | remove the file and unbind |
+//! | `GET /lakegate/admin/v1/lifecycle/{bucket}` | `{"last": ScanReport, "running": ScanReport}` |
+//! | `POST /lakegate/admin/v1/lifecycle/{bucket}/run[?dry_run=true]` | scans now (a dry run changes nothing); answers the `ScanReport` (404 without a lifecycle policy, 409 while one runs) |
 //! | `GET /lakegate/admin/v1/clock` | the data plane's time: `{"now_ms", "offset_ms", "adjustable"}` |
 //! | `PUT /lakegate/admin/v1/clock` | `{"offset_ms": N}` moves it (only with `--unsafe-adjustable-clock`; 409 otherwise) |
 //!
@@ -117,6 +119,7 @@ pub async fn handle(
             let data = body.read_to_end(MAX_PLUGIN_BYTES).await?;
             put_plugin(state, &dir, &format!("{stem}.wasm"), data.to_vec()).await
         }
+        Some(("lifecycle", rest)) => lifecycle(state, method, parts.uri.query(), rest).await,
         Some(("bindings", name)) => {
             let valid = name
                 .strip_suffix(".toml")
@@ -142,6 +145,72 @@ pub async fn handle(
         _ => Ok(json_error(
             StatusCode::NOT_FOUND,
             format!("no such admin endpoint: {}", parts.uri.path()),
+        )),
+    }
+}
+
+/// `GET /lifecycle/{bucket}`: the last scan's report and a running scan's progress;
+/// `POST /lifecycle/{bucket}/run[?dry_run=true]`: scans now and answers the report.
+async fn lifecycle(
+    state: &S3State,
+    method: &Method,
+    query: Option<&str>,
+    rest: &str,
+) -> S3Result<S3Response> {
+    use super::scanner::ScanError;
+    let Some(scanner) = &state.lifecycle else {
+        return Ok(json_error(
+            StatusCode::NOT_FOUND,
+            "lifecycle scans are off on this server",
+        ));
+    };
+    let (bucket, action) = match rest.split_once('/') {
+        Some((b, a)) => (b, Some(a)),
+        None => (rest, None),
+    };
+    if crate::s3::router::check_bucket_name(bucket).is_err() {
+        return Ok(json_error(
+            StatusCode::BAD_REQUEST,
+            format!("invalid bucket name {bucket:?}"),
+        ));
+    }
+    match (action, method) {
+        (None, &Method::GET) => {
+            if state.store.bucket(bucket).is_err() {
+                return Ok(json_error(
+                    StatusCode::NOT_FOUND,
+                    format!("no bucket {bucket}"),
+                ));
+            }
+            let (last, running) = scanner.status(bucket);
+            Ok(json_response(
+                StatusCode::OK,
+                json!({ "bucket": bucket, "last": last, "running": running }),
+            ))
+        }
+        (Some("run"), &Method::POST) => {
+            let dry_run = query.is_some_and(|q| {
+                q.split('&')
+                    .any(|p| p == "dry_run=true" || p == "dry_run=1" || p == "dry_run")
+            });
+            match scanner.scan(bucket, dry_run).await {
+                Ok(report) => Ok(json_response(StatusCode::OK, json!(report))),
+                Err(e @ ScanError::NoPolicy(_)) => {
+                    Ok(json_error(StatusCode::NOT_FOUND, e.to_string()))
+                }
+                Err(e @ ScanError::Busy(_)) => Ok(json_error(StatusCode::CONFLICT, e.to_string())),
+                Err(ScanError::Store(crate::store::StoreError::NoSuchBucket)) => Ok(json_error(
+                    StatusCode::NOT_FOUND,
+                    format!("no bucket {bucket}"),
+                )),
+                Err(e) => Ok(json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+            }
+        }
+        (None, _) => Ok(method_not_allowed("GET")),
+        (Some("run"), _) => Ok(method_not_allowed("POST")),
+        _ => Ok(json_error(
+            StatusCode::NOT_FOUND,
+            format!("no such admin endpoint: lifecycle/{rest}"),
         )),
     }
 }
@@ -179,7 +248,10 @@ async fn clock(state: &S3State, method: &Method, body: &mut RequestBody) -> S3Re
             };
             match state.clock.set_offset(set.offset_ms) {
                 Ok(()) => {
-                    tracing::warn!(offset_ms = set.offset_ms, "the data plane's clock was moved");
+                    tracing::warn!(
+                        offset_ms = set.offset_ms,
+                        "the data plane's clock was moved"
+                    );
                     Ok(show(StatusCode::OK))
                 }
                 Err(e) => Ok(json_error(StatusCode::CONFLICT, e.to_string())),

@@ -50,6 +50,8 @@ pub struct S3State {
     pub policies: Arc<PolicyRegistry>,
     /// "Now" for object timestamps, object lock and policies (see [`crate::clock`]).
     pub clock: Arc<crate::clock::Clock>,
+    /// The lifecycle scanner (admin API: run, dry-run, status); `None` when policies are off.
+    pub lifecycle: Option<Arc<crate::policy::scanner::LifecycleScanner>>,
     request_counter: AtomicU64,
     boot_id: u32,
 }
@@ -68,6 +70,7 @@ impl S3State {
             region,
             policies: Arc::new(PolicyRegistry::disabled()),
             clock: Arc::new(crate::clock::Clock::system()),
+            lifecycle: None,
             request_counter: AtomicU64::new(0),
             boot_id: uuid::Uuid::new_v4().as_u128() as u32,
         }
@@ -76,6 +79,15 @@ impl S3State {
     /// Uses `clock` for the data plane's time (the default is the system clock).
     pub fn with_clock(mut self, clock: Arc<crate::clock::Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Runs lifecycle scans with `scanner` (admin API).
+    pub fn with_lifecycle(
+        mut self,
+        scanner: Arc<crate::policy::scanner::LifecycleScanner>,
+    ) -> Self {
+        self.lifecycle = Some(scanner);
         self
     }
 
