@@ -26,7 +26,10 @@ fn main() {
     println!("cargo:rerun-if-env-changed=LAKEGATE_BUILTIN_PLUGINS");
     println!("cargo:rerun-if-changed={}", root.join("sdk").display());
     println!("cargo:rerun-if-changed={}", root.join("plugins").display());
-    println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.lock").display()
+    );
 
     let present: Vec<&str> = PLUGINS
         .iter()
@@ -67,7 +70,10 @@ fn main() {
                 .join("release")
                 .join(format!("lakegate_plugin_{p}.wasm"));
             if !wasm.is_file() {
-                panic!("the builtin plugin {p} was built but {} is missing", wasm.display());
+                panic!(
+                    "the builtin plugin {p} was built but {} is missing",
+                    wasm.display()
+                );
             }
             built.push((p, wasm));
         }
@@ -78,7 +84,11 @@ fn main() {
          pub static BUILTINS: &[(&str, &[u8])] = &[\n",
     );
     for (name, wasm) in &built {
-        let _ = writeln!(code, "    ({name:?}, include_bytes!({:?})),", wasm.display().to_string());
+        let _ = writeln!(
+            code,
+            "    ({name:?}, include_bytes!({:?})),",
+            wasm.display().to_string()
+        );
     }
     code.push_str("];\n");
     std::fs::write(out_dir.join("builtin_plugins.rs"), code).expect("write builtin_plugins.rs");
@@ -99,7 +109,9 @@ fn ensure_target() {
     if present {
         return;
     }
-    println!("cargo:warning=installing the {TARGET} target with rustup (needed for the builtin plugins)");
+    println!(
+        "cargo:warning=installing the {TARGET} target with rustup (needed for the builtin plugins)"
+    );
     let ok = Command::new("rustup")
         .args(["target", "add", TARGET])
         .status()

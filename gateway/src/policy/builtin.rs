@@ -36,7 +36,11 @@ pub fn read_plugin(path: &Path) -> std::io::Result<Cow<'static, [u8]>> {
                 std::io::ErrorKind::NotFound,
                 format!(
                     "no builtin plugin {name:?} in this build (builtins: {})",
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 ),
             )
         }),
@@ -50,7 +54,10 @@ mod tests {
 
     #[test]
     fn markers_and_files() {
-        assert_eq!(marker_name(Path::new("builtin:retention")), Some("retention"));
+        assert_eq!(
+            marker_name(Path::new("builtin:retention")),
+            Some("retention")
+        );
         assert_eq!(marker_name(Path::new("/p/builtin:x")), None);
         let e = read_plugin(Path::new("builtin:no-such-plugin")).unwrap_err();
         assert!(e.to_string().contains("no builtin plugin"), "{e}");

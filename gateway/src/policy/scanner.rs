@@ -326,7 +326,15 @@ impl LifecycleScanner {
             tracing::info!(bucket, after = %k, "resuming an interrupted lifecycle scan");
         }
         let result = self
-            .walk(bucket, &active.plugin, now, dry_run, resume, &mut report, saved.last)
+            .walk(
+                bucket,
+                &active.plugin,
+                now,
+                dry_run,
+                resume,
+                &mut report,
+                saved.last,
+            )
             .await;
         report.finished_ms = Some(crate::store::now_millis());
         report.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -339,10 +347,13 @@ impl LifecycleScanner {
             let mut last = report.clone();
             // The saved report keeps the counters; the action list is for the caller.
             last.actions.truncate(100);
-            self.save(bucket, &SavedState {
-                cursor: None,
-                last: Some(last),
-            })
+            self.save(
+                bucket,
+                &SavedState {
+                    cursor: None,
+                    last: Some(last),
+                },
+            )
             .await;
         }
         tracing::info!(
@@ -414,10 +425,13 @@ impl LifecycleScanner {
                                 .await?;
                             batches += 1;
                             if !dry_run && batches.is_multiple_of(SAVE_EVERY) {
-                                self.save(bucket, &SavedState {
-                                    cursor: Some(k.clone()),
-                                    last: last.clone(),
-                                })
+                                self.save(
+                                    bucket,
+                                    &SavedState {
+                                        cursor: Some(k.clone()),
+                                        last: last.clone(),
+                                    },
+                                )
                                 .await;
                             }
                         }
@@ -667,7 +681,11 @@ mod tests {
         key_items(
             "b",
             "k",
-            &[v("k", "3", 300, true), v("k", "2", 200, false), v("k", "1", 100, false)],
+            &[
+                v("k", "3", 300, true),
+                v("k", "2", 200, false),
+                v("k", "1", 100, false),
+            ],
             &mut out,
         );
         let objs: Vec<_> = out
@@ -689,7 +707,12 @@ mod tests {
     #[test]
     fn actions_that_cannot_apply_are_refused() {
         let mut out = Vec::new();
-        key_items("b", "k", &[v("k", "2", 2, true), v("k", "1", 1, false)], &mut out);
+        key_items(
+            "b",
+            "k",
+            &[v("k", "2", 2, true), v("k", "1", 1, false)],
+            &mut out,
+        );
         // A marker hiding a version cannot be "expired" (it would resurrect the version).
         assert!(op_for(&out[0], LifecycleAction::Expire).is_err());
         assert!(op_for(&out[0], LifecycleAction::ExpireNoncurrent).is_err());

@@ -53,7 +53,9 @@ pub enum LifecycleOutcome {
 
 fn locked(v: &ObjectVersion, now: Millis) -> Option<String> {
     // Lifecycle never bypasses GOVERNANCE.
-    lock::check_delete(v, now, false).err().map(|e| e.to_string())
+    lock::check_delete(v, now, false)
+        .err()
+        .map(|e| e.to_string())
 }
 
 fn apply_one(
