@@ -6,6 +6,7 @@
 //! - [`auth`]: SigV4/SigV2 verification and the verified request body.
 //! - [`store`]: blobs through OpenDAL, metadata in redb, versioning and object-lock rules.
 
+pub mod admin_client;
 pub mod auth;
 pub mod clock;
 pub mod console;

@@ -1,0 +1,147 @@
+//! A client for the gateway's admin API (`/lakegate/admin/v1/`), used by the CLI commands that
+//! act on a running gateway (`lakegate policy dry-run`, `lakegate backup ...`). Requests are
+//! SigV4-signed with the root credentials, exactly as the server verifies them.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode, sign,
+};
+use aws_sigv4::sign::v4::SigningParams;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+/// Errors talking to the admin API.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminClientError {
+    #[error("invalid endpoint {0:?} (expected http://host:port)")]
+    Endpoint(String),
+    #[error("cannot sign the request: {0}")]
+    Sign(String),
+    #[error("cannot reach the gateway at {endpoint}: {message}")]
+    Connect { endpoint: String, message: String },
+    #[error("the gateway answered {status}: {message}")]
+    Status { status: u16, message: String },
+    #[error("the gateway answered something that is not JSON: {0}")]
+    Json(String),
+}
+
+/// Where the gateway is and who we are.
+#[derive(Debug, Clone)]
+pub struct AdminClient {
+    endpoint: String,
+    access_key: String,
+    secret_key: String,
+    region: String,
+    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+}
+
+impl AdminClient {
+    /// `endpoint` like `http://127.0.0.1:9000`.
+    pub fn new(
+        endpoint: &str,
+        access_key: &str,
+        secret_key: &str,
+        region: &str,
+    ) -> Result<Self, AdminClientError> {
+        let endpoint = endpoint.trim_end_matches('/').to_string();
+        let ok = endpoint
+            .strip_prefix("http://")
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+        if !ok {
+            return Err(AdminClientError::Endpoint(endpoint));
+        }
+        Ok(AdminClient {
+            endpoint,
+            access_key: access_key.to_string(),
+            secret_key: secret_key.to_string(),
+            region: region.to_string(),
+            client: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build_http(),
+        })
+    }
+
+    /// Sends `method path_and_query` (relative to `/lakegate/admin/v1/`) with `body`, and
+    /// returns the JSON answer; a non-2xx answer is an error carrying the server's message.
+    pub async fn call(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Vec<u8>,
+    ) -> Result<serde_json::Value, AdminClientError> {
+        let url = format!("{}/lakegate/admin/v1/{path_and_query}", self.endpoint);
+        let host = self.endpoint.trim_start_matches("http://").to_string();
+        let identity = Credentials::new(&self.access_key, &self.secret_key, None, None, "lakegate")
+            .into();
+        let mut settings = SigningSettings::default();
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        let params = SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| AdminClientError::Sign(e.to_string()))?
+            .into();
+        let headers = [("host", host.as_str())];
+        let signable = SignableRequest::new(
+            method,
+            &url,
+            headers.iter().copied(),
+            SignableBody::Bytes(&body),
+        )
+        .map_err(|e| AdminClientError::Sign(e.to_string()))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| AdminClientError::Sign(e.to_string()))?
+            .into_parts();
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .header("host", &host)
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| AdminClientError::Sign(e.to_string()))?;
+        instructions.apply_to_request_http1x(&mut req);
+        let resp = self
+            .client
+            .request(req)
+            .await
+            .map_err(|e| AdminClientError::Connect {
+                endpoint: self.endpoint.clone(),
+                message: format!("{e:#}"),
+            })?;
+        let status = resp.status();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| AdminClientError::Connect {
+                endpoint: self.endpoint.clone(),
+                message: e.to_string(),
+            })?
+            .to_bytes();
+        let json: Result<serde_json::Value, _> = serde_json::from_slice(&bytes);
+        if !status.is_success() {
+            let message = match &json {
+                Ok(v) => v
+                    .get("error")
+                    .and_then(|e| e.as_str())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string()),
+                Err(_) => String::from_utf8_lossy(&bytes).chars().take(500).collect(),
+            };
+            return Err(AdminClientError::Status {
+                status: status.as_u16(),
+                message,
+            });
+        }
+        json.map_err(|e| AdminClientError::Json(e.to_string()))
+    }
+}
