@@ -13,6 +13,7 @@ mod harness;
 
 mod admin;
 mod cli;
+mod lifecycle;
 mod reload;
 mod retention;
 mod suites;
