@@ -8,6 +8,7 @@
 
 pub mod admin_client;
 pub mod auth;
+pub mod backup;
 pub mod clock;
 pub mod console;
 pub mod policy;

@@ -38,6 +38,13 @@ enum Command {
     /// Work with policy plugins and their snapshot suites.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Back up and restore buckets through a running gateway (its admin API, as root).
+    ///
+    /// The gateway is reached at --endpoint (env LAKEGATE_ENDPOINT, default
+    /// http://127.0.0.1:9000) with the root credentials from LAKEGATE_ROOT_USER /
+    /// LAKEGATE_ROOT_PASSWORD (or MINIO_ROOT_*, or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+    #[command(subcommand)]
+    Backup(lakegate::backup::cli::BackupCommand),
 }
 
 #[derive(Subcommand)]
@@ -113,6 +120,10 @@ struct ServerArgs {
     /// 1d; the first scan runs a minute after start).
     #[arg(long, default_value = "1h", value_parser = parse_interval, env = "LAKEGATE_LIFECYCLE_INTERVAL")]
     lifecycle_interval: std::time::Duration,
+    /// Where backups go: `fs:///abs/path` or a directory path (default: DATA_DIR's sibling
+    /// `<name>-backups`, e.g. ./data-backups).
+    #[arg(long, env = "LAKEGATE_BACKUP_TARGET")]
+    backup_target: Option<String>,
 }
 
 /// `90s`, `30m`, `1h`, `1d` (or plain seconds).
@@ -179,6 +190,7 @@ async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
         policies_dir: Some(args.policies),
         adjustable_clock: args.unsafe_adjustable_clock,
         lifecycle_interval: args.lifecycle_interval,
+        backup_target: args.backup_target,
     };
     let server = Server::start(config).await.context("starting lakegate")?;
     tracing::info!(s3 = %server.s3_addr, console = %server.console_addr, "lakegate is serving");
@@ -224,7 +236,7 @@ fn main() -> anyhow::Result<()> {
     // The policy commands print their own report; only warnings and errors are logged.
     let default_level = match cli.command {
         Command::Server(_) => "info",
-        Command::Policy(_) => "warn",
+        Command::Policy(_) | Command::Backup(_) => "warn",
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -246,6 +258,10 @@ fn main() -> anyhow::Result<()> {
         Command::Policy(PolicyCommand::Check(args)) => {
             let ok = policy_check(&args)?;
             std::process::exit(if ok { 0 } else { 1 });
+        }
+        Command::Backup(cmd) => {
+            let code = runtime.block_on(lakegate::backup::cli::main(cmd))?;
+            std::process::exit(code);
         }
     }
 }

@@ -49,6 +49,9 @@ pub struct ServerConfig {
     pub adjustable_clock: bool,
     /// How often the lifecycle scanner runs over every bucket with a lifecycle binding.
     pub lifecycle_interval: Duration,
+    /// Where backups go (`fs:///path` or a path); `None`: `<data-dir>-backups` beside the data
+    /// directory.
+    pub backup_target: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +65,8 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error("cannot start the policy engine: {0}")]
     Policy(#[from] PolicyError),
+    #[error("cannot open the backup target: {0}")]
+    Backup(#[from] crate::backup::BackupError),
 }
 
 /// A running gateway.
@@ -134,6 +139,20 @@ impl Server {
             policies.clone(),
             clock.clone(),
         ));
+        let backup_target = match &config.backup_target {
+            Some(url) => crate::backup::Target::parse(url)?,
+            None => {
+                crate::backup::Target::dir(&crate::backup::target::default_dir(&config.data_dir))?
+            }
+        };
+        tracing::info!(target = %backup_target.url(), "backup target");
+        let backup = crate::backup::BackupService::new(
+            store.clone(),
+            policies.clone(),
+            clock.clone(),
+            backup_target,
+            config.region.clone(),
+        );
         let state = Arc::new(
             S3State::new(
                 store.clone(),
@@ -143,7 +162,8 @@ impl Server {
             )
             .with_policies(policies.clone())
             .with_clock(clock.clone())
-            .with_lifecycle(scanner.clone()),
+            .with_lifecycle(scanner.clone())
+            .with_backup(backup.clone()),
         );
         let (shutdown, rx) = watch::channel(false);
         let mut tasks = vec![
@@ -152,6 +172,7 @@ impl Server {
             tokio::spawn(sweep_periodically(store.clone(), shutdown.subscribe())),
         ];
         tasks.extend(policies.start_watcher(shutdown.subscribe()));
+        tasks.extend(backup.start(shutdown.subscribe()));
         if config.policies_dir.is_some() {
             tasks.push(scanner.start(
                 LIFECYCLE_FIRST_SCAN.min(config.lifecycle_interval),

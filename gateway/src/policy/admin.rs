@@ -87,6 +87,11 @@ pub async fn handle(
     if &parts.uri.path()[PREFIX.len()..] == "clock" {
         return clock(state, &parts.method, &mut body).await;
     }
+    if let Some(r) =
+        crate::backup::admin::dispatch(state, &parts, &parts.uri.path()[PREFIX.len()..]).await
+    {
+        return Ok(r);
+    }
     let registry = &state.policies;
     let Some(dir) = registry.dir().map(Path::to_path_buf) else {
         return Ok(json_error(

@@ -10,6 +10,11 @@
 //! [config]                      # handed to the plugin's configure() as JSON
 //! mode = "GOVERNANCE"
 //! days = 90
+//! [backup]                      # backup bindings only: host-side settings (see
+//! schedule = "0 0 2 * * *"      # `crate::backup::schedule`): cron (UTC), generations kept,
+//! generations = 7               # event-driven incremental runs and their debounce
+//! events = true
+//! debounce_ms = 2000
 //! [limits]                      # optional; unset fields keep the host's defaults
 //! memory_bytes = 67108864       # or "64 MiB"
 //! time_budget_ms = 100          # or time_budget = "100ms"
@@ -44,6 +49,8 @@ pub struct Binding {
     /// `[config]` as JSON (an empty object when absent).
     pub config: serde_json::Value,
     pub limits: Limits,
+    /// `[backup]` (backup bindings only; `None` when absent: the defaults apply).
+    pub backup: Option<crate::backup::BackupSettings>,
 }
 
 impl Binding {
@@ -120,6 +127,8 @@ struct RawBinding {
     config: Option<toml::Table>,
     #[serde(default)]
     limits: Option<toml::Table>,
+    #[serde(default)]
+    backup: Option<toml::Spanned<toml::Table>>,
 }
 
 /// Applies a `[limits]` table onto the host's defaults. Accepts the host's field names
@@ -211,6 +220,23 @@ pub fn parse(file: &Path, text: &str) -> Result<Binding, BindingError> {
         None => serde_json::Value::Object(Default::default()),
     };
     let limits = parse_limits(file, raw.limits.as_ref())?;
+    let backup = match &raw.backup {
+        None => None,
+        Some(t) if kind != PolicyKind::Backup => {
+            return Err(BindingError::at(
+                file,
+                text,
+                t.span().start,
+                format!(
+                    "backup: a [backup] table only applies to kind = \"backup\" bindings, not {kind}"
+                ),
+            ));
+        }
+        Some(t) => Some(
+            crate::backup::BackupSettings::parse(t.get_ref())
+                .map_err(|(field, message)| BindingError::field(file, &field, message))?,
+        ),
+    };
     Ok(Binding {
         file: file.to_path_buf(),
         bucket,
@@ -223,6 +249,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Binding, BindingError> {
         plugin_raw,
         config,
         limits,
+        backup,
     })
 }
 
@@ -410,6 +437,36 @@ time_budget_ms = 100
 
         let e = parse(p(), "bucket = \n").unwrap_err();
         assert_eq!(e.location, "/pol/bronze.toml:1:10");
+    }
+
+    #[test]
+    fn backup_settings() {
+        let b = parse(
+            p(),
+            "bucket='gold'\nkind='backup'\nplugin='a'\n[backup]\nschedule='0 0 2 * * *'\ngenerations=3\n",
+        )
+        .unwrap();
+        let s = b.backup.unwrap();
+        assert_eq!(
+            (s.schedule.as_deref(), s.generations),
+            (Some("0 0 2 * * *"), 3)
+        );
+        let e = parse(
+            p(),
+            "bucket='gold'\nkind='retention'\nplugin='a'\n[backup]\ngenerations=3\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("backup: a [backup] table only applies"),
+            "{e}"
+        );
+        let e = parse(
+            p(),
+            "bucket='gold'\nkind='backup'\nplugin='a'\n[backup]\nschedule='nope'\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.location, "/pol/bronze.toml: backup.schedule");
     }
 
     #[test]

@@ -219,6 +219,15 @@ impl PolicyRegistry {
         map.get(bucket).and_then(|s| s[slot(kind)].clone())
     }
 
+    /// Every serving binding of `kind`, sorted by bucket. Lock-free.
+    pub fn active_bindings(&self, kind: PolicyKind) -> Vec<Arc<ActiveBinding>> {
+        let map = self.active.load();
+        let mut out: Vec<Arc<ActiveBinding>> =
+            map.values().filter_map(|s| s[slot(kind)].clone()).collect();
+        out.sort_by(|a, b| a.binding.bucket.cmp(&b.binding.bucket));
+        out
+    }
+
     /// Rebuilds the lookup map from the files' serving bindings.
     fn publish(&self, files: &BTreeMap<PathBuf, FileState>) {
         let mut map: HashMap<String, Slots> = HashMap::new();

@@ -52,6 +52,8 @@ pub struct S3State {
     pub clock: Arc<crate::clock::Clock>,
     /// The lifecycle scanner (admin API: run, dry-run, status); `None` when policies are off.
     pub lifecycle: Option<Arc<crate::policy::scanner::LifecycleScanner>>,
+    /// Backups (admin API: run, restore, status, jobs).
+    pub backup: Option<Arc<crate::backup::BackupService>>,
     request_counter: AtomicU64,
     boot_id: u32,
 }
@@ -71,6 +73,7 @@ impl S3State {
             policies: Arc::new(PolicyRegistry::disabled()),
             clock: Arc::new(crate::clock::Clock::system()),
             lifecycle: None,
+            backup: None,
             request_counter: AtomicU64::new(0),
             boot_id: uuid::Uuid::new_v4().as_u128() as u32,
         }
@@ -88,6 +91,12 @@ impl S3State {
         scanner: Arc<crate::policy::scanner::LifecycleScanner>,
     ) -> Self {
         self.lifecycle = Some(scanner);
+        self
+    }
+
+    /// Serves the backup routes of the admin API from `backup`.
+    pub fn with_backup(mut self, backup: Arc<crate::backup::BackupService>) -> Self {
+        self.backup = Some(backup);
         self
     }
 

@@ -97,7 +97,10 @@ mod tests {
         feed.emit("other", "k", "v", StoreChangeKind::Created);
         feed.emit("b", "k", "v", StoreChangeKind::Removed);
         let got = rx.try_recv().unwrap();
-        assert_eq!((got.bucket.as_str(), got.kind), ("b", StoreChangeKind::Removed));
+        assert_eq!(
+            (got.bucket.as_str(), got.kind),
+            ("b", StoreChangeKind::Removed)
+        );
         assert!(rx.try_recv().is_err());
     }
 }

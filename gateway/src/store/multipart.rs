@@ -244,8 +244,12 @@ impl Store {
                 Ok(outcome)
             })
             .await?;
-        self.changes
-            .emit(bucket, key, &out.version_id, super::StoreChangeKind::Created);
+        self.changes.emit(
+            bucket,
+            key,
+            &out.version_id,
+            super::StoreChangeKind::Created,
+        );
         Ok(out)
     }
 

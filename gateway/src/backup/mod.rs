@@ -1,0 +1,734 @@
+//! Backups: host-side mirror backups planned by backup plugins.
+//!
+//! The plugin only plans (`plan-full` over pages of source objects, `plan-changes` over change
+//! events); the host copies, streaming and verifying, into the backup target (an OpenDAL
+//! operator; a local directory by default), writes one manifest per generation, and restores
+//! a bucket from any kept generation. See `ARCHITECTURE.md`, "Backups".
+//!
+//! - [`target`]: the target and its layout; [`manifest`]: manifests and run journals.
+//! - [`run`]: executing plans; [`restore`]: restoring; [`schedule`]: binding settings, cron.
+//! - [`admin`]: the admin API routes; [`cli`]: `lakegate backup ...`.
+//! - [`BackupService`]: per-bucket serialization of runs and restores, jobs and their
+//!   progress, the scheduler, and the debounced event-driven incremental runs.
+
+pub mod admin;
+pub mod cli;
+pub mod error;
+pub mod manifest;
+pub mod restore;
+pub mod run;
+pub mod schedule;
+pub mod target;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+pub use error::BackupError;
+pub use restore::RestoreReport;
+pub use run::{Plan, RunReport};
+pub use schedule::BackupSettings;
+pub use target::Target;
+
+use crate::clock::Clock;
+use crate::policy::PolicyKind;
+use crate::policy::registry::{ActiveBinding, PolicyRegistry};
+use crate::store::{Millis, Store, StoreChange, now_millis};
+
+/// Error messages kept per report.
+const MAX_ERROR_MESSAGES: usize = 100;
+/// Finished jobs remembered for `GET /jobs/{id}`.
+const MAX_FINISHED_JOBS: usize = 200;
+/// How often the scheduler looks at the clock and the bindings.
+const SCHEDULER_TICK: Duration = Duration::from_millis(500);
+/// An event batch waits at most this many debounce periods while writes keep coming.
+const MAX_DEBOUNCE_FACTOR: u32 = 10;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Counts an error and keeps its message (the first [`MAX_ERROR_MESSAGES`]).
+pub(crate) fn push_error(count: &mut u64, messages: &mut Vec<String>, message: String) {
+    *count += 1;
+    if messages.len() < MAX_ERROR_MESSAGES {
+        messages.push(message);
+    }
+}
+
+/// Live progress of a job: objects and bytes done of the totals, and what it is doing.
+#[derive(Debug, Default)]
+pub struct Progress {
+    objects_total: AtomicU64,
+    objects_done: AtomicU64,
+    bytes_total: AtomicU64,
+    bytes_done: AtomicU64,
+    phase: Mutex<&'static str>,
+}
+
+impl Progress {
+    pub fn set_phase(&self, phase: &'static str) {
+        *lock(&self.phase) = phase;
+    }
+    pub fn set_totals(&self, objects: u64, bytes: u64) {
+        self.objects_total.store(objects, Ordering::Relaxed);
+        self.bytes_total.store(bytes, Ordering::Relaxed);
+        self.objects_done.store(0, Ordering::Relaxed);
+        self.bytes_done.store(0, Ordering::Relaxed);
+    }
+    pub fn add_done(&self, objects: u64, bytes: u64) {
+        self.objects_done.fetch_add(objects, Ordering::Relaxed);
+        self.bytes_done.fetch_add(bytes, Ordering::Relaxed);
+    }
+    pub fn to_json(&self) -> Value {
+        json!({
+            "phase": *lock(&self.phase),
+            "objects_done": self.objects_done.load(Ordering::Relaxed),
+            "objects_total": self.objects_total.load(Ordering::Relaxed),
+            "bytes_done": self.bytes_done.load(Ordering::Relaxed),
+            "bytes_total": self.bytes_total.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// What a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    Backup,
+    Restore,
+}
+
+#[derive(Debug, Clone)]
+enum JobState {
+    Queued,
+    Running {
+        started: Millis,
+    },
+    Finished {
+        started: Millis,
+        finished: Millis,
+        succeeded: bool,
+        report: Value,
+    },
+}
+
+/// A backup run or restore, started by the admin API, the scheduler or events.
+#[derive(Debug)]
+pub struct Job {
+    pub id: u64,
+    pub bucket: String,
+    pub kind: JobKind,
+    pub trigger: String,
+    pub created: Millis,
+    pub progress: Arc<Progress>,
+    state: Mutex<JobState>,
+    done: watch::Sender<bool>,
+}
+
+impl Job {
+    /// Waits until the job finished.
+    pub async fn wait(&self) {
+        let mut rx = self.done.subscribe();
+        let _ = rx.wait_for(|d| *d).await;
+    }
+
+    pub fn is_finished(&self) -> bool {
+        matches!(*lock(&self.state), JobState::Finished { .. })
+    }
+
+    fn is_queued(&self) -> bool {
+        matches!(*lock(&self.state), JobState::Queued)
+    }
+
+    fn set_running(&self) {
+        *lock(&self.state) = JobState::Running {
+            started: now_millis(),
+        };
+    }
+
+    fn finish(&self, succeeded: bool, report: Value) {
+        let started = match *lock(&self.state) {
+            JobState::Running { started } => started,
+            _ => now_millis(),
+        };
+        *lock(&self.state) = JobState::Finished {
+            started,
+            finished: now_millis(),
+            succeeded,
+            report,
+        };
+        let _ = self.done.send(true);
+    }
+
+    /// The job as the admin API shows it.
+    pub fn to_json(&self) -> Value {
+        let (state, started, finished, report) = match &*lock(&self.state) {
+            JobState::Queued => ("queued", None, None, Value::Null),
+            JobState::Running { started } => ("running", Some(*started), None, Value::Null),
+            JobState::Finished {
+                started,
+                finished,
+                succeeded,
+                report,
+            } => (
+                if *succeeded { "succeeded" } else { "failed" },
+                Some(*started),
+                Some(*finished),
+                report.clone(),
+            ),
+        };
+        json!({
+            "id": self.id,
+            "bucket": self.bucket,
+            "kind": self.kind,
+            "trigger": self.trigger,
+            "state": state,
+            "created": self.created,
+            "started": started,
+            "finished": finished,
+            "progress": self.progress.to_json(),
+            "report": report,
+        })
+    }
+}
+
+/// Per source bucket: runs and restores of a bucket are serialized.
+#[derive(Default)]
+struct BucketState {
+    lock: tokio::sync::Mutex<()>,
+    status: Mutex<BucketStatus>,
+}
+
+#[derive(Default)]
+struct BucketStatus {
+    loaded: bool,
+    last_run: Option<RunReport>,
+    last_restore: Option<RestoreReport>,
+    /// The job currently running or queued for this bucket, newest.
+    jobs: BTreeSet<u64>,
+    /// The schedule the next run was computed from, and that run's time.
+    scheduled: Option<(String, Millis)>,
+}
+
+/// `.lakegate/state.json` of a bucket's backup.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct PersistedState {
+    last_run: Option<RunReport>,
+    last_restore: Option<RestoreReport>,
+}
+
+/// The backup service of a running gateway.
+pub struct BackupService {
+    store: Arc<Store>,
+    registry: Arc<PolicyRegistry>,
+    clock: Arc<Clock>,
+    target: Target,
+    region: String,
+    buckets: Mutex<HashMap<String, Arc<BucketState>>>,
+    jobs: Mutex<BTreeMap<u64, Arc<Job>>>,
+    next_job: AtomicU64,
+}
+
+impl BackupService {
+    pub fn new(
+        store: Arc<Store>,
+        registry: Arc<PolicyRegistry>,
+        clock: Arc<Clock>,
+        target: Target,
+        region: String,
+    ) -> Arc<BackupService> {
+        Arc::new(BackupService {
+            store,
+            registry,
+            clock,
+            target,
+            region,
+            buckets: Mutex::new(HashMap::new()),
+            jobs: Mutex::new(BTreeMap::new()),
+            next_job: AtomicU64::new(1),
+        })
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Starts the event listener and the scheduler; both stop when `shutdown` changes.
+    pub fn start(self: &Arc<Self>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        let registry = self.registry.clone();
+        self.store.changes.set_filter(move |bucket| {
+            registry
+                .binding(bucket, PolicyKind::Backup)
+                .is_some_and(|a| settings_of(&a).events)
+        });
+        let rx = self.store.changes.subscribe();
+        vec![
+            tokio::spawn(self.clone().events_loop(rx, shutdown.clone())),
+            tokio::spawn(self.clone().scheduler_loop(shutdown)),
+        ]
+    }
+
+    fn bucket_state(&self, bucket: &str) -> Arc<BucketState> {
+        lock(&self.buckets)
+            .entry(bucket.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Loads `.lakegate/state.json` of `bucket` once.
+    async fn ensure_loaded(&self, bucket: &str, st: &BucketState) {
+        if lock(&st.status).loaded {
+            return;
+        }
+        let t = self.target.bucket(bucket);
+        let persisted: PersistedState = match t.read(&t.state_path()).await {
+            Ok(Some(bytes)) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(bucket, error = %e, "unreadable backup state.json; ignored");
+                PersistedState::default()
+            }),
+            Ok(None) => PersistedState::default(),
+            Err(e) => {
+                tracing::warn!(bucket, error = %e, "cannot read backup state.json");
+                return;
+            }
+        };
+        let mut s = lock(&st.status);
+        if !s.loaded {
+            s.loaded = true;
+            s.last_run = s.last_run.take().or(persisted.last_run);
+            s.last_restore = s.last_restore.take().or(persisted.last_restore);
+        }
+    }
+
+    async fn persist(&self, bucket: &str, st: &BucketState) {
+        let state = {
+            let s = lock(&st.status);
+            PersistedState {
+                last_run: s.last_run.clone(),
+                last_restore: s.last_restore.clone(),
+            }
+        };
+        let t = self.target.bucket(bucket);
+        let bytes = match serde_json::to_vec_pretty(&state) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(bucket, error = %e, "cannot serialize backup state");
+                return;
+            }
+        };
+        if let Err(e) = t.write_atomic(&t.state_path(), bytes).await {
+            tracing::warn!(bucket, error = %e, "cannot write backup state.json");
+        }
+    }
+
+    fn new_job(&self, bucket: &str, kind: JobKind, trigger: &str) -> Arc<Job> {
+        let id = self.next_job.fetch_add(1, Ordering::Relaxed);
+        let job = Arc::new(Job {
+            id,
+            bucket: bucket.to_string(),
+            kind,
+            trigger: trigger.to_string(),
+            created: now_millis(),
+            progress: Arc::new(Progress::default()),
+            state: Mutex::new(JobState::Queued),
+            done: watch::channel(false).0,
+        });
+        let mut jobs = lock(&self.jobs);
+        jobs.insert(id, job.clone());
+        let finished: Vec<u64> = jobs
+            .iter()
+            .filter(|(_, j)| j.is_finished())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in finished
+            .iter()
+            .take(finished.len().saturating_sub(MAX_FINISHED_JOBS))
+        {
+            jobs.remove(id);
+        }
+        job
+    }
+
+    pub fn job(&self, id: u64) -> Option<Arc<Job>> {
+        lock(&self.jobs).get(&id).cloned()
+    }
+
+    /// Jobs, newest first.
+    pub fn jobs(&self) -> Vec<Arc<Job>> {
+        lock(&self.jobs).values().rev().cloned().collect()
+    }
+
+    /// Starts a backup run of `bucket` (queued behind a run or restore of the same bucket).
+    pub fn run(
+        self: &Arc<Self>,
+        bucket: &str,
+        trigger: &str,
+        plan: Plan,
+    ) -> Result<Arc<Job>, BackupError> {
+        if self.registry.binding(bucket, PolicyKind::Backup).is_none() {
+            return Err(BackupError::NoBinding(bucket.to_string()));
+        }
+        let job = self.new_job(bucket, JobKind::Backup, trigger);
+        let st = self.bucket_state(bucket);
+        lock(&st.status).jobs.insert(job.id);
+        let this = self.clone();
+        let j = job.clone();
+        tokio::spawn(async move {
+            let bucket = j.bucket.clone();
+            let report = {
+                let _serial = st.lock.lock().await;
+                j.set_running();
+                this.ensure_loaded(&bucket, &st).await;
+                this.run_locked(&j, plan).await
+            };
+            let succeeded = report.outcome == "ok";
+            {
+                let mut s = lock(&st.status);
+                s.last_run = Some(report.clone());
+                s.jobs.remove(&j.id);
+            }
+            this.persist(&bucket, &st).await;
+            j.finish(succeeded, serde_json::to_value(&report).unwrap_or_default());
+        });
+        Ok(job)
+    }
+
+    async fn run_locked(&self, job: &Job, plan: Plan) -> RunReport {
+        let report = RunReport {
+            job: Some(job.id),
+            trigger: job.trigger.clone(),
+            ..Default::default()
+        };
+        // The binding may have changed or gone while the job was queued.
+        let Some(active) = self.registry.binding(&job.bucket, PolicyKind::Backup) else {
+            let mut r = report;
+            r.bucket = job.bucket.clone();
+            r.started = now_millis();
+            r.finished = r.started;
+            push_error(
+                &mut r.errors,
+                &mut r.error_messages,
+                BackupError::NoBinding(job.bucket.clone()).to_string(),
+            );
+            r.outcome = "failed".into();
+            return r;
+        };
+        let settings = settings_of(&active);
+        let target = self.target.bucket(&job.bucket);
+        // The first backup of a bucket is always a full run, whatever triggered it.
+        let plan = match plan {
+            Plan::Changes(_) if matches!(target.generations().await, Ok(g) if g.is_empty()) => {
+                Plan::Full
+            }
+            p => p,
+        };
+        let runner = run::Runner {
+            store: self.store.clone(),
+            target,
+            plugin: active.plugin.clone(),
+            generations: settings.generations,
+            progress: job.progress.clone(),
+            now: self.clock.now(),
+        };
+        runner.run(&plan, report).await
+    }
+
+    /// Starts a restore of `bucket`'s backup (generation `at`, default the newest) into `to`
+    /// (default: `bucket` itself; created if missing).
+    pub fn restore(
+        self: &Arc<Self>,
+        bucket: &str,
+        to: Option<&str>,
+        at: Option<u64>,
+    ) -> Result<Arc<Job>, BackupError> {
+        let to = to.unwrap_or(bucket).to_string();
+        let job = self.new_job(bucket, JobKind::Restore, "manual");
+        let st = self.bucket_state(bucket);
+        lock(&st.status).jobs.insert(job.id);
+        let this = self.clone();
+        let j = job.clone();
+        tokio::spawn(async move {
+            let bucket = j.bucket.clone();
+            let report = {
+                let _serial = st.lock.lock().await;
+                j.set_running();
+                this.ensure_loaded(&bucket, &st).await;
+                let restorer = restore::Restorer {
+                    store: this.store.clone(),
+                    registry: this.registry.clone(),
+                    target: this.target.bucket(&bucket),
+                    region: this.region.clone(),
+                    progress: j.progress.clone(),
+                    now: this.clock.now(),
+                };
+                let report = RestoreReport {
+                    job: Some(j.id),
+                    ..Default::default()
+                };
+                restorer.restore(&to, at, report).await
+            };
+            let succeeded = report.outcome == "ok";
+            {
+                let mut s = lock(&st.status);
+                s.last_restore = Some(report.clone());
+                s.jobs.remove(&j.id);
+            }
+            this.persist(&bucket, &st).await;
+            j.finish(succeeded, serde_json::to_value(&report).unwrap_or_default());
+        });
+        Ok(job)
+    }
+
+    /// The backup status of `bucket`: binding, running jobs, last run and restore, next
+    /// scheduled run, and the generations in the target.
+    pub async fn status(&self, bucket: &str) -> Result<Value, BackupError> {
+        let st = self.bucket_state(bucket);
+        self.ensure_loaded(bucket, &st).await;
+        let binding = self.registry.binding(bucket, PolicyKind::Backup).map(|a| {
+            json!({
+                "file": a.binding.file.display().to_string(),
+                "plugin": a.binding.plugin_raw,
+                "config": a.binding.config,
+                "settings": settings_of(&a),
+            })
+        });
+        let t = self.target.bucket(bucket);
+        let mut generations = Vec::new();
+        for g in t.generations().await? {
+            match manifest::read_header(&t, g).await {
+                Ok(Some(h)) => generations.push(json!({
+                    "generation": g,
+                    "kind": h.kind,
+                    "started": h.started,
+                    "finished": h.finished,
+                    "finished_at": crate::policy::suite::iso(h.finished),
+                    "entries": h.entries,
+                    "bytes": h.bytes,
+                })),
+                Ok(None) => {}
+                Err(e) => generations.push(json!({ "generation": g, "error": e.to_string() })),
+            }
+        }
+        let (last_run, last_restore, job_ids, scheduled) = {
+            let s = lock(&st.status);
+            (
+                s.last_run.clone(),
+                s.last_restore.clone(),
+                s.jobs.clone(),
+                s.scheduled.clone(),
+            )
+        };
+        let jobs: Vec<Value> = job_ids
+            .iter()
+            .filter_map(|id| self.job(*id))
+            .map(|j| j.to_json())
+            .collect();
+        Ok(json!({
+            "bucket": bucket,
+            "target": format!("{}/{bucket}", self.target.url()),
+            "binding": binding,
+            "jobs": jobs,
+            "last_run": last_run,
+            "last_restore": last_restore,
+            "next_scheduled": scheduled.as_ref().map(|s| s.1),
+            "next_scheduled_at": scheduled.as_ref().map(|s| crate::policy::suite::iso(s.1)),
+            "generations": generations,
+        }))
+    }
+
+    /// Buckets with a backup binding or a backup in the target.
+    pub async fn buckets(&self) -> Result<Vec<String>, BackupError> {
+        let mut out: BTreeSet<String> = self.target.buckets().await?.into_iter().collect();
+        for a in self.registry.active_bindings(PolicyKind::Backup) {
+            out.insert(a.binding.bucket.clone());
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// Debounces change events per bucket and starts incremental runs.
+    async fn events_loop(
+        self: Arc<Self>,
+        mut rx: broadcast::Receiver<StoreChange>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        struct Pending {
+            keys: BTreeSet<String>,
+            full: bool,
+            first: Instant,
+            last: Instant,
+        }
+        let mut pending: HashMap<String, Pending> = HashMap::new();
+        let debounce_of = |bucket: &str| {
+            self.registry
+                .binding(bucket, PolicyKind::Backup)
+                .map(|a| Duration::from_millis(settings_of(&a).debounce_ms))
+        };
+        loop {
+            let now = Instant::now();
+            let due = |b: &str, p: &Pending| {
+                let d = debounce_of(b).unwrap_or(Duration::ZERO);
+                (p.last + d).min(p.first + d * MAX_DEBOUNCE_FACTOR)
+            };
+            let next = pending
+                .iter()
+                .map(|(b, p)| due(b, p))
+                .min()
+                .unwrap_or(now + Duration::from_secs(3600));
+            tokio::select! {
+                r = rx.recv() => match r {
+                    Ok(change) => {
+                        let now = Instant::now();
+                        let p = pending.entry(change.bucket).or_insert_with(|| Pending {
+                            keys: BTreeSet::new(), full: false, first: now, last: now,
+                        });
+                        p.keys.insert(change.key);
+                        p.last = now;
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "backup change feed lagged; the affected buckets get a full run");
+                        let now = Instant::now();
+                        for a in self.registry.active_bindings(PolicyKind::Backup) {
+                            if settings_of(&a).events {
+                                let p = pending.entry(a.binding.bucket.clone()).or_insert_with(|| Pending {
+                                    keys: BTreeSet::new(), full: false, first: now, last: now,
+                                });
+                                p.full = true;
+                            }
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = tokio::time::sleep_until(next.into()) => {
+                    let now = Instant::now();
+                    let ready: Vec<String> = pending
+                        .iter()
+                        .filter(|(b, p)| due(b, p) <= now)
+                        .map(|(b, _)| b.clone())
+                        .collect();
+                    for bucket in ready {
+                        // One queued batch per bucket: while one waits, keep collecting.
+                        let queued = {
+                            let st = self.bucket_state(&bucket);
+                            let ids = lock(&st.status).jobs.clone();
+                            ids.iter().filter_map(|id| self.job(*id)).any(|j| j.is_queued())
+                        };
+                        if queued {
+                            if let Some(p) = pending.get_mut(&bucket) {
+                                p.last = now + Duration::from_millis(200);
+                            }
+                            continue;
+                        }
+                        let Some(p) = pending.remove(&bucket) else { continue };
+                        let plan = if p.full { Plan::Full } else { Plan::Changes(p.keys) };
+                        match self.run(&bucket, "events", plan) {
+                            Ok(job) => tracing::debug!(bucket = %bucket, job = job.id, "event-driven backup started"),
+                            Err(BackupError::NoBinding(_)) => {}
+                            Err(e) => tracing::warn!(bucket = %bucket, error = %e, "cannot start an event-driven backup"),
+                        }
+                    }
+                }
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Starts scheduled runs, and at start-up resumes runs a restart interrupted.
+    async fn scheduler_loop(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut resumed: BTreeSet<String> = BTreeSet::new();
+        loop {
+            let bindings = self.registry.active_bindings(PolicyKind::Backup);
+            let now = now_millis();
+            for a in &bindings {
+                let bucket = a.binding.bucket.clone();
+                if resumed.insert(bucket.clone()) {
+                    self.resume_if_interrupted(&bucket).await;
+                }
+                let settings = settings_of(a);
+                let st = self.bucket_state(&bucket);
+                let fire = {
+                    let mut s = lock(&st.status);
+                    match &settings.schedule {
+                        None => {
+                            s.scheduled = None;
+                            false
+                        }
+                        Some(expr) => {
+                            let stale = s.scheduled.as_ref().is_none_or(|(e, _)| e != expr);
+                            if stale {
+                                s.scheduled = settings.next_run(now).map(|t| (expr.clone(), t));
+                            }
+                            match s.scheduled.clone() {
+                                Some((_, t)) if t <= now => {
+                                    s.scheduled = settings.next_run(now).map(|t| (expr.clone(), t));
+                                    true
+                                }
+                                _ => false,
+                            }
+                        }
+                    }
+                };
+                if fire {
+                    match self.run(&bucket, "schedule", Plan::Full) {
+                        Ok(job) => {
+                            tracing::info!(bucket = %bucket, job = job.id, "scheduled backup started")
+                        }
+                        Err(e) => {
+                            tracing::warn!(bucket = %bucket, error = %e, "cannot start a scheduled backup")
+                        }
+                    }
+                }
+            }
+            // Forget schedules of buckets that lost their binding.
+            let bound: BTreeSet<&str> =
+                bindings.iter().map(|a| a.binding.bucket.as_str()).collect();
+            for (bucket, st) in lock(&self.buckets).iter() {
+                if !bound.contains(bucket.as_str()) {
+                    lock(&st.status).scheduled = None;
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(SCHEDULER_TICK) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Resumes a run a restart interrupted (its journal is in the target).
+    async fn resume_if_interrupted(self: &Arc<Self>, bucket: &str) {
+        let t = self.target.bucket(bucket);
+        let next = match t.generations().await {
+            Ok(g) => g.last().copied().unwrap_or(0) + 1,
+            Err(e) => {
+                tracing::warn!(bucket, error = %e, "cannot read the backup target");
+                return;
+            }
+        };
+        match t.list_files(&t.journal_dir(next)).await {
+            Ok(files) if !files.is_empty() => match self.run(bucket, "resume", Plan::Full) {
+                Ok(job) => tracing::info!(
+                    bucket,
+                    job = job.id,
+                    generation = next,
+                    "resuming the backup run a restart interrupted"
+                ),
+                Err(e) => {
+                    tracing::warn!(bucket, error = %e, "cannot resume an interrupted backup run")
+                }
+            },
+            Ok(_) => {}
+            Err(e) => tracing::warn!(bucket, error = %e, "cannot read the backup journal"),
+        }
+    }
+}
+
+/// The `[backup]` settings of a binding (defaults if it has none).
+pub fn settings_of(active: &ActiveBinding) -> BackupSettings {
+    active.binding.backup.clone().unwrap_or_default()
+}

@@ -1,0 +1,342 @@
+//! Restoring a bucket from a generation of its backup.
+//!
+//! The destination bucket's current view is made equal to the manifest: every entry whose
+//! current destination object differs (ETag, size, metadata, tags) is streamed back through the
+//! normal write path (`Store::put_version`, with the retention hook and the bucket's default
+//! retention), its SHA-256 verified while streaming — a mismatch is reported and nothing is
+//! written for that key — and destination keys that are not in the manifest get a plain DELETE
+//! (a delete marker in a versioned bucket). Object lock is never bypassed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use super::error::BackupError;
+use super::manifest::{self, Entry};
+use super::target::BucketTarget;
+use super::{Progress, push_error};
+use crate::policy::registry::PolicyRegistry;
+use crate::store::{
+    BucketInfo, Millis, NewVersion, ObjectData, Segment, Store, StoreError, VersionRef,
+    WriteConditions, now_millis,
+};
+
+/// Restores running at once.
+pub const RESTORE_CONCURRENCY: usize = 4;
+
+/// What a restore did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreReport {
+    /// The backed-up (source) bucket.
+    pub bucket: String,
+    /// The bucket restored into.
+    pub to: String,
+    pub generation: u64,
+    pub job: Option<u64>,
+    pub started: Millis,
+    pub finished: Millis,
+    /// Whether the destination bucket was created by the restore.
+    pub created_bucket: bool,
+    pub entries: u64,
+    pub restored: u64,
+    pub unchanged: u64,
+    pub deleted: u64,
+    pub bytes: u64,
+    pub errors: u64,
+    pub error_messages: Vec<String>,
+    /// `ok`, `partial`, `failed`.
+    pub outcome: String,
+}
+
+/// Everything a restore needs.
+pub struct Restorer {
+    pub store: Arc<Store>,
+    pub registry: Arc<PolicyRegistry>,
+    pub target: BucketTarget,
+    pub region: String,
+    pub progress: Arc<Progress>,
+    pub now: Millis,
+}
+
+impl Restorer {
+    /// Restores generation `at` (default: the newest) into bucket `to`.
+    pub async fn restore(
+        &self,
+        to: &str,
+        at: Option<u64>,
+        mut report: RestoreReport,
+    ) -> RestoreReport {
+        report.bucket = self.target.bucket().to_string();
+        report.to = to.to_string();
+        report.started = now_millis();
+        if let Err(e) = self.restore_inner(to, at, &mut report).await {
+            tracing::warn!(bucket = %report.bucket, to = %to, error = %e, "restore failed");
+            push_error(
+                &mut report.errors,
+                &mut report.error_messages,
+                e.to_string(),
+            );
+            report.outcome = "failed".into();
+        }
+        report.finished = now_millis();
+        if report.outcome.is_empty() {
+            report.outcome = if report.errors > 0 { "partial" } else { "ok" }.into();
+        }
+        self.progress.set_phase("done");
+        tracing::info!(bucket = %report.bucket, to = %report.to, generation = report.generation,
+            restored = report.restored, unchanged = report.unchanged, deleted = report.deleted,
+            bytes = report.bytes, errors = report.errors, outcome = %report.outcome,
+            ms = report.finished - report.started, "restore finished");
+        report
+    }
+
+    async fn restore_inner(
+        &self,
+        to: &str,
+        at: Option<u64>,
+        report: &mut RestoreReport,
+    ) -> Result<(), BackupError> {
+        let t = &self.target;
+        self.progress.set_phase("reading manifest");
+        let gens = t.generations().await?;
+        let Some(newest) = gens.last().copied() else {
+            return Err(BackupError::NoBackup(t.bucket().to_string()));
+        };
+        let generation = at.unwrap_or(newest);
+        report.generation = generation;
+        let missing = || BackupError::NoSuchGeneration {
+            bucket: t.bucket().to_string(),
+            generation,
+            kept: gens
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        if !gens.contains(&generation) {
+            return Err(missing());
+        }
+        let (_, m) = manifest::read(t, generation).await?.ok_or_else(missing)?;
+        let info = match self.store.bucket(to) {
+            Ok(info) => info,
+            Err(StoreError::NoSuchBucket) => {
+                let info = self
+                    .store
+                    .create_bucket(to, &self.region, false, self.now)
+                    .await?;
+                report.created_bucket = true;
+                tracing::info!(bucket = %to, "restore: created the destination bucket");
+                info
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // One entry per key: if several paths came from the same key, the one stored under
+        // the key itself, else the last.
+        let mut desired: BTreeMap<&str, &Entry> = BTreeMap::new();
+        for e in m.entries.values() {
+            match desired.get(e.source_key.as_str()) {
+                Some(prev) if prev.path == prev.source_key => {}
+                _ => {
+                    desired.insert(&e.source_key, e);
+                }
+            }
+        }
+        report.entries = desired.len() as u64;
+        self.progress
+            .set_totals(desired.len() as u64, desired.values().map(|e| e.size).sum());
+        self.progress.set_phase("restoring");
+        let info = &info;
+        let items: Vec<(&str, &Entry)> = desired.iter().map(|(k, e)| (*k, *e)).collect();
+        let items = &items;
+        let mut results = futures::stream::iter(0..items.len())
+            .map(|i| async move {
+                let (key, e) = &items[i];
+                let current = match self.store.get_version(to, key, VersionRef::Current) {
+                    Ok(v) => Some(v),
+                    Err(StoreError::NoSuchKey | StoreError::DeleteMarker { .. }) => None,
+                    Err(err) => return (*key, *e, Err(BackupError::from(err))),
+                };
+                if current.is_some_and(|v| e.matches(&v)) {
+                    return (*key, *e, Ok(false));
+                }
+                (
+                    *key,
+                    *e,
+                    self.restore_one(info, key, e).await.map(|()| true),
+                )
+            })
+            .buffer_unordered(RESTORE_CONCURRENCY);
+        while let Some((key, e, r)) = results.next().await {
+            self.progress.add_done(1, 0);
+            match r {
+                Ok(true) => {
+                    report.restored += 1;
+                    report.bytes += e.size;
+                }
+                Ok(false) => {
+                    report.unchanged += 1;
+                    self.progress.add_done(0, e.size);
+                }
+                Err(err) => {
+                    tracing::warn!(bucket = %to, key = %key, error = %err, "restore of an object failed");
+                    push_error(
+                        &mut report.errors,
+                        &mut report.error_messages,
+                        format!("restore {key}: {err}"),
+                    );
+                }
+            }
+        }
+        drop(results);
+        // Keys that are not in the backup go away.
+        self.progress.set_phase("deleting");
+        let mut from: Vec<u8> = Vec::new();
+        loop {
+            let page = self.store.scan_current(to, "", &from, 1000)?;
+            for (key, cur) in &page {
+                if cur.is_delete_marker || desired.contains_key(key.as_str()) {
+                    continue;
+                }
+                match self
+                    .store
+                    .delete_object(to, key, None, false, self.now)
+                    .await
+                {
+                    Ok(_) => report.deleted += 1,
+                    Err(e) => push_error(
+                        &mut report.errors,
+                        &mut report.error_messages,
+                        format!("delete {key}: {e}"),
+                    ),
+                }
+            }
+            match page.last() {
+                Some((k, _)) if page.len() == 1000 => {
+                    from = k.as_bytes().to_vec();
+                    from.push(0);
+                }
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Streams one entry back into the store under `key`, verifying its SHA-256.
+    async fn restore_one(
+        &self,
+        info: &BucketInfo,
+        key: &str,
+        e: &Entry,
+    ) -> Result<(), BackupError> {
+        use md5::Digest;
+        let t = &self.target;
+        let location = t.locate(&e.path, e.written_gen).await?;
+        let Some(stream) = t.read_stream(&location).await? else {
+            return Err(BackupError::Corrupt {
+                path: location,
+                message: "the backup file is missing".into(),
+            });
+        };
+        let store = &self.store;
+        let threshold = store.options.inline_threshold;
+        let mut sha = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut md5 = md5::Md5::new();
+        let mut size = 0u64;
+        let mut inline: Vec<u8> = Vec::new();
+        let mut blob = None;
+        let streamed = async {
+            let mut stream = std::pin::pin!(stream);
+            while let Some(chunk) = stream.try_next().await? {
+                sha.update(&chunk);
+                md5.update(&chunk);
+                size += chunk.len() as u64;
+                self.progress.add_done(0, chunk.len() as u64);
+                match &mut blob {
+                    Some(w) => write_blob(w, chunk).await?,
+                    None if inline.len() + chunk.len() <= threshold => {
+                        inline.extend_from_slice(&chunk)
+                    }
+                    None => {
+                        let mut w = store.blobs.create().await?;
+                        write_blob(&mut w, std::mem::take(&mut inline).into()).await?;
+                        write_blob(&mut w, chunk).await?;
+                        blob = Some(w);
+                    }
+                }
+            }
+            Ok::<_, BackupError>(())
+        }
+        .await;
+        let sha256 = hex::encode(sha.finish().as_ref());
+        let verified = streamed.and_then(|()| {
+            if size != e.size {
+                Err(BackupError::Verify {
+                    path: location.clone(),
+                    message: format!(
+                        "the backup file has {size} bytes, the manifest says {}",
+                        e.size
+                    ),
+                })
+            } else if sha256 != e.sha256 {
+                Err(BackupError::Verify {
+                    path: location.clone(),
+                    message: format!(
+                        "SHA-256 mismatch (file {sha256}, manifest {}): the backup file is corrupt; not restored",
+                        e.sha256
+                    ),
+                })
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(err) = verified {
+            if let Some(w) = blob {
+                w.abort().await;
+            }
+            return Err(err);
+        }
+        let data = match blob {
+            None => ObjectData::Inline(inline),
+            Some(w) => {
+                let id = w.finish().await?;
+                ObjectData::Segments(vec![Segment {
+                    blob: id,
+                    offset: 0,
+                    len: size,
+                }])
+            }
+        };
+        let mut new = NewVersion {
+            data: data.clone(),
+            size,
+            etag: hex::encode(md5.finalize()),
+            meta: e.object_meta(),
+            checksum: None,
+            parts: Vec::new(),
+            tags: e.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            retention: None,
+            legal_hold: false,
+        };
+        self.registry
+            .apply_retention(info, key, &mut new, self.now)
+            .await;
+        if let Err(err) = store
+            .put_version(&info.name, key, new, WriteConditions::default(), self.now)
+            .await
+        {
+            crate::s3::put::discard(store, &data).await;
+            return Err(err.into());
+        }
+        Ok(())
+    }
+}
+
+async fn write_blob(w: &mut crate::store::BlobWriter, chunk: Bytes) -> Result<(), BackupError> {
+    if chunk.is_empty() {
+        return Ok(());
+    }
+    Ok(w.write(chunk).await?)
+}
