@@ -16,4 +16,5 @@ mod cli;
 mod lifecycle;
 mod reload;
 mod retention;
+mod shipped;
 mod suites;
