@@ -1,0 +1,242 @@
+//! Restores: the acceptance scenario, a fresh gateway on an old target, corruption, the CLI.
+
+use std::process::Command;
+
+use crate::common::{TestServer, random_bytes, unique_bucket};
+use crate::harness::PolicyDir;
+use crate::util::*;
+
+/// Fills a bucket with objects of every kind: inline, blob, multipart, metadata, tags.
+async fn fill(srv: &TestServer, b: &str) {
+    put_full(
+        srv,
+        b,
+        "raw/a.json",
+        br#"{"a":1}"#,
+        "application/json",
+        &[("origin", "s1")],
+        &[("layer", "bronze"), ("pii", "no")],
+    )
+    .await;
+    put_full(
+        srv,
+        b,
+        "raw/b.bin",
+        &random_bytes(300_000, 11),
+        "application/octet-stream",
+        &[("x", "y")],
+        &[],
+    )
+    .await;
+    put_full(
+        srv,
+        b,
+        "raw/c.txt",
+        b"third",
+        "text/plain",
+        &[],
+        &[("t", "1")],
+    )
+    .await;
+    put_multipart(
+        srv,
+        b,
+        "tables/t.parquet",
+        &[random_bytes(5 * MIB, 12), random_bytes(10_000, 13)],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn restore_makes_the_bucket_equal_the_backup() {
+    let (policies, target) = (PolicyDir::new(), TargetDir::new());
+    let srv = start(&policies, &target).await;
+    let b = srv.versioned_bucket().await;
+    bind(&srv, &policies, &b, true, "events = false").await;
+    fill(&srv, &b).await;
+    run_ok(&srv, &b).await;
+    let backed_up = snapshot(&srv, &b).await;
+    assert_eq!(backed_up.len(), 4);
+
+    // Damage: delete, overwrite (bytes and metadata), retag, add.
+    delete(&srv, &b, "raw/a.json").await;
+    put_full(
+        &srv,
+        &b,
+        "raw/b.bin",
+        b"overwritten",
+        "text/plain",
+        &[],
+        &[],
+    )
+    .await;
+    set_tags(&srv, &b, "raw/c.txt", &[("t", "2")]).await;
+    put_full(
+        &srv,
+        &b,
+        "raw/new.txt",
+        b"not in the backup",
+        "text/plain",
+        &[],
+        &[],
+    )
+    .await;
+    assert_ne!(snapshot(&srv, &b).await, backed_up);
+
+    let job = restore(&srv, &b, None, None).await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    let r = &job["report"];
+    // a (deleted), b (overwritten), c (retagged) restored; t unchanged; new deleted.
+    assert_eq!(
+        (
+            r["restored"].as_u64(),
+            r["unchanged"].as_u64(),
+            r["deleted"].as_u64()
+        ),
+        (Some(3), Some(1), Some(1)),
+        "{r:#}"
+    );
+    assert_eq!(snapshot(&srv, &b).await, backed_up);
+
+    // A second restore changes nothing.
+    let job = restore(&srv, &b, None, None).await;
+    assert_eq!(job["report"]["restored"], 0, "{job:#}");
+    assert_eq!(job["report"]["unchanged"], 4);
+
+    // Into another bucket (created).
+    let to = unique_bucket("copy");
+    let job = restore(&srv, &b, Some(&to), None).await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    assert_eq!(job["report"]["created_bucket"], true);
+    assert_eq!(snapshot(&srv, &to).await, backed_up);
+}
+
+#[tokio::test]
+async fn a_fresh_gateway_restores_a_target_written_by_another() {
+    let target = TargetDir::new();
+    let backed_up;
+    let b;
+    {
+        let policies = PolicyDir::new();
+        let mut srv = start(&policies, &target).await;
+        b = srv.bucket().await;
+        bind(&srv, &policies, &b, false, "events = false").await;
+        fill(&srv, &b).await;
+        run_ok(&srv, &b).await;
+        backed_up = snapshot(&srv, &b).await;
+        srv.stop_graceful().await;
+    }
+    // A new process, a new (empty) data directory, no bindings at all.
+    let policies = PolicyDir::new();
+    let srv = start(&policies, &target).await;
+    let (status, v) = admin(&srv, "GET", "backup", &[]).await;
+    assert_eq!(status, 200);
+    assert!(
+        v["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == b.as_str()),
+        "{v}"
+    );
+    let job = restore(&srv, &b, None, None).await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    assert_eq!(job["report"]["created_bucket"], true);
+    assert_eq!(snapshot(&srv, &b).await, backed_up);
+}
+
+#[tokio::test]
+async fn a_corrupted_backup_file_is_detected_not_restored() {
+    let (policies, target) = (PolicyDir::new(), TargetDir::new());
+    let srv = start(&policies, &target).await;
+    let b = srv.bucket().await;
+    bind(&srv, &policies, &b, false, "events = false").await;
+    put_full(&srv, &b, "good", b"fine", "text/plain", &[], &[]).await;
+    let bad = random_bytes(200_000, 5);
+    put_full(&srv, &b, "bad", &bad, "application/octet-stream", &[], &[]).await;
+    run_ok(&srv, &b).await;
+    // Flip one byte (same size).
+    let file = target.path(&b, "data/bad");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[100_000] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let to = unique_bucket("corrupt");
+    let job = restore(&srv, &b, Some(&to), None).await;
+    assert_eq!(job["state"], "failed", "{job:#}");
+    let r = &job["report"];
+    assert_eq!(
+        (r["restored"].as_u64(), r["errors"].as_u64()),
+        (Some(1), Some(1)),
+        "{r:#}"
+    );
+    assert_eq!(r["outcome"], "partial");
+    let msg = r["error_messages"][0].as_str().unwrap();
+    assert!(
+        msg.contains("SHA-256 mismatch") && msg.contains("bad"),
+        "{msg}"
+    );
+    let snap = snapshot(&srv, &to).await;
+    assert_eq!(
+        snap.keys().collect::<Vec<_>>(),
+        ["good"],
+        "the corrupt object is not restored"
+    );
+}
+
+#[tokio::test]
+async fn cli_backup_run_restore_status() {
+    let (policies, target) = (PolicyDir::new(), TargetDir::new());
+    let srv = start(&policies, &target).await;
+    let b = srv.bucket().await;
+    bind(&srv, &policies, &b, true, "events = false").await;
+    fill(&srv, &b).await;
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_lakegate"))
+            .arg("backup")
+            .args(args)
+            .env("LAKEGATE_ENDPOINT", &srv.s3_url)
+            .env("LAKEGATE_ROOT_USER", crate::common::ROOT_USER)
+            .env("LAKEGATE_ROOT_PASSWORD", crate::common::ROOT_PASSWORD)
+            .output()
+            .expect("run lakegate backup");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = cli(&["run", "--bucket", &b]);
+    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+    assert!(
+        out.contains("generation 1 (new)") && out.contains("4 copied"),
+        "{out}"
+    );
+    let (code, out, _) = cli(&["run", "--bucket", &b]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("(nothing changed)") && out.contains("0 copied"),
+        "{out}"
+    );
+
+    delete(&srv, &b, "raw/c.txt").await;
+    let to = unique_bucket("cli");
+    let (code, out, err) = cli(&["restore", "--bucket", &b, "--to", &to]);
+    assert_eq!(code, Some(0), "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("4 restored"), "{out}");
+    assert_eq!(srv.get(&to, "raw/c.txt").await, b"third");
+
+    let (code, _, err) = cli(&["restore", "--bucket", &b, "--at", "42"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("generation 42"), "{err}");
+    let (code, _, err) = cli(&["run", "--bucket", "no-binding-here"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no active backup binding"), "{err}");
+
+    let (code, out, _) = cli(&["status", "--bucket", &b]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("generations:") && out.contains("4 entries"),
+        "{out}"
+    );
+}
