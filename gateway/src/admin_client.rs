@@ -76,8 +76,8 @@ impl AdminClient {
     ) -> Result<serde_json::Value, AdminClientError> {
         let url = format!("{}/lakegate/admin/v1/{path_and_query}", self.endpoint);
         let host = self.endpoint.trim_start_matches("http://").to_string();
-        let identity = Credentials::new(&self.access_key, &self.secret_key, None, None, "lakegate")
-            .into();
+        let identity =
+            Credentials::new(&self.access_key, &self.secret_key, None, None, "lakegate").into();
         let mut settings = SigningSettings::default();
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
         settings.percent_encoding_mode = PercentEncodingMode::Single;

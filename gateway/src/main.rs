@@ -63,6 +63,66 @@ enum PolicyCommand {
     /// does not compile or link against the sandbox, or that implements none of the
     /// `lakegate:policy` worlds (retention, lifecycle, backup).
     Check(PolicyCheckArgs),
+    /// Show what the bucket's lifecycle policy would do right now, without doing it.
+    ///
+    /// Asks a running gateway (`--endpoint`, root credentials from the environment) to evaluate
+    /// every version and incomplete upload of the bucket with its lifecycle plugin, and prints
+    /// each decision that is not "keep" (as a table, or the whole report with `--json`), with
+    /// what object lock would say about it.
+    DryRun(PolicyDryRunArgs),
+}
+
+/// Where the running gateway is, for commands that use its admin API.
+#[derive(clap::Args, Clone)]
+pub struct GatewayArgs {
+    /// The gateway's S3 endpoint.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:9000",
+        env = "LAKEGATE_ENDPOINT"
+    )]
+    pub endpoint: String,
+    /// The region requests are signed for.
+    #[arg(long, default_value = "us-east-1", env = "LAKEGATE_REGION")]
+    pub region: String,
+}
+
+impl GatewayArgs {
+    /// A client signed with the root credentials (LAKEGATE_ROOT_USER/PASSWORD, MINIO_ROOT_*,
+    /// or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; else the defaults).
+    pub fn client(&self) -> anyhow::Result<lakegate::admin_client::AdminClient> {
+        let var = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+        };
+        let user = var(&["LAKEGATE_ROOT_USER", "MINIO_ROOT_USER", "AWS_ACCESS_KEY_ID"])
+            .unwrap_or_else(|| DEFAULT_USER.into());
+        let password = var(&[
+            "LAKEGATE_ROOT_PASSWORD",
+            "MINIO_ROOT_PASSWORD",
+            "AWS_SECRET_ACCESS_KEY",
+        ])
+        .unwrap_or_else(|| DEFAULT_PASSWORD.into());
+        Ok(lakegate::admin_client::AdminClient::new(
+            &self.endpoint,
+            &user,
+            &password,
+            &self.region,
+        )?)
+    }
+}
+
+#[derive(clap::Args)]
+struct PolicyDryRunArgs {
+    /// The bucket.
+    #[arg(long)]
+    bucket: String,
+    /// Print the whole report as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    gateway: GatewayArgs,
 }
 
 #[derive(clap::Args)]
@@ -259,11 +319,98 @@ fn main() -> anyhow::Result<()> {
             let ok = policy_check(&args)?;
             std::process::exit(if ok { 0 } else { 1 });
         }
+        Command::Policy(PolicyCommand::DryRun(args)) => runtime.block_on(policy_dry_run(&args)),
         Command::Backup(cmd) => {
             let code = runtime.block_on(lakegate::backup::cli::main(cmd))?;
             std::process::exit(code);
         }
     }
+}
+
+/// `lakegate policy dry-run`.
+async fn policy_dry_run(args: &PolicyDryRunArgs) -> anyhow::Result<()> {
+    let client = args.gateway.client()?;
+    let report = client
+        .call(
+            "POST",
+            &format!("lifecycle/{}/run?dry_run=true", args.bucket),
+            Vec::new(),
+        )
+        .await
+        .with_context(|| format!("dry run of bucket {}", args.bucket))?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        return Ok(());
+    }
+    let n = |k: &str| report.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+    let s = |v: &serde_json::Value, k: &str| {
+        v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string()
+    };
+    let actions = report
+        .get("actions")
+        .and_then(|a| a.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let rows: Vec<[String; 4]> = actions
+        .iter()
+        .map(|a| [s(a, "action"), s(a, "key"), s(a, "id"), s(a, "outcome")])
+        .collect();
+    let headers = ["ACTION", "KEY", "VERSION/UPLOAD", "OUTCOME"];
+    let mut widths = headers.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count()).min(80);
+        }
+    }
+    let line = |cells: [&str; 4]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i == 3 {
+                l.push_str(c);
+            } else {
+                l.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        l
+    };
+    writeln!(
+        out,
+        "lifecycle dry run of {} with {} at {}",
+        args.bucket,
+        s(&report, "policy"),
+        chrono::DateTime::from_timestamp_millis(
+            report.get("now_ms").and_then(|v| v.as_i64()).unwrap_or(0)
+        )
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default()
+    )?;
+    if rows.is_empty() {
+        writeln!(out, "nothing to do")?;
+    } else {
+        writeln!(out, "{}", line(headers))?;
+        for r in &rows {
+            writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3]]))?;
+        }
+        if report.get("actions_truncated").and_then(|v| v.as_bool()) == Some(true) {
+            writeln!(out, "... (list truncated; the counts below are complete)")?;
+        }
+    }
+    writeln!(
+        out,
+        "scanned {} versions and {} uploads: keep {}, expire {}, expire-noncurrent {}, remove delete markers {}, abort uploads {}, refused by object lock {}, invalid {}, plugin failures {}",
+        n("versions_scanned"),
+        n("uploads_scanned"),
+        n("kept"),
+        n("expired"),
+        n("noncurrent_deleted"),
+        n("delete_markers_removed"),
+        n("uploads_aborted"),
+        n("locked"),
+        n("refused"),
+        n("plugin_failures"),
+    )?;
+    Ok(())
 }
 
 /// `lakegate policy test`: returns whether every suite passed.

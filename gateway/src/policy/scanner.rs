@@ -123,6 +123,8 @@ pub struct LifecycleScanner {
     clock: Arc<Clock>,
     running: Mutex<BTreeSet<String>>,
     progress: Mutex<BTreeMap<String, ScanReport>>,
+    /// The builtin lifecycle plugin configured with S3 lifecycle configurations, by config.
+    s3_plugins: Mutex<BTreeMap<String, super::LoadedPlugin>>,
 }
 
 /// A version as the plugin sees it.
@@ -254,10 +256,11 @@ impl LifecycleScanner {
             clock,
             running: Mutex::new(BTreeSet::new()),
             progress: Mutex::new(BTreeMap::new()),
+            s3_plugins: Mutex::new(BTreeMap::new()),
         }
     }
 
-    /// The buckets that have a lifecycle binding.
+    /// The buckets that have a lifecycle policy (a binding or an S3 configuration).
     pub fn bound_buckets(&self) -> Vec<String> {
         let Ok(buckets) = self.store.list_buckets() else {
             return Vec::new();
@@ -265,8 +268,62 @@ impl LifecycleScanner {
         buckets
             .into_iter()
             .map(|b| b.name)
-            .filter(|b| self.policies.binding(b, PolicyKind::Lifecycle).is_some())
+            .filter(|b| {
+                self.policies.binding(b, PolicyKind::Lifecycle).is_some()
+                    || self.store.s3_lifecycle(b).ok().flatten().is_some()
+            })
             .collect()
+    }
+
+    /// The builtin lifecycle plugin configured with `config` (an S3 lifecycle configuration as
+    /// translated by `s3::lifecycle`), loaded once per distinct configuration. Blocking.
+    pub fn s3_plugin(&self, config: &str) -> Result<super::LoadedPlugin, super::PolicyError> {
+        if let Some(p) = lock(&self.s3_plugins).get(config) {
+            return Ok(p.clone());
+        }
+        let Some(engine) = self.policies.engine() else {
+            return Err(super::PolicyError::Instantiate(
+                "the policy engine is off on this server".into(),
+            ));
+        };
+        let wasm = super::builtin::get("lifecycle").ok_or_else(|| {
+            super::PolicyError::Instantiate("this build has no builtin lifecycle plugin".into())
+        })?;
+        let plugin = engine.load(
+            PolicyKind::Lifecycle,
+            wasm,
+            config,
+            super::Limits::default(),
+            "s3-lifecycle-configuration",
+        )?;
+        let mut cache = lock(&self.s3_plugins);
+        if cache.len() >= 1024 {
+            cache.clear();
+        }
+        cache.insert(config.to_string(), plugin.clone());
+        Ok(plugin)
+    }
+
+    /// The bucket's lifecycle plugin and how to name it: its binding, else its S3 configuration.
+    async fn policy_for(&self, bucket: &str) -> Result<(super::LoadedPlugin, String), ScanError> {
+        if let Some(active) = self.policies.binding(bucket, PolicyKind::Lifecycle) {
+            let name = active
+                .binding
+                .file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Ok((active.plugin.clone(), name));
+        }
+        let Some(config) = self.store.s3_lifecycle(bucket)? else {
+            return Err(ScanError::NoPolicy(bucket.to_string()));
+        };
+        let plugin = tokio::task::block_in_place(|| self.s3_plugin(&config)).map_err(|e| {
+            ScanError::Store(StoreError::Io(format!(
+                "the bucket's lifecycle configuration cannot be loaded: {e}"
+            )))
+        })?;
+        Ok((plugin, "s3-lifecycle-configuration".into()))
     }
 
     /// The last finished report of `bucket` and the progress of a running scan, if any.
@@ -291,10 +348,8 @@ impl LifecycleScanner {
 
     /// Scans `bucket` once with its lifecycle binding. A dry run changes nothing.
     pub async fn scan(&self, bucket: &str, dry_run: bool) -> Result<ScanReport, ScanError> {
-        let Some(active) = self.policies.binding(bucket, PolicyKind::Lifecycle) else {
-            return Err(ScanError::NoPolicy(bucket.to_string()));
-        };
         self.store.bucket(bucket)?;
+        let (plugin, policy) = self.policy_for(bucket).await?;
         if !dry_run && !lock(&self.running).insert(bucket.to_string()) {
             return Err(ScanError::Busy(bucket.to_string()));
         }
@@ -311,12 +366,7 @@ impl LifecycleScanner {
         let mut report = ScanReport {
             bucket: bucket.to_string(),
             dry_run,
-            policy: active
-                .binding
-                .file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            policy,
             now_ms: now,
             started_ms: crate::store::now_millis(),
             resumed_from: resume.clone(),
@@ -328,7 +378,7 @@ impl LifecycleScanner {
         let result = self
             .walk(
                 bucket,
-                &active.plugin,
+                &plugin,
                 now,
                 dry_run,
                 resume,

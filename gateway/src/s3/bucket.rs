@@ -83,6 +83,15 @@ pub async fn head_bucket(state: &S3State, req: S3Request) -> S3Result<S3Response
 
 pub async fn delete_bucket(state: &S3State, req: S3Request) -> S3Result<S3Response> {
     state.store.delete_bucket(&req.bucket).await?;
+    // A bucket created later under the same name starts without these.
+    for r in [
+        state.store.set_s3_lifecycle(&req.bucket, None).await,
+        state.store.set_lifecycle_state(&req.bucket, None).await,
+    ] {
+        if let Err(e) = r {
+            tracing::warn!(bucket = %req.bucket, error = %e, "cannot clear the deleted bucket's lifecycle records");
+        }
+    }
     Ok(empty_response(StatusCode::NO_CONTENT))
 }
 

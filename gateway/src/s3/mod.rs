@@ -11,6 +11,7 @@ pub mod delete;
 pub mod error;
 pub mod get;
 pub mod headers;
+pub mod lifecycle;
 pub mod list;
 pub mod lock;
 pub mod multipart;
@@ -373,6 +374,9 @@ async fn run(state: &S3State, req: S3Request) -> S3Result<S3Response> {
         GetBucketAcl => bucket::get_acl(state, req).await,
         PutBucketAcl => bucket::put_acl(state, req).await,
         GetBucketTagging => bucket::get_tagging(state, req).await,
+        GetBucketLifecycleConfiguration => lifecycle::get(state, req).await,
+        PutBucketLifecycleConfiguration => lifecycle::put(state, req).await,
+        DeleteBucketLifecycle => lifecycle::delete(state, req).await,
         PutBucketTagging => bucket::put_tagging(state, req).await,
         DeleteBucketTagging => bucket::delete_tagging(state, req).await,
         GetObjectLockConfiguration => lock::get_lock_configuration(state, req).await,

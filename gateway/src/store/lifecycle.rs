@@ -201,3 +201,40 @@ impl Store {
             .await
     }
 }
+
+/// Key prefix of buckets' S3 lifecycle configurations (JSON, as the lifecycle plugin reads it).
+const S3_LIFECYCLE: &str = "s3-lifecycle/";
+
+impl Store {
+    /// The bucket's S3 lifecycle configuration (translated to the lifecycle plugin's JSON).
+    pub fn s3_lifecycle(&self, bucket: &str) -> Result<Option<String>, StoreError> {
+        let k = format!("{S3_LIFECYCLE}{bucket}");
+        self.meta
+            .read(|r| r.get_record::<String>(super::meta::SYSTEM, k.as_bytes()))
+    }
+
+    /// Sets (or with `None` removes) the bucket's S3 lifecycle configuration. The bucket must
+    /// exist (checked in the same transaction).
+    pub async fn set_s3_lifecycle(
+        &self,
+        bucket: &str,
+        config: Option<String>,
+    ) -> Result<(), StoreError> {
+        let b = bucket.to_string();
+        let k = format!("{S3_LIFECYCLE}{bucket}");
+        self.meta
+            .write(move |w| {
+                if config.is_some() && w.get(super::meta::BUCKETS, b.as_bytes())?.is_none() {
+                    return Err(StoreError::NoSuchBucket);
+                }
+                match config {
+                    Some(c) => w.put_record(super::meta::SYSTEM, k.as_bytes(), &c)?,
+                    None => {
+                        w.remove(super::meta::SYSTEM, k.as_bytes())?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+    }
+}

@@ -51,7 +51,10 @@ async fn set_clock(srv: &TestServer, offset_ms: i64) {
 }
 
 async fn scan(srv: &TestServer, bucket: &str, dry_run: bool) -> Value {
-    let mut req = srv.raw("POST", &format!("/lakegate/admin/v1/lifecycle/{bucket}/run"));
+    let mut req = srv.raw(
+        "POST",
+        &format!("/lakegate/admin/v1/lifecycle/{bucket}/run"),
+    );
     if dry_run {
         req = req.query("dry_run", "true");
     }
@@ -70,7 +73,7 @@ async fn put(srv: &TestServer, bucket: &str, key: &str, body: &str) -> String {
         .await
         .unwrap_or_else(|e| panic!("put {key}: {e:?}"))
         .version_id
-        .unwrap()
+        .unwrap_or_default()
 }
 
 async fn exists(srv: &TestServer, bucket: &str, key: &str) -> bool {
@@ -203,7 +206,10 @@ async fn bronze_policies_dispose_of_old_data_and_nothing_else() {
     assert_eq!(report["uploads_aborted"], 1, "{report:#}");
     assert_eq!(report["locked"], 1, "hold/d: {report:#}");
     assert_eq!(report["plugin_failures"], 0, "{report:#}");
-    assert!(!exists(&srv, "bronze", "old/a").await, "91 days old: expired");
+    assert!(
+        !exists(&srv, "bronze", "old/a").await,
+        "91 days old: expired"
+    );
     assert!(exists(&srv, "bronze", "young/b").await, "89 days old: kept");
     assert!(exists(&srv, "bronze", "fresh/c").await);
     assert!(exists(&srv, "bronze", "hold/d").await, "legal hold: kept");
@@ -292,8 +298,8 @@ async fn mlflow_production_models_outlive_other_artifacts() {
 #[tokio::test]
 async fn scans_need_a_policy_and_the_clock_needs_the_flag() {
     let dir = PolicyDir::new();
-    let srv = TestServer::start_with_env(&[("LAKEGATE_POLICIES", dir.path("").to_str().unwrap())])
-        .await;
+    let srv =
+        TestServer::start_with_env(&[("LAKEGATE_POLICIES", dir.path("").to_str().unwrap())]).await;
     let r = srv
         .raw("POST", "/lakegate/admin/v1/lifecycle/bronze/run")
         .send()
@@ -314,4 +320,169 @@ async fn scans_need_a_policy_and_the_clock_needs_the_flag() {
         .send()
         .await;
     assert_eq!(r.status, 403, "{}", r.text());
+}
+
+#[tokio::test]
+async fn s3_lifecycle_configurations_are_translated_and_enforced() {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+        LifecycleRuleFilter, NoncurrentVersionExpiration, Transition, TransitionStorageClass,
+    };
+    let dir = PolicyDir::new();
+    medallion_bindings(&dir, "bronze", 90);
+    let srv = start(&dir).await;
+    let c = srv.client();
+    c.create_bucket().bucket("scratch").send().await.unwrap();
+    let err = c
+        .get_bucket_lifecycle_configuration()
+        .bucket("scratch")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("NoSuchLifecycleConfiguration")
+    );
+    let rule = |id: &str, prefix: &str, days: i32| {
+        LifecycleRule::builder()
+            .id(id)
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
+            .expiration(LifecycleExpiration::builder().days(days).build())
+            .noncurrent_version_expiration(
+                NoncurrentVersionExpiration::builder()
+                    .noncurrent_days(3)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    c.put_bucket_lifecycle_configuration()
+        .bucket("scratch")
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(rule("tmp", "tmp/", 1))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let got = c
+        .get_bucket_lifecycle_configuration()
+        .bucket("scratch")
+        .send()
+        .await
+        .unwrap();
+    let r = &got.rules()[0];
+    assert_eq!(r.id(), Some("tmp"));
+    assert_eq!(r.expiration().unwrap().days(), Some(1));
+    assert_eq!(r.filter().unwrap().prefix(), Some("tmp/"));
+    assert_eq!(
+        r.noncurrent_version_expiration().unwrap().noncurrent_days(),
+        Some(3)
+    );
+
+    // Enforced: two days later tmp/ is gone, the rest stays.
+    put(&srv, "scratch", "tmp/x", "x").await;
+    put(&srv, "scratch", "keep/y", "y").await;
+    set_clock(&srv, 2 * DAY_MS).await;
+    let report = scan(&srv, "scratch", false).await;
+    assert_eq!(report["policy"], "s3-lifecycle-configuration");
+    assert_eq!(report["expired"], 1, "{report:#}");
+    assert!(!exists(&srv, "scratch", "tmp/x").await);
+    assert!(exists(&srv, "scratch", "keep/y").await);
+
+    // What cannot be honoured is refused, not stored.
+    let err = c
+        .put_bucket_lifecycle_configuration()
+        .bucket("scratch")
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(
+                    LifecycleRule::builder()
+                        .status(ExpirationStatus::Enabled)
+                        .filter(LifecycleRuleFilter::builder().prefix("").build())
+                        .transitions(
+                            Transition::builder()
+                                .days(30)
+                                .storage_class(TransitionStorageClass::Glacier)
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("NotImplemented")
+    );
+    // The plugin validates the translation (days must be positive).
+    let err = c
+        .put_bucket_lifecycle_configuration()
+        .bucket("scratch")
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(rule("zero", "", 0))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("InvalidArgument"),
+        "{err:?}"
+    );
+    // A bucket governed by a binding refuses S3 configurations.
+    let err = c
+        .put_bucket_lifecycle_configuration()
+        .bucket("bronze")
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(rule("tmp", "tmp/", 1))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("InvalidRequest")
+    );
+    // The first configuration is still the one in force; delete removes it.
+    assert_eq!(
+        c.get_bucket_lifecycle_configuration()
+            .bucket("scratch")
+            .send()
+            .await
+            .unwrap()
+            .rules()[0]
+            .id(),
+        Some("tmp")
+    );
+    c.delete_bucket_lifecycle()
+        .bucket("scratch")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        c.get_bucket_lifecycle_configuration()
+            .bucket("scratch")
+            .send()
+            .await
+            .is_err()
+    );
+    let r = srv
+        .raw("POST", "/lakegate/admin/v1/lifecycle/scratch/run")
+        .send()
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
 }
