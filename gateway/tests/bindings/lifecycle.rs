@@ -486,3 +486,70 @@ async fn s3_lifecycle_configurations_are_translated_and_enforced() {
         .await;
     assert_eq!(r.status, 404, "{}", r.text());
 }
+
+#[tokio::test]
+async fn policy_dry_run_cli_prints_the_plan() {
+    let dir = PolicyDir::new();
+    medallion_bindings(&dir, "bronze", 90);
+    let srv = start(&dir).await;
+    set_clock(&srv, -91 * DAY_MS).await;
+    put(&srv, "bronze", "raw/old.parquet", "a").await;
+    set_clock(&srv, 0).await;
+    put(&srv, "bronze", "raw/new.parquet", "b").await;
+    let run = |json: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_lakegate"));
+        cmd.args([
+            "policy",
+            "dry-run",
+            "--bucket",
+            "bronze",
+            "--endpoint",
+            &srv.s3_url,
+        ])
+        .env("LAKEGATE_ROOT_USER", crate::common::ROOT_USER)
+        .env("LAKEGATE_ROOT_PASSWORD", crate::common::ROOT_PASSWORD);
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(false);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("expire") && text.contains("raw/old.parquet"),
+        "{text}"
+    );
+    assert!(!text.contains("raw/new.parquet"), "{text}");
+    assert!(text.contains("scanned 2 versions"), "{text}");
+    let out = run(true);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["expired"], 1);
+    // Nothing was done.
+    assert!(exists(&srv, "bronze", "raw/old.parquet").await);
+    // Wrong credentials: a clear failure, non-zero exit.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lakegate"))
+        .args([
+            "policy",
+            "dry-run",
+            "--bucket",
+            "bronze",
+            "--endpoint",
+            &srv.s3_url,
+        ])
+        .env("LAKEGATE_ROOT_USER", "nobody")
+        .env("LAKEGATE_ROOT_PASSWORD", "wrong-password")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("403"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
