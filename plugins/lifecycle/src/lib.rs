@@ -44,7 +44,7 @@
 //! | `filter.object_size_less_than` | integer ≥ 1 | size must be strictly less (`ObjectSizeLessThan`) |
 //! | `filter.exclude_prefixes` | list of non-empty strings | lakegate extension: keys under any of them never match |
 //! | `expiration.days` | integer ≥ 1 | expire current versions N days after they were written (`Expiration/Days`) |
-//! | `expiration.date` | RFC 3339 time or `YYYY-MM-DD` | expire current versions from that instant on (`Expiration/Date`) |
+//! | `expiration.date` | RFC 3339 time (UTC without an offset) or `YYYY-MM-DD` (midnight UTC) | expire current versions from that instant on (`Expiration/Date`) |
 //! | `expiration.expired_object_delete_marker` | bool | remove expired object delete markers (`Expiration/ExpiredObjectDeleteMarker`) |
 //! | `noncurrent_version_expiration.noncurrent_days` | integer ≥ 1 | delete versions N days after they became noncurrent (`NoncurrentDays`) |
 //! | `noncurrent_version_expiration.newer_noncurrent_versions` | integer 1..=100 | keep the N newest noncurrent versions (`NewerNoncurrentVersions`) |
@@ -56,7 +56,9 @@
 //! - a rule needs at least one action: `expiration` (with `days`, `date` or
 //!   `expired_object_delete_marker = true`), `noncurrent_version_expiration` or
 //!   `abort_incomplete_multipart_upload`;
-//! - `expiration` takes exactly one of `days`, `date`, `expired_object_delete_marker` (as S3);
+//! - `expiration` takes exactly one of `days`, `date`, `expired_object_delete_marker = true`
+//!   (as S3; `expired_object_delete_marker = false` means no action and may accompany the
+//!   others);
 //! - `noncurrent_version_expiration` needs `noncurrent_days`, `newer_noncurrent_versions` or
 //!   both (S3 always needs `NoncurrentDays`; lakegate also accepts a count alone);
 //! - `object_size_greater_than` must be less than `object_size_less_than` when both are set;
@@ -268,14 +270,16 @@ impl Rule {
         if let Some(e) = c.expiration {
             let w = format!("{what}.expiration");
             let edm = e.expired_object_delete_marker;
-            let set = usize::from(e.days.is_some())
-                + usize::from(e.date.is_some())
-                + usize::from(edm.is_some());
-            if set == 0 {
+            if e.days.is_none() && e.date.is_none() && edm.is_none() {
                 return Err(format!(
                     "{w}: set one of days, date or expired_object_delete_marker"
                 ));
             }
+            // `expired_object_delete_marker = false` means "no action" and may accompany days or
+            // a date (some S3 tools send it).
+            let set = usize::from(e.days.is_some())
+                + usize::from(e.date.is_some())
+                + usize::from(edm == Some(true));
             if set > 1 {
                 return Err(format!(
                     "{w}: set only one of days, date and expired_object_delete_marker (as S3; use two rules)"
@@ -420,7 +424,8 @@ impl Rule {
 }
 
 /// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 date-time with a `Z` or `±HH:MM` offset
-/// (`2027-01-01T00:00:00Z`, `2027-01-01T00:00:00.000+02:00`).
+/// (`2027-01-01T00:00:00Z`, `2027-01-01T00:00:00.000+02:00`); a date-time without an offset is
+/// read as UTC (S3 lifecycle dates always are).
 fn parse_date(s: &str) -> Result<Timestamp, String> {
     const EXPECTED: &str = "expected an RFC 3339 time such as 2027-01-01T00:00:00Z, or 2027-01-01";
     let bad = || format!("{s:?}: {EXPECTED}");
@@ -445,7 +450,7 @@ fn parse_date(s: &str) -> Result<Timestamp, String> {
     if b.len() == 10 {
         return Ok(Timestamp(millis));
     }
-    if !matches!(b[10], b'T' | b't') || b.len() < 20 || b[13] != b':' || b[16] != b':' {
+    if !matches!(b[10], b'T' | b't') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
         return Err(bad());
     }
     let (h, m, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
@@ -454,7 +459,7 @@ fn parse_date(s: &str) -> Result<Timestamp, String> {
     }
     millis += ((h * 60 + m) * 60 + sec) * 1000;
     let mut i = 19;
-    if b[i] == b'.' {
+    if b.get(i) == Some(&b'.') {
         let start = i + 1;
         i = start;
         while i < b.len() && b[i].is_ascii_digit() {
@@ -471,7 +476,7 @@ fn parse_date(s: &str) -> Result<Timestamp, String> {
         millis += ms;
     }
     match b.get(i..) {
-        Some([b'Z' | b'z']) => {}
+        Some([] | [b'Z' | b'z']) => {}
         Some([sign @ (b'+' | b'-'), oh1, oh2, b':', om1, om2]) => {
             let two = |x: u8, y: u8| -> Result<i64, String> {
                 if x.is_ascii_digit() && y.is_ascii_digit() {
@@ -488,11 +493,7 @@ fn parse_date(s: &str) -> Result<Timestamp, String> {
             // 10:00+02:00 is 08:00Z.
             millis -= if *sign == b'+' { offset } else { -offset };
         }
-        _ => {
-            return Err(format!(
-                "{s:?}: needs a time zone (Z or ±HH:MM); {EXPECTED}"
-            ));
-        }
+        _ => return Err(bad()),
     }
     Ok(Timestamp(millis))
 }
@@ -964,23 +965,52 @@ mod tests {
             d("1969-12-31T23:59:59Z").unwrap(),
             "1969-12-31T23:59:59.000Z"
         );
+        // Without an offset: UTC.
+        assert_eq!(
+            d("2027-01-01T00:00:00").unwrap(),
+            "2027-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            d("2027-01-01T00:00:00.5").unwrap(),
+            "2027-01-01T00:00:00.500Z"
+        );
         for bad in [
             "",
             "2027",
             "2027-1-01",
             "2027-13-01",
             "2027-02-29",
-            "2027-01-01T00:00:00",
+            "2027-01-01T00:00",
             "2027-01-01T24:00:00Z",
             "2027-01-01T00:00:00.Z",
             "2027-01-01 00:00:00Z",
             "2027-01-01T00:00:00+2:00",
             "2027-01-01T00:00:00Zjunk",
             "２０２７-01-01",
-            "2027-01-01T00:00:00.5",
+            "2027-01-01T00:00:00.5+",
             "+027-01-01",
         ] {
             assert!(parse_date(bad).is_err(), "{bad:?}");
+        }
+        // No input panics: every prefix of some long forms, and some junk.
+        for full in [
+            "2027-01-01T00:00:00.123456789+02:00",
+            "2024-02-29t13:05:09.0429z",
+            "9999-12-31T23:59:59-23:59",
+        ] {
+            for end in 0..=full.len() {
+                let _ = parse_date(&full[..end]);
+                let _ = parse_date(&format!("{}x", &full[..end]));
+            }
+        }
+        for junk in [
+            "0000-00-00",
+            "0000-02-29",
+            "9999-99-99T99:99:99Z",
+            "----------",
+            "é",
+        ] {
+            let _ = parse_date(junk);
         }
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
@@ -1107,6 +1137,14 @@ mod tests {
             vec![r#"{"expiration": {"days": 1}}"#; MAX_RULES + 1].join(",")
         );
         assert_eq!(config_error(&many), "rules: 1001 rules (at most 1000)");
+        // `expired_object_delete_marker = false` is no action, and may accompany days or a date.
+        let p = policy(
+            r#"{"rules": [{"expiration": {"days": 1, "expired_object_delete_marker": false}},
+                {"expiration": {"date": "2026-01-01", "expired_object_delete_marker": false}}]}"#,
+        );
+        assert_eq!(p.rules[0].expire_days, Some(1));
+        assert!(!p.rules[0].expired_delete_markers && !p.rules[1].expired_delete_markers);
+        assert_eq!(p.rules[1].expire_date, Some(MIDNIGHT));
         // Disabled rules are validated too.
         assert_eq!(
             config_error(r#"{"rules": [{"status": "Disabled", "expiration": {"days": 0}}]}"#),
