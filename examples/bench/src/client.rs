@@ -377,6 +377,19 @@ impl RawClient {
         })
     }
 
+    /// A signed request without a body; returns the status and the answer as text.
+    pub async fn send_text(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<(StatusCode, String)> {
+        self.send(method, path, query, None)
+            .await?
+            .collect_text()
+            .await
+    }
+
     async fn send(
         &self,
         method: Method,

@@ -2,6 +2,7 @@
 //! with SigV4-signed S3 requests and reports throughput, latency percentiles
 //! and the server's peak RSS per scenario. See docs/BENCHMARKS.md.
 
+mod backup;
 mod body;
 mod client;
 mod null;
@@ -42,6 +43,10 @@ enum Scenario {
     Concurrent,
     /// Put --list-keys tiny objects, then time a full paginated ListObjectsV2.
     List,
+    /// Back up --backup-size of --backup-object-size objects through a backup binding: a full
+    /// run, an incremental run with nothing changed, a restore (MiB/s, server RSS). Not part of
+    /// `all`; spawn mode sets the binding and a temporary target up.
+    Backup,
 }
 
 #[derive(Parser, Debug)]
@@ -150,6 +155,15 @@ struct Args {
     /// Full listings to time (the first one may be colder).
     #[arg(long, default_value_t = 2)]
     list_repeat: usize,
+    /// Bytes the backup scenario backs up [default: 10GiB, quick 512MiB].
+    #[arg(long, value_parser = parse_size)]
+    backup_size: Option<u64>,
+    /// Object size in the backup scenario.
+    #[arg(long, value_parser = parse_size, default_value = "64MiB")]
+    backup_object_size: u64,
+    /// Skip the restore phase of the backup scenario (it needs as much disk again).
+    #[arg(long)]
+    no_backup_restore: bool,
     /// Per-request timeout for small requests (large ones get 10x).
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
     op_timeout: Duration,
@@ -740,13 +754,20 @@ fn main() -> Result<()> {
     let rt = rt.build()?;
 
     // Start or locate the server.
+    let mut backup_dirs = None;
     let (spawned, endpoint, pid) = if let Some(bin) = &args.spawn {
+        let mut server_args = args.server_args.clone();
+        if args.scenario.contains(&Scenario::Backup) {
+            let (dirs, extra) = backup::BackupDirs::create(&args.bucket)?;
+            server_args.extend(extra);
+            backup_dirs = Some(dirs);
+        }
         let s = Spawned::start(
             bin,
             args.data_dir.as_deref(),
             &args.access_key,
             &args.secret_key,
-            &args.server_args,
+            &server_args,
         )?;
         progress(format!(
             "spawned {} (pid {}) at {} on {}",
@@ -774,6 +795,13 @@ fn main() -> Result<()> {
             s.stop(true);
         } else {
             s.stop(args.keep_data);
+        }
+    }
+    if let Some(d) = backup_dirs {
+        if result.is_err() || args.keep_data {
+            progress(format!("backup target kept: {}", d.root.display()));
+        } else {
+            d.remove();
         }
     }
     result
@@ -810,7 +838,7 @@ async fn run(
     }
 
     let sel = |s: Scenario| {
-        args.scenario.contains(&Scenario::All)
+        (args.scenario.contains(&Scenario::All) && s != Scenario::Backup)
             || args.scenario.contains(&s)
             || (args.scenario.contains(&Scenario::Small)
                 && matches!(s, Scenario::PutSmall | Scenario::GetSmall))
@@ -839,6 +867,8 @@ async fn run(
             "concurrent_uploads": args.concurrent_uploads,
             "concurrent_size": cfg.concurrent_size,
             "list_keys": cfg.list_keys,
+            "backup_size": args.backup_size,
+            "backup_object_size": args.backup_object_size,
             "list_put_concurrency": args.list_put_concurrency,
             "list_page_size": args.list_page_size,
             "list_repeat": args.list_repeat,
@@ -889,6 +919,21 @@ async fn run(
         }
         if sel(Scenario::List) {
             scenario_list(&ctx, args, cfg, &mut report).await?;
+        }
+        if sel(Scenario::Backup) {
+            let admin = client::RawClient::new(endpoint, &creds)?;
+            let size = args
+                .backup_size
+                .unwrap_or(if args.quick { 512 << 20 } else { 10 << 30 });
+            backup::scenario_backup(
+                &ctx,
+                &admin,
+                size,
+                args.backup_object_size,
+                !args.no_backup_restore,
+                &mut report,
+            )
+            .await?;
         }
         Ok(())
     }
