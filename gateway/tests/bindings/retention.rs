@@ -186,3 +186,80 @@ async fn bucket_default_is_a_floor_and_unlocked_buckets_are_skipped() {
         "warned once per binding"
     );
 }
+
+#[tokio::test]
+async fn a_plugin_failing_on_the_write_path_never_fails_the_write() {
+    // The trapper passes the load-time self-check and panics only for keys with "boom".
+    let pol = PolicyDir::new();
+    pol.install("trapper", "trapper.wasm");
+    pol.write(
+        "flaky.toml",
+        "bucket = \"flaky\"\nkind = \"retention\"\nplugin = \"plugins/trapper.wasm\"\n\
+         [config]\nonly_keys_containing = \"boom\"\n[limits]\nquarantine_after = 3\n",
+    );
+    let srv = start(&pol).await;
+    wait_for(&srv, "flaky.toml", "active", |s| s["state"] == "active").await;
+    lock_bucket(&srv, "flaky").await;
+    // A bucket default of 5 days: the floor a failing plugin falls back to.
+    srv.client()
+        .put_object_lock_configuration()
+        .bucket("flaky")
+        .object_lock_configuration(
+            ObjectLockConfiguration::builder()
+                .object_lock_enabled(ObjectLockEnabled::Enabled)
+                .rule(
+                    ObjectLockRule::builder()
+                        .default_retention(
+                            DefaultRetention::builder()
+                                .mode(ObjectLockRetentionMode::Governance)
+                                .days(5)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    srv.put("flaky", "fine", b"x".to_vec()).await;
+    for i in 0..3 {
+        let t = now_secs();
+        // The write succeeds and gets the bucket default (never less).
+        srv.put("flaky", &format!("boom-{i}"), b"x".to_vec()).await;
+        assert_days(
+            &lock_of(&srv, "flaky", &format!("boom-{i}")).await,
+            t,
+            5.0,
+            "fallback",
+        );
+    }
+    // Three consecutive failures: quarantined, visible, and writes still succeed.
+    let st = wait_for(&srv, "flaky.toml", "quarantined", |s| {
+        s["state"] == "quarantined"
+    })
+    .await;
+    assert_eq!(st["failures"], 3, "{st:#}");
+    assert!(
+        st["last_call_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("trap"),
+        "{st:#}"
+    );
+    let t = now_secs();
+    srv.put("flaky", "boom-after", b"x".to_vec()).await;
+    srv.put("flaky", "fine-after", b"x".to_vec()).await;
+    assert_days(
+        &lock_of(&srv, "flaky", "boom-after").await,
+        t,
+        5.0,
+        "quarantined",
+    );
+    let st = binding_status(&srv, "flaky.toml").await.unwrap();
+    assert_eq!(
+        st["calls"], 4,
+        "quarantined calls do not reach the plugin: {st:#}"
+    );
+    assert!(st["rejected"].as_u64().unwrap() >= 2, "{st:#}");
+}
