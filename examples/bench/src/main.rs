@@ -5,6 +5,7 @@
 mod backup;
 mod body;
 mod client;
+mod lifecycle;
 mod null;
 mod report;
 mod server;
@@ -47,6 +48,10 @@ enum Scenario {
     /// run, an incremental run with nothing changed, a restore (MiB/s, server RSS). Not part of
     /// `all`; spawn mode sets the binding and a temporary target up.
     Backup,
+    /// Write --lifecycle-keys x --lifecycle-versions versions to a versioned bucket (use
+    /// `--bucket silver`, a default bucket) with a lifecycle binding, then time a dry-run scan
+    /// and a real one through the admin API. Not part of `all`.
+    Lifecycle,
 }
 
 #[derive(Parser, Debug)]
@@ -164,6 +169,12 @@ struct Args {
     /// Skip the restore phase of the backup scenario (it needs as much disk again).
     #[arg(long)]
     no_backup_restore: bool,
+    /// Keys in the lifecycle scenario [default: 250000, quick 25000].
+    #[arg(long)]
+    lifecycle_keys: Option<usize>,
+    /// Versions per key in the lifecycle scenario (at least 2).
+    #[arg(long, default_value_t = 4)]
+    lifecycle_versions: usize,
     /// Per-request timeout for small requests (large ones get 10x).
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
     op_timeout: Duration,
@@ -755,12 +766,18 @@ fn main() -> Result<()> {
 
     // Start or locate the server.
     let mut backup_dirs = None;
+    let mut lifecycle_dirs = None;
     let (spawned, endpoint, pid) = if let Some(bin) = &args.spawn {
         let mut server_args = args.server_args.clone();
         if args.scenario.contains(&Scenario::Backup) {
             let (dirs, extra) = backup::BackupDirs::create(&args.bucket)?;
             server_args.extend(extra);
             backup_dirs = Some(dirs);
+        }
+        if args.scenario.contains(&Scenario::Lifecycle) {
+            let (dirs, extra) = lifecycle::LifecycleDirs::create(&args.bucket)?;
+            server_args.extend(extra);
+            lifecycle_dirs = Some(dirs);
         }
         let s = Spawned::start(
             bin,
@@ -804,6 +821,9 @@ fn main() -> Result<()> {
             d.remove();
         }
     }
+    if let Some(d) = lifecycle_dirs {
+        d.remove();
+    }
     result
 }
 
@@ -838,7 +858,8 @@ async fn run(
     }
 
     let sel = |s: Scenario| {
-        (args.scenario.contains(&Scenario::All) && s != Scenario::Backup)
+        (args.scenario.contains(&Scenario::All)
+            && !matches!(s, Scenario::Backup | Scenario::Lifecycle))
             || args.scenario.contains(&s)
             || (args.scenario.contains(&Scenario::Small)
                 && matches!(s, Scenario::PutSmall | Scenario::GetSmall))
@@ -931,6 +952,20 @@ async fn run(
                 size,
                 args.backup_object_size,
                 !args.no_backup_restore,
+                &mut report,
+            )
+            .await?;
+        }
+        if sel(Scenario::Lifecycle) {
+            let admin = client::RawClient::new(endpoint, &creds)?;
+            let keys = args
+                .lifecycle_keys
+                .unwrap_or(if args.quick { 25_000 } else { 250_000 });
+            lifecycle::scenario_lifecycle(
+                &ctx,
+                &admin,
+                keys,
+                args.lifecycle_versions.max(2),
                 &mut report,
             )
             .await?;
