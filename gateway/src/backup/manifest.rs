@@ -191,7 +191,7 @@ impl Manifest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum JournalLine {
-    Put { entry: Entry },
+    Put { entry: Box<Entry> },
     Delete { path: String },
 }
 
@@ -391,7 +391,7 @@ pub async fn replay_journal(
         for l in lines {
             match l {
                 JournalLine::Put { entry } => {
-                    m.entries.insert(entry.path.clone(), entry);
+                    m.entries.insert(entry.path.clone(), *entry);
                 }
                 JournalLine::Delete { path } => {
                     m.entries.remove(&path);
@@ -481,8 +481,12 @@ mod tests {
             4,
             0,
             &[
-                JournalLine::Put { entry: entry("x") },
-                JournalLine::Put { entry: entry("y") },
+                JournalLine::Put {
+                    entry: Box::new(entry("x")),
+                },
+                JournalLine::Put {
+                    entry: Box::new(entry("y")),
+                },
             ],
         )
         .await

@@ -506,7 +506,7 @@ impl Runner {
                     ex.report.copied += 1;
                     ex.report.bytes_copied += entry.size;
                     ex.journal.push(JournalLine::Put {
-                        entry: (*entry).clone(),
+                        entry: entry.clone(),
                     });
                     ex.work.entries.insert(path, *entry);
                     ex.changed = true;

@@ -8,7 +8,6 @@
 mod common;
 
 #[path = "../bindings/harness.rs"]
-#[allow(dead_code)]
 mod harness;
 
 mod util;
