@@ -382,12 +382,11 @@ impl BackupService {
         let j = job.clone();
         tokio::spawn(async move {
             let bucket = j.bucket.clone();
-            let report = {
-                let _serial = st.lock.lock().await;
-                j.set_running();
-                this.ensure_loaded(&bucket, &st).await;
-                this.run_locked(&j, plan).await
-            };
+            // The report is recorded before the next job of the bucket may start.
+            let _serial = st.lock.lock().await;
+            j.set_running();
+            this.ensure_loaded(&bucket, &st).await;
+            let report = this.run_locked(&j, plan).await;
             let succeeded = report.outcome == "ok";
             {
                 let mut s = lock(&st.status);
@@ -456,24 +455,22 @@ impl BackupService {
         let j = job.clone();
         tokio::spawn(async move {
             let bucket = j.bucket.clone();
-            let report = {
-                let _serial = st.lock.lock().await;
-                j.set_running();
-                this.ensure_loaded(&bucket, &st).await;
-                let restorer = restore::Restorer {
-                    store: this.store.clone(),
-                    registry: this.registry.clone(),
-                    target: this.target.bucket(&bucket),
-                    region: this.region.clone(),
-                    progress: j.progress.clone(),
-                    now: this.clock.now(),
-                };
-                let report = RestoreReport {
-                    job: Some(j.id),
-                    ..Default::default()
-                };
-                restorer.restore(&to, at, report).await
+            let _serial = st.lock.lock().await;
+            j.set_running();
+            this.ensure_loaded(&bucket, &st).await;
+            let restorer = restore::Restorer {
+                store: this.store.clone(),
+                registry: this.registry.clone(),
+                target: this.target.bucket(&bucket),
+                region: this.region.clone(),
+                progress: j.progress.clone(),
+                now: this.clock.now(),
             };
+            let report = RestoreReport {
+                job: Some(j.id),
+                ..Default::default()
+            };
+            let report = restorer.restore(&to, at, report).await;
             let succeeded = report.outcome == "ok";
             {
                 let mut s = lock(&st.status);

@@ -44,7 +44,14 @@ async fn writes_and_deletes_reach_the_target_within_seconds() {
     .await;
 
     // Every event batch is a generation; the last run was event-driven and incremental.
-    let (_, st) = admin(&srv, "GET", &format!("backup/{b}"), &[]).await;
+    let mut st = serde_json::Value::Null;
+    for _ in 0..200 {
+        st = admin(&srv, "GET", &format!("backup/{b}"), &[]).await.1;
+        if st["last_run"]["generation"].as_u64() >= Some(3) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let last = &st["last_run"];
     assert_eq!(
         (last["trigger"].as_str(), last["kind"].as_str()),
@@ -126,8 +133,15 @@ async fn an_interrupted_run_resumes_from_its_journal() {
     eventually("generation 2", 20, || target.generations(&b).contains(&2)).await;
     let (_, entries) = target.manifest(&b, 2);
     assert_eq!(entries.keys().collect::<Vec<_>>(), ["a", "b"]);
-    assert!(target.files(&b, ".lakegate/journal").is_empty());
-    let (_, st) = admin(&srv, "GET", &format!("backup/{b}"), &[]).await;
+    let mut st = serde_json::Value::Null;
+    for _ in 0..200 {
+        st = admin(&srv, "GET", &format!("backup/{b}"), &[]).await.1;
+        if st["last_run"]["trigger"] == "resume" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(st["last_run"]["trigger"], "resume", "{st:#}");
+    assert!(target.files(&b, ".lakegate/journal").is_empty());
     assert_eq!(st["last_run"]["resumed_steps"], 1);
 }
