@@ -12,17 +12,18 @@ use crate::admin_client::{AdminClient, AdminClientError};
 pub enum BackupCommand {
     /// Run a full backup of a bucket now (through its backup binding) and wait for it.
     ///
-    /// Exits 0 when every object was backed up, 1 when the run failed or some objects could
+    /// Shows a progress bar on a terminal, a line every 2 s otherwise. Exits 0 when every object was backed up, 1 when the run failed or some objects could
     /// not be copied (the errors are printed).
     Run(RunArgs),
-    /// Restore a bucket from its backup: make the destination's current objects equal a
-    /// generation of the backup (keys, bytes, metadata, tags); keys not in the backup are
-    /// deleted (a delete marker in a versioned bucket).
+    /// Restore a bucket from a generation of its backup.
+    ///
+    /// Makes the destination's current objects equal the backup (keys, bytes, metadata,
+    /// tags); keys not in the backup are deleted (a delete marker in a versioned bucket).
     ///
     /// Exits 0 on success, 1 on failure (for example a backup file whose SHA-256 does not
     /// match its manifest: that object is not restored).
     Restore(RestoreArgs),
-    /// Show a bucket's backup: binding, last run and restore, next scheduled run, generations.
+    /// Show a bucket's backup: binding, last run and restore, next run, generations.
     Status(StatusArgs),
 }
 
