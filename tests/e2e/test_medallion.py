@@ -13,7 +13,7 @@ import subprocess
 
 import pyarrow as pa
 import pytest
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from deltalake import DeltaTable, write_deltalake
@@ -34,7 +34,7 @@ class Admin:
 
         url = f"{self.srv.s3_url}/lakegate/admin/v1/{path}" + (f"?{query}" if query else "")
         req = AWSRequest(method=method, url=url, data=body)
-        SigV4Auth(self.creds, "s3", "us-east-1").add_auth(req)
+        S3SigV4Auth(self.creds, "s3", "us-east-1").add_auth(req)
         r = urllib.request.Request(url, data=body or None, method=method,
                                    headers=dict(req.headers.items()))
         with urllib.request.urlopen(r, timeout=120) as resp:
