@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -39,12 +39,20 @@ use crate::store::{BucketInfo, NewVersion};
 /// How long the watcher waits for a burst of file events to settle before reloading.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
 
+/// Retention plugins whose mean call is shorter than this are called on the request's own
+/// thread (see `apply_retention`).
+const INLINE_CALL_LIMIT: Duration = Duration::from_micros(200);
+
 /// A binding that is serving: the parsed file and its loaded plugin.
 pub struct ActiveBinding {
     pub binding: Binding,
     pub plugin: LoadedPlugin,
     /// Set once the "bucket has no object lock" warning was logged for this binding.
     warned_no_lock: AtomicBool,
+    /// Write-path hook calls and their total time (the plugin call plus the hop to a blocking
+    /// thread), for the admin API's `mean_hook_micros`.
+    hook_calls: AtomicU64,
+    hook_micros: AtomicU64,
 }
 
 impl ActiveBinding {
@@ -53,6 +61,8 @@ impl ActiveBinding {
             binding,
             plugin,
             warned_no_lock: AtomicBool::new(false),
+            hook_calls: AtomicU64::new(0),
+            hook_micros: AtomicU64::new(0),
         }
     }
 }
@@ -94,7 +104,7 @@ struct FileState {
 }
 
 /// The state of one binding file, as the admin API reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BindingStatus {
     /// The file name inside the policies directory.
     pub file: String,
@@ -121,6 +131,10 @@ pub struct BindingStatus {
     pub rejected: u64,
     /// The serving plugin's last call error.
     pub last_call_error: Option<String>,
+    /// Mean time inside the plugin per call, microseconds.
+    pub mean_call_micros: Option<f64>,
+    /// Mean time the write-path hook added per write (plugin call and thread hop), microseconds.
+    pub mean_hook_micros: Option<f64>,
 }
 
 /// What a reload did.
@@ -452,6 +466,14 @@ impl PolicyRegistry {
             calls: stats.as_ref().map_or(0, |s| s.calls),
             failures: stats.as_ref().map_or(0, |s| s.failures),
             rejected: stats.as_ref().map_or(0, |s| s.rejected),
+            mean_call_micros: stats
+                .as_ref()
+                .filter(|s| s.calls > 0)
+                .map(|s| s.busy_micros as f64 / s.calls as f64),
+            mean_hook_micros: st.serving.as_ref().and_then(|s| {
+                let n = s.hook_calls.load(Ordering::Relaxed);
+                (n > 0).then(|| s.hook_micros.load(Ordering::Relaxed) as f64 / n as f64)
+            }),
             last_call_error: stats.and_then(|s| s.last_error),
         }
     }
@@ -686,8 +708,25 @@ impl PolicyRegistry {
             older_versions: 0,
         };
         let plugin = active.clone();
-        let decided =
-            tokio::task::spawn_blocking(move || plugin.plugin.retention(&object, now)).await;
+        let started = std::time::Instant::now();
+        // A plugin whose calls have been short (microseconds) is called right here: a hop to
+        // the blocking pool would cost more than the call. Until its calls have been measured,
+        // or once they are slow, it runs on the blocking pool, so a slow plugin never holds an
+        // async worker for long (and every call is bounded by the binding's time budget).
+        let inline = plugin
+            .plugin
+            .stats()
+            .mean_call_time()
+            .is_some_and(|t| t < INLINE_CALL_LIMIT);
+        let decided = if inline {
+            Ok(plugin.plugin.retention(&object, now))
+        } else {
+            tokio::task::spawn_blocking(move || plugin.plugin.retention(&object, now)).await
+        };
+        active.hook_calls.fetch_add(1, Ordering::Relaxed);
+        active
+            .hook_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         let decision = match decided {
             Ok(Ok(d)) => d,
             // Logged and counted by the host; the request's and the bucket's settings apply.

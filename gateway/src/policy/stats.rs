@@ -120,6 +120,12 @@ impl PluginStats {
     pub fn consecutive_failures(&self) -> u32 {
         self.consecutive_failures.load(Ordering::Relaxed)
     }
+    /// Mean time per call so far, if any call was made.
+    pub fn mean_call_time(&self) -> Option<Duration> {
+        let calls = self.calls.load(Ordering::Relaxed);
+        (calls > 0).then(|| Duration::from_nanos(self.busy_nanos.load(Ordering::Relaxed) / calls))
+    }
+
     pub fn rejected(&self) -> u64 {
         self.rejected.load(Ordering::Relaxed)
     }
