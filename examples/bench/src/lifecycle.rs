@@ -10,8 +10,10 @@
 //!
 //! The rules need no clock travel: `expiration.date` in the past makes every current version
 //! eligible now, and `newer_noncurrent_versions = 1` keeps one noncurrent version per key.
-//! In spawn mode the bench writes the binding into a temporary policies directory; the bucket
-//! is one of the default buckets (versioned, object lock on, no retention binding here).
+//! In spawn mode the bench writes the binding into a temporary policies directory once the
+//! versions are written (the server hot-loads it), so no scheduled scan runs during the writes;
+//! the bucket is one of the default buckets (versioned, object lock on, no retention binding
+//! here). With `--endpoint` the bucket must already have a lifecycle binding.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,16 +35,22 @@ pub struct LifecycleDirs {
 }
 
 impl LifecycleDirs {
-    /// Writes the binding for `bucket`; returns the dir and the server arguments.
-    pub fn create(bucket: &str) -> Result<(LifecycleDirs, Vec<String>)> {
+    /// Creates the (empty) policies directory; returns it and the server arguments.
+    pub fn create() -> Result<(LifecycleDirs, Vec<String>)> {
         let root = std::env::temp_dir().join(format!(
             "lakegate-bench-lifecycle-{}-{}",
             std::process::id(),
             chrono::Utc::now().timestamp()
         ));
         std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+        let args = vec!["--policies".to_string(), root.display().to_string()];
+        Ok((LifecycleDirs { root }, args))
+    }
+
+    /// Binds the lifecycle plugin to `bucket` (the server's watcher loads it).
+    pub fn bind(&self, bucket: &str) -> Result<()> {
         std::fs::write(
-            root.join("bench-lifecycle.toml"),
+            self.root.join("bench-lifecycle.toml"),
             format!(
                 "bucket = \"{bucket}\"\nkind = \"lifecycle\"\nplugin = \"builtin:lifecycle\"\n\n\
                  [[config.rules]]\nid = \"everything\"\n\
@@ -50,14 +58,7 @@ impl LifecycleDirs {
                  noncurrent_version_expiration = {{ newer_noncurrent_versions = 1 }}\n"
             ),
         )?;
-        let args = vec![
-            "--policies".to_string(),
-            root.display().to_string(),
-            // No scheduled scan during the measurement.
-            "--lifecycle-interval".to_string(),
-            "1d".to_string(),
-        ];
-        Ok((LifecycleDirs { root }, args))
+        Ok(())
     }
 
     pub fn remove(&self) {
@@ -80,9 +81,33 @@ async fn run_scan(admin: &RawClient, bucket: &str, dry_run: bool) -> Result<Valu
     serde_json::from_str(&text).with_context(|| format!("lifecycle run: not JSON: {text}"))
 }
 
+/// Waits (up to a minute) until `bucket` has an active lifecycle binding.
+async fn wait_bound(admin: &RawClient, bucket: &str) -> Result<()> {
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, text) = admin
+            .send_text(Method::GET, "/lakegate/admin/v1/policies", &[])
+            .await?;
+        let v: Value = serde_json::from_str(&text).unwrap_or_default();
+        let bound = v["bindings"].as_array().is_some_and(|bs| {
+            bs.iter().any(|b| {
+                b["bucket"] == bucket && b["kind"] == "lifecycle" && b["state"] == "active"
+            })
+        });
+        if bound {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("no active lifecycle binding for {bucket}: {text}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 pub async fn scenario_lifecycle(
     ctx: &Arc<Ctx>,
     admin: &RawClient,
+    dirs: Option<&LifecycleDirs>,
     keys: usize,
     versions: usize,
     report: &mut Report,
@@ -122,6 +147,10 @@ pub async fn scenario_lifecycle(
         "lifecycle: wrote {total} versions in {:.1} s",
         t0.elapsed().as_secs_f64()
     ));
+    if let Some(d) = dirs {
+        d.bind(&ctx.bucket)?;
+    }
+    wait_bound(admin, &ctx.bucket).await?;
 
     for dry_run in [true, false] {
         settle(ctx).await;

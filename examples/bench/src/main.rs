@@ -775,7 +775,7 @@ fn main() -> Result<()> {
             backup_dirs = Some(dirs);
         }
         if args.scenario.contains(&Scenario::Lifecycle) {
-            let (dirs, extra) = lifecycle::LifecycleDirs::create(&args.bucket)?;
+            let (dirs, extra) = lifecycle::LifecycleDirs::create()?;
             server_args.extend(extra);
             lifecycle_dirs = Some(dirs);
         }
@@ -805,7 +805,14 @@ fn main() -> Result<()> {
         bail!("give --endpoint URL, --spawn PATH_TO_LAKEGATE or --null-server");
     };
 
-    let result = rt.block_on(run(&args, &cfg, &endpoint, pid, spawned.as_ref()));
+    let result = rt.block_on(run(
+        &args,
+        &cfg,
+        &endpoint,
+        pid,
+        spawned.as_ref(),
+        lifecycle_dirs.as_ref(),
+    ));
     if let Some(s) = spawned {
         if result.is_err() {
             progress(format!("server log: {}", s.log_path.display()));
@@ -833,6 +840,7 @@ async fn run(
     endpoint: &str,
     pid: Option<u32>,
     spawned: Option<&Spawned>,
+    lifecycle_dirs: Option<&lifecycle::LifecycleDirs>,
 ) -> Result<()> {
     let creds = Creds {
         access_key: args.access_key.clone(),
@@ -964,6 +972,7 @@ async fn run(
             lifecycle::scenario_lifecycle(
                 &ctx,
                 &admin,
+                lifecycle_dirs,
                 keys,
                 args.lifecycle_versions.max(2),
                 &mut report,
