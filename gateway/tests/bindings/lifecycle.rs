@@ -109,7 +109,7 @@ async fn versions(srv: &TestServer, bucket: &str, key: &str) -> Vec<(String, boo
             v.push((t, m.version_id().unwrap().to_string(), true));
         }
     }
-    v.sort_by(|a, b| b.0.cmp(&a.0));
+    v.sort_by_key(|e| std::cmp::Reverse(e.0));
     v.into_iter().map(|(_, id, dm)| (id, dm)).collect()
 }
 

@@ -34,7 +34,7 @@ fn check_suites_in(engine: &PolicyEngine, dir: &Path) -> usize {
         let s = suite::load(file).unwrap_or_else(|e| panic!("{e}"));
         let rendered = suite::run(engine, &s).unwrap_or_else(|e| panic!("{e}"));
         insta::with_settings!({
-            snapshot_path => file.parent().unwrap().to_path_buf(),
+            snapshot_path => file.parent().unwrap(),
             prepend_module_to_snapshot => false,
             omit_expression => true,
         }, {
