@@ -437,12 +437,7 @@ impl LifecycleScanner {
         let mut batch: Vec<LifecycleItem> = Vec::with_capacity(BATCH + 64);
         let mut group: Vec<ObjectVersion> = Vec::new();
         let mut group_key: Option<String> = None;
-        let mut from: Vec<u8> = Vec::new();
-        if let Some(k) = &resume {
-            // Just past every version of key `k`.
-            from = k.as_bytes().to_vec();
-            from.push(0);
-        }
+        let from = resume.as_deref().map(resume_after).unwrap_or_default();
         let mut after: Option<(String, String)> = None;
         let mut batches = 0usize;
         loop {
@@ -699,6 +694,14 @@ impl LifecycleScanner {
     }
 }
 
+/// Where a resumed scan starts: just past every version of `key` (whose version records are
+/// `key \0 seq`; no key contains a byte below `\t`, so `key \x01` sorts before the next key).
+fn resume_after(key: &str) -> Vec<u8> {
+    let mut from = key.as_bytes().to_vec();
+    from.push(1);
+    from
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -723,6 +726,48 @@ mod tests {
             retention: None,
             legal_hold: false,
         }
+    }
+
+    #[tokio::test]
+    async fn a_resumed_scan_starts_after_the_saved_key() {
+        use crate::store::{NewVersion, StoreOptions, WriteConditions};
+        let dir = std::env::temp_dir().join(format!("lakegate-scan-{}", uuid::Uuid::new_v4()));
+        let store = Store::open(&dir, StoreOptions::default()).await.unwrap();
+        store
+            .create_bucket("b", "us-east-1", true, 1)
+            .await
+            .unwrap();
+        for (i, k) in ["a", "a", "a!", "ab", "b"].iter().enumerate() {
+            let v = NewVersion {
+                data: crate::store::ObjectData::empty(),
+                size: 0,
+                etag: "e".into(),
+                meta: Default::default(),
+                checksum: None,
+                parts: Vec::new(),
+                tags: Vec::new(),
+                retention: None,
+                legal_hold: false,
+            };
+            store
+                .put_version("b", k, v, WriteConditions::default(), 10 + i as i64)
+                .await
+                .unwrap();
+        }
+        let keys = |from: &[u8]| -> Vec<String> {
+            store
+                .scan_versions("b", "", from, None, 100)
+                .unwrap()
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect()
+        };
+        assert_eq!(keys(b""), ["a", "a", "a!", "ab", "b"]);
+        assert_eq!(keys(&resume_after("a")), ["a!", "ab", "b"]);
+        assert_eq!(keys(&resume_after("ab")), ["b"]);
+        assert!(keys(&resume_after("b")).is_empty());
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
