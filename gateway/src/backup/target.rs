@@ -16,6 +16,7 @@
 //! `displaced/`, `generations/` or `journal/` is always whole.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use futures::{Stream, TryStreamExt};
@@ -24,17 +25,25 @@ use opendal::{ErrorKind, Operator, services::Fs};
 use super::error::BackupError;
 
 /// Where backups go: `fs:///abs/path`, a plain path, or (not in this build) another service.
+///
+/// The directory is created on the first write, not before: a gateway that never backs up
+/// leaves no empty backup directory behind, and reads of a missing target find nothing.
 #[derive(Clone)]
 pub struct Target {
-    op: Operator,
+    inner: Arc<TargetInner>,
+}
+
+struct TargetInner {
+    root: PathBuf,
     /// How the target is shown (logs, admin API): the URL without credentials.
     display: String,
+    op: OnceLock<Operator>,
 }
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Target")
-            .field("url", &self.display)
+            .field("url", &self.inner.display)
             .finish()
     }
 }
@@ -95,7 +104,7 @@ impl Target {
         Self::dir(&path)
     }
 
-    /// A target on a local directory (created if missing).
+    /// A target on a local directory (created on the first write).
     pub fn dir(path: &Path) -> Result<Target, BackupError> {
         let abs = if path.is_absolute() {
             path.to_path_buf()
@@ -104,27 +113,53 @@ impl Target {
                 .map_err(|e| BackupError::Target(e.to_string()))?
                 .join(path)
         };
-        std::fs::create_dir_all(&abs)
-            .map_err(|e| BackupError::Target(format!("cannot create {}: {e}", abs.display())))?;
         let root = abs.to_str().ok_or_else(|| BackupError::UnsupportedTarget {
             url: abs.display().to_string(),
             reason: "the path is not UTF-8".into(),
         })?;
-        let op = Operator::new(Fs::default().root(root))?;
+        if abs.exists() && !abs.is_dir() {
+            return Err(BackupError::UnsupportedTarget {
+                url: root.to_string(),
+                reason: "not a directory".into(),
+            });
+        }
         Ok(Target {
-            op,
-            display: format!("fs://{root}"),
+            inner: Arc::new(TargetInner {
+                display: format!("fs://{root}"),
+                root: abs,
+                op: OnceLock::new(),
+            }),
         })
     }
 
     pub fn url(&self) -> &str {
-        &self.display
+        &self.inner.display
+    }
+
+    /// The operator; `None` for a read while the directory does not exist yet (a write
+    /// creates it).
+    fn op(&self, write: bool) -> Result<Option<Operator>, BackupError> {
+        if let Some(op) = self.inner.op.get() {
+            return Ok(Some(op.clone()));
+        }
+        if !write && !self.inner.root.is_dir() {
+            return Ok(None);
+        }
+        let root = self.inner.root.to_string_lossy();
+        let op = Operator::new(Fs::default().root(&root))?;
+        Ok(Some(self.inner.op.get_or_init(|| op).clone()))
+    }
+
+    /// The operator for writing (the directory is created).
+    fn writer_op(&self) -> Result<Operator, BackupError> {
+        self.op(true)?
+            .ok_or_else(|| BackupError::Internal("backup target operator missing".into()))
     }
 
     /// The backup of one source bucket.
     pub fn bucket(&self, bucket: &str) -> BucketTarget {
         BucketTarget {
-            op: self.op.clone(),
+            target: self.clone(),
             bucket: bucket.to_string(),
         }
     }
@@ -132,14 +167,14 @@ impl Target {
     /// The source buckets that have a backup in this target.
     pub async fn buckets(&self) -> Result<Vec<String>, BackupError> {
         let mut out = Vec::new();
-        for e in self.op.list("/").await? {
+        let Some(op) = self.op(false)? else {
+            return Ok(out);
+        };
+        for e in op.list("/").await? {
             let name = e.name().trim_end_matches('/');
             if e.metadata().is_dir()
                 && !name.is_empty()
-                && self
-                    .op
-                    .exists(&format!("{name}/.lakegate/target.json"))
-                    .await?
+                && op.exists(&format!("{name}/.lakegate/target.json")).await?
             {
                 out.push(name.to_string());
             }
@@ -186,7 +221,7 @@ pub const FOLDER_FILE: &str = ".lakegate-folder";
 /// One source bucket's backup in the target.
 #[derive(Clone)]
 pub struct BucketTarget {
-    op: Operator,
+    target: Target,
     bucket: String,
 }
 
@@ -264,7 +299,10 @@ impl BucketTarget {
     /// Generations with a manifest, oldest first.
     pub async fn generations(&self) -> Result<Vec<u64>, BackupError> {
         let mut out = Vec::new();
-        let entries = match self.op.list(&self.generations_dir()).await {
+        let Some(op) = self.target.op(false)? else {
+            return Ok(out);
+        };
+        let entries = match op.list(&self.generations_dir()).await {
             Ok(e) => e,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
             Err(e) => return Err(e.into()),
@@ -285,7 +323,10 @@ impl BucketTarget {
     /// Files under `dir` (recursively), as full paths.
     pub async fn list_files(&self, dir: &str) -> Result<Vec<String>, BackupError> {
         let mut out = Vec::new();
-        let mut lister = match self.op.lister_with(dir).recursive(true).await {
+        let Some(op) = self.target.op(false)? else {
+            return Ok(out);
+        };
+        let mut lister = match op.lister_with(dir).recursive(true).await {
             Ok(l) => l,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
             Err(e) => return Err(e.into()),
@@ -300,12 +341,18 @@ impl BucketTarget {
     }
 
     pub async fn exists(&self, path: &str) -> Result<bool, BackupError> {
-        Ok(self.op.exists(path).await?)
+        match self.target.op(false)? {
+            Some(op) => Ok(op.exists(path).await?),
+            None => Ok(false),
+        }
     }
 
     /// Reads a small file whole (manifests are read with [`Self::read_stream`]).
     pub async fn read(&self, path: &str) -> Result<Option<Vec<u8>>, BackupError> {
-        match self.op.read(path).await {
+        let Some(op) = self.target.op(false)? else {
+            return Ok(None);
+        };
+        match op.read(path).await {
             Ok(b) => Ok(Some(b.to_vec())),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
@@ -318,7 +365,10 @@ impl BucketTarget {
         path: &str,
     ) -> Result<Option<impl Stream<Item = Result<Bytes, BackupError>> + Send + use<>>, BackupError>
     {
-        let reader = match self.op.reader_with(path).chunk(1024 * 1024).await {
+        let Some(op) = self.target.op(false)? else {
+            return Ok(None);
+        };
+        let reader = match op.reader_with(path).chunk(1024 * 1024).await {
             Ok(r) => r,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -333,17 +383,18 @@ impl BucketTarget {
 
     /// Writes a whole small file atomically (temporary file, then rename).
     pub async fn write_atomic(&self, path: &str, data: Vec<u8>) -> Result<(), BackupError> {
+        let op = self.target.writer_op()?;
         let tmp = self.new_tmp();
         let result = async {
-            let mut w = self.op.writer(&tmp).await?;
+            let mut w = op.writer(&tmp).await?;
             w.write(data).await?;
             w.close().await?;
-            self.op.rename(&tmp, path).await?;
+            op.rename(&tmp, path).await?;
             Ok::<_, opendal::Error>(())
         }
         .await;
         if let Err(e) = result {
-            let _ = self.op.delete(&tmp).await;
+            let _ = op.delete(&tmp).await;
             return Err(e.into());
         }
         Ok(())
@@ -361,12 +412,13 @@ impl BucketTarget {
         S: Stream<Item = Result<Bytes, BackupError>> + Send,
     {
         use md5::Digest;
+        let op = self.target.writer_op()?;
         let tmp = self.new_tmp();
         let mut sha = ring::digest::Context::new(&ring::digest::SHA256);
         let mut md5 = md5::Md5::new();
         let mut size = 0u64;
         let result = async {
-            let mut w = self.op.writer(&tmp).await?;
+            let mut w = op.writer(&tmp).await?;
             let mut data = std::pin::pin!(data);
             while let Some(chunk) = data.try_next().await? {
                 if chunk.is_empty() {
@@ -383,7 +435,7 @@ impl BucketTarget {
         }
         .await;
         if let Err(e) = result {
-            let _ = self.op.delete(&tmp).await;
+            let _ = op.delete(&tmp).await;
             return Err(e);
         }
         Ok(Written {
@@ -396,17 +448,23 @@ impl BucketTarget {
 
     /// Renames `from` to `to` (replacing `to`), creating `to`'s parent.
     pub async fn rename(&self, from: &str, to: &str) -> Result<(), BackupError> {
-        Ok(self.op.rename(from, to).await?)
+        Ok(self.target.writer_op()?.rename(from, to).await?)
     }
 
     /// Deletes a file (missing is fine).
     pub async fn delete(&self, path: &str) -> Result<(), BackupError> {
-        Ok(self.op.delete(path).await?)
+        match self.target.op(false)? {
+            Some(op) => Ok(op.delete(path).await?),
+            None => Ok(()),
+        }
     }
 
     /// Deletes a directory tree (missing is fine).
     pub async fn remove_all(&self, dir: &str) -> Result<(), BackupError> {
-        match self.op.delete_with(dir).recursive(true).await {
+        let Some(op) = self.target.op(false)? else {
+            return Ok(());
+        };
+        match op.delete_with(dir).recursive(true).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e.into()),
@@ -469,6 +527,26 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lakegate-target-{}", std::process::id()));
         let t = Target::parse(&format!("fs://{}", dir.display())).unwrap();
         assert!(t.url().starts_with("fs:///"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn the_directory_is_created_on_the_first_write() {
+        let dir = std::env::temp_dir().join(format!(
+            "lakegate-lazy-target-{}-{:x}",
+            std::process::id(),
+            uuid::Uuid::new_v4().as_u128() as u32
+        ));
+        let t = Target::dir(&dir).unwrap();
+        let b = t.bucket("b");
+        assert!(t.buckets().await.unwrap().is_empty());
+        assert!(b.generations().await.unwrap().is_empty());
+        assert!(b.read(&b.state_path()).await.unwrap().is_none());
+        assert!(!b.exists(&b.info_path()).await.unwrap());
+        b.clear_tmp().await.unwrap();
+        assert!(!dir.exists(), "reads must not create the target");
+        b.ensure_info().await.unwrap();
+        assert_eq!(t.buckets().await.unwrap(), vec!["b".to_string()]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
