@@ -638,16 +638,17 @@ impl BackupService {
 
     /// Starts scheduled runs, and at start-up resumes runs a restart interrupted.
     async fn scheduler_loop(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let mut resumed: BTreeSet<String> = BTreeSet::new();
+        // Buckets whose binding was seen (at start-up, or when it became active later).
+        let mut seen: BTreeSet<String> = BTreeSet::new();
         loop {
             let bindings = self.registry.active_bindings(PolicyKind::Backup);
             let now = now_millis();
             for a in &bindings {
                 let bucket = a.binding.bucket.clone();
-                if resumed.insert(bucket.clone()) {
-                    self.resume_if_interrupted(&bucket).await;
-                }
                 let settings = settings_of(a);
+                if seen.insert(bucket.clone()) {
+                    self.first_sight(&bucket, settings.events).await;
+                }
                 let st = self.bucket_state(&bucket);
                 let fire = {
                     let mut s = lock(&st.status);
@@ -697,8 +698,12 @@ impl BackupService {
         }
     }
 
-    /// Resumes a run a restart interrupted (its journal is in the target).
-    async fn resume_if_interrupted(self: &Arc<Self>, bucket: &str) {
+    /// When a backup binding is first seen (at start-up, or when it becomes active): resume
+    /// the run a restart interrupted (its journal is in the target), or, for an event-driven
+    /// binding, run a full pass to catch up with changes made while no events were collected
+    /// (before the binding, or while the gateway was down). Unchanged objects cost a plan, not
+    /// a copy.
+    async fn first_sight(self: &Arc<Self>, bucket: &str, events: bool) {
         let t = self.target.bucket(bucket);
         let next = match t.generations().await {
             Ok(g) => g.last().copied().unwrap_or(0) + 1,
@@ -707,20 +712,29 @@ impl BackupService {
                 return;
             }
         };
-        match t.list_files(&t.journal_dir(next)).await {
-            Ok(files) if !files.is_empty() => match self.run(bucket, "resume", Plan::Full) {
-                Ok(job) => tracing::info!(
-                    bucket,
-                    job = job.id,
-                    generation = next,
-                    "resuming the backup run a restart interrupted"
-                ),
-                Err(e) => {
-                    tracing::warn!(bucket, error = %e, "cannot resume an interrupted backup run")
-                }
-            },
-            Ok(_) => {}
-            Err(e) => tracing::warn!(bucket, error = %e, "cannot read the backup journal"),
+        let interrupted = match t.list_files(&t.journal_dir(next)).await {
+            Ok(files) => !files.is_empty(),
+            Err(e) => {
+                tracing::warn!(bucket, error = %e, "cannot read the backup journal");
+                false
+            }
+        };
+        let trigger = if interrupted {
+            "resume"
+        } else if events {
+            "catch-up"
+        } else {
+            return;
+        };
+        match self.run(bucket, trigger, Plan::Full) {
+            Ok(job) => tracing::info!(
+                bucket,
+                job = job.id,
+                generation = next,
+                trigger,
+                "backup run started for a newly active binding"
+            ),
+            Err(e) => tracing::warn!(bucket, error = %e, trigger, "cannot start a backup run"),
         }
     }
 }

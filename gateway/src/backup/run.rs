@@ -46,7 +46,7 @@ pub struct RunReport {
     pub bucket: String,
     /// `full` or `changes`.
     pub kind: String,
-    /// `manual`, `schedule`, `events`, `resume`.
+    /// `manual`, `schedule`, `events`, `resume`, `catch-up`.
     pub trigger: String,
     pub job: Option<u64>,
     pub started: Millis,

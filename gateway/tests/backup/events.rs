@@ -21,7 +21,8 @@ async fn writes_and_deletes_reach_the_target_within_seconds() {
     )
     .await;
 
-    // The first event-driven run of a bucket is a full one: "before" comes along.
+    // A newly active event-driven binding first catches up with a full run ("before"), then
+    // follows the changes.
     srv.put(&b, "first", b"one".to_vec()).await;
     let data = target.path(&b, "data/first");
     eventually("data/first", 10, || data.is_file()).await;
@@ -144,4 +145,33 @@ async fn an_interrupted_run_resumes_from_its_journal() {
     assert_eq!(st["last_run"]["trigger"], "resume", "{st:#}");
     assert!(target.files(&b, ".lakegate/journal").is_empty());
     assert_eq!(st["last_run"]["resumed_steps"], 1);
+}
+
+#[tokio::test]
+async fn a_new_event_driven_binding_catches_up_without_any_write() {
+    let (policies, target) = (PolicyDir::new(), TargetDir::new());
+    let srv = start(&policies, &target).await;
+    let b = srv.bucket().await;
+    srv.put(&b, "old", b"written before the binding".to_vec())
+        .await;
+    bind(
+        &srv,
+        &policies,
+        &b,
+        true,
+        "events = true\ndebounce_ms = 200",
+    )
+    .await;
+    let data = target.path(&b, "data/old");
+    eventually("data/old", 10, || data.is_file()).await;
+    let mut st = serde_json::Value::Null;
+    for _ in 0..200 {
+        st = admin(&srv, "GET", &format!("backup/{b}"), &[]).await.1;
+        if st["last_run"].is_object() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(st["last_run"]["trigger"], "catch-up", "{st:#}");
+    assert_eq!(st["last_run"]["copied"], 1);
 }
