@@ -365,6 +365,15 @@ impl BackupService {
         lock(&self.jobs).values().rev().cloned().collect()
     }
 
+    /// Whether a job of `bucket` waits for its turn.
+    fn has_queued_job(&self, bucket: &str) -> bool {
+        let st = self.bucket_state(bucket);
+        let ids = lock(&st.status).jobs.clone();
+        ids.iter()
+            .filter_map(|id| self.job(*id))
+            .any(|j| j.is_queued())
+    }
+
     /// Starts a backup run of `bucket` (queued behind a run or restore of the same bucket).
     pub fn run(
         self: &Arc<Self>,
@@ -560,6 +569,8 @@ impl BackupService {
             full: bool,
             first: Instant,
             last: Instant,
+            /// While a job of the bucket is queued, the batch waits (retried from this time).
+            not_before: Option<Instant>,
         }
         let mut pending: HashMap<String, Pending> = HashMap::new();
         let debounce_of = |bucket: &str| {
@@ -571,7 +582,8 @@ impl BackupService {
             let now = Instant::now();
             let due = |b: &str, p: &Pending| {
                 let d = debounce_of(b).unwrap_or(Duration::ZERO);
-                (p.last + d).min(p.first + d * MAX_DEBOUNCE_FACTOR)
+                let due = (p.last + d).min(p.first + d * MAX_DEBOUNCE_FACTOR);
+                p.not_before.map_or(due, |n| due.max(n))
             };
             let next = pending
                 .iter()
@@ -583,7 +595,7 @@ impl BackupService {
                     Ok(change) => {
                         let now = Instant::now();
                         let p = pending.entry(change.bucket).or_insert_with(|| Pending {
-                            keys: BTreeSet::new(), full: false, first: now, last: now,
+                            keys: BTreeSet::new(), full: false, first: now, last: now, not_before: None,
                         });
                         p.keys.insert(change.key);
                         p.last = now;
@@ -594,7 +606,7 @@ impl BackupService {
                         for a in self.registry.active_bindings(PolicyKind::Backup) {
                             if settings_of(&a).events {
                                 let p = pending.entry(a.binding.bucket.clone()).or_insert_with(|| Pending {
-                                    keys: BTreeSet::new(), full: false, first: now, last: now,
+                                    keys: BTreeSet::new(), full: false, first: now, last: now, not_before: None,
                                 });
                                 p.full = true;
                             }
@@ -611,14 +623,9 @@ impl BackupService {
                         .collect();
                     for bucket in ready {
                         // One queued batch per bucket: while one waits, keep collecting.
-                        let queued = {
-                            let st = self.bucket_state(&bucket);
-                            let ids = lock(&st.status).jobs.clone();
-                            ids.iter().filter_map(|id| self.job(*id)).any(|j| j.is_queued())
-                        };
-                        if queued {
+                        if self.has_queued_job(&bucket) {
                             if let Some(p) = pending.get_mut(&bucket) {
-                                p.last = now + Duration::from_millis(200);
+                                p.not_before = Some(now + Duration::from_millis(200));
                             }
                             continue;
                         }
@@ -672,7 +679,8 @@ impl BackupService {
                         }
                     }
                 };
-                if fire {
+                // A fire while the previous scheduled run still waits for its turn is skipped.
+                if fire && !self.has_queued_job(&bucket) {
                     match self.run(&bucket, "schedule", Plan::Full) {
                         Ok(job) => {
                             tracing::info!(bucket = %bucket, job = job.id, "scheduled backup started")
