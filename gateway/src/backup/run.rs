@@ -28,8 +28,11 @@ use crate::store::{Millis, ObjectVersion, Store, StoreError, VersionRef, now_mil
 pub const PAGE: usize = 1000;
 /// Change events per `plan-changes` call.
 pub const EVENT_CHUNK: usize = 1000;
-/// Copies in flight at once.
-pub const COPY_CONCURRENCY: usize = 4;
+/// Copy slots: a small object (below [`LARGE_COPY`]) takes one, a large one four, so up to 16
+/// small copies (bound by one fsync each) or 4 large ones (bound by bandwidth) run at once.
+pub const COPY_SLOTS: usize = 16;
+/// From this size on, a copy takes four slots.
+pub const LARGE_COPY: u64 = 1024 * 1024;
 
 /// What a run is over.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -489,14 +492,18 @@ impl Runner {
         }
         let (mut objects, mut bytes) = (0u64, 0u64);
         let generation = ex.generation;
+        let slots = &tokio::sync::Semaphore::new(COPY_SLOTS);
         let mut results = futures::stream::iter(copies)
             .map(|(object, path, old)| async move {
+                let weight = if object.size >= LARGE_COPY { 4 } else { 1 };
+                // The semaphore is never closed; without a permit the copy just runs.
+                let _slot = slots.acquire_many(weight).await.ok();
                 let r = self
                     .copy_one(&object, &path, old.as_ref(), generation)
                     .await;
                 (object, path, r)
             })
-            .buffer_unordered(COPY_CONCURRENCY);
+            .buffer_unordered(COPY_SLOTS);
         while let Some((object, path, r)) = results.next().await {
             objects += 1;
             bytes += object.size;
