@@ -240,3 +240,38 @@ async fn cli_backup_run_restore_status() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn restore_finds_bytes_displaced_by_an_interrupted_run() {
+    let (policies, target) = (PolicyDir::new(), TargetDir::new());
+    let srv = start(&policies, &target).await;
+    let b = srv.bucket().await;
+    bind(&srv, &policies, &b, false, "events = false").await;
+    put_full(&srv, &b, "k", b"generation one", "text/plain", &[], &[]).await;
+    put_full(&srv, &b, "other", b"stays", "text/plain", &[], &[]).await;
+    run_ok(&srv, &b).await;
+    // A run that displaced data/k and died before putting the new copy in place.
+    let displaced = target.path(&b, &format!(".lakegate/displaced/{:020}/k", 1));
+    std::fs::create_dir_all(displaced.parent().unwrap()).unwrap();
+    std::fs::rename(target.path(&b, "data/k"), &displaced).unwrap();
+
+    let to = unique_bucket("crash");
+    let job = restore(&srv, &b, Some(&to), None).await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    assert_eq!(srv.get(&to, "k").await, b"generation one");
+    assert_eq!(srv.get(&to, "other").await, b"stays");
+
+    // The next run after a changed source puts a new copy in place and keeps the displaced
+    // bytes for generation 1.
+    put_full(&srv, &b, "k", b"generation two", "text/plain", &[], &[]).await;
+    let r = run_ok(&srv, &b).await;
+    assert_eq!(r["copied"], 1, "{r:#}");
+    assert_eq!(
+        std::fs::read(target.path(&b, "data/k")).unwrap(),
+        b"generation two"
+    );
+    assert_eq!(std::fs::read(&displaced).unwrap(), b"generation one");
+    let job = restore(&srv, &b, Some(&to), Some(1)).await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    assert_eq!(srv.get(&to, "k").await, b"generation one");
+}
