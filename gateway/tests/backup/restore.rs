@@ -152,6 +152,7 @@ async fn a_corrupted_backup_file_is_detected_not_restored() {
     let b = srv.bucket().await;
     bind(&srv, &policies, &b, false, "events = false").await;
     put_full(&srv, &b, "good", b"fine", "text/plain", &[], &[]).await;
+    put_full(&srv, &b, "empty", b"", "text/plain", &[], &[]).await;
     let bad = random_bytes(200_000, 5);
     put_full(&srv, &b, "bad", &bad, "application/octet-stream", &[], &[]).await;
     run_ok(&srv, &b).await;
@@ -167,7 +168,7 @@ async fn a_corrupted_backup_file_is_detected_not_restored() {
     let r = &job["report"];
     assert_eq!(
         (r["restored"].as_u64(), r["errors"].as_u64()),
-        (Some(1), Some(1)),
+        (Some(2), Some(1)),
         "{r:#}"
     );
     assert_eq!(r["outcome"], "partial");
@@ -179,7 +180,7 @@ async fn a_corrupted_backup_file_is_detected_not_restored() {
     let snap = snapshot(&srv, &to).await;
     assert_eq!(
         snap.keys().collect::<Vec<_>>(),
-        ["good"],
+        ["empty", "good"],
         "the corrupt object is not restored"
     );
 }
