@@ -335,12 +335,17 @@ fn chunked_lines<'a, T: Serialize + Sync + 'a>(
 pub async fn write(t: &BucketTarget, header: &Header, m: &Manifest) -> Result<(), BackupError> {
     let mut first = serde_json::to_vec(header).map_err(|e| BackupError::Internal(e.to_string()))?;
     first.push(b'\n');
-    let written = t
-        .write_stream(chunked_lines(Some(first), m.entries.values()), |_| {})
-        .await?;
     let path = t.manifest_path(header.generation);
-    if let Err(e) = t.rename(&written.tmp, &path).await {
-        let _ = t.delete(&written.tmp).await;
+    let staged = t.staging_path(&path);
+    let written = t
+        .write_stream(
+            &staged,
+            chunked_lines(Some(first), m.entries.values()),
+            |_| {},
+        )
+        .await?;
+    if let Err(e) = t.place(&written.path, &path).await {
+        let _ = t.delete(&written.path).await;
         return Err(e);
     }
     Ok(())
@@ -353,12 +358,13 @@ pub async fn write_journal(
     page: u64,
     lines: &[JournalLine],
 ) -> Result<(), BackupError> {
-    let written = t
-        .write_stream(chunked_lines(None, lines.iter()), |_| {})
-        .await?;
     let path = format!("{}{page:08}.jsonl", t.journal_dir(generation));
-    if let Err(e) = t.rename(&written.tmp, &path).await {
-        let _ = t.delete(&written.tmp).await;
+    let staged = t.staging_path(&path);
+    let written = t
+        .write_stream(&staged, chunked_lines(None, lines.iter()), |_| {})
+        .await?;
+    if let Err(e) = t.place(&written.path, &path).await {
+        let _ = t.delete(&written.path).await;
         return Err(e);
     }
     Ok(())

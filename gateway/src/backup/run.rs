@@ -571,10 +571,25 @@ impl Runner {
                 Err(e) => return Err(e.into()),
             };
         let t = &self.target;
+        let data = t.data_path(path);
+        // Bytes an older manifest still needs are displaced before they are replaced: moved
+        // aside after the new copy is verified (fs: a rename), or copied aside before writing
+        // in place (object stores, where a PUT is the atomic step).
+        let displace = old.filter(|o| self.keep() && o.written_gen != generation);
+        let in_place = !t.can_rename();
+        if in_place && let Some(o) = displace {
+            let displaced = t.displaced_path(o.written_gen, path);
+            if !t.exists(&displaced).await? && t.exists(&data).await? {
+                t.copy_file(&data, &displaced).await?;
+            }
+        }
         let stream = crate::s3::get::data_stream(&self.store.blobs, &v.data, 0, v.size)
             .map_err(BackupError::from);
         let progress = &self.progress;
-        let written = t.write_stream(stream, |n| progress.add_done(0, n)).await?;
+        let staged = t.staging_path(&data);
+        let written = t
+            .write_stream(&staged, stream, |n| progress.add_done(0, n))
+            .await?;
         let verified = if written.size != v.size {
             Err(format!(
                 "copied {} bytes, the version has {}",
@@ -589,29 +604,29 @@ impl Runner {
             Ok(())
         };
         if let Err(message) = verified {
-            let _ = t.delete(&written.tmp).await;
+            // In place, this removes a bad copy from data/: the entry's old bytes are in
+            // displaced/ (or, with no generations kept, gone; a restore then reports them).
+            let _ = t.delete(&written.path).await;
             return Err(BackupError::Verify {
                 path: format!("{bucket}/{}", object.key),
                 message,
             });
         }
-        let data = t.data_path(path);
-        let placed = async {
-            if let Some(o) = old
-                && self.keep()
-                && o.written_gen != generation
-            {
-                let displaced = t.displaced_path(o.written_gen, path);
-                if !t.exists(&displaced).await? && t.exists(&data).await? {
-                    t.rename(&data, &displaced).await?;
+        if !in_place {
+            let placed = async {
+                if let Some(o) = displace {
+                    let displaced = t.displaced_path(o.written_gen, path);
+                    if !t.exists(&displaced).await? && t.exists(&data).await? {
+                        t.move_file(&data, &displaced).await?;
+                    }
                 }
+                t.place(&written.path, &data).await
             }
-            t.rename(&written.tmp, &data).await
-        }
-        .await;
-        if let Err(e) = placed {
-            let _ = t.delete(&written.tmp).await;
-            return Err(e);
+            .await;
+            if let Err(e) = placed {
+                let _ = t.delete(&written.path).await;
+                return Err(e);
+            }
         }
         Ok(CopyResult::Copied(Box::new(Entry::of(
             path,
@@ -635,7 +650,7 @@ impl Runner {
         if self.keep() && old.written_gen != generation {
             let displaced = t.displaced_path(old.written_gen, path);
             if !t.exists(&displaced).await? && t.exists(&data).await? {
-                return t.rename(&data, &displaced).await;
+                return t.move_file(&data, &displaced).await;
             }
         }
         t.delete(&data).await

@@ -34,11 +34,21 @@ pub struct Target {
 }
 
 struct TargetInner {
-    root: PathBuf,
+    /// The local directory (`fs`), created on the first write; `None` for object stores,
+    /// whose operator exists from the start.
+    root: Option<PathBuf>,
     /// How the target is shown (logs, admin API): the URL without credentials.
     display: String,
     op: OnceLock<Operator>,
+    /// Whether the service renames atomically (fs). Without it (S3), files are written in
+    /// place (a PUT is atomic) and "moves" are a server-side copy plus a delete.
+    rename: bool,
+    /// Writer chunk size (S3: multipart parts must be at least 5 MiB).
+    chunk: Option<usize>,
 }
+
+/// Multipart part size for object-store targets.
+pub const S3_PART: usize = 8 * 1024 * 1024;
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -91,17 +101,91 @@ impl Target {
                 });
             }
             PathBuf::from(rest)
+        } else if let Some(rest) = url.strip_prefix("s3://") {
+            return Self::s3(url, rest);
         } else if let Some((scheme, _)) = url.split_once("://") {
             return Err(BackupError::UnsupportedTarget {
                 url: url.into(),
                 reason: format!(
-                    "the {scheme}:// service is not built into this gateway; only fs:// (a local or mounted directory) is supported"
+                    "the {scheme}:// service is not built into this gateway; fs:// (a local or mounted directory) and s3:// are"
                 ),
             });
         } else {
             PathBuf::from(url)
         };
         Self::dir(&path)
+    }
+
+    /// An S3 target: `s3://bucket[/prefix][?endpoint=URL][&region=R][&virtual_host=true]`,
+    /// credentials from `LAKEGATE_BACKUP_ACCESS_KEY` / `LAKEGATE_BACKUP_SECRET_KEY`.
+    fn s3(url: &str, rest: &str) -> Result<Target, BackupError> {
+        let bad = |reason: String| BackupError::UnsupportedTarget {
+            url: url.split('?').next().unwrap_or(url).to_string(),
+            reason,
+        };
+        let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+        if crate::s3::router::check_bucket_name(bucket).is_err() {
+            return Err(bad(format!("{bucket:?} is not a valid bucket name")));
+        }
+        let (mut endpoint, mut region, mut virtual_host) = (None, "us-east-1".to_string(), false);
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let v = percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned();
+            match k {
+                "endpoint" => endpoint = Some(v),
+                "region" => region = v,
+                "virtual_host" => virtual_host = v == "true",
+                other => {
+                    return Err(bad(format!(
+                        "unknown parameter {other:?} (endpoint, region, virtual_host)"
+                    )));
+                }
+            }
+        }
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let (Some(access), Some(secret)) = (
+            var("LAKEGATE_BACKUP_ACCESS_KEY"),
+            var("LAKEGATE_BACKUP_SECRET_KEY"),
+        ) else {
+            return Err(bad(
+                "set LAKEGATE_BACKUP_ACCESS_KEY and LAKEGATE_BACKUP_SECRET_KEY".into(),
+            ));
+        };
+        // HTTP (reqwest) and TLS (rustls with ring) for OpenDAL, installed once per process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        opendal_http_transport_reqwest::install_default();
+        let root = format!("/{}", prefix.trim_matches('/'));
+        let mut builder = opendal::services::S3::default()
+            .bucket(bucket)
+            .root(&root)
+            .region(&region)
+            .access_key_id(&access)
+            .secret_access_key(&secret)
+            .disable_config_load()
+            .disable_ec2_metadata();
+        if let Some(e) = &endpoint {
+            builder = builder.endpoint(e);
+        }
+        if virtual_host {
+            builder = builder.enable_virtual_host_style();
+        }
+        let op = Operator::new(builder)?;
+        let display = match &endpoint {
+            Some(e) => format!("s3://{bucket}{root}?endpoint={e}"),
+            None => format!("s3://{bucket}{root}"),
+        };
+        Ok(Target {
+            inner: Arc::new(TargetInner {
+                root: None,
+                display,
+                op: OnceLock::from(op),
+                rename: false,
+                chunk: Some(S3_PART),
+            }),
+        })
     }
 
     /// A target on a local directory (created on the first write).
@@ -126,8 +210,10 @@ impl Target {
         Ok(Target {
             inner: Arc::new(TargetInner {
                 display: format!("fs://{root}"),
-                root: abs,
+                root: Some(abs),
                 op: OnceLock::new(),
+                rename: true,
+                chunk: None,
             }),
         })
     }
@@ -142,11 +228,15 @@ impl Target {
         if let Some(op) = self.inner.op.get() {
             return Ok(Some(op.clone()));
         }
-        if !write && !self.inner.root.is_dir() {
+        let Some(root) = &self.inner.root else {
+            return Err(BackupError::Internal(
+                "backup target operator missing".into(),
+            ));
+        };
+        if !write && !root.is_dir() {
             return Ok(None);
         }
-        let root = self.inner.root.to_string_lossy();
-        let op = Operator::new(Fs::default().root(&root))?;
+        let op = Operator::new(Fs::default().root(&root.to_string_lossy()))?;
         Ok(Some(self.inner.op.get_or_init(|| op).clone()))
     }
 
@@ -228,7 +318,8 @@ pub struct BucketTarget {
 /// What [`BucketTarget::write_stream`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
-    pub tmp: String,
+    /// Where it was written.
+    pub path: String,
     pub size: u64,
     pub sha256: String,
     pub md5: String,
@@ -290,6 +381,46 @@ impl BucketTarget {
 
     pub fn info_path(&self) -> String {
         format!("{}/.lakegate/target.json", self.bucket)
+    }
+
+    /// Whether files can be renamed atomically (fs); see [`TargetInner`].
+    pub fn can_rename(&self) -> bool {
+        self.target.inner.rename
+    }
+
+    /// Where a new file is written before it is verified: a temporary file if the target
+    /// renames, else `dest` itself.
+    pub fn staging_path(&self, dest: &str) -> String {
+        if self.can_rename() {
+            self.new_tmp()
+        } else {
+            dest.to_string()
+        }
+    }
+
+    /// Puts a staged file at `dest` (nothing to do if it was written in place).
+    pub async fn place(&self, staged: &str, dest: &str) -> Result<(), BackupError> {
+        if staged == dest {
+            return Ok(());
+        }
+        self.move_file(staged, dest).await
+    }
+
+    /// Moves a file: a rename, or a server-side copy and a delete.
+    pub async fn move_file(&self, from: &str, to: &str) -> Result<(), BackupError> {
+        if self.can_rename() {
+            return self.rename(from, to).await;
+        }
+        let op = self.target.writer_op()?;
+        op.copy(from, to).await?;
+        op.delete(from).await?;
+        Ok(())
+    }
+
+    /// Copies a file (server-side for object stores).
+    pub async fn copy_file(&self, from: &str, to: &str) -> Result<(), BackupError> {
+        self.target.writer_op()?.copy(from, to).await?;
+        Ok(())
     }
 
     fn new_tmp(&self) -> String {
@@ -384,6 +515,11 @@ impl BucketTarget {
     /// Writes a whole small file atomically (temporary file, then rename).
     pub async fn write_atomic(&self, path: &str, data: Vec<u8>) -> Result<(), BackupError> {
         let op = self.target.writer_op()?;
+        if !self.can_rename() {
+            // An object store's PUT is atomic.
+            op.write(path, data).await?;
+            return Ok(());
+        }
         let tmp = self.new_tmp();
         let result = async {
             let mut w = op.writer(&tmp).await?;
@@ -400,11 +536,12 @@ impl BucketTarget {
         Ok(())
     }
 
-    /// Streams `data` into a fresh temporary file, hashing (SHA-256 and MD5) as it goes, and
-    /// makes it durable. The caller verifies and then [`Self::rename`]s it into place (or
+    /// Streams `data` into `dest` (a [`Self::staging_path`]), hashing (SHA-256 and MD5) as it
+    /// goes, and makes it durable. The caller verifies and then [`Self::place`]s it (or
     /// [`Self::delete`]s it). `on_chunk` is told each chunk's size (progress).
     pub async fn write_stream<S>(
         &self,
+        dest: &str,
         data: S,
         mut on_chunk: impl FnMut(u64),
     ) -> Result<Written, BackupError>
@@ -413,12 +550,15 @@ impl BucketTarget {
     {
         use md5::Digest;
         let op = self.target.writer_op()?;
-        let tmp = self.new_tmp();
+        let tmp = dest.to_string();
         let mut sha = ring::digest::Context::new(&ring::digest::SHA256);
         let mut md5 = md5::Md5::new();
         let mut size = 0u64;
         let result = async {
-            let mut w = op.writer(&tmp).await?;
+            let mut w = match self.target.inner.chunk {
+                Some(c) => op.writer_with(&tmp).chunk(c).await?,
+                None => op.writer(&tmp).await?,
+            };
             let mut data = std::pin::pin!(data);
             while let Some(chunk) = data.try_next().await? {
                 if chunk.is_empty() {
@@ -439,7 +579,7 @@ impl BucketTarget {
             return Err(e);
         }
         Ok(Written {
-            tmp,
+            path: tmp,
             size,
             sha256: hex::encode(sha.finish().as_ref()),
             md5: hex::encode(md5.finalize()),
@@ -518,6 +658,14 @@ mod tests {
     fn parses_targets() {
         assert!(matches!(
             Target::parse("s3://bucket/prefix"),
+            Err(BackupError::UnsupportedTarget { .. })
+        ));
+        assert!(matches!(
+            Target::parse("gcs://bucket"),
+            Err(BackupError::UnsupportedTarget { .. })
+        ));
+        assert!(matches!(
+            Target::parse("s3://Not_A_Bucket"),
             Err(BackupError::UnsupportedTarget { .. })
         ));
         assert!(matches!(

@@ -15,3 +15,4 @@ mod util;
 mod events;
 mod layout;
 mod restore;
+mod s3target;
