@@ -10,6 +10,7 @@
 //! | `PUT /lakegate/admin/v1/plugins/{name}.wasm` | validate (`engine.check`), write `<dir>/plugins/{name}.wasm` atomically, reload the bindings using it |
 //! | `PUT /lakegate/admin/v1/bindings/{name}.toml` | validate (parse), write `<dir>/{name}.toml` atomically, load it; answers its state (200 active, 422 failed) |
 //! | `DELETE /lakegate/admin/v1/bindings/{name}.toml` | remove the file and unbind |
+//! | `/lakegate/admin/v1/backup/...`, `/lakegate/admin/v1/jobs/...` | backups: see [`crate::backup::admin`] |
 //! | `GET /lakegate/admin/v1/lifecycle/{bucket}` | `{"last": ScanReport, "running": ScanReport}` |
 //! | `POST /lakegate/admin/v1/lifecycle/{bucket}/run[?dry_run=true]` | scans now (a dry run changes nothing); answers the `ScanReport` (404 without a lifecycle policy, 409 while one runs) |
 //! | `GET /lakegate/admin/v1/clock` | the data plane's time: `{"now_ms", "offset_ms", "adjustable"}` |
