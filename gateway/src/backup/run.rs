@@ -22,7 +22,7 @@ use super::manifest::{self, Entry, Header, JournalLine, Manifest};
 use super::target::{BucketTarget, check_path};
 use super::{Progress, push_error};
 use crate::policy::{BackupStep, ChangeEvent, ChangeKind, LoadedPlugin, PolicyObject};
-use crate::store::{Millis, ObjectVersion, Store, StoreError, VersionRef, now_millis};
+use crate::store::{Millis, Store, StoreError, VersionRef, now_millis};
 
 /// Source objects per `plan-full` call.
 pub const PAGE: usize = 1000;
@@ -77,33 +77,6 @@ pub struct RunReport {
     pub error_messages: Vec<String>,
     /// `ok`, `partial` (some objects failed), `failed` (the run stopped).
     pub outcome: String,
-}
-
-/// The policy view of a stored version (the latest of its key).
-pub fn policy_object(bucket: &str, key: &str, v: &ObjectVersion) -> PolicyObject {
-    PolicyObject {
-        bucket: bucket.to_string(),
-        key: key.to_string(),
-        version_id: v.version_id.clone(),
-        size: v.size,
-        etag: v.etag.clone(),
-        content_type: v.meta.content_type.clone(),
-        last_modified: v.last_modified,
-        is_latest: true,
-        is_delete_marker: v.is_delete_marker,
-        user_metadata: v.meta.user.clone(),
-        tags: v.tags.clone(),
-        retention: v.retention,
-        legal_hold: v.legal_hold,
-        storage_class: v
-            .meta
-            .storage_class
-            .clone()
-            .unwrap_or_else(|| "STANDARD".into()),
-        newer_versions: 0,
-        noncurrent_since: None,
-        older_versions: 0,
-    }
 }
 
 /// Everything a run needs.
@@ -317,7 +290,7 @@ impl Runner {
                     continue;
                 }
                 match store.get_version(&bucket, key, VersionRef::Id(&cur.version_id)) {
-                    Ok(v) => objects.push(policy_object(&bucket, key, &v)),
+                    Ok(v) => objects.push(PolicyObject::of_version(&bucket, key, &v, 0, 0, None)),
                     Err(
                         StoreError::NoSuchVersion
                         | StoreError::NoSuchKey
@@ -379,7 +352,7 @@ impl Runner {
             let event = match self.store.get_version(&bucket, key, VersionRef::Current) {
                 Ok(v) => ChangeEvent {
                     kind: ChangeKind::Created,
-                    object: policy_object(&bucket, key, &v),
+                    object: PolicyObject::of_version(&bucket, key, &v, 0, 0, None),
                 },
                 Err(StoreError::DeleteMarker { version_id, .. }) => ChangeEvent {
                     kind: ChangeKind::Removed,

@@ -127,46 +127,12 @@ pub struct LifecycleScanner {
     s3_plugins: Mutex<BTreeMap<String, super::LoadedPlugin>>,
 }
 
-/// A version as the plugin sees it.
-pub fn policy_object(
-    bucket: &str,
-    key: &str,
-    v: &ObjectVersion,
-    newer_versions: u32,
-    older_versions: u32,
-    noncurrent_since: Option<Millis>,
-) -> PolicyObject {
-    PolicyObject {
-        bucket: bucket.to_string(),
-        key: key.to_string(),
-        version_id: v.version_id.clone(),
-        size: v.size,
-        etag: v.etag.clone(),
-        content_type: v.meta.content_type.clone(),
-        last_modified: v.last_modified,
-        is_latest: newer_versions == 0,
-        is_delete_marker: v.is_delete_marker,
-        user_metadata: v.meta.user.clone(),
-        tags: v.tags.clone(),
-        retention: v.retention,
-        legal_hold: v.legal_hold,
-        storage_class: v
-            .meta
-            .storage_class
-            .clone()
-            .unwrap_or_else(|| "STANDARD".into()),
-        newer_versions,
-        noncurrent_since,
-        older_versions,
-    }
-}
-
 /// Turns one key's versions (newest first) into lifecycle items.
 fn key_items(bucket: &str, key: &str, versions: &[ObjectVersion], out: &mut Vec<LifecycleItem>) {
     let n = versions.len();
     for (i, v) in versions.iter().enumerate() {
         let noncurrent_since = (i > 0).then(|| versions[i - 1].last_modified);
-        out.push(LifecycleItem::Version(policy_object(
+        out.push(LifecycleItem::Version(PolicyObject::of_version(
             bucket,
             key,
             v,

@@ -78,6 +78,41 @@ pub struct PolicyObject {
 }
 
 impl PolicyObject {
+    /// A stored version as policies see it: `newer_versions` and `older_versions` of the same
+    /// key around it, `noncurrent_since` the next newer version's time (for a noncurrent one).
+    pub fn of_version(
+        bucket: &str,
+        key: &str,
+        v: &crate::store::ObjectVersion,
+        newer_versions: u32,
+        older_versions: u32,
+        noncurrent_since: Option<Millis>,
+    ) -> Self {
+        PolicyObject {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id: v.version_id.clone(),
+            size: v.size,
+            etag: v.etag.clone(),
+            content_type: v.meta.content_type.clone(),
+            last_modified: v.last_modified,
+            is_latest: newer_versions == 0,
+            is_delete_marker: v.is_delete_marker,
+            user_metadata: v.meta.user.clone(),
+            tags: v.tags.clone(),
+            retention: v.retention,
+            legal_hold: v.legal_hold,
+            storage_class: v
+                .meta
+                .storage_class
+                .clone()
+                .unwrap_or_else(|| "STANDARD".into()),
+            newer_versions,
+            noncurrent_since,
+            older_versions,
+        }
+    }
+
     /// Whether `other` names the same version (bucket, key, version id).
     pub fn same_version(&self, other: &PolicyObject) -> bool {
         self.version_id == other.version_id && self.key == other.key && self.bucket == other.bucket

@@ -357,17 +357,18 @@ async fn s3_lifecycle_configurations_are_translated_and_enforced() {
             .build()
             .unwrap()
     };
-    c.put_bucket_lifecycle_configuration()
-        .bucket("scratch")
-        .lifecycle_configuration(
-            BucketLifecycleConfiguration::builder()
-                .rules(rule("tmp", "tmp/", 1))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let put_rule = |bucket: &str, rule: LifecycleRule| {
+        c.put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(
+                BucketLifecycleConfiguration::builder()
+                    .rules(rule)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    put_rule("scratch", rule("tmp", "tmp/", 1)).await.unwrap();
     let got = c
         .get_bucket_lifecycle_configuration()
         .bucket("scratch")
@@ -394,63 +395,35 @@ async fn s3_lifecycle_configurations_are_translated_and_enforced() {
     assert!(exists(&srv, "scratch", "keep/y").await);
 
     // What cannot be honoured is refused, not stored.
-    let err = c
-        .put_bucket_lifecycle_configuration()
-        .bucket("scratch")
-        .lifecycle_configuration(
-            BucketLifecycleConfiguration::builder()
-                .rules(
-                    LifecycleRule::builder()
-                        .status(ExpirationStatus::Enabled)
-                        .filter(LifecycleRuleFilter::builder().prefix("").build())
-                        .transitions(
-                            Transition::builder()
-                                .days(30)
-                                .storage_class(TransitionStorageClass::Glacier)
-                                .build(),
-                        )
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap_err();
+    let err = put_rule(
+        "scratch",
+        LifecycleRule::builder()
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .transitions(
+                Transition::builder()
+                    .days(30)
+                    .storage_class(TransitionStorageClass::Glacier)
+                    .build(),
+            )
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         err.as_service_error().and_then(|e| e.meta().code()),
         Some("NotImplemented")
     );
     // The plugin validates the translation (days must be positive).
-    let err = c
-        .put_bucket_lifecycle_configuration()
-        .bucket("scratch")
-        .lifecycle_configuration(
-            BucketLifecycleConfiguration::builder()
-                .rules(rule("zero", "", 0))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap_err();
+    let err = put_rule("scratch", rule("zero", "", 0)).await.unwrap_err();
     assert_eq!(
         err.as_service_error().and_then(|e| e.meta().code()),
         Some("InvalidArgument"),
         "{err:?}"
     );
     // A bucket governed by a binding refuses S3 configurations.
-    let err = c
-        .put_bucket_lifecycle_configuration()
-        .bucket("bronze")
-        .lifecycle_configuration(
-            BucketLifecycleConfiguration::builder()
-                .rules(rule("tmp", "tmp/", 1))
-                .build()
-                .unwrap(),
-        )
-        .send()
+    let err = put_rule("bronze", rule("tmp", "tmp/", 1))
         .await
         .unwrap_err();
     assert_eq!(
