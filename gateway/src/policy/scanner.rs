@@ -284,7 +284,13 @@ impl LifecycleScanner {
         let Some(config) = self.store.s3_lifecycle(bucket)? else {
             return Err(ScanError::NoPolicy(bucket.to_string()));
         };
-        let plugin = tokio::task::block_in_place(|| self.s3_plugin(&config)).map_err(|e| {
+        // Loading is a cache hit after the first scan; a first load compiles (blocking).
+        let load = || self.s3_plugin(&config);
+        let loaded = match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(load),
+            _ => load(),
+        };
+        let plugin = loaded.map_err(|e| {
             ScanError::Store(StoreError::Io(format!(
                 "the bucket's lifecycle configuration cannot be loaded: {e}"
             )))
