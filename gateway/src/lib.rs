@@ -11,6 +11,7 @@ pub mod auth;
 pub mod backup;
 pub mod clock;
 pub mod console;
+pub mod local_key;
 pub mod policy;
 pub mod s3;
 pub mod server;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use lakegate::auth::Credentials;
-use lakegate::server::{Server, ServerConfig};
+use lakegate::server::{ConnectionLimits, Server, ServerConfig, root_password_is_weak};
 use lakegate::store::StoreOptions;
 
 const DEFAULT_USER: &str = "admin";
@@ -146,12 +146,42 @@ struct ServerArgs {
     /// Where objects and metadata live.
     #[arg(default_value = "./data", env = "LAKEGATE_DATA_DIR")]
     data_dir: PathBuf,
-    /// S3 API listen address.
-    #[arg(long, default_value = ":9000", env = "LAKEGATE_ADDRESS")]
-    address: String,
-    /// Web console listen address.
-    #[arg(long, default_value = ":9001", env = "LAKEGATE_CONSOLE_ADDRESS")]
-    console_address: String,
+    /// S3 API listen address [default: :9000, all interfaces; 127.0.0.1:9000 while the root
+    /// password is weak].
+    #[arg(long, env = "LAKEGATE_ADDRESS")]
+    address: Option<String>,
+    /// Web console listen address [default: :9001, all interfaces; 127.0.0.1:9001 while the
+    /// root password is weak].
+    #[arg(long, env = "LAKEGATE_CONSOLE_ADDRESS")]
+    console_address: Option<String>,
+    /// Serve non-loopback addresses even though the root password is the default admin123 or
+    /// shorter than 8 characters. Without it such a start is refused.
+    #[arg(long, env = "LAKEGATE_INSECURE_DEFAULT_CREDENTIALS")]
+    insecure_default_credentials: bool,
+    /// The most connections open at once, per port [default: from the open-files limit, at
+    /// most 16384]. Connections over the cap get 503 SlowDown and are closed.
+    #[arg(long, env = "LAKEGATE_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// The most connections open at once from one client address, per port [default: a
+    /// quarter of --max-connections].
+    #[arg(long, env = "LAKEGATE_MAX_CONNECTIONS_PER_CLIENT")]
+    max_connections_per_client: Option<usize>,
+    /// A new connection must send a whole request head within this time.
+    #[arg(long, default_value = "30s", value_parser = parse_interval, env = "LAKEGATE_FIRST_REQUEST_TIMEOUT")]
+    first_request_timeout: std::time::Duration,
+    /// A request head must complete within this time of its first byte.
+    #[arg(long, default_value = "30s", value_parser = parse_interval, env = "LAKEGATE_HEADER_READ_TIMEOUT")]
+    header_read_timeout: std::time::Duration,
+    /// A connection (HTTP/1.1 keep-alive or HTTP/2) with no request in flight is closed after
+    /// this time.
+    #[arg(long, default_value = "60s", value_parser = parse_interval, env = "LAKEGATE_IDLE_TIMEOUT")]
+    idle_timeout: std::time::Duration,
+    /// A request body that delivers no bytes for this long fails with RequestTimeout.
+    #[arg(long, default_value = "60s", value_parser = parse_interval, env = "LAKEGATE_BODY_READ_TIMEOUT")]
+    body_read_timeout: std::time::Duration,
+    /// A response the client stops reading for this long closes the connection.
+    #[arg(long, default_value = "60s", value_parser = parse_interval, env = "LAKEGATE_SEND_TIMEOUT")]
+    send_timeout: std::time::Duration,
     /// Base domain(s) for virtual-host-style requests (`<bucket>.<domain>`); comma-separated.
     #[arg(
         long,
@@ -223,24 +253,80 @@ fn root_credentials() -> Credentials {
     };
     let user = var(["LAKEGATE_ROOT_USER", "MINIO_ROOT_USER"]);
     let password = var(["LAKEGATE_ROOT_PASSWORD", "MINIO_ROOT_PASSWORD"]);
-    if user.is_none() || password.is_none() {
-        tracing::warn!(
-            "!!! USING THE DEFAULT ROOT CREDENTIALS (admin / admin123). Anyone who can reach this server can read and \
-             delete everything. Set LAKEGATE_ROOT_USER and LAKEGATE_ROOT_PASSWORD. !!!"
-        );
-    }
-    Credentials {
+    let root = Credentials {
         access_key: user.unwrap_or_else(|| DEFAULT_USER.to_string()),
         secret_key: password.unwrap_or_else(|| DEFAULT_PASSWORD.to_string()),
+    };
+    // However they were set (defaults, or the same values given explicitly).
+    if root_password_is_weak(&root) {
+        tracing::warn!(
+            "!!! WEAK ROOT CREDENTIALS (the default admin / admin123, or a password shorter than 8 \
+             characters). Anyone who can reach this server can read and delete everything. Set \
+             LAKEGATE_ROOT_USER and LAKEGATE_ROOT_PASSWORD. !!!"
+        );
+    }
+    root
+}
+
+/// The listen address: the one given, else all interfaces on `port`, or loopback only while the
+/// root password is weak (the defaults stay usable locally without facing the network).
+fn default_listen_address(
+    given: Option<&str>,
+    port: u16,
+    weak_root: bool,
+    insecure: bool,
+) -> String {
+    match given {
+        Some(a) => listen_address(a),
+        None if weak_root && !insecure => {
+            tracing::warn!(
+                port,
+                "listening on 127.0.0.1 only because the root password is weak; set \
+                 LAKEGATE_ROOT_PASSWORD (or pass --insecure-default-credentials) to listen on all \
+                 interfaces"
+            );
+            format!("127.0.0.1:{port}")
+        }
+        None => format!("0.0.0.0:{port}"),
     }
 }
 
 async fn run_server(args: ServerArgs) -> anyhow::Result<()> {
+    let root = root_credentials();
+    let weak = root_password_is_weak(&root);
+    let insecure = args.insecure_default_credentials;
+    let fd_limit = lakegate::server::connection::raise_open_files_limit();
+    let mut limits = ConnectionLimits::for_fd_limit(fd_limit);
+    if let Some(n) = args.max_connections {
+        limits.max_connections = n.max(1);
+        limits.max_connections_per_client = (n / 4).max(1);
+    }
+    if let Some(n) = args.max_connections_per_client {
+        limits.max_connections_per_client = n.max(1);
+    }
+    limits.first_request_timeout = args.first_request_timeout;
+    limits.header_read_timeout = args.header_read_timeout;
+    limits.idle_timeout = args.idle_timeout;
+    limits.body_read_timeout = args.body_read_timeout;
+    limits.send_timeout = args.send_timeout;
+    tracing::info!(
+        open_files = fd_limit,
+        max_connections = limits.max_connections,
+        max_connections_per_client = limits.max_connections_per_client,
+        "connection limits"
+    );
     let config = ServerConfig {
         data_dir: args.data_dir,
-        address: listen_address(&args.address),
-        console_address: listen_address(&args.console_address),
-        root: root_credentials(),
+        address: default_listen_address(args.address.as_deref(), 9000, weak, insecure),
+        console_address: default_listen_address(
+            args.console_address.as_deref(),
+            9001,
+            weak,
+            insecure,
+        ),
+        root,
+        limits,
+        allow_weak_root_credentials: insecure,
         domains: args.domain,
         region: args.region,
         store: StoreOptions {

@@ -40,6 +40,10 @@ pub const MAX_CHUNK_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
 const X_AMZ_TRAILER_SIGNATURE: &str = "x-amz-trailer-signature";
 
+/// How long a body may stall (no bytes arriving) before the request fails with
+/// `RequestTimeout`, unless [`RequestBody::with_read_timeout`] says otherwise.
+pub const DEFAULT_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A request body, read chunk by chunk.
 ///
 /// Decodes `aws-chunked` framing, verifies every chunk signature and the trailer signature,
@@ -149,6 +153,7 @@ impl RequestBody {
             wire_expected: content_length,
             sha: expected_sha.map(|h| (ring::digest::Context::new(&ring::digest::SHA256), h)),
             http_trailers: HeaderMap::new(),
+            read_timeout: DEFAULT_READ_TIMEOUT,
         };
         let (decoder, declared_len, decoded_len) = match chunked {
             Some(c) => (Decoder::Chunked(Box::new(c)), decoded_len, decoded_len),
@@ -176,6 +181,7 @@ impl RequestBody {
                 wire_expected: None,
                 sha: None,
                 http_trailers: HeaderMap::new(),
+                read_timeout: DEFAULT_READ_TIMEOUT,
             },
             decoder: Decoder::Plain,
             declared_len: Some(0),
@@ -185,6 +191,13 @@ impl RequestBody {
             announced: Vec::new(),
             state: State::Done,
         }
+    }
+
+    /// Fails the body with `RequestTimeout` when no bytes arrive for `timeout` (a stalled upload
+    /// must not hold a connection and a handler forever).
+    pub fn with_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.source.read_timeout = timeout;
+        self
     }
 
     /// The decoded length the client declared, if it declared one.
@@ -313,6 +326,8 @@ struct Source {
     /// Running hash of the wire bytes and the hash they must have.
     sha: Option<(ring::digest::Context, [u8; 32])>,
     http_trailers: HeaderMap,
+    /// The longest wait for the next frame.
+    read_timeout: std::time::Duration,
 }
 
 impl Source {
@@ -324,7 +339,11 @@ impl Source {
             let Some(body) = self.body.as_mut() else {
                 return Ok(false);
             };
-            match body.frame().await {
+            let Ok(frame) = tokio::time::timeout(self.read_timeout, body.frame()).await else {
+                self.body = None;
+                return Err(S3Error::new(S3ErrorCode::RequestTimeout));
+            };
+            match frame {
                 None => {
                     self.body = None;
                     self.finish()?;

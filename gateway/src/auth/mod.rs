@@ -25,6 +25,7 @@ use std::time::SystemTime;
 
 pub use body::RequestBody;
 pub use credentials::{CredentialStore, Credentials};
+pub use util::decode_query_component;
 
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 
@@ -78,14 +79,19 @@ pub struct Authenticated {
 /// Verifies the request's signature (SigV4 header or query, SigV2 header or query).
 ///
 /// `vhost_bucket` is the bucket taken from the `Host` header for virtual-host-style requests
-/// (SigV2 signs `/bucket/key` even then). `now` is the server's clock, used for
-/// `RequestTimeTooSkewed` (15 minutes) and presigned-URL expiry.
+/// (SigV2 signs `/bucket/key` even then). `region` is the server's region: a SigV4 scope naming
+/// another one is refused. `now` is the server's clock, used for `RequestTimeTooSkewed`
+/// (15 minutes) and presigned-URL expiry.
+///
+/// Every `x-amz-*` header must be covered by the signature (SigV4 `SignedHeaders`; SigV2 signs
+/// all of them by construction).
 ///
 /// Anonymous requests (no signature at all) are refused with `AccessDenied`.
 pub fn authenticate(
     parts: &http::request::Parts,
     vhost_bucket: Option<&str>,
     store: &CredentialStore,
+    region: &str,
     now: SystemTime,
 ) -> S3Result<Authenticated> {
     let query = util::parse_query(parts.uri.query());
@@ -113,7 +119,7 @@ pub fn authenticate(
             )
         })?;
         return if value.starts_with("AWS4-HMAC-SHA256 ") {
-            sigv4::verify_header(parts, value, store, now)
+            sigv4::verify_header(parts, value, store, region, now)
         } else if value.starts_with("AWS ") {
             sigv2::verify_header(parts, vhost_bucket, value, store, now)
         } else if value.starts_with(sigv4::SIGV4A_ALGORITHM) {
@@ -135,7 +141,7 @@ pub fn authenticate(
         ));
     }
     if v4_query {
-        return sigv4::verify_presigned(parts, &query, store, now);
+        return sigv4::verify_presigned(parts, &query, store, region, now);
     }
     if v2_query {
         return sigv2::verify_presigned(parts, vhost_bucket, &query, store, now);
@@ -201,7 +207,7 @@ mod tests {
                 ("content-length", "5"),
             ],
         );
-        let a = authenticate(&p, None, &store(), at(T0 + 5)).unwrap();
+        let a = authenticate(&p, None, &store(), "us-west-2", at(T0 + 5)).unwrap();
         assert_eq!(a.access_key, AK);
         assert!(matches!(a.payload, PayloadCheck::Sha256(_)));
         // The same request with the HTTP/2 authority instead of a Host header.
@@ -212,17 +218,17 @@ mod tests {
         );
         p2.headers = p.headers.clone();
         p2.headers.remove("host");
-        authenticate(&p2, None, &store(), at(T0 + 5)).unwrap();
+        authenticate(&p2, None, &store(), "us-west-2", at(T0 + 5)).unwrap();
     }
 
     #[test]
     fn botocore_sigv4_presigned() {
         let uri = "/bucket/dir/a%20b%2Bc.txt?versionId=x%2By&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=5d68b05d0eb12a3f6e8bc5ce6c0565c89bde493c227f8f0ac620dedb42aa818a";
         let p = parts("GET", uri, &[("host", "localhost:9000")]);
-        let a = authenticate(&p, None, &store(), at(T0 + 3600)).unwrap();
+        let a = authenticate(&p, None, &store(), "us-east-1", at(T0 + 3600)).unwrap();
         assert!(matches!(a.payload, PayloadCheck::Unsigned));
         assert_eq!(
-            code(authenticate(&p, None, &store(), at(T0 + 3601))),
+            code(authenticate(&p, None, &store(), "us-east-1", at(T0 + 3601))),
             S3ErrorCode::AccessDenied
         );
     }
@@ -231,7 +237,7 @@ mod tests {
     fn botocore_sigv2_presigned_virtual_host() {
         let uri = "/dir/a%20b%2Bc.txt?versionId=x%2By&response-content-type=text%2Fplain&AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Signature=QA6C78rwT7ytkB%2FLikfBYQk4iak%3D&Expires=1369357200";
         let p = parts("GET", uri, &[("host", "bucket.localhost:9000")]);
-        let a = authenticate(&p, Some("bucket"), &store(), at(T0)).unwrap();
+        let a = authenticate(&p, Some("bucket"), &store(), "us-east-1", at(T0)).unwrap();
         assert_eq!(a.access_key, AK);
         assert!(matches!(a.payload, PayloadCheck::Unsigned));
         assert_eq!(
@@ -239,6 +245,7 @@ mod tests {
                 &p,
                 Some("bucket"),
                 &store(),
+                "us-east-1",
                 at(1_369_357_201)
             )),
             S3ErrorCode::AccessDenied
@@ -262,7 +269,7 @@ mod tests {
                 ),
             ],
         );
-        authenticate(&p, None, &store(), at(T0 + 60)).unwrap();
+        authenticate(&p, None, &store(), "us-east-1", at(T0 + 60)).unwrap();
     }
 
     #[test]
@@ -271,7 +278,7 @@ mod tests {
         // Anonymous.
         let p = parts("GET", "/bucket/key", &[("host", "h")]);
         assert_eq!(
-            code(authenticate(&p, None, &store(), now)),
+            code(authenticate(&p, None, &store(), "us-east-1", now)),
             S3ErrorCode::AccessDenied
         );
         // Unknown schemes.
@@ -282,14 +289,14 @@ mod tests {
         ] {
             let p = parts("GET", "/bucket/key", &[("authorization", auth)]);
             assert_eq!(
-                code(authenticate(&p, None, &store(), now)),
+                code(authenticate(&p, None, &store(), "us-east-1", now)),
                 S3ErrorCode::InvalidArgument,
                 "{auth}"
             );
         }
         let p = parts("GET", "/bucket/key", &[("authorization", "")]);
         assert_eq!(
-            code(authenticate(&p, None, &store(), now)),
+            code(authenticate(&p, None, &store(), "us-east-1", now)),
             S3ErrorCode::AuthorizationHeaderMalformed
         );
         // SigV4a.
@@ -299,7 +306,7 @@ mod tests {
             &[("authorization", "AWS4-ECDSA-P256-SHA256 Credential=x")],
         );
         assert_eq!(
-            code(authenticate(&p, None, &store(), now)),
+            code(authenticate(&p, None, &store(), "us-east-1", now)),
             S3ErrorCode::NotImplemented
         );
         // Two mechanisms at once.
@@ -309,7 +316,7 @@ mod tests {
             &[("authorization", "AWS AK:sig")],
         );
         assert_eq!(
-            code(authenticate(&p, None, &store(), now)),
+            code(authenticate(&p, None, &store(), "us-east-1", now)),
             S3ErrorCode::InvalidArgument
         );
         let p = parts(
@@ -318,7 +325,7 @@ mod tests {
             &[],
         );
         assert_eq!(
-            code(authenticate(&p, None, &store(), now)),
+            code(authenticate(&p, None, &store(), "us-east-1", now)),
             S3ErrorCode::InvalidArgument
         );
         // Two Authorization headers.
@@ -331,18 +338,18 @@ mod tests {
             ],
         );
         assert_eq!(
-            code(authenticate(&p, None, &store(), now)),
+            code(authenticate(&p, None, &store(), "us-east-1", now)),
             S3ErrorCode::InvalidArgument
         );
         // Incomplete presigned queries.
         let p = parts("GET", "/bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256", &[]);
         assert_eq!(
-            code(authenticate(&p, None, &store(), now)),
+            code(authenticate(&p, None, &store(), "us-east-1", now)),
             S3ErrorCode::AuthorizationQueryParametersError
         );
         let p = parts("GET", "/bucket/key?Signature=abc", &[]);
         assert_eq!(
-            code(authenticate(&p, None, &store(), now)),
+            code(authenticate(&p, None, &store(), "us-east-1", now)),
             S3ErrorCode::AccessDenied
         );
     }

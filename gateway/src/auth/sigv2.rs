@@ -21,6 +21,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http::request::Parts;
 
+use super::sigv4::MAX_PRESIGNED_EXPIRES;
 use super::util::{
     MAX_CLOCK_SKEW, QueryParam, ct_eq, format_amz_date, parse_http_or_amz_date, query_value,
     time_distance, unix_secs,
@@ -173,6 +174,17 @@ pub(crate) fn verify_presigned(
                 .with_detail("Expires", expires.to_string())
                 .with_detail("ServerTime", format_amz_date(now)),
         );
+    }
+    // The same 7-day ceiling as SigV4's X-Amz-Expires: a leaked URL must not work forever.
+    if expires - unix_secs(now) > MAX_PRESIGNED_EXPIRES {
+        return Err(S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            format!(
+                "Expires must be less than a week ({MAX_PRESIGNED_EXPIRES} seconds) in the future"
+            ),
+        )
+        .with_detail("Expires", expires.to_string())
+        .with_detail("ServerTime", format_amz_date(now)));
     }
     if query_value(query, "x-amz-security-token")
         .ok()
@@ -503,6 +515,14 @@ mod tests {
         let err = verify_presigned(&p, Some("johnsmith"), &q, &store(), after).unwrap_err();
         assert_eq!(err.code, S3ErrorCode::AccessDenied);
         assert_eq!(err.message, "Request has expired");
+
+        // More than 7 days ahead of the server clock.
+        let long_before = UNIX_EPOCH + Duration::from_secs(1_175_139_620 - 604_801);
+        let err = verify_presigned(&p, Some("johnsmith"), &q, &store(), long_before).unwrap_err();
+        assert_eq!(err.code, S3ErrorCode::AccessDenied);
+        assert!(err.message.starts_with("Expires must be less than a week"));
+        let just_in = UNIX_EPOCH + Duration::from_secs(1_175_139_620 - 604_800);
+        verify_presigned(&p, Some("johnsmith"), &q, &store(), just_in).unwrap();
 
         // Tampered expiry.
         let p2 = parts(

@@ -27,8 +27,8 @@ use http::request::Parts;
 
 use super::util::{
     MAX_CLOCK_SKEW, QueryParam, ct_eq, format_amz_date, parse_amz_date, parse_http_or_amz_date,
-    parse_scope_date, percent_decode, percent_decode_plus, query_value, sha256_hex, time_distance,
-    trim_collapse_spaces, uri_encode,
+    parse_scope_date, percent_decode, query_value, sha256_hex, time_distance, trim_collapse_spaces,
+    uri_encode,
 };
 use super::{Authenticated, CredentialStore, PayloadCheck};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
@@ -151,6 +151,29 @@ impl Credential {
         })
     }
 
+    /// The scope must name this server's region; AWS answers a request signed for another one
+    /// with the region it expects, which SDKs use to re-sign.
+    fn check_region(&self, expected: &str, form: Form) -> S3Result<()> {
+        if self.region == expected {
+            return Ok(());
+        }
+        let message = match form {
+            Form::Header => format!(
+                "The authorization header is malformed; the region '{}' is wrong; expecting \
+                 '{expected}'",
+                self.region
+            ),
+            Form::Query => format!(
+                "Error parsing the X-Amz-Credential parameter; the region '{}' is wrong; \
+                 expecting '{expected}'",
+                self.region
+            ),
+        };
+        Err(form
+            .malformed(message)
+            .with_detail("Region", expected.to_string()))
+    }
+
     fn scope(&self) -> String {
         format!("{}/{}/{SERVICE}/{TERMINATOR}", self.date, self.region)
     }
@@ -205,6 +228,7 @@ pub fn verify_header(
     parts: &Parts,
     authorization: &str,
     store: &CredentialStore,
+    region: &str,
     now: SystemTime,
 ) -> S3Result<Authenticated> {
     let form = Form::Header;
@@ -252,6 +276,7 @@ pub fn verify_header(
         ))
     };
     let credential = Credential::parse(credential.ok_or_else(|| missing("Credential"))?, form)?;
+    credential.check_region(region, form)?;
     let signed_headers = parse_signed_headers(
         signed_headers.ok_or_else(|| missing("SignedHeaders"))?,
         form,
@@ -339,6 +364,7 @@ pub(crate) fn verify_presigned(
     parts: &Parts,
     query: &[QueryParam<'_>],
     store: &CredentialStore,
+    region: &str,
     now: SystemTime,
 ) -> S3Result<Authenticated> {
     let form = Form::Query;
@@ -367,6 +393,7 @@ pub(crate) fn verify_presigned(
         return Err(form.malformed(format!("X-Amz-Algorithm only supports \"{ALGORITHM}\"")));
     }
     let credential = Credential::parse(&required("X-Amz-Credential")?, form)?;
+    credential.check_region(region, form)?;
     let amz_date = required("X-Amz-Date")?;
     let request_time = parse_amz_date(&amz_date).ok_or_else(|| {
         form.malformed("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
@@ -455,6 +482,7 @@ fn verify(
     let creds = store
         .lookup(&p.credential.access_key)
         .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
+    check_amz_headers_signed(&parts.headers, &p.signed_headers)?;
     let scope_time = parse_scope_date(&p.credential.date)
         .ok_or_else(|| p.form.malformed("Invalid credential date."))?;
     let signing_key =
@@ -463,35 +491,19 @@ fn verify(
     let signed: Vec<&str> = p.signed_headers.iter().map(String::as_str).collect();
     let presigned = p.form == Form::Query;
 
-    let compute = |plus_as_space: bool| {
-        let canonical = canonical_request(
-            parts.method.as_str(),
-            parts.uri.path(),
-            query,
-            presigned,
-            plus_as_space,
-            &parts.headers,
-            parts.uri.authority().map(|a| a.as_str()),
-            &signed,
-            &p.payload_hash_value,
-        );
-        let sts = string_to_sign(&p.amz_date, &scope, &canonical);
-        let sig = calculate_signature(signing_key.as_ref(), sts.as_bytes());
-        (canonical, sts, sig)
-    };
-
-    let (canonical, sts, mut computed) = compute(false);
-    let mut ok = ct_eq(computed.as_bytes(), p.signature.as_bytes());
-    if !ok && parts.uri.query().is_some_and(|q| q.contains('+')) {
-        // A raw `+` in the query is ambiguous: AWS SDKs never send one (they encode `+` as %2B
-        // and space as %20), but form-encoding clients mean a space by it.
-        let (_, _, alt) = compute(true);
-        ok = ct_eq(alt.as_bytes(), p.signature.as_bytes());
-        if ok {
-            computed = alt;
-        }
-    }
-    if !ok {
+    let canonical = canonical_request(
+        parts.method.as_str(),
+        parts.uri.path(),
+        query,
+        presigned,
+        &parts.headers,
+        parts.uri.authority().map(|a| a.as_str()),
+        &signed,
+        &p.payload_hash_value,
+    );
+    let sts = string_to_sign(&p.amz_date, &scope, &canonical);
+    let computed = calculate_signature(signing_key.as_ref(), sts.as_bytes());
+    if !ct_eq(computed.as_bytes(), p.signature.as_bytes()) {
         tracing::debug!(
             access_key = %p.credential.access_key,
             canonical_request = %String::from_utf8_lossy(&canonical),
@@ -526,18 +538,39 @@ fn verify(
     })
 }
 
+/// Every `x-amz-*` header the request carries must be covered by the signature, as AWS requires:
+/// they change what a request does (copy source, object lock, metadata, tagging, ACL, checksums,
+/// encryption, storage class), so an unsigned one would let whoever holds a presigned URL or
+/// relays a signed request change its meaning.
+fn check_amz_headers_signed(headers: &HeaderMap, signed: &[String]) -> S3Result<()> {
+    let mut unsigned: Vec<&str> = headers
+        .keys()
+        .map(http::HeaderName::as_str)
+        .filter(|name| name.starts_with("x-amz-") && !signed.iter().any(|s| s == name))
+        .collect();
+    if unsigned.is_empty() {
+        return Ok(());
+    }
+    unsigned.sort_unstable();
+    unsigned.dedup();
+    Err(S3Error::with_message(
+        S3ErrorCode::AccessDenied,
+        "There were headers present in the request which were not signed",
+    )
+    .with_detail("HeadersNotSigned", unsigned.join(", ")))
+}
+
 /// Builds the SigV4 canonical request (as bytes: header values may not be UTF-8).
 ///
-/// `presigned` leaves `X-Amz-Signature` out of the query; `plus_as_space` decodes a raw `+` in
-/// the query as a space instead of a literal `+`. `authority` stands in for a missing `Host`
-/// header (HTTP/2 carries it in `:authority`).
+/// `presigned` leaves `X-Amz-Signature` out of the query. The query is decoded exactly as the
+/// router decodes it ([`QueryParam`]: `%XX`, and `+` as a space), so one signature covers one
+/// query. `authority` stands in for a missing `Host` header (HTTP/2 carries it in `:authority`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn canonical_request(
     method: &str,
     path: &str,
     query: &[QueryParam<'_>],
     presigned: bool,
-    plus_as_space: bool,
     headers: &HeaderMap,
     authority: Option<&str>,
     signed_headers: &[&str],
@@ -556,20 +589,13 @@ pub(crate) fn canonical_request(
     out.push(b'\n');
 
     // Canonical query string.
-    let decode = |s: &str| {
-        if plus_as_space {
-            percent_decode_plus(s)
-        } else {
-            percent_decode(s)
-        }
-    };
     let mut pairs: Vec<(String, String)> = query
         .iter()
         .filter(|q| !(presigned && q.decoded_name() == "X-Amz-Signature"))
         .map(|q| {
             (
-                uri_encode(&decode(q.name), false),
-                uri_encode(&decode(q.value.unwrap_or_default()), false),
+                uri_encode(&q.decoded_name_bytes(), false),
+                uri_encode(&q.decoded_value(), false),
             )
         })
         .collect();
@@ -681,7 +707,7 @@ mod tests {
 
     fn header_auth(p: &Parts, now: SystemTime) -> S3Result<Authenticated> {
         let auth = p.headers.get("authorization").unwrap().to_str().unwrap();
-        verify_header(p, auth, &store(), now)
+        verify_header(p, auth, &store(), "us-east-1", now)
     }
 
     fn get_object_example(signature: &str) -> Parts {
@@ -723,7 +749,6 @@ mod tests {
             "GET",
             "/test.txt",
             &[],
-            false,
             false,
             &p.headers,
             None,
@@ -874,8 +899,8 @@ mod tests {
     }
 
     #[test]
-    fn any_region_is_accepted() {
-        // Signed by us for eu-west-3: the key derives from the scope's region.
+    fn another_region_is_refused_with_the_expected_one() {
+        // Correctly signed, but for eu-west-3: AWS names the region it expects.
         let headers = [
             ("host", "localhost:9000"),
             ("x-amz-content-sha256", EMPTY),
@@ -886,7 +911,6 @@ mod tests {
             "GET",
             "/bucket/key",
             &[],
-            false,
             false,
             &p.headers,
             None,
@@ -905,7 +929,44 @@ mod tests {
             "AWS4-HMAC-SHA256 Credential={AK}/20130524/eu-west-3/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={sig}"
         );
         headers.push(("authorization", &auth));
-        header_auth(&parts("GET", "/bucket/key", &headers), at(0)).unwrap();
+        let p = parts("GET", "/bucket/key", &headers);
+        let err = header_auth(&p, at(0)).unwrap_err();
+        assert_eq!(err.code, S3ErrorCode::AuthorizationHeaderMalformed);
+        assert!(
+            err.message
+                .contains("'eu-west-3' is wrong; expecting 'us-east-1'")
+        );
+        assert!(err.to_xml("/", "r").contains("<Region>us-east-1</Region>"));
+        // A server configured for eu-west-3 takes it.
+        verify_header(&p, &auth, &store(), "eu-west-3", at(0)).unwrap();
+    }
+
+    #[test]
+    fn unsigned_amz_headers_are_refused() {
+        // The AWS example GET, with an x-amz-* header added after signing.
+        let mut p = get_object_example(GET_OBJECT_SIG);
+        header_auth(&p, at(0)).unwrap();
+        p.headers.insert(
+            "x-amz-copy-source",
+            http::HeaderValue::from_static("gold/secret.txt"),
+        );
+        p.headers.insert(
+            "x-amz-object-lock-mode",
+            http::HeaderValue::from_static("COMPLIANCE"),
+        );
+        let err = header_auth(&p, at(0)).unwrap_err();
+        assert_eq!(err.code, S3ErrorCode::AccessDenied);
+        assert_eq!(
+            err.message,
+            "There were headers present in the request which were not signed"
+        );
+        assert!(
+            err.to_xml("/", "r").contains(
+                "<HeadersNotSigned>x-amz-copy-source, x-amz-object-lock-mode</HeadersNotSigned>"
+            ),
+            "{}",
+            err.to_xml("/", "r")
+        );
     }
 
     // AWS "PUT Object" example (single chunk, Date + x-amz-date, `$` in the key).
@@ -1017,7 +1078,7 @@ mod tests {
     fn presigned_auth(uri: &str, now: SystemTime) -> S3Result<Authenticated> {
         let p = parts("GET", uri, &[("host", "examplebucket.s3.amazonaws.com")]);
         let q = parse_query(p.uri.query());
-        verify_presigned(&p, &q, &store(), now)
+        verify_presigned(&p, &q, &store(), "us-east-1", now)
     }
 
     #[test]
@@ -1085,13 +1146,11 @@ mod tests {
     fn canonical_query_encoding_and_sorting() {
         let q = parse_query(Some("b=2&a=z&a=y&c&d=%2f%20+x&e=caf%C3%A9&f=a~b"));
         let h = HeaderMap::new();
-        let cr = canonical_request("GET", "/", &q, false, false, &h, None, &["host"], "x");
+        let cr = canonical_request("GET", "/", &q, false, &h, None, &["host"], "x");
         let cr = String::from_utf8(cr).unwrap();
         let query_line = cr.lines().nth(2).unwrap();
-        assert_eq!(query_line, "a=y&a=z&b=2&c=&d=%2F%20%2Bx&e=caf%C3%A9&f=a~b");
-        let cr = canonical_request("GET", "/", &q, false, true, &h, None, &["host"], "x");
-        let cr = String::from_utf8(cr).unwrap();
-        assert!(cr.lines().nth(2).unwrap().contains("d=%2F%20%20x"));
+        // `+` is a space in a query (as the router reads it); only %2B is a plus.
+        assert_eq!(query_line, "a=y&a=z&b=2&c=&d=%2F%20%20x&e=caf%C3%A9&f=a~b");
     }
 
     #[test]
@@ -1105,7 +1164,7 @@ mod tests {
             ("/b/%e2%82%ac", "/b/%E2%82%AC"),
             ("", "/"),
         ] {
-            let cr = canonical_request("GET", path, &[], false, false, &h, None, &["host"], "x");
+            let cr = canonical_request("GET", path, &[], false, &h, None, &["host"], "x");
             let cr = String::from_utf8(cr).unwrap();
             assert_eq!(cr.lines().nth(1).unwrap(), expected, "{path}");
         }
@@ -1123,7 +1182,6 @@ mod tests {
             "GET",
             "/",
             &[],
-            false,
             false,
             &h,
             Some("example.com:9000"),

@@ -38,13 +38,18 @@ pub(crate) fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
     percent_encoding::percent_encode(bytes, set).to_string()
 }
 
-/// Decodes `%XX` escapes only (`+` stays `+`); invalid escapes are kept verbatim.
+/// Decodes `%XX` escapes only (`+` stays `+`), as paths are decoded; invalid escapes are kept
+/// verbatim.
 pub(crate) fn percent_decode(s: &str) -> Vec<u8> {
     percent_encoding::percent_decode_str(s).collect()
 }
 
-/// Decodes `%XX` escapes and, form-style, `+` as a space.
-pub(crate) fn percent_decode_plus(s: &str) -> Vec<u8> {
+/// Decodes one query-string name or value: `%XX` escapes, and `+` as a space, as AWS does.
+///
+/// This is the only query decoding in lakegate: signature checks and the S3 router both use it,
+/// so one signature never covers two readings of a query (`prefix=pub+` is `pub `, and only
+/// `prefix=pub%2B` is `pub+`).
+pub fn decode_query_component(s: &str) -> Vec<u8> {
     if !s.contains('+') {
         return percent_decode(s);
     }
@@ -60,14 +65,19 @@ pub(crate) struct QueryParam<'a> {
 }
 
 impl QueryParam<'_> {
-    /// The name, `%XX`-decoded (as UTF-8, lossily: parameter names we act on are ASCII).
+    /// The name, decoded (as UTF-8, lossily: parameter names we act on are ASCII).
     pub fn decoded_name(&self) -> String {
-        String::from_utf8_lossy(&percent_decode(self.name)).into_owned()
+        String::from_utf8_lossy(&self.decoded_name_bytes()).into_owned()
     }
 
-    /// The value, `%XX`-decoded; empty when there was none.
+    /// The name, decoded ([`decode_query_component`]).
+    pub fn decoded_name_bytes(&self) -> Vec<u8> {
+        decode_query_component(self.name)
+    }
+
+    /// The value, decoded ([`decode_query_component`]); empty when there was none.
     pub fn decoded_value(&self) -> Vec<u8> {
-        self.value.map(percent_decode).unwrap_or_default()
+        self.value.map(decode_query_component).unwrap_or_default()
     }
 }
 
@@ -231,9 +241,12 @@ mod tests {
     }
 
     #[test]
-    fn percent_decoding_keeps_plus_unless_asked() {
+    fn paths_keep_plus_queries_decode_it_as_space() {
         assert_eq!(percent_decode("a+b%20c%2x"), b"a+b c%2x");
-        assert_eq!(percent_decode_plus("a+b%2B"), b"a b+");
+        assert_eq!(decode_query_component("a+b%2B"), b"a b+");
+        let q = parse_query(Some("prefix=pub+&x=pub%2B"));
+        assert_eq!(q[0].decoded_value(), b"pub ");
+        assert_eq!(q[1].decoded_value(), b"pub+");
     }
 
     #[test]

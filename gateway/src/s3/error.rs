@@ -58,6 +58,7 @@ pub enum S3ErrorCode {
     ObjectLockConfigurationNotFoundError,
     PreconditionFailed,
     RequestHeaderSectionTooLarge,
+    RequestTimeout,
     RequestTimeTooSkewed,
     ServiceUnavailable,
     SignatureDoesNotMatch,
@@ -117,6 +118,7 @@ impl S3ErrorCode {
             ObjectLockConfigurationNotFoundError => "ObjectLockConfigurationNotFoundError",
             PreconditionFailed => "PreconditionFailed",
             RequestHeaderSectionTooLarge => "RequestHeaderSectionTooLarge",
+            RequestTimeout => "RequestTimeout",
             RequestTimeTooSkewed => "RequestTimeTooSkewed",
             ServiceUnavailable => "ServiceUnavailable",
             SignatureDoesNotMatch => "SignatureDoesNotMatch",
@@ -177,6 +179,9 @@ impl S3ErrorCode {
                 "You did not provide the number of bytes specified by the Content-Length HTTP header."
             }
             InternalError => "We encountered an internal error. Please try again.",
+            RequestTimeout => {
+                "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."
+            }
             InvalidAccessKeyId => {
                 "The AWS Access Key Id you provided does not exist in our records."
             }

@@ -55,6 +55,8 @@ pub struct S3State {
     pub lifecycle: Option<Arc<crate::policy::scanner::LifecycleScanner>>,
     /// Backups (admin API: run, restore, status, jobs).
     pub backup: Option<Arc<crate::backup::BackupService>>,
+    /// A request body that delivers no bytes for this long fails with `RequestTimeout`.
+    pub body_read_timeout: std::time::Duration,
     request_counter: AtomicU64,
     boot_id: u32,
 }
@@ -75,6 +77,7 @@ impl S3State {
             clock: Arc::new(crate::clock::Clock::system()),
             lifecycle: None,
             backup: None,
+            body_read_timeout: auth::body::DEFAULT_READ_TIMEOUT,
             request_counter: AtomicU64::new(0),
             boot_id: uuid::Uuid::new_v4().as_u128() as u32,
         }
@@ -98,6 +101,12 @@ impl S3State {
     /// Serves the backup routes of the admin API from `backup`.
     pub fn with_backup(mut self, backup: Arc<crate::backup::BackupService>) -> Self {
         self.backup = Some(backup);
+        self
+    }
+
+    /// Fails request bodies that stall for `timeout`.
+    pub fn with_body_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.body_read_timeout = timeout;
         self
     }
 
@@ -292,6 +301,11 @@ pub fn error_response(e: &S3Error, resource: &str, request_id: &str, is_head: bo
     for (k, v) in &e.headers {
         r.headers_mut().insert(k.clone(), v.clone());
     }
+    if e.code == S3ErrorCode::RequestTimeout {
+        // The rest of the stalled body is never read: the connection cannot be reused.
+        r.headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     r
 }
 
@@ -344,8 +358,15 @@ async fn dispatch(state: &S3State, req: Request<Body>, request_id: &str) -> S3Re
     if let Some(k) = &key {
         router::check_key(k)?;
     }
-    let authenticated = auth::authenticate(&parts, vhost, &state.credentials, SystemTime::now())?;
-    let body = RequestBody::new(body, authenticated.payload.clone(), &parts.headers)?;
+    let authenticated = auth::authenticate(
+        &parts,
+        vhost,
+        &state.credentials,
+        &state.region,
+        SystemTime::now(),
+    )?;
+    let body = RequestBody::new(body, authenticated.payload.clone(), &parts.headers)?
+        .with_read_timeout(state.body_read_timeout);
     let req = S3Request {
         request_id: request_id.to_string(),
         op,

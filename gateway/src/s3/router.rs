@@ -16,18 +16,13 @@ impl Query {
         for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let dec = |s: &str| -> S3Result<String> {
-                // Query strings use `+` for space only in forms; S3 clients send %20, but treat a
-                // literal `+` as space as AWS does.
-                let s = s.replace('+', " ");
-                percent_decode_str(&s)
-                    .decode_utf8()
-                    .map(|c| c.into_owned())
-                    .map_err(|_| {
-                        S3Error::with_message(
-                            S3ErrorCode::InvalidURI,
-                            "Couldn't parse the specified URI.",
-                        )
-                    })
+                // The one query decoding signature checks use too (`+` is a space, as in AWS).
+                String::from_utf8(crate::auth::decode_query_component(s)).map_err(|_| {
+                    S3Error::with_message(
+                        S3ErrorCode::InvalidURI,
+                        "Couldn't parse the specified URI.",
+                    )
+                })
             };
             out.push((dec(k)?, dec(v)?));
         }
@@ -353,29 +348,22 @@ pub fn check_bucket_name(name: &str) -> S3Result<()> {
 /// Object key rules: at most 1024 bytes of UTF-8; no NUL (it would break the metadata key
 /// encoding) nor other characters XML 1.0 cannot carry in listings; no `.`/`..` path
 /// segments (HTTP stacks normalise them away, so such keys cannot be addressed reliably); no
-/// Unicode non-characters.
+/// Unicode non-characters. The rule itself is [`crate::store::check_object_key`] (restores of
+/// backups apply it too).
 pub fn check_key(key: &str) -> S3Result<()> {
-    if key.len() > 1024 {
-        return Err(S3Error::new(S3ErrorCode::KeyTooLongError)
-            .with_detail("MaxSizeAllowed", "1024")
-            .with_detail("Size", key.len().to_string()));
-    }
-    // XML 1.0 can carry tab, LF and CR (and DEL and the C1 range), not NUL or the other C0
-    // controls, nor the non-characters U+FFFE/U+FFFF.
-    let unrepresentable = |c: char| {
-        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
-    };
-    if key.chars().any(unrepresentable) {
-        return Err(S3Error::invalid_argument(
+    use crate::store::KeyError;
+    match crate::store::check_object_key(key) {
+        Ok(()) => Ok(()),
+        Err(KeyError::TooLong(len)) => Err(S3Error::new(S3ErrorCode::KeyTooLongError)
+            .with_detail("MaxSizeAllowed", crate::store::MAX_KEY_LEN.to_string())
+            .with_detail("Size", len.to_string())),
+        Err(KeyError::Unrepresentable) => Err(S3Error::invalid_argument(
             "Object key contains NUL, a control character XML cannot carry, or a Unicode non-character; lakegate does not accept it.",
-        ));
-    }
-    if key.split('/').any(|seg| seg == "." || seg == "..") {
-        return Err(S3Error::invalid_argument(
+        )),
+        Err(KeyError::DotSegment) => Err(S3Error::invalid_argument(
             "Object key contains a '.' or '..' path segment, which lakegate does not accept.",
-        ));
+        )),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -260,6 +260,7 @@ impl TestServer {
             path: path.to_string(),
             query: Vec::new(),
             headers: Vec::new(),
+            unsigned_headers: Vec::new(),
             body: Vec::new(),
             sign: Some((ROOT_USER.to_string(), ROOT_PASSWORD.to_string())),
             time: None,
@@ -703,6 +704,8 @@ pub struct RawRequest {
     path: String,
     query: Vec<(String, String)>,
     headers: Vec<(String, String)>,
+    /// Headers added after signing (not in SignedHeaders).
+    unsigned_headers: Vec<(String, String)>,
     body: Vec<u8>,
     sign: Option<(String, String)>,
     time: Option<SystemTime>,
@@ -719,6 +722,11 @@ impl RawRequest {
     }
     pub fn header(mut self, k: &str, v: &str) -> Self {
         self.headers.push((k.to_string(), v.to_string()));
+        self
+    }
+    /// Adds a header after signing: sent, but not covered by the signature.
+    pub fn unsigned_header(mut self, k: &str, v: &str) -> Self {
+        self.unsigned_headers.push((k.to_string(), v.to_string()));
         self
     }
     pub fn body(mut self, b: impl Into<Vec<u8>>) -> Self {
@@ -784,6 +792,7 @@ impl RawRequest {
         } else if let Some(ph) = &self.payload_hash {
             headers.push(("x-amz-content-sha256".into(), ph.clone()));
         }
+        headers.extend(self.unsigned_headers.iter().cloned());
         (host, target, headers)
     }
 
