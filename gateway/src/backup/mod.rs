@@ -1,11 +1,13 @@
 //! Backups: host-side mirror backups planned by backup plugins.
 //!
 //! The plugin only plans (`plan-full` over pages of source objects, `plan-changes` over change
-//! events); the host copies, streaming and verifying, into the backup target (an OpenDAL
-//! operator; a local directory by default), writes one manifest per generation, and restores
-//! a bucket from any kept generation. See `ARCHITECTURE.md`, "Backups".
+//! events); the host copies, streaming and verifying, into the backup target (a local directory
+//! by default, never following a link below it; or an S3 bucket through OpenDAL), writes one
+//! manifest per generation, and restores a bucket from any kept generation. See
+//! `ARCHITECTURE.md`, "Backups".
 //!
-//! - [`target`]: the target and its layout; [`manifest`]: manifests and run journals.
+//! - [`target`]: the target and its layout; [`localfs`]: the local directory's file
+//!   operations; [`manifest`]: manifests and run journals.
 //! - [`run`]: executing plans; [`restore`]: restoring; [`schedule`]: binding settings, cron.
 //! - [`admin`]: the admin API routes; [`cli`]: `lakegate backup ...`.
 //! - [`BackupService`]: per-bucket serialization of runs and restores, jobs and their
@@ -14,6 +16,7 @@
 pub mod admin;
 pub mod cli;
 pub mod error;
+pub mod localfs;
 pub mod manifest;
 pub mod restore;
 pub mod run;

@@ -271,25 +271,18 @@ impl Restorer {
         }
         .await;
         let sha256 = hex::encode(sha.finish().as_ref());
+        // Never the file's size or hash in the message (it goes into job reports): whatever is
+        // at that path is not ours to describe.
         let verified = streamed.and_then(|()| {
-            if size != e.size {
-                Err(BackupError::Verify {
-                    path: location.clone(),
-                    message: format!(
-                        "the backup file has {size} bytes, the manifest says {}",
-                        e.size
-                    ),
-                })
-            } else if sha256 != e.sha256 {
-                Err(BackupError::Verify {
-                    path: location.clone(),
-                    message: format!(
-                        "SHA-256 mismatch (file {sha256}, manifest {}): the backup file is corrupt; not restored",
-                        e.sha256
-                    ),
-                })
-            } else {
+            if size == e.size && sha256 == e.sha256 {
                 Ok(())
+            } else {
+                Err(BackupError::Verify {
+                    path: location.clone(),
+                    message:
+                        "the backup file does not match its manifest (corrupt or replaced); not restored"
+                            .into(),
+                })
             }
         });
         if let Err(err) = verified {

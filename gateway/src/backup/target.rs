@@ -1,5 +1,6 @@
-//! The backup target: an OpenDAL operator configured by the operator (a local directory by
-//! default), and the layout of one source bucket's backup inside it.
+//! The backup target: a local directory (the default; our own file operations that never follow
+//! a symbolic link below the root, see [`super::localfs`]) or an object store (an OpenDAL
+//! operator), and the layout of one source bucket's backup inside it.
 //!
 //! ```text
 //! <root>/<bucket>/
@@ -12,17 +13,19 @@
 //!   .lakegate/state.json                         last run / restore reports
 //! ```
 //!
-//! Every file is written to `tmp/` first and renamed into place, so a file under `data/`,
-//! `displaced/`, `generations/` or `journal/` is always whole.
+//! Every file is written to `tmp/` first, fsynced and renamed into place, so a file under
+//! `data/`, `displaced/`, `generations/` or `journal/` is always whole (an object store's PUT is
+//! atomic instead).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{Stream, TryStreamExt};
-use opendal::{ErrorKind, Operator, services::Fs};
+use opendal::{ErrorKind, Operator};
 
 use super::error::BackupError;
+use super::localfs::LocalDir;
 
 /// Where backups go: `fs:///abs/path`, a plain path, or (not in this build) another service.
 ///
@@ -34,17 +37,18 @@ pub struct Target {
 }
 
 struct TargetInner {
-    /// The local directory (`fs`), created on the first write; `None` for object stores,
-    /// whose operator exists from the start.
-    root: Option<PathBuf>,
     /// How the target is shown (logs, admin API): the URL without credentials.
     display: String,
-    op: OnceLock<Operator>,
-    /// Whether the service renames atomically (fs). Without it (S3), files are written in
-    /// place (a PUT is atomic) and "moves" are a server-side copy plus a delete.
-    rename: bool,
-    /// Writer chunk size (S3: multipart parts must be at least 5 MiB).
-    chunk: Option<usize>,
+    backend: Backend,
+}
+
+enum Backend {
+    /// A local directory (created on the first write), with file operations that never follow
+    /// a link below it; renames are atomic.
+    Local(Arc<LocalDir>),
+    /// An object store. It cannot rename: files are written in place (a PUT is atomic) and
+    /// "moves" are a server-side copy plus a delete. `chunk`: the writer's part size.
+    Remote { op: Operator, chunk: usize },
 }
 
 /// Multipart part size for object-store targets.
@@ -79,9 +83,8 @@ pub fn default_dir(data_dir: &Path) -> PathBuf {
 
 impl Target {
     /// Parses a target URL: `fs:///abs/path`, `file:///abs/path` or a plain path (relative
-    /// paths are made absolute against the working directory). Other schemes (`s3://...`) are
-    /// refused with [`BackupError::UnsupportedTarget`]: this build has only OpenDAL's `fs`
-    /// service.
+    /// paths are made absolute against the working directory), or `s3://bucket[/prefix]?...`.
+    /// Other schemes are refused with [`BackupError::UnsupportedTarget`].
     pub fn parse(url: &str) -> Result<Target, BackupError> {
         let url = url.trim();
         if url.is_empty() {
@@ -179,11 +182,8 @@ impl Target {
         };
         Ok(Target {
             inner: Arc::new(TargetInner {
-                root: None,
                 display,
-                op: OnceLock::from(op),
-                rename: false,
-                chunk: Some(S3_PART),
+                backend: Backend::Remote { op, chunk: S3_PART },
             }),
         })
     }
@@ -210,40 +210,13 @@ impl Target {
         Ok(Target {
             inner: Arc::new(TargetInner {
                 display: format!("fs://{root}"),
-                root: Some(abs),
-                op: OnceLock::new(),
-                rename: true,
-                chunk: None,
+                backend: Backend::Local(Arc::new(LocalDir::new(abs))),
             }),
         })
     }
 
     pub fn url(&self) -> &str {
         &self.inner.display
-    }
-
-    /// The operator; `None` for a read while the directory does not exist yet (a write
-    /// creates it).
-    fn op(&self, write: bool) -> Result<Option<Operator>, BackupError> {
-        if let Some(op) = self.inner.op.get() {
-            return Ok(Some(op.clone()));
-        }
-        let Some(root) = &self.inner.root else {
-            return Err(BackupError::Internal(
-                "backup target operator missing".into(),
-            ));
-        };
-        if !write && !root.is_dir() {
-            return Ok(None);
-        }
-        let op = Operator::new(Fs::default().root(&root.to_string_lossy()))?;
-        Ok(Some(self.inner.op.get_or_init(|| op).clone()))
-    }
-
-    /// The operator for writing (the directory is created).
-    fn writer_op(&self) -> Result<Operator, BackupError> {
-        self.op(true)?
-            .ok_or_else(|| BackupError::Internal("backup target operator missing".into()))
     }
 
     /// The backup of one source bucket.
@@ -257,20 +230,59 @@ impl Target {
     /// The source buckets that have a backup in this target.
     pub async fn buckets(&self) -> Result<Vec<String>, BackupError> {
         let mut out = Vec::new();
-        let Some(op) = self.op(false)? else {
-            return Ok(out);
-        };
-        for e in op.list("/").await? {
-            let name = e.name().trim_end_matches('/');
-            if e.metadata().is_dir()
-                && !name.is_empty()
-                && op.exists(&format!("{name}/.lakegate/target.json")).await?
-            {
-                out.push(name.to_string());
+        match &self.inner.backend {
+            Backend::Local(dir) => {
+                out = local(dir, "/", |d, _| {
+                    let mut out = Vec::new();
+                    for (name, ty) in d.list("/")? {
+                        if ty == rustix::fs::FileType::Directory
+                            && d.exists(&format!("{name}/.lakegate/target.json"))?
+                        {
+                            out.push(name);
+                        }
+                    }
+                    Ok(out)
+                })
+                .await?;
+            }
+            Backend::Remote { op, .. } => {
+                for e in op.list("/").await? {
+                    let name = e.name().trim_end_matches('/');
+                    if e.metadata().is_dir()
+                        && !name.is_empty()
+                        && op.exists(&format!("{name}/.lakegate/target.json")).await?
+                    {
+                        out.push(name.to_string());
+                    }
+                }
             }
         }
         out.sort();
         Ok(out)
+    }
+}
+
+/// Runs a blocking operation of the local directory on tokio's blocking pool; its I/O error
+/// becomes a [`BackupError`] naming `path`.
+async fn local<T: Send + 'static>(
+    dir: &Arc<LocalDir>,
+    path: &str,
+    f: impl FnOnce(&LocalDir, &str) -> std::io::Result<T> + Send + 'static,
+) -> Result<T, BackupError> {
+    let (d, p) = (dir.clone(), path.to_string());
+    tokio::task::spawn_blocking(move || f(&d, &p).map_err(|e| local_error(&p, &e)))
+        .await
+        .map_err(|e| BackupError::Internal(format!("backup file task: {e}")))?
+}
+
+/// A local directory's I/O error, with the target path (never file contents).
+fn local_error(path: &str, e: &std::io::Error) -> BackupError {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        BackupError::Target(format!(
+            "{path}: refused: a symbolic link below the backup target root (the local target never follows links)"
+        ))
+    } else {
+        BackupError::Target(format!("{path}: {e}"))
     }
 }
 
@@ -383,9 +395,13 @@ impl BucketTarget {
         format!("{}/.lakegate/target.json", self.bucket)
     }
 
-    /// Whether files can be renamed atomically (fs); see [`TargetInner`].
+    /// Whether files can be renamed atomically (a local directory); see [`Backend`].
     pub fn can_rename(&self) -> bool {
-        self.target.inner.rename
+        matches!(self.target.inner.backend, Backend::Local(_))
+    }
+
+    fn backend(&self) -> &Backend {
+        &self.target.inner.backend
     }
 
     /// Where a new file is written before it is verified: a temporary file if the target
@@ -408,19 +424,29 @@ impl BucketTarget {
 
     /// Moves a file: a rename, or a server-side copy and a delete.
     pub async fn move_file(&self, from: &str, to: &str) -> Result<(), BackupError> {
-        if self.can_rename() {
-            return self.rename(from, to).await;
+        match self.backend() {
+            Backend::Local(_) => self.rename(from, to).await,
+            Backend::Remote { op, .. } => {
+                op.copy(from, to).await?;
+                op.delete(from).await?;
+                Ok(())
+            }
         }
-        let op = self.target.writer_op()?;
-        op.copy(from, to).await?;
-        op.delete(from).await?;
-        Ok(())
     }
 
-    /// Copies a file (server-side for object stores).
+    /// Copies a file (server-side for object stores; through a temporary file and a rename in
+    /// a local directory).
     pub async fn copy_file(&self, from: &str, to: &str) -> Result<(), BackupError> {
-        self.target.writer_op()?.copy(from, to).await?;
-        Ok(())
+        match self.backend() {
+            Backend::Local(dir) => {
+                let (tmp, to) = (self.new_tmp(), to.to_string());
+                local(dir, from, move |d, from| d.copy(from, &tmp, &to)).await
+            }
+            Backend::Remote { op, .. } => {
+                op.copy(from, to).await?;
+                Ok(())
+            }
+        }
     }
 
     fn new_tmp(&self) -> String {
@@ -429,34 +455,39 @@ impl BucketTarget {
 
     /// Generations with a manifest, oldest first.
     pub async fn generations(&self) -> Result<Vec<u64>, BackupError> {
-        let mut out = Vec::new();
-        let Some(op) = self.target.op(false)? else {
-            return Ok(out);
-        };
-        let entries = match op.list(&self.generations_dir()).await {
-            Ok(e) => e,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(e.into()),
-        };
-        for e in entries {
-            if let Some(g) = e
-                .name()
-                .strip_suffix(".jsonl")
-                .and_then(|n| n.parse::<u64>().ok())
-            {
-                out.push(g);
+        let names: Vec<String> = match self.backend() {
+            Backend::Local(dir) => {
+                local(dir, &self.generations_dir(), |d, p| {
+                    Ok(d.list(p)?
+                        .into_iter()
+                        .filter(|(_, ty)| *ty == rustix::fs::FileType::RegularFile)
+                        .map(|(name, _)| name)
+                        .collect())
+                })
+                .await?
             }
-        }
+            Backend::Remote { op, .. } => match op.list(&self.generations_dir()).await {
+                Ok(e) => e.into_iter().map(|e| e.name().to_string()).collect(),
+                Err(e) if e.kind() == ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let mut out: Vec<u64> = names
+            .iter()
+            .filter_map(|n| n.strip_suffix(".jsonl")?.parse::<u64>().ok())
+            .collect();
         out.sort_unstable();
         Ok(out)
     }
 
-    /// Files under `dir` (recursively), as full paths.
+    /// Files under `dir` (recursively), as full paths. In a local directory, links are listed
+    /// (cleanups remove them; reads refuse them) and never descended into.
     pub async fn list_files(&self, dir: &str) -> Result<Vec<String>, BackupError> {
-        let mut out = Vec::new();
-        let Some(op) = self.target.op(false)? else {
-            return Ok(out);
+        let op = match self.backend() {
+            Backend::Local(d) => return local(d, dir, |d, p| d.list_files(p)).await,
+            Backend::Remote { op, .. } => op,
         };
+        let mut out = Vec::new();
         let mut lister = match op.lister_with(dir).recursive(true).await {
             Ok(l) => l,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
@@ -471,35 +502,44 @@ impl BucketTarget {
         Ok(out)
     }
 
+    /// Whether something is at `path` (in a local directory: a link too, which is not
+    /// followed; a link in a parent directory is an error).
     pub async fn exists(&self, path: &str) -> Result<bool, BackupError> {
-        match self.target.op(false)? {
-            Some(op) => Ok(op.exists(path).await?),
-            None => Ok(false),
+        match self.backend() {
+            Backend::Local(d) => local(d, path, |d, p| d.exists(p)).await,
+            Backend::Remote { op, .. } => Ok(op.exists(path).await?),
         }
     }
 
     /// Reads a small file whole (manifests are read with [`Self::read_stream`]).
     pub async fn read(&self, path: &str) -> Result<Option<Vec<u8>>, BackupError> {
-        let Some(op) = self.target.op(false)? else {
-            return Ok(None);
-        };
-        match op.read(path).await {
-            Ok(b) => Ok(Some(b.to_vec())),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
+        match self.backend() {
+            Backend::Local(d) => local(d, path, |d, p| d.read_all(p)).await,
+            Backend::Remote { op, .. } => match op.read(path).await {
+                Ok(b) => Ok(Some(b.to_vec())),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e.into()),
+            },
         }
     }
 
-    /// Streams a file in chunks of 1 MiB; `Ok(None)` if it does not exist.
+    /// Streams a file in chunks of up to 1 MiB; `Ok(None)` if it does not exist.
     pub async fn read_stream(
         &self,
         path: &str,
-    ) -> Result<Option<impl Stream<Item = Result<Bytes, BackupError>> + Send + use<>>, BackupError>
+    ) -> Result<Option<futures::stream::BoxStream<'static, Result<Bytes, BackupError>>>, BackupError>
     {
-        let Some(op) = self.target.op(false)? else {
-            return Ok(None);
+        use futures::StreamExt;
+        let op = match self.backend() {
+            Backend::Local(d) => {
+                let Some((file, size)) = local(d, path, |d, p| d.open_read(p)).await? else {
+                    return Ok(None);
+                };
+                return Ok(Some(local_stream(file, size, path.to_string()).boxed()));
+            }
+            Backend::Remote { op, .. } => op,
         };
-        let reader = match op.reader_with(path).chunk(1024 * 1024).await {
+        let reader = match op.reader_with(path).chunk(READ_CHUNK).await {
             Ok(r) => r,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -509,36 +549,32 @@ impl BucketTarget {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        Ok(Some(stream.map_err(|e| BackupError::Target(e.to_string()))))
+        Ok(Some(
+            stream
+                .map_err(|e| BackupError::Target(e.to_string()))
+                .boxed(),
+        ))
     }
 
-    /// Writes a whole small file atomically (temporary file, then rename).
+    /// Writes a whole small file atomically (a temporary file, fsynced, then a rename; an
+    /// object store's PUT).
     pub async fn write_atomic(&self, path: &str, data: Vec<u8>) -> Result<(), BackupError> {
-        let op = self.target.writer_op()?;
-        if !self.can_rename() {
-            // An object store's PUT is atomic.
-            op.write(path, data).await?;
-            return Ok(());
+        match self.backend() {
+            Backend::Local(d) => {
+                let tmp = self.new_tmp();
+                local(d, path, move |d, p| d.write_atomic(&tmp, p, &data)).await
+            }
+            Backend::Remote { op, .. } => {
+                op.write(path, data).await?;
+                Ok(())
+            }
         }
-        let tmp = self.new_tmp();
-        let result = async {
-            let mut w = op.writer(&tmp).await?;
-            w.write(data).await?;
-            w.close().await?;
-            op.rename(&tmp, path).await?;
-            Ok::<_, opendal::Error>(())
-        }
-        .await;
-        if let Err(e) = result {
-            let _ = op.delete(&tmp).await;
-            return Err(e.into());
-        }
-        Ok(())
     }
 
     /// Streams `data` into `dest` (a [`Self::staging_path`]), hashing (SHA-256 and MD5) as it
-    /// goes, and makes it durable. The caller verifies and then [`Self::place`]s it (or
-    /// [`Self::delete`]s it). `on_chunk` is told each chunk's size (progress).
+    /// goes, and makes it durable (fsync; an object store's completed upload). The caller
+    /// verifies and then [`Self::place`]s it (or [`Self::delete`]s it). `on_chunk` is told each
+    /// chunk's size (progress).
     pub async fn write_stream<S>(
         &self,
         dest: &str,
@@ -549,37 +585,65 @@ impl BucketTarget {
         S: Stream<Item = Result<Bytes, BackupError>> + Send,
     {
         use md5::Digest;
-        let op = self.target.writer_op()?;
-        let tmp = dest.to_string();
         let mut sha = ring::digest::Context::new(&ring::digest::SHA256);
         let mut md5 = md5::Md5::new();
         let mut size = 0u64;
-        let result = async {
-            let mut w = match self.target.inner.chunk {
-                Some(c) => op.writer_with(&tmp).chunk(c).await?,
-                None => op.writer(&tmp).await?,
-            };
-            let mut data = std::pin::pin!(data);
-            while let Some(chunk) = data.try_next().await? {
-                if chunk.is_empty() {
-                    continue;
+        let mut hash = |chunk: &[u8]| {
+            sha.update(chunk);
+            md5.update(chunk);
+            size += chunk.len() as u64;
+            on_chunk(chunk.len() as u64);
+        };
+        match self.backend() {
+            Backend::Local(d) => {
+                let file = Arc::new(local(d, dest, |d, p| d.create_new(p)).await?);
+                let result = async {
+                    let mut data = std::pin::pin!(data);
+                    while let Some(chunk) = data.try_next().await? {
+                        if chunk.is_empty() {
+                            continue;
+                        }
+                        hash(&chunk);
+                        let f = file.clone();
+                        blocking_io(dest, move || {
+                            use std::io::Write;
+                            (&*f).write_all(&chunk)
+                        })
+                        .await?;
+                    }
+                    let f = file.clone();
+                    blocking_io(dest, move || f.sync_all()).await
                 }
-                sha.update(&chunk);
-                md5.update(&chunk);
-                size += chunk.len() as u64;
-                on_chunk(chunk.len() as u64);
-                w.write(chunk).await?;
+                .await;
+                drop(file);
+                if let Err(e) = result {
+                    let _ = self.delete(dest).await;
+                    return Err(e);
+                }
             }
-            w.close().await?;
-            Ok::<_, BackupError>(())
-        }
-        .await;
-        if let Err(e) = result {
-            let _ = op.delete(&tmp).await;
-            return Err(e);
+            Backend::Remote { op, chunk } => {
+                let result = async {
+                    let mut w = op.writer_with(dest).chunk(*chunk).await?;
+                    let mut data = std::pin::pin!(data);
+                    while let Some(chunk) = data.try_next().await? {
+                        if chunk.is_empty() {
+                            continue;
+                        }
+                        hash(&chunk);
+                        w.write(chunk).await?;
+                    }
+                    w.close().await?;
+                    Ok::<_, BackupError>(())
+                }
+                .await;
+                if let Err(e) = result {
+                    let _ = op.delete(dest).await;
+                    return Err(e);
+                }
+            }
         }
         Ok(Written {
-            path: tmp,
+            path: dest.to_string(),
             size,
             sha256: hex::encode(sha.finish().as_ref()),
             md5: hex::encode(md5.finalize()),
@@ -588,26 +652,33 @@ impl BucketTarget {
 
     /// Renames `from` to `to` (replacing `to`), creating `to`'s parent.
     pub async fn rename(&self, from: &str, to: &str) -> Result<(), BackupError> {
-        Ok(self.target.writer_op()?.rename(from, to).await?)
-    }
-
-    /// Deletes a file (missing is fine).
-    pub async fn delete(&self, path: &str) -> Result<(), BackupError> {
-        match self.target.op(false)? {
-            Some(op) => Ok(op.delete(path).await?),
-            None => Ok(()),
+        match self.backend() {
+            Backend::Local(d) => {
+                let (from, to) = (from.to_string(), to.to_string());
+                let label = format!("{from} -> {to}");
+                local(d, &label, move |d, _| d.rename(&from, &to)).await
+            }
+            Backend::Remote { op, .. } => Ok(op.rename(from, to).await?),
         }
     }
 
-    /// Deletes a directory tree (missing is fine).
+    /// Deletes a file (in a local directory: a link itself, not its target); missing is fine.
+    pub async fn delete(&self, path: &str) -> Result<(), BackupError> {
+        match self.backend() {
+            Backend::Local(d) => local(d, path, |d, p| d.unlink(p)).await,
+            Backend::Remote { op, .. } => Ok(op.delete(path).await?),
+        }
+    }
+
+    /// Deletes a directory tree (missing is fine; links in it are removed, not followed).
     pub async fn remove_all(&self, dir: &str) -> Result<(), BackupError> {
-        let Some(op) = self.target.op(false)? else {
-            return Ok(());
-        };
-        match op.delete_with(dir).recursive(true).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e.into()),
+        match self.backend() {
+            Backend::Local(d) => local(d, dir, |d, p| d.remove_all(p)).await,
+            Backend::Remote { op, .. } => match op.delete_with(dir).recursive(true).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e.into()),
+            },
         }
     }
 
@@ -648,6 +719,58 @@ impl BucketTarget {
             Ok(self.data_path(path))
         }
     }
+}
+
+/// Reads from backup files are chunks of up to this size.
+const READ_CHUNK: usize = 1024 * 1024;
+
+/// Runs a blocking write or sync of a local file on tokio's blocking pool.
+async fn blocking_io(
+    path: &str,
+    f: impl FnOnce() -> std::io::Result<()> + Send + 'static,
+) -> Result<(), BackupError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| BackupError::Internal(format!("backup file task: {e}")))?
+        .map_err(|e| local_error(path, &e))
+}
+
+/// A local file as a stream of chunks (up to [`READ_CHUNK`]), each read on the blocking pool.
+fn local_stream(
+    file: std::fs::File,
+    size: u64,
+    path: String,
+) -> impl Stream<Item = Result<Bytes, BackupError>> + Send + 'static {
+    let state = (Arc::new(file), size, path);
+    futures::stream::try_unfold(state, |(file, left, path)| async move {
+        // Buffers follow the size the file had when opened (small files get small buffers),
+        // and reading goes on until the end of the file whatever that size said.
+        let cap = (left as usize).clamp(8 * 1024, READ_CHUNK);
+        let f = file.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let mut buf = vec![0u8; cap];
+            let mut n = 0;
+            while n < cap {
+                match (&*f).read(&mut buf[n..]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            buf.truncate(n);
+            Ok(buf)
+        })
+        .await
+        .map_err(|e| BackupError::Internal(format!("backup file task: {e}")))?
+        .map_err(|e| local_error(&path, &e))?;
+        if read.is_empty() {
+            return Ok(None);
+        }
+        let left = left.saturating_sub(read.len() as u64);
+        Ok(Some((Bytes::from(read), (file, left, path))))
+    })
 }
 
 #[cfg(test)]

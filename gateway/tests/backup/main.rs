@@ -16,3 +16,4 @@ mod events;
 mod layout;
 mod restore;
 mod s3target;
+mod security;

@@ -174,8 +174,14 @@ async fn a_corrupted_backup_file_is_detected_not_restored() {
     assert_eq!(r["outcome"], "partial");
     let msg = r["error_messages"][0].as_str().unwrap();
     assert!(
-        msg.contains("SHA-256 mismatch") && msg.contains("bad"),
+        msg.contains("does not match its manifest") && msg.contains("bad"),
         "{msg}"
+    );
+    // Neither the file's size nor its hash is in the report.
+    let report = r.to_string();
+    assert!(
+        !report.contains(&crate::common::sha256_hex(&bytes)) && !msg.contains("200000"),
+        "{report}"
     );
     let snap = snapshot(&srv, &to).await;
     assert_eq!(
