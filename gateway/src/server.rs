@@ -67,6 +67,8 @@ pub enum ServerError {
     Policy(#[from] PolicyError),
     #[error("cannot open the backup target: {0}")]
     Backup(#[from] crate::backup::BackupError),
+    #[error(transparent)]
+    LocalKey(#[from] crate::local_key::LocalKeyError),
 }
 
 /// A running gateway.
@@ -92,6 +94,7 @@ impl Server {
         });
         let first_start = !config.data_dir.join("meta.redb").exists();
         let store = Store::open(&config.data_dir, config.store.clone()).await?;
+        let local_key = crate::local_key::LocalKey::load_or_create(&config.data_dir)?;
         if first_start {
             for b in DEFAULT_BUCKETS {
                 match store
@@ -151,6 +154,7 @@ impl Server {
             policies.clone(),
             clock.clone(),
             backup_target,
+            local_key,
             config.region.clone(),
         );
         let state = Arc::new(

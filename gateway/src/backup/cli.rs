@@ -20,8 +20,9 @@ pub enum BackupCommand {
     /// Makes the destination's current objects equal the backup (keys, bytes, metadata,
     /// tags); keys not in the backup are deleted (a delete marker in a versioned bucket).
     ///
-    /// Exits 0 on success, 1 on failure (for example a backup file whose SHA-256 does not
-    /// match its manifest: that object is not restored).
+    /// Exits 0 on success, 1 on failure (for example a backup file that does not match its
+    /// manifest: that object is not restored; or a manifest not authenticated by this
+    /// gateway's local.key: nothing is restored).
     Restore(RestoreArgs),
     /// Show a bucket's backup: binding, last run and restore, next run, generations.
     Status(StatusArgs),

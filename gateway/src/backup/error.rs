@@ -27,6 +27,15 @@ pub enum BackupError {
         generation: u64,
         kept: String,
     },
+    /// A manifest or journal page whose MAC does not verify under this gateway's local key.
+    #[error(
+        "{what} {path} is not authenticated by this gateway's key (tampered, or written by a gateway with another local.key): {reason}"
+    )]
+    NotAuthenticated {
+        what: &'static str,
+        path: String,
+        reason: &'static str,
+    },
     #[error("corrupt backup file {path}: {message}")]
     Corrupt { path: String, message: String },
     /// Copied or restored bytes do not match what was recorded.

@@ -1,12 +1,26 @@
 //! Manifests: what one generation of a bucket's backup holds.
 //!
 //! A manifest is JSON lines: a header line (`{"lakegate_backup": 1, "generation": ..,
-//! "entries": N, ..}`), then one [`Entry`] per line, sorted by path. The header's entry count
-//! lets a reader tell a whole manifest from a truncated one. Every generation's manifest is a
-//! full snapshot of the backup as of the end of that run; unchanged entries keep the
-//! `written_gen` of the run that wrote their bytes.
+//! "entries": N, ..}`), then one [`Entry`] per line, sorted by path, then a trailer line
+//! `{"lakegate_mac":"hmac-sha256:<hex>"}`. Every generation's manifest is a full snapshot of the
+//! backup as of the end of that run; unchanged entries keep the `written_gen` of the run that
+//! wrote their bytes.
 //!
-//! The journal of an unfinished run uses the same line format for its steps ([`JournalLine`]).
+//! The journal of an unfinished run uses the same line format for its steps ([`JournalLine`]),
+//! one file per page, with the same kind of trailer.
+//!
+//! **Authentication.** The trailer is an HMAC-SHA256 under the gateway's local key
+//! ([`crate::local_key`], purpose `BackupManifest`) over a context naming what the file is and
+//! where it belongs — `lakegate backup manifest\0<bucket>\0<generation:020>\n`, or
+//! `lakegate backup journal\0<bucket>\0<generation:020>\0<page:08>\n` — followed by every byte
+//! of the file before the trailer. The bucket and generation come from the file's place in the
+//! target, not from its content, so a manifest cannot be replayed as another generation or
+//! another bucket's, nor a journal page as a manifest. A file whose trailer is missing (written
+//! by an older build, or truncated) or does not verify is refused
+//! ([`BackupError::NotAuthenticated`]) before anything in it is used; parse errors of an
+//! unauthenticated file are not reported (its content says nothing). Then every entry is
+//! validated as if it came from a client: its source key by the S3 key rule
+//! ([`crate::store::check_object_key`]), its path by the backup path rule ([`check_path`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,13 +28,18 @@ use bytes::Bytes;
 use futures::{Stream, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
+use ring::hmac;
+use subtle::ConstantTimeEq;
+
 use super::error::BackupError;
-use super::target::BucketTarget;
+use super::target::{BucketTarget, check_path, gen_name};
+use crate::local_key::{LocalKey, Purpose};
 use crate::policy::TargetEntry;
 use crate::store::{Millis, ObjectVersion};
 
-/// The manifest format version (header field `lakegate_backup`).
-pub const FORMAT_VERSION: u32 = 1;
+/// The manifest format version (header field `lakegate_backup`). 2: manifests and journal pages
+/// end with an authentication trailer (version 1 had none and is refused).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Manifests and journals are read and written in chunks of about this size.
 const CHUNK: usize = 256 * 1024;
@@ -111,6 +130,31 @@ impl Entry {
         }
     }
 
+    /// Checks an entry read back from the target (see the module docs): the source key by the
+    /// S3 key rule, the path by the backup path rule, hashes that look like hashes, and a
+    /// `written_gen` in `1..=generation`.
+    pub fn validate(&self, generation: u64) -> Result<(), String> {
+        check_path(&self.path).map_err(|e| e.to_string())?;
+        if self.source_key.is_empty() {
+            return Err("empty source key".into());
+        }
+        crate::store::check_object_key(&self.source_key)
+            .map_err(|e| format!("invalid source key {:?}: {e}", self.source_key))?;
+        let hex_of = |s: &str, len: usize| {
+            s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        };
+        if !hex_of(&self.sha256, 64) || !hex_of(&self.md5, 32) {
+            return Err(format!("entry {:?}: malformed sha256 or md5", self.path));
+        }
+        if self.written_gen == 0 || self.written_gen > generation {
+            return Err(format!(
+                "entry {:?}: written_gen {} is not in 1..={generation}",
+                self.path, self.written_gen
+            ));
+        }
+        Ok(())
+    }
+
     /// The object metadata to restore.
     pub fn object_meta(&self) -> crate::store::ObjectMeta {
         crate::store::ObjectMeta {
@@ -195,7 +239,71 @@ pub enum JournalLine {
     Delete { path: String },
 }
 
-/// Splits a byte stream into lines (without the `\n`).
+/// The last line of a manifest or a journal page.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Trailer {
+    /// `hmac-sha256:<hex>`.
+    lakegate_mac: String,
+}
+
+const MAC_SCHEME: &str = "hmac-sha256:";
+
+/// The MAC of manifest `generation` of `bucket`, before its bytes.
+fn manifest_mac(key: &LocalKey, bucket: &str, generation: u64) -> hmac::Context {
+    let mut ctx = hmac::Context::with_key(&key.hmac_key(Purpose::BackupManifest));
+    ctx.update(b"lakegate backup manifest\0");
+    ctx.update(bucket.as_bytes());
+    ctx.update(b"\0");
+    ctx.update(gen_name(generation).as_bytes());
+    ctx.update(b"\n");
+    ctx
+}
+
+/// The MAC of journal page `page` of unfinished run `generation` of `bucket`, before its bytes.
+fn journal_mac(key: &LocalKey, bucket: &str, generation: u64, page: u64) -> hmac::Context {
+    let mut ctx = hmac::Context::with_key(&key.hmac_key(Purpose::BackupManifest));
+    ctx.update(b"lakegate backup journal\0");
+    ctx.update(bucket.as_bytes());
+    ctx.update(b"\0");
+    ctx.update(gen_name(generation).as_bytes());
+    ctx.update(format!("\0{page:08}\n").as_bytes());
+    ctx
+}
+
+/// The trailer line (with its `\n`) of a file whose bytes went into `ctx`.
+fn trailer_line(ctx: hmac::Context) -> Vec<u8> {
+    let trailer = Trailer {
+        lakegate_mac: format!("{MAC_SCHEME}{}", hex::encode(ctx.sign().as_ref())),
+    };
+    let mut line = serde_json::to_vec(&trailer).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+/// The trailer line that authenticates `body` (every byte before the trailer) as manifest
+/// `generation` of `bucket` (tools and tests that write manifests).
+pub fn manifest_trailer(key: &LocalKey, bucket: &str, generation: u64, body: &[u8]) -> Vec<u8> {
+    let mut ctx = manifest_mac(key, bucket, generation);
+    ctx.update(body);
+    trailer_line(ctx)
+}
+
+/// The trailer line that authenticates `body` as journal page `page` of run `generation` of
+/// `bucket` (tools and tests).
+pub fn journal_trailer(
+    key: &LocalKey,
+    bucket: &str,
+    generation: u64,
+    page: u64,
+    body: &[u8],
+) -> Vec<u8> {
+    let mut ctx = journal_mac(key, bucket, generation, page);
+    ctx.update(body);
+    trailer_line(ctx)
+}
+
+/// Splits a byte stream into lines, each with its `\n` (the last one may have none).
 async fn for_each_line<S>(
     stream: S,
     mut f: impl FnMut(&[u8]) -> Result<(), BackupError>,
@@ -209,7 +317,7 @@ where
         buf.extend_from_slice(&chunk);
         let mut start = 0;
         while let Some(i) = buf[start..].iter().position(|&b| b == b'\n') {
-            f(&buf[start..start + i])?;
+            f(&buf[start..=start + i])?;
             start += i + 1;
         }
         buf.drain(..start);
@@ -220,6 +328,66 @@ where
     Ok(())
 }
 
+fn without_newline(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\n").unwrap_or(line)
+}
+
+/// Reads an authenticated JSON-lines file: every line but the last goes into `mac` and, without
+/// its `\n` and with its 1-based number, to `each`; the last line must be the [`Trailer`]
+/// whose tag is the MAC. Errors of `each` are held until the MAC verified: a file that is not
+/// authenticated is reported as such, whatever its content would make a parser say.
+async fn read_authenticated<S>(
+    stream: S,
+    mut mac: hmac::Context,
+    what: &'static str,
+    path: &str,
+    mut each: impl FnMut(usize, &[u8]) -> Result<(), BackupError>,
+) -> Result<(), BackupError>
+where
+    S: Stream<Item = Result<Bytes, BackupError>>,
+{
+    let mut held: Option<Vec<u8>> = None;
+    let mut line_no = 0usize;
+    let mut first_error: Option<BackupError> = None;
+    for_each_line(stream, |line| {
+        if let Some(prev) = held.replace(line.to_vec()) {
+            mac.update(&prev);
+            line_no += 1;
+            if first_error.is_none()
+                && let Err(e) = each(line_no, without_newline(&prev))
+            {
+                first_error = Some(e);
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    let trailer = held
+        .as_deref()
+        .and_then(|l| serde_json::from_slice::<Trailer>(without_newline(l)).ok());
+    let verified = match trailer {
+        None => Err("it has no authentication tag (written by an older lakegate, or truncated)"),
+        Some(t) => {
+            let tag = t
+                .lakegate_mac
+                .strip_prefix(MAC_SCHEME)
+                .and_then(|h| hex::decode(h).ok());
+            match tag {
+                Some(tag) if bool::from(mac.sign().as_ref().ct_eq(tag.as_slice())) => Ok(()),
+                _ => Err("its authentication tag does not verify"),
+            }
+        }
+    };
+    if let Err(reason) = verified {
+        return Err(BackupError::NotAuthenticated {
+            what,
+            path: path.to_string(),
+            reason,
+        });
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
 fn corrupt(path: &str, message: impl Into<String>) -> BackupError {
     BackupError::Corrupt {
         path: path.to_string(),
@@ -227,9 +395,11 @@ fn corrupt(path: &str, message: impl Into<String>) -> BackupError {
     }
 }
 
-/// Reads the manifest of `generation` (`Ok(None)` if there is none).
+/// Reads the manifest of `generation` (`Ok(None)` if there is none), authenticated under `key`
+/// and validated entry by entry (see the module docs).
 pub async fn read(
     t: &BucketTarget,
+    key: &LocalKey,
     generation: u64,
 ) -> Result<Option<(Header, Manifest)>, BackupError> {
     let path = t.manifest_path(generation);
@@ -238,9 +408,8 @@ pub async fn read(
     };
     let mut header: Option<Header> = None;
     let mut entries = BTreeMap::new();
-    let mut line_no = 0usize;
-    for_each_line(stream, |line| {
-        line_no += 1;
+    let mac = manifest_mac(key, t.bucket(), generation);
+    read_authenticated(stream, mac, "manifest", &path, |line_no, line| {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
@@ -261,37 +430,43 @@ pub async fn read(
         }
         let e: Entry = serde_json::from_slice(line)
             .map_err(|e| corrupt(&path, format!("line {line_no}: {e}")))?;
+        e.validate(generation)
+            .map_err(|m| corrupt(&path, format!("line {line_no}: {m}")))?;
+        if entries.contains_key(&e.path) {
+            return Err(corrupt(
+                &path,
+                format!("line {line_no}: a second entry for path {:?}", e.path),
+            ));
+        }
         entries.insert(e.path.clone(), e);
         Ok(())
     })
     .await?;
-    let header = header.ok_or_else(|| corrupt(&path, "empty manifest"))?;
-    if header.entries != entries.len() as u64 {
+    let header = header.ok_or_else(|| corrupt(&path, "no header"))?;
+    if header.generation != generation || header.bucket != t.bucket() {
         return Err(corrupt(
             &path,
             format!(
-                "the header announces {} entries, the file has {} (truncated?)",
-                header.entries,
-                entries.len()
+                "the header says bucket {:?} generation {}",
+                header.bucket, header.generation
             ),
         ));
     }
-    if header.generation != generation {
+    let m = Manifest {
+        generation,
+        entries,
+    };
+    if header.entries != m.entries.len() as u64 || header.bytes != m.bytes() {
         return Err(corrupt(
             &path,
-            format!("the header says generation {}", header.generation),
+            "the header's entry count or total does not match the entries",
         ));
     }
-    Ok(Some((
-        header,
-        Manifest {
-            generation,
-            entries,
-        },
-    )))
+    Ok(Some((header, m)))
 }
 
-/// Reads only the header of a manifest.
+/// Reads only the header of a manifest, *unauthenticated*: for display (the admin API's list
+/// of generations), never for a run or a restore, which [`read`] the whole manifest.
 pub async fn read_header(t: &BucketTarget, generation: u64) -> Result<Option<Header>, BackupError> {
     let path = t.manifest_path(generation);
     let Some(stream) = t.read_stream(&path).await? else {
@@ -311,13 +486,16 @@ pub async fn read_header(t: &BucketTarget, generation: u64) -> Result<Option<Hea
     Ok(Some(h))
 }
 
-/// Serialized lines, in chunks of about [`CHUNK`] bytes.
+/// Serialized lines, in chunks of about [`CHUNK`] bytes, then the trailer line of `mac` over
+/// all of them.
 fn chunked_lines<'a, T: Serialize + Sync + 'a>(
     first: Option<Vec<u8>>,
     items: impl Iterator<Item = &'a T> + Send + 'a,
+    mac: hmac::Context,
 ) -> impl Stream<Item = Result<Bytes, BackupError>> + Send + 'a {
     let mut items = items.peekable();
     let mut first = first;
+    let mut mac = Some(mac);
     futures::stream::iter(std::iter::from_fn(move || {
         let mut buf = first.take().unwrap_or_default();
         while buf.len() < CHUNK {
@@ -327,20 +505,33 @@ fn chunked_lines<'a, T: Serialize + Sync + 'a>(
             }
             buf.push(b'\n');
         }
-        (!buf.is_empty()).then(|| Ok(Bytes::from(buf)))
+        if buf.is_empty() {
+            // The end: the trailer (once).
+            return mac.take().map(|m| Ok(Bytes::from(trailer_line(m))));
+        }
+        if let Some(m) = mac.as_mut() {
+            m.update(&buf);
+        }
+        Some(Ok(Bytes::from(buf)))
     }))
 }
 
-/// Writes the manifest of `header.generation` atomically.
-pub async fn write(t: &BucketTarget, header: &Header, m: &Manifest) -> Result<(), BackupError> {
+/// Writes the manifest of `header.generation` atomically, authenticated under `key`.
+pub async fn write(
+    t: &BucketTarget,
+    key: &LocalKey,
+    header: &Header,
+    m: &Manifest,
+) -> Result<(), BackupError> {
     let mut first = serde_json::to_vec(header).map_err(|e| BackupError::Internal(e.to_string()))?;
     first.push(b'\n');
     let path = t.manifest_path(header.generation);
     let staged = t.staging_path(&path);
+    let mac = manifest_mac(key, t.bucket(), header.generation);
     let written = t
         .write_stream(
             &staged,
-            chunked_lines(Some(first), m.entries.values()),
+            chunked_lines(Some(first), m.entries.values(), mac),
             |_| {},
         )
         .await?;
@@ -351,17 +542,24 @@ pub async fn write(t: &BucketTarget, header: &Header, m: &Manifest) -> Result<()
     Ok(())
 }
 
-/// Writes one journal page of run `generation` atomically.
+/// The file of journal page `page` of run `generation`.
+fn journal_path(t: &BucketTarget, generation: u64, page: u64) -> String {
+    format!("{}{page:08}.jsonl", t.journal_dir(generation))
+}
+
+/// Writes one journal page of run `generation` atomically, authenticated under `key`.
 pub async fn write_journal(
     t: &BucketTarget,
+    key: &LocalKey,
     generation: u64,
     page: u64,
     lines: &[JournalLine],
 ) -> Result<(), BackupError> {
-    let path = format!("{}{page:08}.jsonl", t.journal_dir(generation));
+    let path = journal_path(t, generation, page);
     let staged = t.staging_path(&path);
+    let mac = journal_mac(key, t.bucket(), generation, page);
     let written = t
-        .write_stream(&staged, chunked_lines(None, lines.iter()), |_| {})
+        .write_stream(&staged, chunked_lines(None, lines.iter(), mac), |_| {})
         .await?;
     if let Err(e) = t.place(&written.path, &path).await {
         let _ = t.delete(&written.path).await;
@@ -370,26 +568,41 @@ pub async fn write_journal(
     Ok(())
 }
 
-/// Applies the journal of unfinished run `generation` (if any) to `m`. Returns how many
-/// journal pages and steps there were.
+/// Applies the journal of unfinished run `generation` (if any) to `m`, each page authenticated
+/// under `key` and each step validated. Returns the next free page number and how many steps
+/// there were.
 pub async fn replay_journal(
     t: &BucketTarget,
+    key: &LocalKey,
     generation: u64,
     m: &mut Manifest,
 ) -> Result<(u64, u64), BackupError> {
-    let files = t.list_files(&t.journal_dir(generation)).await?;
-    let (mut pages, mut steps) = (0u64, 0u64);
+    let dir = t.journal_dir(generation);
+    let files = t.list_files(&dir).await?;
+    let (mut next_page, mut steps) = (0u64, 0u64);
     for file in files.iter().filter(|f| f.ends_with(".jsonl")) {
+        let page = file
+            .strip_prefix(&dir)
+            .and_then(|n| n.strip_suffix(".jsonl"))
+            .filter(|n| n.len() == 8)
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| corrupt(file, "not a journal page name (<page:08>.jsonl)"))?;
         let Some(stream) = t.read_stream(file).await? else {
             continue;
         };
         let mut lines = Vec::new();
-        for_each_line(stream, |line| {
+        let mac = journal_mac(key, t.bucket(), generation, page);
+        read_authenticated(stream, mac, "journal page", file, |line_no, line| {
             if line.iter().all(u8::is_ascii_whitespace) {
                 return Ok(());
             }
-            let l: JournalLine =
-                serde_json::from_slice(line).map_err(|e| corrupt(file, e.to_string()))?;
+            let l: JournalLine = serde_json::from_slice(line)
+                .map_err(|e| corrupt(file, format!("line {line_no}: {e}")))?;
+            let valid = match &l {
+                JournalLine::Put { entry } => entry.validate(generation),
+                JournalLine::Delete { path } => check_path(path).map_err(|e| e.to_string()),
+            };
+            valid.map_err(|m| corrupt(file, format!("line {line_no}: {m}")))?;
             lines.push(l);
             Ok(())
         })
@@ -405,14 +618,15 @@ pub async fn replay_journal(
             }
             steps += 1;
         }
-        pages += 1;
+        next_page = next_page.max(page + 1);
     }
-    Ok((pages, steps))
+    Ok((next_page, steps))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::target::Target;
 
     fn entry(path: &str) -> Entry {
         Entry {
@@ -432,20 +646,45 @@ mod tests {
             storage_class: None,
             user_metadata: [("a".to_string(), "b".to_string())].into(),
             tags: BTreeMap::new(),
-            sha256: "s".into(),
-            md5: "m".into(),
+            sha256: "ab".repeat(32),
+            md5: "cd".repeat(16),
             written_gen: 1,
         }
     }
 
-    #[tokio::test]
-    async fn round_trip_and_truncation() {
-        let dir = std::env::temp_dir().join(format!(
+    fn tempdir() -> std::path::PathBuf {
+        std::env::temp_dir().join(format!(
             "lakegate-manifest-{}-{:x}",
             std::process::id(),
             uuid::Uuid::new_v4().as_u128() as u32
-        ));
-        let target = super::super::target::Target::dir(&dir).unwrap();
+        ))
+    }
+
+    fn header(bucket: &str, generation: u64, m: &Manifest) -> Header {
+        Header {
+            lakegate_backup: FORMAT_VERSION,
+            bucket: bucket.into(),
+            generation,
+            kind: "full".into(),
+            started: 1,
+            finished: 2,
+            entries: m.entries.len() as u64,
+            bytes: m.bytes(),
+        }
+    }
+
+    fn not_authenticated(r: Result<Option<(Header, Manifest)>, BackupError>) -> String {
+        match r {
+            Err(e @ BackupError::NotAuthenticated { .. }) => e.to_string(),
+            other => panic!("expected NotAuthenticated, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn round_trip_truncation_and_journal() {
+        let dir = tempdir();
+        let key = LocalKey::random().unwrap();
+        let target = Target::dir(&dir).unwrap();
         let t = target.bucket("b");
         let mut m = Manifest {
             generation: 3,
@@ -455,35 +694,31 @@ mod tests {
             let e = entry(&format!("k/{i:05}"));
             m.entries.insert(e.path.clone(), e);
         }
-        let h = Header {
-            lakegate_backup: FORMAT_VERSION,
-            bucket: "b".into(),
-            generation: 3,
-            kind: "full".into(),
-            started: 1,
-            finished: 2,
-            entries: m.entries.len() as u64,
-            bytes: m.bytes(),
-        };
-        write(&t, &h, &m).await.unwrap();
-        let (h2, m2) = read(&t, 3).await.unwrap().unwrap();
+        let h = header("b", 3, &m);
+        write(&t, &key, &h, &m).await.unwrap();
+        let (h2, m2) = read(&t, &key, 3).await.unwrap().unwrap();
         assert_eq!(h2, h);
         assert_eq!(m2, m);
         assert_eq!(read_header(&t, 3).await.unwrap().unwrap(), h);
         assert_eq!(t.generations().await.unwrap(), vec![3]);
-        assert!(read(&t, 4).await.unwrap().is_none());
-        // Truncate: detected.
+        assert!(read(&t, &key, 4).await.unwrap().is_none());
+        // Another key: refused.
+        let other = LocalKey::random().unwrap();
+        let msg = not_authenticated(read(&t, &other, 3).await);
+        assert!(
+            msg.contains("not authenticated by this gateway's key"),
+            "{msg}"
+        );
+        // Truncate: refused.
         let file = dir.join("b/.lakegate/generations/00000000000000000003.jsonl");
         let bytes = std::fs::read(&file).unwrap();
         std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
-        assert!(matches!(
-            read(&t, 3).await,
-            Err(BackupError::Corrupt { .. })
-        ));
+        not_authenticated(read(&t, &key, 3).await);
         // Journal replay.
         let mut base = Manifest::default();
         write_journal(
             &t,
+            &key,
             4,
             0,
             &[
@@ -497,11 +732,140 @@ mod tests {
         )
         .await
         .unwrap();
-        write_journal(&t, 4, 1, &[JournalLine::Delete { path: "x".into() }])
+        write_journal(&t, &key, 4, 1, &[JournalLine::Delete { path: "x".into() }])
             .await
             .unwrap();
-        assert_eq!(replay_journal(&t, 4, &mut base).await.unwrap(), (2, 3));
+        assert_eq!(
+            replay_journal(&t, &key, 4, &mut base).await.unwrap(),
+            (2, 3)
+        );
         assert_eq!(base.entries.keys().collect::<Vec<_>>(), vec!["y"]);
+        // A page renamed to another page number no longer verifies.
+        let journal = dir.join("b/.lakegate/journal/00000000000000000004");
+        std::fs::rename(
+            journal.join("00000000.jsonl"),
+            journal.join("00000007.jsonl"),
+        )
+        .unwrap();
+        let r = replay_journal(&t, &key, 4, &mut Manifest::default()).await;
+        assert!(
+            matches!(
+                r,
+                Err(BackupError::NotAuthenticated {
+                    what: "journal page",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn tampered_replayed_and_unsigned_manifests_are_refused() {
+        let dir = tempdir();
+        let key = LocalKey::random().unwrap();
+        let target = Target::dir(&dir).unwrap();
+        let (a, b) = (target.bucket("a"), target.bucket("b"));
+        let mut m = Manifest {
+            generation: 1,
+            ..Default::default()
+        };
+        for p in ["k1", "k2"] {
+            m.entries.insert(p.into(), entry(p));
+        }
+        write(&a, &key, &header("a", 1, &m), &m).await.unwrap();
+        let file = |bucket: &str, g: u64| {
+            dir.join(format!("{bucket}/.lakegate/generations/{g:020}.jsonl"))
+        };
+        let good = std::fs::read_to_string(file("a", 1)).unwrap();
+        let lines: Vec<&str> = good.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[3].starts_with(r#"{"lakegate_mac":"hmac-sha256:"#));
+
+        // An edited entry (same length even).
+        std::fs::write(file("a", 1), good.replace(r#""size":3"#, r#""size":4"#)).unwrap();
+        not_authenticated(read(&a, &key, 1).await);
+        // Emptied, with a header that looks recomputed and the old trailer.
+        let empty = format!(
+            "{}\n{}\n",
+            serde_json::to_string(&header("a", 1, &Manifest::default())).unwrap(),
+            lines[3]
+        );
+        std::fs::write(file("a", 1), empty).unwrap();
+        not_authenticated(read(&a, &key, 1).await);
+        // Written by an older build: no trailer.
+        std::fs::write(
+            file("a", 1),
+            format!("{}\n{}\n{}\n", lines[0], lines[1], lines[2]),
+        )
+        .unwrap();
+        let msg = not_authenticated(read(&a, &key, 1).await);
+        assert!(msg.contains("no authentication tag"), "{msg}");
+        // Replayed as another generation, or as another bucket's manifest.
+        std::fs::write(file("a", 1), &good).unwrap();
+        assert!(read(&a, &key, 1).await.unwrap().is_some());
+        std::fs::create_dir_all(file("a", 2).parent().unwrap()).unwrap();
+        std::fs::write(file("a", 2), &good).unwrap();
+        not_authenticated(read(&a, &key, 2).await);
+        std::fs::create_dir_all(file("b", 1).parent().unwrap()).unwrap();
+        std::fs::write(file("b", 1), &good).unwrap();
+        not_authenticated(read(&b, &key, 1).await);
+        // Garbage that a parser would quote is still reported as unauthenticated.
+        std::fs::write(file("a", 1), "{\"lakegate_backup\": \"secret text\"}\n").unwrap();
+        let msg = not_authenticated(read(&a, &key, 1).await);
+        assert!(!msg.contains("secret text"), "{msg}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn authenticated_entries_are_still_validated() {
+        let dir = tempdir();
+        let key = LocalKey::random().unwrap();
+        let t = Target::dir(&dir).unwrap().bucket("b");
+        let bad = |f: &dyn Fn(&mut Entry)| {
+            let mut e = entry("ok");
+            f(&mut e);
+            e
+        };
+        let cases: Vec<(Entry, &str)> = vec![
+            (
+                bad(&|e| e.source_key = "dir/../x\0y".into()),
+                "invalid source key",
+            ),
+            (
+                bad(&|e| e.source_key = "a/./b".into()),
+                "invalid source key",
+            ),
+            (bad(&|e| e.source_key = String::new()), "empty source key"),
+            (bad(&|e| e.path = "../escape".into()), "invalid backup path"),
+            (bad(&|e| e.path = "/abs".into()), "invalid backup path"),
+            (bad(&|e| e.path = "a//b".into()), "invalid backup path"),
+            (bad(&|e| e.path = "a\0b".into()), "invalid backup path"),
+            (bad(&|e| e.sha256 = "zz".into()), "malformed sha256"),
+            (bad(&|e| e.written_gen = 9), "written_gen 9"),
+        ];
+        for (e, want) in cases {
+            let mut m = Manifest {
+                generation: 1,
+                ..Default::default()
+            };
+            m.entries.insert(e.path.clone(), e);
+            write(&t, &key, &header("b", 1, &m), &m).await.unwrap();
+            match read(&t, &key, 1).await {
+                Err(BackupError::Corrupt { message, .. }) => {
+                    assert!(message.contains(want), "{message} (wanted {want})")
+                }
+                other => panic!("{want}: {other:?}"),
+            }
+        }
+        // And journal steps too.
+        let journal = [JournalLine::Delete {
+            path: "a/../../x".into(),
+        }];
+        write_journal(&t, &key, 2, 0, &journal).await.unwrap();
+        let r = replay_journal(&t, &key, 2, &mut Manifest::default()).await;
+        assert!(matches!(r, Err(BackupError::Corrupt { .. })), "{r:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -3,11 +3,11 @@
 //! The plugin only plans (`plan-full` over pages of source objects, `plan-changes` over change
 //! events); the host copies, streaming and verifying, into the backup target (a local directory
 //! by default, never following a link below it; or an S3 bucket through OpenDAL), writes one
-//! manifest per generation, and restores a bucket from any kept generation. See
-//! `ARCHITECTURE.md`, "Backups".
+//! manifest per generation (authenticated by the gateway's local key), and restores a bucket
+//! from any kept generation. See `ARCHITECTURE.md`, "Backups".
 //!
 //! - [`target`]: the target and its layout; [`localfs`]: the local directory's file
-//!   operations; [`manifest`]: manifests and run journals.
+//!   operations; [`manifest`]: manifests and run journals, their MAC and validation.
 //! - [`run`]: executing plans; [`restore`]: restoring; [`schedule`]: binding settings, cron.
 //! - [`admin`]: the admin API routes; [`cli`]: `lakegate backup ...`.
 //! - [`BackupService`]: per-bucket serialization of runs and restores, jobs and their
@@ -40,6 +40,7 @@ pub use schedule::BackupSettings;
 pub use target::Target;
 
 use crate::clock::Clock;
+use crate::local_key::LocalKey;
 use crate::policy::PolicyKind;
 use crate::policy::registry::{ActiveBinding, PolicyRegistry};
 use crate::store::{Millis, Store, StoreChange, now_millis};
@@ -233,6 +234,8 @@ pub struct BackupService {
     registry: Arc<PolicyRegistry>,
     clock: Arc<Clock>,
     target: Target,
+    /// Authenticates manifests and journals in the target.
+    key: LocalKey,
     region: String,
     buckets: Mutex<HashMap<String, Arc<BucketState>>>,
     jobs: Mutex<BTreeMap<u64, Arc<Job>>>,
@@ -245,6 +248,7 @@ impl BackupService {
         registry: Arc<PolicyRegistry>,
         clock: Arc<Clock>,
         target: Target,
+        key: LocalKey,
         region: String,
     ) -> Arc<BackupService> {
         Arc::new(BackupService {
@@ -252,6 +256,7 @@ impl BackupService {
             registry,
             clock,
             target,
+            key,
             region,
             buckets: Mutex::new(HashMap::new()),
             jobs: Mutex::new(BTreeMap::new()),
@@ -444,6 +449,7 @@ impl BackupService {
             store: self.store.clone(),
             target,
             plugin: active.plugin.clone(),
+            key: self.key.clone(),
             generations: settings.generations,
             progress: job.progress.clone(),
             now: self.clock.now(),
@@ -474,6 +480,7 @@ impl BackupService {
                 store: this.store.clone(),
                 registry: this.registry.clone(),
                 target: this.target.bucket(&bucket),
+                key: this.key.clone(),
                 region: this.region.clone(),
                 progress: j.progress.clone(),
                 now: this.clock.now(),

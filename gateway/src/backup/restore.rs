@@ -18,6 +18,7 @@ use super::error::BackupError;
 use super::manifest::{self, Entry};
 use super::target::BucketTarget;
 use super::{Progress, push_error};
+use crate::local_key::LocalKey;
 use crate::policy::registry::PolicyRegistry;
 use crate::store::{
     BucketInfo, Millis, NewVersion, ObjectData, Segment, Store, StoreError, VersionRef,
@@ -56,6 +57,8 @@ pub struct Restorer {
     pub store: Arc<Store>,
     pub registry: Arc<PolicyRegistry>,
     pub target: BucketTarget,
+    /// Authenticates the manifest read.
+    pub key: LocalKey,
     pub region: String,
     pub progress: Arc<Progress>,
     pub now: Millis,
@@ -119,7 +122,10 @@ impl Restorer {
         if !gens.contains(&generation) {
             return Err(missing());
         }
-        let (_, m) = manifest::read(t, generation).await?.ok_or_else(missing)?;
+        // The manifest is read, authenticated and validated whole before the destination is touched.
+        let (_, m) = manifest::read(t, &self.key, generation)
+            .await?
+            .ok_or_else(missing)?;
         let info = match self.store.bucket(to) {
             Ok(info) => info,
             Err(StoreError::NoSuchBucket) => {

@@ -21,6 +21,7 @@ use super::error::BackupError;
 use super::manifest::{self, Entry, Header, JournalLine, Manifest};
 use super::target::{BucketTarget, check_path};
 use super::{Progress, push_error};
+use crate::local_key::LocalKey;
 use crate::policy::{BackupStep, ChangeEvent, ChangeKind, LoadedPlugin, PolicyObject};
 use crate::store::{Millis, Store, StoreError, VersionRef, now_millis};
 
@@ -84,6 +85,8 @@ pub struct Runner {
     pub store: Arc<Store>,
     pub target: BucketTarget,
     pub plugin: LoadedPlugin,
+    /// Authenticates the manifests and journals this run reads and writes.
+    pub key: LocalKey,
     /// Manifests to keep (0: mirror only, only the newest manifest, no displaced copies).
     pub generations: u32,
     pub progress: Arc<Progress>,
@@ -172,7 +175,7 @@ impl Runner {
         let gens = tryr!(t.generations().await, report);
         let prev = gens.last().copied().unwrap_or(0);
         let base = if prev > 0 {
-            match tryr!(manifest::read(t, prev).await, report) {
+            match tryr!(manifest::read(t, &self.key, prev).await, report) {
                 Some((_, m)) => m,
                 None => Manifest::default(),
             }
@@ -190,7 +193,7 @@ impl Runner {
         let mut work = base;
         work.generation = generation;
         let (pages, steps) = tryr!(
-            manifest::replay_journal(t, generation, &mut work).await,
+            manifest::replay_journal(t, &self.key, generation, &mut work).await,
             report
         );
         let mut ex = Exec {
@@ -229,7 +232,7 @@ impl Runner {
             entries: ex.work.entries.len() as u64,
             bytes: ex.work.bytes(),
         };
-        if let Err(e) = manifest::write(t, &header, &ex.work).await {
+        if let Err(e) = manifest::write(t, &self.key, &header, &ex.work).await {
             return Err((ex.report, e));
         }
         ex.report.generation = generation;
@@ -623,7 +626,14 @@ impl Runner {
         if ex.journal.is_empty() {
             return Ok(());
         }
-        manifest::write_journal(&self.target, ex.generation, ex.journal_page, &ex.journal).await?;
+        manifest::write_journal(
+            &self.target,
+            &self.key,
+            ex.generation,
+            ex.journal_page,
+            &ex.journal,
+        )
+        .await?;
         ex.journal_page += 1;
         ex.journal.clear();
         Ok(())
@@ -654,7 +664,7 @@ impl Runner {
             let m = if *g == newest.generation {
                 newest
             } else {
-                read = manifest::read(t, *g).await?;
+                read = manifest::read(t, &self.key, *g).await?;
                 match &read {
                     Some((_, m)) => m,
                     None => continue,

@@ -698,7 +698,7 @@ impl BucketTarget {
             "bucket": self.bucket,
             "layout": {
                 "data": "data/<path>: the mirror, latest copy of each entry",
-                "generations": ".lakegate/generations/<generation:020>.jsonl: manifest (header line, then one entry per line, sorted by path)",
+                "generations": ".lakegate/generations/<generation:020>.jsonl: manifest (header line, then one entry per line, sorted by path, then a trailer line with an HMAC-SHA256 under the writing gateway's local.key)",
                 "displaced": ".lakegate/displaced/<written_gen:020>/<path>: bytes an older manifest still references",
                 "lookup": "an entry's bytes are at displaced/<written_gen>/<path> if that file exists, else at data/<path>; verify sha256",
             },

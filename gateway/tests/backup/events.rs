@@ -123,11 +123,11 @@ async fn an_interrupted_run_resumes_from_its_journal() {
     });
     let journal = target.path(&b, &format!(".lakegate/journal/{:020}/00000000.jsonl", 2));
     std::fs::create_dir_all(journal.parent().unwrap()).unwrap();
-    std::fs::write(
-        &journal,
-        format!("{}\n", serde_json::json!({"op": "put", "entry": entry})),
-    )
-    .unwrap();
+    // Journal pages are authenticated under the gateway's local key, like manifests.
+    let body = format!("{}\n", serde_json::json!({"op": "put", "entry": entry}));
+    let trailer =
+        lakegate::backup::manifest::journal_trailer(&local_key(&srv), &b, 2, 0, body.as_bytes());
+    std::fs::write(&journal, [body.as_bytes(), &trailer].concat()).unwrap();
     std::fs::write(target.path(&b, "data/b"), b"beta").unwrap();
 
     // At start-up the gateway resumes it: generation 2 gets "b" from the journal.

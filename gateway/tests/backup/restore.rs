@@ -116,6 +116,7 @@ async fn a_fresh_gateway_restores_a_target_written_by_another() {
     let target = TargetDir::new();
     let backed_up;
     let b;
+    let key_file;
     {
         let policies = PolicyDir::new();
         let mut srv = start(&policies, &target).await;
@@ -125,10 +126,31 @@ async fn a_fresh_gateway_restores_a_target_written_by_another() {
         run_ok(&srv, &b).await;
         backed_up = snapshot(&srv, &b).await;
         srv.stop_graceful().await;
+        key_file = std::fs::read(srv.data_dir.join("local.key")).unwrap();
     }
     // A new process, a new (empty) data directory, no bindings at all.
     let policies = PolicyDir::new();
-    let srv = start(&policies, &target).await;
+    let mut srv = start(&policies, &target).await;
+    // Without the old gateway's local.key, its manifests are refused, and nothing is created.
+    let job = restore(&srv, &b, None, None).await;
+    assert_eq!(job["state"], "failed", "{job:#}");
+    let msg = job["report"]["error_messages"][0].as_str().unwrap();
+    assert!(
+        msg.contains("is not authenticated by this gateway's key")
+            && msg.contains("another local.key"),
+        "{msg}"
+    );
+    assert_eq!(job["report"]["created_bucket"], false);
+    assert!(srv.client().head_bucket().bucket(&b).send().await.is_err());
+    // With it (copied into the data directory before a start), the restore works.
+    srv.stop_graceful().await;
+    let key_path = srv.data_dir.join("local.key");
+    std::fs::write(&key_path, &key_file).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    srv.restart().await;
     let (status, v) = admin(&srv, "GET", "backup", &[]).await;
     assert_eq!(status, 200);
     assert!(

@@ -49,15 +49,29 @@ impl TargetDir {
         out
     }
 
-    /// A manifest: the header and the entries by path.
-    pub fn manifest(&self, bucket: &str, generation: u64) -> (Value, BTreeMap<String, Value>) {
-        let file = self.path(
+    /// The manifest file of a generation.
+    pub fn manifest_file(&self, bucket: &str, generation: u64) -> PathBuf {
+        self.path(
             bucket,
             &format!(".lakegate/generations/{generation:020}.jsonl"),
-        );
+        )
+    }
+
+    /// A manifest: the header and the entries by path (the trailer line is checked for shape
+    /// and left out).
+    pub fn manifest(&self, bucket: &str, generation: u64) -> (Value, BTreeMap<String, Value>) {
+        let file = self.manifest_file(bucket, generation);
         let text = std::fs::read_to_string(&file)
             .unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
-        let mut lines = text.lines();
+        let mut lines: Vec<&str> = text.lines().collect();
+        let trailer: Value = serde_json::from_str(lines.pop().unwrap()).unwrap();
+        assert!(
+            trailer["lakegate_mac"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("hmac-sha256:")),
+            "manifest trailer: {trailer}"
+        );
+        let mut lines = lines.into_iter();
         let header: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
         let entries = lines
             .map(|l| {
@@ -99,6 +113,27 @@ impl Drop for TargetDir {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// The local key of a server's data directory (what authenticates its manifests).
+pub fn local_key(srv: &TestServer) -> lakegate::local_key::LocalKey {
+    lakegate::local_key::LocalKey::load_or_create(&srv.data_dir).unwrap()
+}
+
+/// Writes manifest `generation` of `bucket` with `body` (header and entry lines, each ending in
+/// `\n`) and a valid trailer under `key`: what a gateway with that key would accept.
+pub fn write_signed_manifest(
+    target: &TargetDir,
+    key: &lakegate::local_key::LocalKey,
+    bucket: &str,
+    generation: u64,
+    body: &str,
+) {
+    let trailer =
+        lakegate::backup::manifest::manifest_trailer(key, bucket, generation, body.as_bytes());
+    let mut bytes = body.as_bytes().to_vec();
+    bytes.extend_from_slice(&trailer);
+    std::fs::write(target.manifest_file(bucket, generation), bytes).unwrap();
 }
 
 /// The text of a backup binding for `bucket` with the builtin plugin.
