@@ -1,16 +1,15 @@
 //! Sockets and lifecycle: binds the S3 and console ports, serves connections with hyper
-//! (TCP_NODELAY on every socket: headers and small bodies must not wait for delayed ACKs), and
-//! shuts down gracefully (stop accepting, let in-flight requests finish).
+//! (TCP_NODELAY on every socket: headers and small bodies must not wait for delayed ACKs), holds
+//! them to the connection limits and timeouts ([`connection`]), and shuts down gracefully (stop
+//! accepting, let in-flight requests finish).
 
-use std::convert::Infallible;
+pub mod connection;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -29,8 +28,7 @@ pub const DEFAULT_BUCKETS: [&str; 4] = ["bronze", "silver", "gold", "mlflow"];
 /// The first lifecycle scan runs this long after start (then every `lifecycle_interval`).
 const LIFECYCLE_FIRST_SCAN: Duration = Duration::from_secs(60);
 
-/// How long in-flight requests get to finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+pub use connection::ConnectionLimits;
 
 /// Everything `lakegate server` is configured with.
 #[derive(Debug, Clone)]
@@ -52,6 +50,11 @@ pub struct ServerConfig {
     /// Where backups go (`fs:///path` or a path); `None`: `<data-dir>-backups` beside the data
     /// directory.
     pub backup_target: Option<String>,
+    /// Connection caps and timeouts, on both ports.
+    pub limits: ConnectionLimits,
+    /// Serve on non-loopback addresses even with a weak root password (see
+    /// [`root_password_is_weak`]); without it such a start fails.
+    pub allow_weak_root_credentials: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +72,26 @@ pub enum ServerError {
     Backup(#[from] crate::backup::BackupError),
     #[error(transparent)]
     LocalKey(#[from] crate::local_key::LocalKeyError),
+    #[error("no random bytes from the operating system")]
+    Random,
+    #[error(
+        "refusing to listen on {address} (not a loopback address) with a weak root password \
+         (the default admin123, or shorter than {MIN_ROOT_PASSWORD_LEN} characters): anyone who \
+         can reach it could read and delete everything. Set LAKEGATE_ROOT_USER and \
+         LAKEGATE_ROOT_PASSWORD, listen on 127.0.0.1, or pass --insecure-default-credentials"
+    )]
+    WeakRootCredentials { address: SocketAddr },
+}
+
+/// The root password every fresh install knows.
+pub const DEFAULT_ROOT_PASSWORD: &str = "admin123";
+/// The shortest root password accepted on a non-loopback address.
+pub const MIN_ROOT_PASSWORD_LEN: usize = 8;
+
+/// Whether the root password is the default or too short to face a network.
+pub fn root_password_is_weak(root: &Credentials) -> bool {
+    root.secret_key == DEFAULT_ROOT_PASSWORD
+        || root.secret_key.chars().count() < MIN_ROOT_PASSWORD_LEN
 }
 
 /// A running gateway.
@@ -126,6 +149,21 @@ impl Server {
                 address: config.console_address.clone(),
                 source,
             })?;
+        if root_password_is_weak(&config.root) {
+            for addr in [s3_addr, console_addr] {
+                if !addr.ip().is_loopback() {
+                    if !config.allow_weak_root_credentials {
+                        return Err(ServerError::WeakRootCredentials { address: addr });
+                    }
+                    tracing::warn!(
+                        %addr,
+                        "!!! serving a non-loopback address with a weak root password \
+                         (--insecure-default-credentials): anyone who can reach it can read and \
+                         delete everything !!!"
+                    );
+                }
+            }
+        }
         // Policies: compiled components are cached under the data directory; every binding is
         // loaded before the server reports ready, then the watcher takes over.
         let policies = match &config.policies_dir {
@@ -167,12 +205,40 @@ impl Server {
             .with_policies(policies.clone())
             .with_clock(clock.clone())
             .with_lifecycle(scanner.clone())
-            .with_backup(backup.clone()),
+            .with_backup(backup.clone())
+            .with_body_read_timeout(config.limits.body_read_timeout),
         );
         let (shutdown, rx) = watch::channel(false);
+        let limits = Arc::new(config.limits.clone());
+        let s3_handler = move |req| s3::handle(state.clone(), req);
+        let console = crate::console::router(Arc::new(
+            crate::console::Console::new(store.clone(), CredentialStore::new(config.root.clone()))
+                .map_err(|_| ServerError::Random)?,
+        ));
+        let console_handler = move |req| {
+            let console = console.clone();
+            async move {
+                match tower::ServiceExt::oneshot(console, req).await {
+                    Ok(resp) => resp,
+                    Err(never) => match never {},
+                }
+            }
+        };
         let mut tasks = vec![
-            tokio::spawn(serve_s3(s3_listener, state, rx.clone())),
-            tokio::spawn(serve_console(console_listener, store.clone(), rx)),
+            tokio::spawn(connection::serve(
+                s3_listener,
+                "s3",
+                limits.clone(),
+                s3_handler,
+                rx.clone(),
+            )),
+            tokio::spawn(connection::serve(
+                console_listener,
+                "console",
+                limits,
+                console_handler,
+                rx,
+            )),
             tokio::spawn(sweep_periodically(store.clone(), shutdown.subscribe())),
         ];
         tasks.extend(policies.start_watcher(shutdown.subscribe()));
@@ -199,64 +265,6 @@ impl Server {
         for t in self.tasks {
             let _ = t.await;
         }
-    }
-}
-
-async fn serve_s3(listener: TcpListener, state: Arc<S3State>, mut shutdown: watch::Receiver<bool>) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(60))
-        .max_buf_size(256 * 1024);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
-                    Ok(c) => c,
-                    Err(e) => {
-                        // E.g. out of file descriptors: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let state = state.clone();
-                let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-                    let state = state.clone();
-                    async move { Ok::<_, Infallible>(s3::handle(state, req.map(Body::new)).await) }
-                });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                });
-            }
-            _ = shutdown.changed() => break,
-        }
-    }
-    drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => tracing::info!("all connections closed"),
-        _ = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("grace period over; closing remaining connections"),
-    }
-}
-
-async fn serve_console(
-    listener: TcpListener,
-    store: Arc<Store>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let app = crate::console::router(store);
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = shutdown.changed().await;
-    });
-    if let Err(e) = serve.await {
-        tracing::warn!(error = %e, "console server stopped");
     }
 }
 
