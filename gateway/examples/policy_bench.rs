@@ -12,8 +12,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use lakegate::local_key::LocalKey;
 use lakegate::policy::{
-    CompileOrigin, LifecycleItem, Limits, PolicyEngine, PolicyKind, PolicyObject, PolicyUpload,
+    CompileOrigin, DiskCache, LifecycleItem, Limits, PolicyEngine, PolicyKind, PolicyObject,
+    PolicyUpload,
 };
 
 const DAY: i64 = 86_400_000;
@@ -98,7 +100,8 @@ fn main() {
         "== compilation ({} KiB retention component)",
         retention_wasm.len() / 1024
     );
-    let engine = PolicyEngine::new(Some(cache_dir.clone())).expect("engine");
+    let cache = DiskCache::new(cache_dir.clone(), LocalKey::random().expect("key"));
+    let engine = PolicyEngine::new(Some(cache.clone())).expect("engine");
     let t = Instant::now();
     let origin = engine.precompile(&retention_wasm).expect("compile");
     assert_eq!(origin, CompileOrigin::Compiled);
@@ -120,7 +123,7 @@ fn main() {
         "load from memory cache (+configure+self-check): {:>10.2?}",
         t.elapsed()
     );
-    let engine2 = PolicyEngine::new(Some(cache_dir.clone())).expect("engine");
+    let engine2 = PolicyEngine::new(Some(cache)).expect("engine");
     let t = Instant::now();
     let p2 = engine2
         .load(

@@ -168,7 +168,10 @@ impl Server {
         // loaded before the server reports ready, then the watcher takes over.
         let policies = match &config.policies_dir {
             Some(dir) => {
-                let engine = PolicyEngine::new(Some(config.data_dir.join("plugin-cache")))?;
+                let engine = PolicyEngine::new(Some(crate::policy::DiskCache::new(
+                    config.data_dir.join("plugin-cache"),
+                    local_key.clone(),
+                )))?;
                 let registry = Arc::new(PolicyRegistry::new(dir, engine));
                 registry.reload_all().await;
                 registry

@@ -5,9 +5,33 @@
 //! One [`PolicyEngine`] per process holds one `wasmtime::Engine` (component model, Cranelift,
 //! pooling allocator, epoch interruption), one linker (see `sandbox.rs` for what it grants) and
 //! the compilation cache. Components are identified by the SHA-256 of their bytes and cached in
-//! memory and, if a cache directory is given, on disk as `<cache_dir>/<sha256>.cwasm`, so a
-//! restart deserializes (mmaps) instead of compiling. A cache file wasmtime refuses (another
-//! wasmtime version or engine configuration, truncated, garbage) is recompiled and rewritten.
+//! memory and, if a [`DiskCache`] is given, on disk as `<dir>/<sha256>.cwasm`, so a restart
+//! deserializes instead of compiling.
+//!
+//! # The disk cache
+//!
+//! A `.cwasm` file is native code that wasmtime loads without validation (`unsafe`
+//! deserialization): whoever can write one runs code in the gateway. So:
+//!
+//! - the directory is created 0700; an existing one must be a real directory (not a symlink)
+//!   owned by the gateway's user and writable by nobody else, else the disk cache is disabled
+//!   with a warning (plugins still load, compiled at every start); group/other read bits of a
+//!   directory the gateway owns are removed;
+//! - files are written 0600 (a temporary file created exclusively, fsynced, renamed into place)
+//!   and opened without following symlinks; a file that is not a regular file owned by the
+//!   gateway and writable only by it is refused;
+//! - every file carries an HMAC-SHA256 under the gateway's local key
+//!   ([`crate::local_key::Purpose::PluginCache`]): `"LGCWASM\x01"`, the 32-byte tag, then
+//!   wasmtime's artifact. The tag covers a version label, the SHA-256 of the source component,
+//!   a digest of wasmtime's engine compatibility identity
+//!   (`Engine::precompile_compatibility_hash`: wasmtime version, target, compiler settings) and
+//!   the SHA-256 of the artifact. The file is read into memory, verified, and the verified bytes
+//!   are deserialized (never the path again, so nothing can be swapped in between).
+//!
+//! A file that fails any check (missing header, wrong tag, another component's artifact, a
+//! symlink, wrong owner or mode) is counted in [`CacheStats::disk_rejected`], logged at warn,
+//! and replaced by a fresh compilation. One wasmtime refuses despite a valid tag (it should not
+//! happen: the tag covers the engine identity) is handled the same way.
 //!
 //! # Time: epochs, not fuel
 //!
@@ -80,6 +104,7 @@ use super::wit::{
     self, Backup, BackupPre, Lifecycle, LifecyclePre, RetentionPre, RetentionWorld, wbackup,
     wlifecycle, wretention, wtypes,
 };
+use crate::local_key::{LocalKey, Purpose};
 
 /// Lifecycle batches are sent to the plugin in chunks of at most this many items, so the time
 /// budget stays meaningful per call whatever the caller's batch size.
@@ -139,6 +164,40 @@ pub struct CacheStats {
     pub disk_rejected: u64,
 }
 
+/// A directory for compiled components, and the key that authenticates them (see the module
+/// docs). The gateway uses `<data-dir>/plugin-cache` with its [`LocalKey`].
+#[derive(Debug, Clone)]
+pub struct DiskCache {
+    pub dir: PathBuf,
+    pub key: LocalKey,
+}
+
+impl DiskCache {
+    pub fn new(dir: impl Into<PathBuf>, key: LocalKey) -> Self {
+        DiskCache {
+            dir: dir.into(),
+            key,
+        }
+    }
+}
+
+/// The first bytes of a cache file: a magic and the format version.
+const CACHE_MAGIC: &[u8; 8] = b"LGCWASM\x01";
+/// Magic plus the HMAC-SHA256 tag.
+const CACHE_HEADER: usize = 8 + 32;
+/// Largest cache file read (compiled artifacts are a few times their component's size).
+const MAX_CACHE_FILE: u64 = 1 << 30;
+/// The label at the start of every MAC'd message: a cache tag never verifies anything else.
+const CACHE_MAC_LABEL: &[u8] = b"lakegate compiled plugin v1\0";
+
+/// An enabled disk cache: the checked directory, the key and the engine's identity.
+struct DiskCacheState {
+    dir: PathBuf,
+    key: LocalKey,
+    /// SHA-256 of `Engine::precompile_compatibility_hash` (see [`engine_identity`]).
+    engine_id: [u8; 32],
+}
+
 /// The policy engine. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct PolicyEngine {
@@ -148,7 +207,7 @@ pub struct PolicyEngine {
 struct EngineInner {
     engine: Engine,
     linker: Linker<Sandbox>,
-    cache_dir: Option<PathBuf>,
+    disk: Option<DiskCacheState>,
     options: EngineOptions,
     components: Mutex<ComponentCache>,
     compiled: AtomicU64,
@@ -229,21 +288,18 @@ fn describe(e: &wasmtime::Error) -> String {
 }
 
 impl PolicyEngine {
-    /// Creates an engine with default [`EngineOptions`]. `cache_dir`, if given, is created and
-    /// holds compiled components; it must be private to the gateway (its files are loaded as
-    /// native code).
-    pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, PolicyError> {
-        Self::with_options(cache_dir, EngineOptions::default())
+    /// Creates an engine with default [`EngineOptions`]. `cache`, if given, keeps compiled
+    /// components on disk, authenticated with its key (see the module docs). A cache directory
+    /// that is not private to the gateway disables the disk cache (with a warning), not the
+    /// engine.
+    pub fn new(cache: Option<DiskCache>) -> Result<Self, PolicyError> {
+        Self::with_options(cache, EngineOptions::default())
     }
 
     pub fn with_options(
-        cache_dir: Option<PathBuf>,
+        cache: Option<DiskCache>,
         options: EngineOptions,
     ) -> Result<Self, PolicyError> {
-        if let Some(dir) = &cache_dir {
-            std::fs::create_dir_all(dir)?;
-            remove_stale_temporaries(dir);
-        }
         let n = options.total_instances.max(1);
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(n)
@@ -260,12 +316,27 @@ impl PolicyEngine {
             .async_stack_size(2 << 20);
         let engine = Engine::new(&config).map_err(|e| PolicyError::Instantiate(describe(&e)))?;
         let linker = sandbox::linker(&engine).map_err(|e| PolicyError::Link(describe(&e)))?;
+        let disk = cache.and_then(|c| match prepare_cache_dir(&c.dir) {
+            Ok(()) => {
+                remove_stale_temporaries(&c.dir);
+                Some(DiskCacheState {
+                    engine_id: engine_identity(&engine),
+                    dir: c.dir,
+                    key: c.key,
+                })
+            }
+            Err(reason) => {
+                tracing::warn!(dir = %c.dir.display(), "{reason}: compiled plugins are not \
+                    cached on disk (they are compiled at every start)");
+                None
+            }
+        });
         spawn_epoch_ticker(&engine, options.epoch_tick);
         Ok(PolicyEngine {
             inner: Arc::new(EngineInner {
                 engine,
                 linker,
-                cache_dir,
+                disk,
                 options,
                 components: Mutex::new(ComponentCache::default()),
                 compiled: AtomicU64::new(0),
@@ -276,8 +347,9 @@ impl PolicyEngine {
         })
     }
 
+    /// The disk cache's directory, if the disk cache is enabled.
     pub fn cache_dir(&self) -> Option<&Path> {
-        self.inner.cache_dir.as_deref()
+        self.inner.disk.as_ref().map(|d| d.dir.as_path())
     }
 
     pub fn cache_stats(&self) -> CacheStats {
@@ -492,24 +564,33 @@ impl EngineInner {
         hash: &str,
     ) -> Result<(Component, CompileOrigin), PolicyError> {
         let path = self
-            .cache_dir
+            .disk
             .as_ref()
-            .map(|d| d.join(format!("{hash}.cwasm")));
-        if let Some(path) = &path
-            && path.exists()
-        {
-            // SAFETY: the cache directory is private to the gateway and its files are written
-            // only by `write_cache_file` below, from `Engine::precompile_component` output;
-            // wasmtime checks that the artifact matches this engine's version and configuration.
-            match unsafe { Component::deserialize_file(&self.engine, path) } {
-                Ok(c) => {
-                    self.disk_hits.fetch_add(1, Ordering::Relaxed);
-                    return Ok((c, CompileOrigin::DiskCache));
+            .map(|d| d.dir.join(format!("{hash}.cwasm")));
+        if let (Some(disk), Some(path)) = (&self.disk, &path) {
+            match disk.read(path, hash) {
+                Ok(None) => {}
+                Ok(Some(artifact)) => {
+                    // SAFETY: `artifact` is exactly the bytes whose tag was just verified under
+                    // the gateway's local key: output of `precompile_component` of an engine
+                    // with this engine's identity, for this very component, written by this
+                    // gateway. wasmtime checks the version and configuration again.
+                    match unsafe { Component::deserialize(&self.engine, &artifact) } {
+                        Ok(c) => {
+                            self.disk_hits.fetch_add(1, Ordering::Relaxed);
+                            return Ok((c, CompileOrigin::DiskCache));
+                        }
+                        Err(e) => {
+                            self.disk_rejected.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(path = %path.display(), error = %describe(&e),
+                                "compiled plugin cache file refused by wasmtime; recompiling");
+                        }
+                    }
                 }
-                Err(e) => {
+                Err(reason) => {
                     self.disk_rejected.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(path = %path.display(), error = %describe(&e),
-                        "compiled policy cache file refused; recompiling");
+                    tracing::warn!(path = %path.display(), "compiled plugin cache file refused \
+                        ({reason}); recompiling from the component");
                 }
             }
         }
@@ -525,22 +606,189 @@ impl EngineInner {
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
             "policy component compiled"
         );
-        if let Some(path) = &path {
-            match write_cache_file(path, &artifact) {
-                // SAFETY: as above; the file was just written from `artifact`.
-                Ok(()) => match unsafe { Component::deserialize_file(&self.engine, path) } {
-                    Ok(c) => return Ok((c, CompileOrigin::Compiled)),
-                    Err(e) => tracing::warn!(path = %path.display(), error = %describe(&e),
-                        "cannot map the cache file just written; using the in-memory artifact"),
-                },
-                Err(e) => tracing::warn!(path = %path.display(), error = %e,
-                    "cannot write the compiled policy cache file"),
-            }
+        if let (Some(disk), Some(path)) = (&self.disk, &path)
+            && let Err(e) = disk.write(path, hash, &artifact)
+        {
+            tracing::warn!(path = %path.display(), error = %e,
+                "cannot write the compiled plugin cache file");
         }
         // SAFETY: `artifact` was produced by `precompile_component` of this very engine.
         let component = unsafe { Component::deserialize(&self.engine, &artifact) }
             .map_err(|e| PolicyError::Compile(describe(&e)))?;
         Ok((component, CompileOrigin::Compiled))
+    }
+}
+
+/// The effective user id of this process (the owner the cache must have).
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Creates the cache directory (0700) if needed and checks that only the gateway can write
+/// into it: a directory, not a symlink, owned by this user, not writable by group or others.
+/// Read bits for group/others on a directory we own are removed (caches of older versions were
+/// created with the umask's mode).
+fn prepare_cache_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create the plugin cache directory: {e}"))?;
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|e| format!("cannot inspect the plugin cache directory: {e}"))?;
+    if meta.file_type().is_symlink() {
+        return Err("the plugin cache directory is a symlink".into());
+    }
+    if !meta.is_dir() {
+        return Err("the plugin cache path is not a directory".into());
+    }
+    if meta.uid() != euid() {
+        return Err(format!(
+            "the plugin cache directory is owned by uid {}, not by this gateway (uid {})",
+            meta.uid(),
+            euid()
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "the plugin cache directory is writable by others (mode {mode:o})"
+        ));
+    }
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot make the plugin cache directory private: {e}"))?;
+    }
+    Ok(())
+}
+
+/// SHA-256 of wasmtime's engine compatibility identity: what `precompile_compatibility_hash`
+/// feeds a hasher (wasmtime version, target, compiler flags, tunables) goes into SHA-256.
+fn engine_identity(engine: &Engine) -> [u8; 32] {
+    use std::hash::{Hash, Hasher};
+    struct Sha256Hasher(ring::digest::Context);
+    impl Hasher for Sha256Hasher {
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+        fn finish(&self) -> u64 {
+            // Never called: the digest is taken from the context.
+            0
+        }
+    }
+    let mut h = Sha256Hasher(ring::digest::Context::new(&ring::digest::SHA256));
+    engine.precompile_compatibility_hash().hash(&mut h);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(h.0.finish().as_ref());
+    out
+}
+
+impl DiskCacheState {
+    /// What the tag of a cache file covers (see the module docs).
+    fn message(&self, source_hash: &str, artifact: &[u8]) -> Vec<u8> {
+        let artifact_hash = ring::digest::digest(&ring::digest::SHA256, artifact);
+        let mut m = Vec::with_capacity(CACHE_MAC_LABEL.len() + source_hash.len() + 64);
+        m.extend_from_slice(CACHE_MAC_LABEL);
+        // 64 hex digits: fixed length, so the fields cannot run into each other.
+        m.extend_from_slice(source_hash.as_bytes());
+        m.extend_from_slice(&self.engine_id);
+        m.extend_from_slice(artifact_hash.as_ref());
+        m
+    }
+
+    /// The verified artifact of cache file `path` for component `source_hash`; `None` if there
+    /// is no such file; `Err(reason)` if there is one that must not be loaded.
+    fn read(&self, path: &Path, source_hash: &str) -> Result<Option<Vec<u8>>, String> {
+        use std::io::Read;
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        let file = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err("it is a symlink, which is never followed".into());
+            }
+            Err(e) => return Err(format!("cannot open it: {e}")),
+        };
+        let meta = file
+            .metadata()
+            .map_err(|e| format!("cannot inspect it: {e}"))?;
+        if !meta.is_file() {
+            return Err("not a regular file".into());
+        }
+        if meta.uid() != euid() {
+            return Err(format!("owned by uid {}, not by this gateway", meta.uid()));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(format!(
+                "writable by others (mode {:o})",
+                meta.mode() & 0o7777
+            ));
+        }
+        if meta.len() > MAX_CACHE_FILE {
+            return Err(format!("{} bytes, more than the cache's limit", meta.len()));
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.take(MAX_CACHE_FILE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read it: {e}"))?;
+        if bytes.len() < CACHE_HEADER || &bytes[..8] != CACHE_MAGIC {
+            return Err("not an authenticated cache file (no lakegate header)".into());
+        }
+        let (tag, artifact) = bytes[8..].split_at(32);
+        if !self.key.verify(
+            Purpose::PluginCache,
+            &self.message(source_hash, artifact),
+            tag,
+        ) {
+            return Err(
+                "its authentication tag does not match (modified, written by someone else, \
+                 another component's artifact, or another engine)"
+                    .into(),
+            );
+        }
+        Ok(Some(bytes.split_off(CACHE_HEADER)))
+    }
+
+    /// Writes the cache file of component `source_hash` atomically: header and artifact into an
+    /// exclusively created 0600 temporary file, fsync, rename over `path` (replacing whatever
+    /// was there, a symlink included, never writing through it).
+    fn write(&self, path: &Path, source_hash: &str, artifact: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        // Unique per write: concurrent compilations of the same component (in this process or
+        // another) must never write into a file someone else is about to rename.
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let tmp = path.with_extension(format!(
+            "cwasm.tmp.{}.{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let tag = self
+            .key
+            .sign(Purpose::PluginCache, &self.message(source_hash, artifact));
+        let result = (|| {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&tmp)?;
+            f.write_all(CACHE_MAGIC)?;
+            f.write_all(&tag)?;
+            f.write_all(artifact)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
     }
 }
 
@@ -560,29 +808,6 @@ fn remove_stale_temporaries(dir: &Path) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
-}
-
-/// Writes a cache file atomically (temporary file, fsync, rename).
-fn write_cache_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    // Unique per write: concurrent compilations of the same component (in this process or
-    // another) must never write into a file someone else is about to rename and map.
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let tmp = path.with_extension(format!(
-        "cwasm.tmp.{}.{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// Increments the engine's epoch every `tick` for as long as the engine exists.

@@ -22,7 +22,7 @@ pub mod types;
 mod wit;
 
 pub use error::PolicyError;
-pub use host::{CacheStats, EngineOptions, LoadOptions, LoadedPlugin, PolicyEngine};
+pub use host::{CacheStats, DiskCache, EngineOptions, LoadOptions, LoadedPlugin, PolicyEngine};
 pub use limits::Limits;
 pub use sandbox::{LOG_BYTES_PER_CALL, PLUGIN_LOG_TARGET};
 pub use stats::{CompileOrigin, PluginStats, PluginStatsSnapshot};
