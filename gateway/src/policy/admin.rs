@@ -8,7 +8,7 @@
 //! | `GET /lakegate/admin/v1/policies` | `{"dir", "bindings": [BindingStatus...]}` |
 //! | `GET /lakegate/admin/v1/bindings/{name}.toml` | one binding's status |
 //! | `PUT /lakegate/admin/v1/plugins/{name}.wasm` | validate (`engine.check`), write `<dir>/plugins/{name}.wasm` atomically, reload the bindings using it |
-//! | `PUT /lakegate/admin/v1/bindings/{name}.toml` | validate (parse), write `<dir>/{name}.toml` atomically, load it; answers its state (200 active, 422 failed) |
+//! | `PUT /lakegate/admin/v1/bindings/{name}.toml` | validate (parse, plugin location), write `<dir>/{name}.toml` atomically, load it; answers its state (200 active, 422 failed; 400 refused, nothing written) |
 //! | `DELETE /lakegate/admin/v1/bindings/{name}.toml` | remove the file and unbind |
 //! | `/lakegate/admin/v1/backup/...`, `/lakegate/admin/v1/jobs/...` | backups: see [`crate::backup::admin`] |
 //! | `GET /lakegate/admin/v1/lifecycle/{bucket}` | `{"last": ScanReport, "running": ScanReport}` |
@@ -18,6 +18,15 @@
 //!
 //! Names are `[A-Za-z0-9._-]+`, never starting with a dot, so nothing escapes the policies
 //! directory.
+//!
+//! A binding upload is refused (`400`, `{"error": ...}`, nothing written) if it does not parse,
+//! or if its `plugin` is not `builtin:<name>` or a file inside the policies directory: an
+//! absolute path or one with `..` (refused without looking at the file system), a symlink
+//! resolving outside the directory, something other than a regular file (a FIFO, a device), or
+//! a file over 64 MiB (see [`bindings`]). A plugin that does not exist yet is accepted: the
+//! binding is written and reported failed (`422`) until the plugin appears. These checks never
+//! open the plugin and run without the registry's reload lock, and the load that follows reads
+//! it non-blocking and capped, so no upload can hang the ones behind it.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -37,10 +46,10 @@ use crate::s3::{S3Response, S3State, response};
 /// The reserved path prefix of the admin API.
 pub const PREFIX: &str = "/lakegate/admin/v1/";
 
-/// Largest plugin upload.
-pub const MAX_PLUGIN_BYTES: usize = 64 * 1024 * 1024;
+/// Largest plugin upload (the same cap as for any plugin file a binding names).
+pub const MAX_PLUGIN_BYTES: usize = bindings::MAX_PLUGIN_BYTES as usize;
 /// Largest binding upload.
-pub const MAX_BINDING_BYTES: usize = 1024 * 1024;
+pub const MAX_BINDING_BYTES: usize = bindings::MAX_BINDING_BYTES as usize;
 
 /// Whether a request is for the admin API (path-style requests under [`PREFIX`]).
 pub fn is_admin_path(path: &str, vhost_bucket: Option<&str>) -> bool {
@@ -76,15 +85,22 @@ pub async fn handle(
     body: Body,
 ) -> S3Result<S3Response> {
     // Any authentication failure (unsigned, unknown key, bad signature) is AccessDenied here.
-    let authenticated = auth::authenticate(&parts, None, &state.credentials, SystemTime::now())
-        .map_err(|e| {
-            tracing::debug!(code = e.code.as_str(), "admin request refused");
-            access_denied()
-        })?;
+    let authenticated = auth::authenticate(
+        &parts,
+        None,
+        &state.credentials,
+        &state.region,
+        SystemTime::now(),
+    )
+    .map_err(|e| {
+        tracing::debug!(code = e.code.as_str(), "admin request refused");
+        access_denied()
+    })?;
     if authenticated.access_key != state.credentials.root().access_key {
         return Err(access_denied());
     }
-    let mut body = RequestBody::new(body, authenticated.payload.clone(), &parts.headers)?;
+    let mut body = RequestBody::new(body, authenticated.payload.clone(), &parts.headers)?
+        .with_read_timeout(state.body_read_timeout);
     if &parts.uri.path()[PREFIX.len()..] == "clock" {
         return clock(state, &parts.method, &mut body).await;
     }
@@ -370,10 +386,46 @@ async fn put_binding(state: &S3State, file: &Path, data: &[u8]) -> S3Result<S3Re
             "the binding is not UTF-8 text",
         ));
     };
-    if let Err(mut e) = bindings::parse(file, text) {
-        let name = file.file_name().unwrap_or_default().to_string_lossy();
-        e.location = e.location.replacen(&file.display().to_string(), &name, 1);
-        return Ok(json_error(StatusCode::BAD_REQUEST, e.to_string()));
+    let name = file
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let binding = match bindings::parse(file, text) {
+        Ok(b) => b,
+        Err(mut e) => {
+            e.location = e.location.replacen(&file.display().to_string(), &name, 1);
+            return Ok(json_error(StatusCode::BAD_REQUEST, e.to_string()));
+        }
+    };
+    // The plugin's location: lexically first (no file system access for absolute or `..`
+    // paths), then what is there (stat only, on a blocking thread, no lock held).
+    if let Err(e) = bindings::check_plugin_path(&binding.plugin_raw) {
+        return Ok(json_error(
+            StatusCode::BAD_REQUEST,
+            format!("{name}: plugin: {e}"),
+        ));
+    }
+    if super::builtin::marker_name(&binding.plugin).is_none() {
+        let (dir, plugin) = (
+            file.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            binding.plugin.clone(),
+        );
+        let checked =
+            tokio::task::spawn_blocking(move || bindings::check_plugin_file(&dir, &plugin))
+                .await
+                .map_err(|e| S3Error::internal(format!("plugin check panicked: {e}")))?;
+        match checked {
+            Ok(_) => {}
+            // Not there yet: written, and reported failed until the plugin appears.
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                return Ok(json_error(
+                    StatusCode::BAD_REQUEST,
+                    format!("{name}: plugin {:?} refused: {e}", binding.plugin_raw),
+                ));
+            }
+        }
     }
     let target = file.to_path_buf();
     let bytes = data.to_vec();

@@ -25,8 +25,28 @@
 //! Only `*.toml` files directly in the directory are bindings; `*.suite.toml` files are snapshot
 //! suites (see [`super::suite`]) and hidden files (`.name.toml`, editor and atomic-write
 //! temporaries) are ignored, as is everything in subdirectories (e.g. `plugins/`).
+//!
+//! # Where a served plugin may live
+//!
+//! The gateway (the registry and the admin API) serves a binding only if its plugin is
+//! `builtin:<name>` or a file inside the policies directory ([`check_plugin_path`],
+//! [`read_plugin_file`]):
+//!
+//! - `plugin` is a relative path without `..` (refused without touching the file system, so a
+//!   binding cannot probe which files exist elsewhere);
+//! - its canonical path (symlinks resolved) lies under the canonical policies directory;
+//! - it is a regular file (not a FIFO, device, socket or directory) of at most
+//!   [`MAX_PLUGIN_BYTES`] (64 MiB);
+//! - it is opened non-blocking and without following a final symlink, re-checked on the open
+//!   file, and read through a `take(MAX_PLUGIN_BYTES + 1)`.
+//!
+//! Binding files themselves are read the same way (regular files of at most
+//! [`MAX_BINDING_BYTES`]; symlinks such as Kubernetes ConfigMap mounts are followed). The
+//! offline tools (`lakegate policy test` suites) keep reading plugins from any path, with the
+//! same file-type and size checks.
 
 use serde::Deserialize;
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use super::limits::Limits;
@@ -34,6 +54,12 @@ use super::types::PolicyKind;
 
 /// The suffix of snapshot suite files, which live beside bindings but are not bindings.
 pub const SUITE_SUFFIX: &str = ".suite.toml";
+
+/// Largest plugin file a binding may name (and the admin API's plugin upload limit): 64 MiB.
+pub const MAX_PLUGIN_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Largest binding file (and the admin API's binding upload limit): 1 MiB.
+pub const MAX_BINDING_BYTES: u64 = 1024 * 1024;
 
 /// One parsed binding file.
 #[derive(Debug, Clone, PartialEq)]
@@ -255,9 +281,157 @@ pub fn parse(file: &Path, text: &str) -> Result<Binding, BindingError> {
 
 /// Reads and parses binding file `file`.
 pub fn load(file: &Path) -> Result<(Binding, String), BindingError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| BindingError::new(file, format!("cannot read: {e}")))?;
+    let text = read_text(file).map_err(|e| BindingError::new(file, format!("cannot read: {e}")))?;
     Ok((parse(file, &text)?, text))
+}
+
+/// Reads a binding (or suite) file as UTF-8: a regular file (symlinks followed) of at most
+/// [`MAX_BINDING_BYTES`], opened non-blocking so a FIFO never hangs the reader.
+pub fn read_text(file: &Path) -> Result<String, FileError> {
+    let bytes = read_regular(file, MAX_BINDING_BYTES, true)?;
+    String::from_utf8(bytes)
+        .map_err(|_| FileError::Io(std::io::Error::other("the file is not UTF-8 text")))
+}
+
+/// Why a binding or plugin file is not read.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// `plugin` is absolute or has a `..` component.
+    #[error(
+        "{0:?} is not allowed: a plugin must be builtin:<name> or a relative path inside the \
+         policies directory, without `..`"
+    )]
+    NotRelative(String),
+    /// The canonical path (symlinks resolved) is outside the policies directory.
+    #[error("it resolves (through a symlink) to a file outside the policies directory")]
+    Outside,
+    /// A FIFO, a device, a socket, a directory.
+    #[error("it is {0}, not a regular file")]
+    NotRegular(&'static str),
+    #[error("it is {size} bytes, more than the limit of {limit} bytes")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl FileError {
+    /// Whether the file (or a directory on its way) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, FileError::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
+    }
+}
+
+fn file_kind(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_symlink() {
+        "a symlink"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Reads a regular file of at most `limit` bytes without ever blocking on a FIFO or reading an
+/// endless device: opened `O_NONBLOCK` (and `O_NOFOLLOW` if `!follow`), checked on the open
+/// file, read through `take(limit + 1)`.
+pub fn read_regular(path: &Path, limit: u64, follow: bool) -> Result<Vec<u8>, FileError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = libc::O_NONBLOCK;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) && !follow {
+                FileError::NotRegular("a symlink")
+            } else {
+                FileError::Io(e)
+            }
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(FileError::NotRegular(file_kind(meta.file_type())));
+    }
+    if meta.len() > limit {
+        return Err(FileError::TooLarge {
+            size: meta.len(),
+            limit,
+        });
+    }
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        return Err(FileError::TooLarge {
+            size: out.len() as u64,
+            limit,
+        });
+    }
+    Ok(out)
+}
+
+/// Checks a binding's `plugin` as written: `builtin:<name>`, or a relative path with no `..`
+/// (no file system access).
+pub fn check_plugin_path(plugin_raw: &str) -> Result<(), FileError> {
+    if plugin_raw.starts_with(super::builtin::PREFIX) {
+        return Ok(());
+    }
+    let relative = Path::new(plugin_raw)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if !relative || plugin_raw.contains('\0') {
+        return Err(FileError::NotRelative(plugin_raw.to_string()));
+    }
+    Ok(())
+}
+
+/// Checks, without opening it, that the plugin at `plugin` (already resolved against the
+/// policies directory `dir`) is a regular file of at most [`MAX_PLUGIN_BYTES`] inside `dir`
+/// once symlinks are resolved. Returns its canonical path.
+pub fn check_plugin_file(dir: &Path, plugin: &Path) -> Result<PathBuf, FileError> {
+    let canonical_dir = dir.canonicalize()?;
+    let canonical = plugin.canonicalize()?;
+    if !canonical.starts_with(&canonical_dir) || canonical == canonical_dir {
+        return Err(FileError::Outside);
+    }
+    // `canonical` has no symlinks left: this is the file itself.
+    let meta = std::fs::symlink_metadata(&canonical)?;
+    if !meta.is_file() {
+        return Err(FileError::NotRegular(file_kind(meta.file_type())));
+    }
+    if meta.len() > MAX_PLUGIN_BYTES {
+        return Err(FileError::TooLarge {
+            size: meta.len(),
+            limit: MAX_PLUGIN_BYTES,
+        });
+    }
+    Ok(canonical)
+}
+
+/// The bytes of a served binding's plugin: embedded for `builtin:<name>`, else the file, under
+/// the rules of the module docs (inside `dir`, the policies directory; regular; capped).
+/// Blocking: call it on a blocking thread, never while holding a lock others wait on.
+pub fn read_plugin_file(
+    dir: &Path,
+    binding: &Binding,
+) -> Result<std::borrow::Cow<'static, [u8]>, FileError> {
+    check_plugin_path(&binding.plugin_raw)?;
+    if super::builtin::marker_name(&binding.plugin).is_some() {
+        return super::builtin::read_plugin(&binding.plugin).map_err(FileError::Io);
+    }
+    let canonical = check_plugin_file(dir, &binding.plugin)?;
+    read_regular(&canonical, MAX_PLUGIN_BYTES, false).map(std::borrow::Cow::Owned)
 }
 
 /// `path` as written in `file` (relative paths are relative to the file's directory).
@@ -319,8 +493,9 @@ pub fn scan(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     for entry in entries {
         let entry = entry?;
         let path = entry.path();
-        // `is_file` follows symlinks (e.g. Kubernetes ConfigMap mounts).
-        if is_binding_file(&path) && path.is_file() {
+        // `is_dir` follows symlinks (e.g. Kubernetes ConfigMap mounts). Anything else named like
+        // a binding is listed, so that a FIFO or a device is reported as refused, not ignored.
+        if is_binding_file(&path) && !path.is_dir() {
             out.push(path);
         }
     }
@@ -492,6 +667,107 @@ time_budget_ms = 100
             PathBuf::from("../../b")
         );
         assert_eq!(normalize(Path::new("a/..")), PathBuf::from("."));
+    }
+
+    #[test]
+    fn plugin_paths_must_stay_inside() {
+        for ok in [
+            "plugins/r.wasm",
+            "r.wasm",
+            "./plugins/r.wasm",
+            "builtin:retention",
+        ] {
+            assert!(check_plugin_path(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "/etc/passwd",
+            "/dev/zero",
+            "../other/r.wasm",
+            "plugins/../../etc/passwd",
+            "plugins/..",
+            "..",
+        ] {
+            let e = check_plugin_path(bad).unwrap_err();
+            assert!(matches!(e, FileError::NotRelative(_)), "{bad}: {e}");
+            assert!(e.to_string().contains("is not allowed"), "{e}");
+        }
+    }
+
+    fn tempdir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("lakegate-bindings-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(d.join("plugins")).unwrap();
+        d
+    }
+
+    #[test]
+    fn plugin_files_regular_capped_inside() {
+        let root = tempdir();
+        let dir = root.join("policies");
+        std::fs::create_dir_all(dir.join("plugins")).unwrap();
+        std::fs::write(dir.join("plugins/ok.wasm"), b"\0asm").unwrap();
+        std::fs::write(root.join("outside.wasm"), b"\0asm").unwrap();
+        std::os::unix::fs::symlink(root.join("outside.wasm"), dir.join("plugins/out.wasm"))
+            .unwrap();
+        std::os::unix::fs::symlink("ok.wasm", dir.join("plugins/in.wasm")).unwrap();
+        let fifo = dir.join("plugins/fifo.wasm");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let big = std::fs::File::create(dir.join("plugins/big.wasm")).unwrap();
+        big.set_len(MAX_PLUGIN_BYTES + 1).unwrap();
+
+        let binding = |plugin: &str| {
+            parse(
+                &dir.join("b.toml"),
+                &format!("bucket='bkt'\nkind='retention'\nplugin='{plugin}'\n"),
+            )
+            .unwrap()
+        };
+        let started = std::time::Instant::now();
+        assert_eq!(
+            &*read_plugin_file(&dir, &binding("plugins/ok.wasm")).unwrap(),
+            b"\0asm"
+        );
+        assert_eq!(
+            &*read_plugin_file(&dir, &binding("plugins/in.wasm")).unwrap(),
+            b"\0asm"
+        );
+        let err = |p: &str| read_plugin_file(&dir, &binding(p)).unwrap_err();
+        assert!(matches!(err("plugins/out.wasm"), FileError::Outside));
+        assert!(matches!(
+            err("plugins/fifo.wasm"),
+            FileError::NotRegular("a FIFO")
+        ));
+        assert!(matches!(
+            err("plugins/big.wasm"),
+            FileError::TooLarge { .. }
+        ));
+        assert!(matches!(
+            err("plugins"),
+            FileError::NotRegular("a directory")
+        ));
+        assert!(matches!(err("/dev/zero"), FileError::NotRelative(_)));
+        assert!(err("plugins/missing.wasm").is_not_found());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+        // The lower-level reader: a FIFO or a device never blocks, a size cap holds.
+        assert!(matches!(
+            read_regular(&fifo, 10, true),
+            Err(FileError::NotRegular("a FIFO"))
+        ));
+        assert!(matches!(
+            read_regular(Path::new("/dev/zero"), 10, true),
+            Err(FileError::NotRegular("a character device"))
+        ));
+        assert!(matches!(
+            read_regular(&dir.join("plugins/ok.wasm"), 3, true),
+            Err(FileError::TooLarge { size: 4, limit: 3 })
+        ));
+        assert!(matches!(
+            read_regular(&dir.join("plugins/in.wasm"), 10, false),
+            Err(FileError::NotRegular("a symlink"))
+        ));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

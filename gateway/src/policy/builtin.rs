@@ -27,7 +27,9 @@ pub fn marker_name(path: &Path) -> Option<&str> {
     path.to_str()?.strip_prefix(PREFIX)
 }
 
-/// The bytes of a plugin: embedded for `builtin:<name>`, else read from the file.
+/// The bytes of a plugin: embedded for `builtin:<name>`, else read from the file (any path: for
+/// the offline tools; the gateway reads bindings' plugins with
+/// [`super::bindings::read_plugin_file`], which keeps them inside the policies directory).
 pub fn read_plugin(path: &Path) -> std::io::Result<Cow<'static, [u8]>> {
     match marker_name(path) {
         Some(name) => get(name).map(Cow::Borrowed).ok_or_else(|| {
@@ -44,7 +46,13 @@ pub fn read_plugin(path: &Path) -> std::io::Result<Cow<'static, [u8]>> {
                 ),
             )
         }),
-        None => std::fs::read(path).map(Cow::Owned),
+        // A regular file of at most 64 MiB, opened non-blocking (a FIFO never hangs the reader).
+        None => super::bindings::read_regular(path, super::bindings::MAX_PLUGIN_BYTES, true)
+            .map(Cow::Owned)
+            .map_err(|e| match e {
+                super::bindings::FileError::Io(e) => e,
+                other => std::io::Error::other(other.to_string()),
+            }),
     }
 }
 

@@ -10,17 +10,23 @@
 //!
 //! # Reloads
 //!
-//! All (re)loads go through [`PolicyRegistry::reload_file`], serialized by one async mutex:
-//! read and parse the binding file, read the plugin, then compile/instantiate/configure it with
-//! [`PolicyEngine::load`] on the blocking pool. Only a successful load is swapped in; a failed one
+//! All (re)loads go through [`PolicyRegistry::reload_file`]. It first reads the binding file and
+//! its plugin on the blocking pool, without any lock (see [`bindings::read_plugin_file`]: only
+//! `builtin:` plugins and regular files of at most 64 MiB inside the policies directory; files
+//! are opened non-blocking, so a FIFO or a device fails at once instead of hanging). Then, under
+//! one async mutex, it parses, checks for conflicts and compiles/instantiates/configures the
+//! plugin with [`PolicyEngine::load`] on the blocking pool. Each read gets a sequence number: a
+//! read older than one already applied to the same file is dropped, so reads finishing out of
+//! order never bring back an older version. Only a successful load is swapped in; a failed one
 //! keeps the previous version serving and records the error in the file's state (and logs it at
 //! warn). A reload whose binding text and plugin bytes are unchanged since the last attempt is a
 //! no-op, so the watcher and the admin API can both trigger one for the same change.
 //!
-//! The watcher (`notify`, recursive on the policies directory, plus the directory of every
-//! plugin that lives outside it) debounces events for [`DEBOUNCE`] and reloads the bindings whose
-//! file or plugin changed; a deleted binding file unbinds.
+//! The watcher (`notify`, recursive on the policies directory, where every served plugin file
+//! lives) debounces events for [`DEBOUNCE`] and reloads the bindings whose file or plugin
+//! changed; a deleted binding file unbinds.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -157,7 +163,11 @@ pub struct PolicyRegistry {
     engine: Option<PolicyEngine>,
     active: ArcSwap<HashMap<String, Slots>>,
     files: Mutex<BTreeMap<PathBuf, FileState>>,
-    reload_lock: tokio::sync::Mutex<()>,
+    /// Serializes applying reloads; holds the sequence number of the last read applied to each
+    /// file (kept after a file is removed, so a stale read cannot resurrect it).
+    reload_lock: tokio::sync::Mutex<HashMap<PathBuf, u64>>,
+    /// Numbers reads (see the module docs).
+    read_seq: AtomicU64,
     watcher: Mutex<Option<WatchState>>,
 }
 
@@ -165,8 +175,51 @@ struct WatchState {
     watcher: notify::RecommendedWatcher,
     /// Whether the policies directory itself is watched (it may not exist yet).
     dir_watched: bool,
-    /// Directories of plugins outside the policies directory (watched non-recursively).
-    extra: BTreeSet<PathBuf>,
+}
+
+/// What a reload read from disk, on a blocking thread, before taking the reload lock.
+enum Inputs {
+    /// The binding file is gone.
+    Gone,
+    /// The binding file cannot be read or parsed: the error.
+    Broken(String),
+    /// A parsed binding, with its plugin's bytes or why they cannot be had.
+    Parsed {
+        text: String,
+        binding: Box<Binding>,
+        wasm: Result<Cow<'static, [u8]>, String>,
+    },
+}
+
+/// Reads binding file `file` (named `name` in messages) and its plugin, under the rules of
+/// [`bindings::read_plugin_file`]. Blocking, bounded: never waits on a FIFO, never reads more
+/// than the size caps.
+fn read_inputs(dir: &Path, file: &Path, name: &str) -> Inputs {
+    let text = match bindings::read_text(file) {
+        Ok(t) => t,
+        Err(e) if e.is_not_found() => return Inputs::Gone,
+        Err(e) => return Inputs::Broken(format!("{name}: cannot read: {e}")),
+    };
+    let binding = match bindings::parse(file, &text) {
+        Ok(b) => b,
+        Err(mut e) => {
+            // Name the file as the admin API does (relative to the policies directory).
+            e.location = e.location.replacen(&file.display().to_string(), name, 1);
+            return Inputs::Broken(e.to_string());
+        }
+    };
+    let wasm = bindings::read_plugin_file(dir, &binding).map_err(|e| match e {
+        bindings::FileError::NotRelative(_) => format!("{name}: plugin: {e}"),
+        e => format!(
+            "{name}: cannot read plugin {}: {e}",
+            binding.plugin.display()
+        ),
+    });
+    Inputs::Parsed {
+        text,
+        binding: Box::new(binding),
+        wasm,
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -200,7 +253,8 @@ impl PolicyRegistry {
             engine: None,
             active: ArcSwap::from_pointee(HashMap::new()),
             files: Mutex::new(BTreeMap::new()),
-            reload_lock: tokio::sync::Mutex::new(()),
+            reload_lock: tokio::sync::Mutex::new(HashMap::new()),
+            read_seq: AtomicU64::new(0),
             watcher: Mutex::new(None),
         }
     }
@@ -280,8 +334,7 @@ impl PolicyRegistry {
         let Some(engine) = self.engine.clone() else {
             return ReloadOutcome::Failed;
         };
-        let _serial = self.reload_lock.lock().await;
-        let outcome = self.reload_locked(&engine, file, force).await;
+        let outcome = self.reload_one(&engine, file, force).await;
         if outcome == ReloadOutcome::Unbound || outcome == ReloadOutcome::Loaded {
             // A slot may have been freed: retry the files that were refused because of it.
             let waiting: Vec<PathBuf> = lock(&self.files)
@@ -290,23 +343,46 @@ impl PolicyRegistry {
                 .map(|(p, _)| p.clone())
                 .collect();
             for w in waiting {
-                Box::pin(self.reload_locked(&engine, &w, true)).await;
+                self.reload_one(&engine, &w, true).await;
             }
         }
-        self.update_watches();
         outcome
     }
 
-    async fn reload_locked(
+    /// Reads `file` and its plugin without holding the reload lock, then applies the result
+    /// under it (unless a newer read of the same file was applied meanwhile).
+    async fn reload_one(&self, engine: &PolicyEngine, file: &Path, force: bool) -> ReloadOutcome {
+        let Some(dir) = self.dir.clone() else {
+            return ReloadOutcome::Failed;
+        };
+        let seq = self.read_seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let name = self.display_name(file);
+        let path = file.to_path_buf();
+        let label = name.clone();
+        let inputs = tokio::task::spawn_blocking(move || read_inputs(&dir, &path, &label))
+            .await
+            .unwrap_or_else(|e| Inputs::Broken(format!("{name}: reading panicked: {e}")));
+        let mut applied = self.reload_lock.lock().await;
+        let last = applied.entry(file.to_path_buf()).or_insert(0);
+        if *last > seq {
+            // A read that started later has already been applied: this one is stale.
+            return ReloadOutcome::Unchanged;
+        }
+        *last = seq;
+        self.apply(engine, file, inputs, force).await
+    }
+
+    /// Applies what a reload read (called with the reload lock held).
+    async fn apply(
         &self,
         engine: &PolicyEngine,
         file: &Path,
+        inputs: Inputs,
         force: bool,
     ) -> ReloadOutcome {
         let name = self.display_name(file);
-        let text = match std::fs::read_to_string(file) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let (text, binding, wasm) = match inputs {
+            Inputs::Gone => {
                 let mut files = lock(&self.files);
                 if let Some(old) = files.remove(file) {
                     self.publish(&files);
@@ -317,15 +393,12 @@ impl PolicyRegistry {
                 }
                 return ReloadOutcome::Unbound;
             }
-            Err(e) => return self.fail(file, format!("{name}: cannot read: {e}"), false),
-        };
-        let binding = match bindings::parse(file, &text) {
-            Ok(b) => b,
-            Err(mut e) => {
-                // Name the file as the admin API does (relative to the policies directory).
-                e.location = e.location.replacen(&file.display().to_string(), &name, 1);
-                return self.fail(file, e.to_string(), false);
-            }
+            Inputs::Broken(error) => return self.fail(file, error, false),
+            Inputs::Parsed {
+                text,
+                binding,
+                wasm,
+            } => (text, *binding, wasm),
         };
         lock(&self.files)
             .entry(file.to_path_buf())
@@ -348,15 +421,9 @@ impl PolicyRegistry {
             );
             return self.fail(file, msg, true);
         }
-        let wasm = match super::builtin::read_plugin(&binding.plugin) {
+        let wasm = match wasm {
             Ok(w) => w,
-            Err(e) => {
-                let msg = format!(
-                    "{name}: cannot read plugin {}: {e}",
-                    binding.plugin.display()
-                );
-                return self.fail(file, msg, false);
-            }
+            Err(msg) => return self.fail(file, msg, false),
         };
         let fingerprint = (sha256_hex(text.as_bytes()), sha256_hex(&wasm));
         {
@@ -538,7 +605,7 @@ impl PolicyRegistry {
         }
     }
 
-    /// Starts watching the policies directory (and plugin directories outside it) and returns
+    /// Starts watching the policies directory and returns
     /// the task that debounces events and reloads. It stops when `shutdown` changes.
     pub fn start_watcher(
         self: &Arc<Self>,
@@ -558,10 +625,8 @@ impl PolicyRegistry {
         *lock(&self.watcher) = Some(WatchState {
             watcher,
             dir_watched: false,
-            extra: BTreeSet::new(),
         });
         self.ensure_dir_watched();
-        self.update_watches();
         let registry = Arc::downgrade(self);
         Some(tokio::spawn(async move {
             loop {
@@ -618,39 +683,6 @@ impl PolicyRegistry {
             }
             Err(e) => {
                 tracing::warn!(dir = %dir.display(), error = %e, "cannot watch the policies directory")
-            }
-        }
-    }
-
-    /// Watches the directories of plugins that live outside the policies directory.
-    fn update_watches(&self) {
-        let Some(dir) = &self.dir else { return };
-        let wanted: BTreeSet<PathBuf> = lock(&self.files)
-            .values()
-            .flat_map(|st| {
-                st.parsed
-                    .iter()
-                    .chain(st.serving.as_ref().map(|s| &s.binding))
-                    .filter_map(|b| b.plugin.parent().map(Path::to_path_buf))
-                    .collect::<Vec<_>>()
-            })
-            .filter(|d| !d.starts_with(dir) && d.is_dir())
-            .collect();
-        let mut guard = lock(&self.watcher);
-        let Some(w) = guard.as_mut() else { return };
-        use notify::Watcher;
-        for gone in w.extra.difference(&wanted).cloned().collect::<Vec<_>>() {
-            let _ = w.watcher.unwatch(&gone);
-            w.extra.remove(&gone);
-        }
-        for new in wanted.difference(&w.extra.clone()) {
-            match w.watcher.watch(new, notify::RecursiveMode::NonRecursive) {
-                Ok(()) => {
-                    w.extra.insert(new.clone());
-                }
-                Err(e) => {
-                    tracing::warn!(dir = %new.display(), error = %e, "cannot watch a plugin directory")
-                }
             }
         }
     }

@@ -14,6 +14,7 @@ mod harness;
 mod admin;
 mod cli;
 mod lifecycle;
+mod paths;
 mod reload;
 mod retention;
 mod shipped;
