@@ -22,6 +22,8 @@ use crate::store::Store;
 /// How long a console session lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 const COOKIE: &str = "lakegate_session";
+/// How long a failed login waits before it answers.
+const FAILED_LOGIN_PAUSE: Duration = Duration::from_millis(500);
 
 /// What the console's handlers share.
 pub struct Console {
@@ -110,7 +112,10 @@ struct LoginForm {
 
 async fn login(State(console): State<Arc<Console>>, Form(form): Form<LoginForm>) -> Response {
     if !console.credentials_match(&form.access_key, &form.secret_key) {
-        tracing::info!(access_key = %form.access_key, "console login refused");
+        // Not the typed access key: a secret pasted into the wrong field must not reach a log.
+        tracing::info!("console login refused");
+        // Slows guessing down (each failed attempt costs the guesser this long).
+        tokio::time::sleep(FAILED_LOGIN_PAUSE).await;
         return (
             StatusCode::UNAUTHORIZED,
             Html(login_page(Some("Wrong access key or secret key."))),

@@ -88,9 +88,12 @@ pub const DEFAULT_ROOT_PASSWORD: &str = "admin123";
 /// The shortest root password accepted on a non-loopback address.
 pub const MIN_ROOT_PASSWORD_LEN: usize = 8;
 
-/// Whether the root password is the default or too short to face a network.
+/// Default passwords every reader of the docs knows (lakegate's and MinIO's).
+const WELL_KNOWN_PASSWORDS: [&str; 2] = [DEFAULT_ROOT_PASSWORD, "minioadmin"];
+
+/// Whether the root password is a well-known default or too short to face a network.
 pub fn root_password_is_weak(root: &Credentials) -> bool {
-    root.secret_key == DEFAULT_ROOT_PASSWORD
+    WELL_KNOWN_PASSWORDS.contains(&root.secret_key.as_str())
         || root.secret_key.chars().count() < MIN_ROOT_PASSWORD_LEN
 }
 
@@ -218,8 +221,10 @@ impl Server {
             crate::console::Console::new(store.clone(), CredentialStore::new(config.root.clone()))
                 .map_err(|_| ServerError::Random)?,
         ));
+        let console_body_timeout = config.limits.body_read_timeout;
         let console_handler = move |req| {
             let console = console.clone();
+            let req = connection::with_body_read_timeout(req, console_body_timeout);
             async move {
                 match tower::ServiceExt::oneshot(console, req).await {
                     Ok(resp) => resp,
@@ -238,7 +243,7 @@ impl Server {
             tokio::spawn(connection::serve(
                 console_listener,
                 "console",
-                limits,
+                Arc::new(limits.for_console()),
                 console_handler,
                 rx,
             )),

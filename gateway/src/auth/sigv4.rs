@@ -542,11 +542,19 @@ fn verify(
 /// they change what a request does (copy source, object lock, metadata, tagging, ACL, checksums,
 /// encryption, storage class), so an unsigned one would let whoever holds a presigned URL or
 /// relays a signed request change its meaning.
+///
+/// The one exception is `x-amz-content-sha256`, which AWS takes unsigned: with header auth its
+/// value is the canonical request's payload hash (so it is covered anyway), and a presigned URL
+/// ignores it (the payload mode comes from the signed query).
 fn check_amz_headers_signed(headers: &HeaderMap, signed: &[String]) -> S3Result<()> {
     let mut unsigned: Vec<&str> = headers
         .keys()
         .map(http::HeaderName::as_str)
-        .filter(|name| name.starts_with("x-amz-") && !signed.iter().any(|s| s == name))
+        .filter(|name| {
+            name.starts_with("x-amz-")
+                && *name != X_AMZ_CONTENT_SHA256
+                && !signed.iter().any(|s| s == name)
+        })
         .collect();
     if unsigned.is_empty() {
         return Ok(());
@@ -939,6 +947,52 @@ mod tests {
         assert!(err.to_xml("/", "r").contains("<Region>us-east-1</Region>"));
         // A server configured for eu-west-3 takes it.
         verify_header(&p, &auth, &store(), "eu-west-3", at(0)).unwrap();
+    }
+
+    #[test]
+    fn an_unsigned_content_sha256_is_taken() {
+        // Signed without x-amz-content-sha256 in SignedHeaders; its value is still the
+        // canonical request's payload hash.
+        let headers = [
+            ("host", "localhost:9000"),
+            ("x-amz-content-sha256", EMPTY),
+            ("x-amz-date", "20130524T000000Z"),
+        ];
+        let p = parts("GET", "/bucket/key", &headers);
+        let cr = canonical_request(
+            "GET",
+            "/bucket/key",
+            &[],
+            false,
+            &p.headers,
+            None,
+            &["host", "x-amz-date"],
+            EMPTY,
+        );
+        let key = generate_signing_key(SK, at(0), "us-east-1", "s3");
+        let sts = string_to_sign(
+            "20130524T000000Z",
+            "20130524/us-east-1/s3/aws4_request",
+            &cr,
+        );
+        let sig = calculate_signature(key, sts.as_bytes());
+        let mut headers = headers.to_vec();
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential={AK}/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature={sig}"
+        );
+        headers.push(("authorization", &auth));
+        header_auth(&parts("GET", "/bucket/key", &headers), at(0)).unwrap();
+        // A presigned URL with the header added.
+        let p = parts(
+            "GET",
+            PRESIGNED,
+            &[
+                ("host", "examplebucket.s3.amazonaws.com"),
+                ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+            ],
+        );
+        let q = parse_query(p.uri.query());
+        verify_presigned(&p, &q, &store(), "us-east-1", at(60)).unwrap();
     }
 
     #[test]

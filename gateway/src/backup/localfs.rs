@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
-/// Set once `openat2` answered ENOSYS: from then on, the component walk.
+/// Set once `openat2` answered ENOSYS or EPERM: from then on, the component walk.
 static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
 
 /// Mode of new directories and files (before the umask).
@@ -144,7 +144,9 @@ fn open_beneath(
         ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
     ) {
         Ok(fd) => Ok(fd),
-        Err(Errno::NOSYS) => {
+        // ENOSYS: an old kernel. EPERM: a seccomp profile (older container runtimes) that
+        // refuses syscalls it does not know. The walk is as safe, and gives the real answer.
+        Err(Errno::NOSYS | Errno::PERM) => {
             NO_OPENAT2.store(true, Ordering::Relaxed);
             tracing::info!(
                 "openat2 is not available: the local backup target walks paths with O_NOFOLLOW"

@@ -62,6 +62,18 @@ pub async fn create_bucket(state: &S3State, mut req: S3Request) -> S3Result<S3Re
     if !body.iter().all(|b| b.is_ascii_whitespace()) {
         let conf: xml::CreateBucketConfiguration = xml::parse(&body)?;
         if let Some(loc) = conf.location_constraint.filter(|l| !l.trim().is_empty()) {
+            // One server, one region: requests must be signed for it, so a bucket in another
+            // region could never be used (clients sign with the region a bucket reports).
+            if loc.trim() != state.region {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::IllegalLocationConstraintException,
+                    format!(
+                        "The {} location constraint is incompatible for the region specific \
+                         endpoint this request was sent to.",
+                        loc.trim()
+                    ),
+                ));
+            }
             region = loc.trim().to_string();
         }
     }

@@ -37,7 +37,7 @@ use axum::body::Body;
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -76,6 +76,18 @@ impl ConnectionLimits {
             idle_timeout: Duration::from_secs(60),
             send_timeout: Duration::from_secs(60),
             body_read_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl ConnectionLimits {
+    /// The console port's share: the same timers, at most 256 connections (64 per client). It
+    /// serves a few operators, and must not take the S3 port's file descriptors.
+    pub fn for_console(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: self.max_connections.min(256),
+            max_connections_per_client: self.max_connections_per_client.min(64),
+            ..self.clone()
         }
     }
 }
@@ -208,8 +220,13 @@ pub async fn serve<S, F>(
     }
 }
 
+/// How long a refused connection is drained after its answer (see [`refuse`]).
+const REFUSAL_DRAIN: Duration = Duration::from_millis(200);
+
 /// Answers a refused connection with a short `503 SlowDown` (S3 clients back off and retry) and
-/// closes it, without reading the request or waiting for the client.
+/// closes it. The request is never parsed: it is drained for at most [`REFUSAL_DRAIN`] (64 KiB)
+/// after the answer and a FIN, because closing with unread bytes would send a reset that makes
+/// the client drop the answer.
 fn refuse(stream: TcpStream) {
     const BODY: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>\
         <Message>Too many connections; please reduce your request rate.</Message></Error>";
@@ -219,7 +236,73 @@ fn refuse(stream: TcpStream) {
         BODY.len()
     );
     let _ = stream.try_write(response.as_bytes());
-    // Dropping closes the socket.
+    tokio::spawn(async move {
+        let mut stream = stream;
+        let _ = stream.shutdown().await;
+        let mut sink = [0u8; 4096];
+        let mut drained = 0;
+        let _ = tokio::time::timeout(REFUSAL_DRAIN, async {
+            while drained < 64 * 1024 {
+                match stream.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => drained += n,
+                }
+            }
+        })
+        .await;
+    });
+}
+
+/// Fails `req`'s body with an error when no bytes arrive for `timeout` (for handlers that read
+/// bodies without [`crate::auth::RequestBody`], which has its own timer).
+pub fn with_body_read_timeout(req: http::Request<Body>, timeout: Duration) -> http::Request<Body> {
+    req.map(|inner| {
+        Body::new(ReadTimeoutBody {
+            inner,
+            timeout,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+        })
+    })
+}
+
+/// A body whose every frame must arrive within `timeout` of the previous one.
+struct ReadTimeoutBody {
+    inner: Body,
+    timeout: Duration,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for ReadTimeoutBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let next = tokio::time::Instant::now() + self.timeout;
+                self.deadline.as_mut().reset(next);
+                Poll::Ready(frame)
+            }
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(axum::Error::new(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the request body stalled (body read timeout)",
+                ))))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Which cap refused a connection.

@@ -207,6 +207,31 @@ async fn a_stalled_upload_times_out_and_writes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_console_login_is_cut_off() {
+    let s = short_timeouts().await;
+    let mut c = TcpStream::connect(addr_of(&s.console_url)).await.unwrap();
+    c.write_all(
+        b"POST /login HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\n\
+          content-length: 100\r\n\r\naccess_key=",
+    )
+    .await
+    .unwrap();
+    let start = Instant::now();
+    let (resp, closed) = read_until_closed(&mut c, Duration::from_secs(10)).await;
+    assert!(
+        closed.is_some(),
+        "a stalled login body held its connection 10 s"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    let resp = parse_http1_response(&resp);
+    assert_eq!(resp.status, 400, "{}", resp.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_caps_protect_other_clients() {
     let s = TestServer::start_with_env(&[
         ("LAKEGATE_MAX_CONNECTIONS", "6"),

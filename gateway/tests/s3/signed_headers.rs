@@ -137,6 +137,14 @@ async fn presigned_put_cannot_be_turned_into_a_copy_or_a_lock() {
         .unwrap();
     assert!(versions.versions().is_empty(), "{versions:?}");
 
+    // x-amz-content-sha256 is the one x-amz-* header AWS takes unsigned (it is ignored here).
+    let with_hash = vec![(
+        "x-amz-content-sha256".to_string(),
+        "UNSIGNED-PAYLOAD".to_string(),
+    )];
+    let (st, text) = send(s.http(), reqwest::Method::PUT, &url, &with_hash, b"first").await;
+    assert_eq!(st, 200, "{text}");
+
     // The URL itself still does what it was signed for.
     let (st, text) = send(s.http(), reqwest::Method::PUT, &url, &[], b"fine").await;
     assert_eq!(st, 200, "{text}");
@@ -323,6 +331,25 @@ async fn requests_signed_for_another_region_are_refused() {
         body.contains("the region &apos;eu-west-1&apos; is wrong; expecting &apos;us-east-1&apos;")
             || body.contains("the region 'eu-west-1' is wrong; expecting 'us-east-1'"),
         "{body}"
+    );
+
+    // A bucket in another region could never be used: refused, as on AWS's regional endpoints.
+    let r = s
+        .raw("PUT", "/elsewhere-bucket")
+        .body(
+            "<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint>\
+             </CreateBucketConfiguration>",
+        )
+        .send()
+        .await;
+    r.assert_error(400, "IllegalLocationConstraintException");
+    assert!(
+        s.client()
+            .head_bucket()
+            .bucket("elsewhere-bucket")
+            .send()
+            .await
+            .is_err()
     );
 
     // Presigned for another region.
