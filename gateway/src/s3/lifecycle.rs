@@ -29,6 +29,10 @@ struct LifecycleConfigurationXml {
     rules: Vec<RuleXml>,
 }
 
+impl xml::RequestDocument for LifecycleConfigurationXml {
+    const ROOT: &'static str = "LifecycleConfiguration";
+}
+
 #[derive(Debug, Deserialize)]
 struct RuleXml {
     #[serde(rename = "ID")]

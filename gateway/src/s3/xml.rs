@@ -87,16 +87,108 @@ pub fn http_date(ms: Millis) -> String {
     httpdate::fmt_http_date(t)
 }
 
-/// Parses a request document.
-pub fn parse<T: DeserializeOwned>(body: &[u8]) -> S3Result<T> {
-    let text = std::str::from_utf8(body).map_err(|_| S3Error::new(S3ErrorCode::MalformedXML))?;
+/// A request document: its type and the name its root element must have.
+pub trait RequestDocument: DeserializeOwned {
+    /// The root element's name, as AWS names it (no prefix; the S3 namespace is optional).
+    const ROOT: &'static str;
+}
+
+/// Parses a request document of type `T`. The body must be UTF-8 (an optional BOM aside) and
+/// hold exactly one root element named [`RequestDocument::ROOT`], with no namespace or the S3
+/// one; an XML declaration, comments and whitespace may surround it. Anything else — another
+/// root name, a second root, text or a processing instruction outside the root, a `DOCTYPE` or
+/// `ENTITY` declaration anywhere — is `MalformedXML`, as is a document that fails to parse.
+pub fn parse<T: RequestDocument>(body: &[u8]) -> S3Result<T> {
+    let malformed = |why: &str| {
+        tracing::debug!(root = T::ROOT, why, "malformed XML request body");
+        S3Error::new(S3ErrorCode::MalformedXML)
+    };
+    let text = std::str::from_utf8(body).map_err(|_| malformed("not UTF-8"))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
-        return Err(S3Error::new(S3ErrorCode::MalformedXML));
+        return Err(malformed("empty"));
     }
+    check_document(text, T::ROOT).map_err(malformed)?;
     quick_xml::de::from_str(text).map_err(|e| {
-        tracing::debug!(error = %e, "malformed XML request body");
+        tracing::debug!(root = T::ROOT, error = %e, "malformed XML request body");
         S3Error::new(S3ErrorCode::MalformedXML)
     })
+}
+
+/// Whether `needle` (ASCII) occurs in `hay`, ignoring ASCII case.
+fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// The document's outline: one root element named `root`, only a declaration, comments and
+/// whitespace around it, no DTD. Returns why not.
+fn check_document(text: &str, root: &str) -> Result<(), &'static str> {
+    use quick_xml::events::Event;
+
+    // DTDs are never valid in a request document; refuse them before any parsing (also inside
+    // comments or CDATA, where no S3 document needs them).
+    if contains_ignore_case(text.as_bytes(), b"<!DOCTYPE")
+        || contains_ignore_case(text.as_bytes(), b"<!ENTITY")
+    {
+        return Err("DTD or entity declaration");
+    }
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut depth: usize = 0;
+    let mut seen_root = false;
+    let mut seen_decl = false;
+    loop {
+        let event = reader.read_event().map_err(|_| "not well-formed")?;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) if depth == 0 => {
+                if seen_root {
+                    return Err("more than one root element");
+                }
+                seen_root = true;
+                if e.name().as_ref() != root.as_bytes() {
+                    return Err("wrong root element");
+                }
+                for attr in e.attributes() {
+                    let attr = attr.map_err(|_| "malformed attribute")?;
+                    if attr.key.as_ref() == b"xmlns" && attr.value.as_ref() != S3_NS.as_bytes() {
+                        return Err("root element in another namespace");
+                    }
+                }
+                if matches!(event, Event::Start(_)) {
+                    depth = 1;
+                }
+            }
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.checked_sub(1).ok_or("unbalanced end tag")?,
+            Event::Empty(_) => {}
+            Event::Text(ref t) if depth == 0 => {
+                if !t.iter().all(u8::is_ascii_whitespace) {
+                    return Err("text outside the root element");
+                }
+            }
+            Event::Decl(_) => {
+                if seen_decl || seen_root || depth != 0 {
+                    return Err("misplaced XML declaration");
+                }
+                seen_decl = true;
+            }
+            Event::Comment(_) => {}
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) if depth > 0 => {}
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
+                return Err("content outside the root element");
+            }
+            Event::PI(_) => return Err("processing instruction"),
+            Event::DocType(_) => return Err("DTD"),
+            Event::Eof => break,
+        }
+    }
+    if !seen_root {
+        return Err("no root element");
+    }
+    if depth != 0 {
+        return Err("unclosed element");
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -108,12 +200,20 @@ pub struct CreateBucketConfiguration {
     pub location_constraint: Option<String>,
 }
 
+impl RequestDocument for CreateBucketConfiguration {
+    const ROOT: &'static str = "CreateBucketConfiguration";
+}
+
 #[derive(Debug, Deserialize)]
 pub struct VersioningConfiguration {
     #[serde(rename = "Status")]
     pub status: Option<String>,
     #[serde(rename = "MfaDelete")]
     pub mfa_delete: Option<String>,
+}
+
+impl RequestDocument for VersioningConfiguration {
+    const ROOT: &'static str = "VersioningConfiguration";
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,6 +240,10 @@ pub struct ObjectLockConfiguration {
     pub rule: Option<ObjectLockRule>,
 }
 
+impl RequestDocument for ObjectLockConfiguration {
+    const ROOT: &'static str = "ObjectLockConfiguration";
+}
+
 #[derive(Debug, Deserialize)]
 pub struct RetentionXml {
     #[serde(rename = "Mode")]
@@ -148,10 +252,18 @@ pub struct RetentionXml {
     pub retain_until_date: Option<String>,
 }
 
+impl RequestDocument for RetentionXml {
+    const ROOT: &'static str = "Retention";
+}
+
 #[derive(Debug, Deserialize)]
 pub struct LegalHoldXml {
     #[serde(rename = "Status")]
     pub status: Option<String>,
+}
+
+impl RequestDocument for LegalHoldXml {
+    const ROOT: &'static str = "LegalHold";
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,6 +286,10 @@ pub struct TaggingXml {
     pub tag_set: TagSetXml,
 }
 
+impl RequestDocument for TaggingXml {
+    const ROOT: &'static str = "Tagging";
+}
+
 #[derive(Debug, Deserialize)]
 pub struct DeleteObjectXml {
     #[serde(rename = "Key")]
@@ -188,6 +304,10 @@ pub struct DeleteXml {
     pub quiet: Option<String>,
     #[serde(rename = "Object", default)]
     pub objects: Vec<DeleteObjectXml>,
+}
+
+impl RequestDocument for DeleteXml {
+    const ROOT: &'static str = "Delete";
 }
 
 #[derive(Debug, Deserialize)]
@@ -212,6 +332,10 @@ pub struct CompletePartXml {
 pub struct CompleteMultipartUploadXml {
     #[serde(rename = "Part", default)]
     pub parts: Vec<CompletePartXml>,
+}
+
+impl RequestDocument for CompleteMultipartUploadXml {
+    const ROOT: &'static str = "CompleteMultipartUpload";
 }
 
 /// Tags from `x-amz-tagging` (URL query encoded) or a Tagging document, validated per AWS:
@@ -287,6 +411,95 @@ mod tests {
         assert_eq!(
             parse::<DeleteXml>(b"").unwrap_err().code,
             S3ErrorCode::MalformedXML
+        );
+    }
+
+    fn code<T: RequestDocument + std::fmt::Debug>(doc: &str) -> Option<S3ErrorCode> {
+        parse::<T>(doc.as_bytes()).err().map(|e| e.code)
+    }
+
+    #[test]
+    fn roots_are_strict() {
+        let m = Some(S3ErrorCode::MalformedXML);
+        let ok = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+        assert_eq!(code::<VersioningConfiguration>(ok), None);
+        for good in [
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{ok}\n"),
+            format!("\u{feff}<!-- c -->\n{ok}<!-- after -->\r\n\t"),
+            format!(
+                "<VersioningConfiguration xmlns=\"{S3_NS}\"><Status>Enabled</Status></VersioningConfiguration>"
+            ),
+        ] {
+            assert_eq!(code::<VersioningConfiguration>(&good), None, "{good}");
+        }
+        for bad in [
+            "<Foo><Status>Enabled</Status></Foo>".to_string(),
+            "<versioningconfiguration><Status>Enabled</Status></versioningconfiguration>".into(),
+            "<s3:VersioningConfiguration xmlns:s3=\"http://s3.amazonaws.com/doc/2006-03-01/\"><s3:Status>Enabled</s3:Status></s3:VersioningConfiguration>".into(),
+            "<VersioningConfiguration xmlns=\"urn:other\"><Status>Enabled</Status></VersioningConfiguration>".into(),
+            format!("{ok}{ok}"),
+            format!("{ok}<Foo/>"),
+            format!("{ok}junk"),
+            format!("junk{ok}"),
+            format!("{ok}<![CDATA[x]]>"),
+            format!("{ok}&amp;"),
+            format!("{ok}<?pi x?>"),
+            format!("<?xml version=\"1.0\"?><?xml version=\"1.0\"?>{ok}"),
+            format!("{ok}<?xml version=\"1.0\"?>"),
+            format!("<!DOCTYPE VersioningConfiguration>{ok}"),
+            format!("<!DOCTYPE x [<!ENTITY e \"Enabled\">]><VersioningConfiguration><Status>&e;</Status></VersioningConfiguration>"),
+            format!("<!doctype VersioningConfiguration>{ok}"),
+            format!("{ok}<!-- <!ENTITY x 'y'> -->"),
+            "<VersioningConfiguration><Status>Enabled</Status>".into(),
+            "<VersioningConfiguration><Status>&e;</Status></VersioningConfiguration>".into(),
+            "<!-- only a comment -->".into(),
+        ] {
+            assert_eq!(code::<VersioningConfiguration>(&bad), m, "{bad}");
+        }
+        assert_eq!(
+            parse::<VersioningConfiguration>(
+                b"<VersioningConfiguration>\xff</VersioningConfiguration>"
+            )
+            .unwrap_err()
+            .code,
+            S3ErrorCode::MalformedXML
+        );
+        // Each document's own root.
+        assert_eq!(
+            code::<DeleteXml>("<Delete><Object><Key>a</Key></Object></Delete>"),
+            None
+        );
+        assert_eq!(
+            code::<DeleteXml>("<Tagging><Object><Key>a</Key></Object></Tagging>"),
+            m
+        );
+        assert_eq!(code::<TaggingXml>("<Delete><TagSet></TagSet></Delete>"), m);
+        assert_eq!(
+            code::<LegalHoldXml>("<LegalHold><Status>ON</Status></LegalHold>"),
+            None
+        );
+        assert_eq!(
+            code::<LegalHoldXml>("<Retention><Status>ON</Status></Retention>"),
+            m
+        );
+        assert_eq!(
+            code::<RetentionXml>("<Retention><Mode>GOVERNANCE</Mode></Retention>"),
+            None
+        );
+        assert_eq!(
+            code::<CreateBucketConfiguration>("<CreateBucketConfiguration/>"),
+            None
+        );
+        assert_eq!(code::<CreateBucketConfiguration>("<Create/>"), m);
+        assert_eq!(
+            code::<CompleteMultipartUploadXml>("<CompleteMultipartUpload/>"),
+            None
+        );
+        assert_eq!(
+            code::<ObjectLockConfiguration>(
+                "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>"
+            ),
+            None
         );
     }
 

@@ -6,6 +6,9 @@
 //!   from one client address. A connection over a cap is answered `503 SlowDown` and closed at
 //!   once (the socket is never handed to HTTP), with a warning in the log that says which cap
 //!   bit; the warning repeats at most every [`REFUSAL_LOG_INTERVAL`], with a count.
+//! - **half-close**: a client that shuts down its sending side after a complete request still
+//!   gets the response; the connection closes after it. A half-closed connection with an
+//!   incomplete request is closed at once.
 //! - **first request**: a connection must deliver a whole request head within
 //!   `first_request_timeout` of being accepted (silent and trickling clients alike are closed).
 //! - **idle**: with no request in flight, an HTTP/1.1 keep-alive or HTTP/2 connection is closed
@@ -154,7 +157,12 @@ pub async fn serve<S, F>(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(256 * 1024);
+        .max_buf_size(256 * 1024)
+        // A client may send a whole request and then shut down its sending side: it still gets
+        // its answer (hyper would otherwise drop the connection, and the request with it, on
+        // the read EOF). The EOF then closes the connection once the response is written; an
+        // incomplete request still fails on it.
+        .half_close(true);
     builder.http2().timer(TokioTimer::new());
     let table = Arc::new(Mutex::new(ConnectionTable::default()));
     let mut refusals = RefusalLog::default();

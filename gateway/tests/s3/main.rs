@@ -20,5 +20,6 @@ mod open_defaults;
 mod persistence;
 mod raw;
 mod signed_headers;
+mod strictness;
 mod tagging;
 mod versioning;
