@@ -83,7 +83,16 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/logout", post(logout))
         .route("/api/status", get(status))
         .route("/minio/health/live", get(|| async { "ok" }))
+        .route("/minio/health/ready", get(ready))
         .with_state(console)
+}
+
+/// 200 while writes can succeed, 503 (with the reason) while they cannot.
+async fn ready(State(console): State<Arc<Console>>) -> Response {
+    match console.store.ready() {
+        Ok(()) => "ok".into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
+    }
 }
 
 fn unix_secs(t: SystemTime) -> u64 {

@@ -64,6 +64,8 @@ pub enum S3ErrorCode {
     ServiceUnavailable,
     SignatureDoesNotMatch,
     XAmzContentSHA256Mismatch,
+    /// MinIO's answer when the drive is full (HTTP 507); mc and MinIO SDKs know it.
+    XMinioStorageFull,
 }
 
 impl S3ErrorCode {
@@ -125,6 +127,7 @@ impl S3ErrorCode {
             ServiceUnavailable => "ServiceUnavailable",
             SignatureDoesNotMatch => "SignatureDoesNotMatch",
             XAmzContentSHA256Mismatch => "XAmzContentSHA256Mismatch",
+            XMinioStorageFull => "XMinioStorageFull",
         }
     }
 
@@ -158,6 +161,7 @@ impl S3ErrorCode {
             NotModified => StatusCode::NOT_MODIFIED,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            XMinioStorageFull => StatusCode::INSUFFICIENT_STORAGE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -181,6 +185,9 @@ impl S3ErrorCode {
                 "You did not provide the number of bytes specified by the Content-Length HTTP header."
             }
             InternalError => "We encountered an internal error. Please try again.",
+            XMinioStorageFull => {
+                "Storage backend has reached its minimum free drive threshold. Please delete a few objects to proceed."
+            }
             RequestTimeout => {
                 "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."
             }

@@ -224,6 +224,10 @@ impl From<StoreError> for S3Error {
             StoreError::InvalidRequest(m) => S3Error::with_message(C::InvalidRequest, m),
             StoreError::InvalidArgument(m) => S3Error::with_message(C::InvalidArgument, m),
             StoreError::Conflict => S3Error::new(C::ConditionalRequestConflict),
+            // Logged once per state change by the store, not per request.
+            StoreError::StorageFull(_) => S3Error::new(C::XMinioStorageFull),
+            // Logged by the store when it goes down; clients retry a 503.
+            StoreError::Unavailable(_) => S3Error::new(C::ServiceUnavailable),
             StoreError::Io(_) | StoreError::Corrupt(_) => S3Error::internal(e),
         }
     }
@@ -328,7 +332,14 @@ async fn dispatch(state: &S3State, req: Request<Body>, request_id: &str) -> S3Re
     if parts.method == Method::GET || parts.method == Method::HEAD {
         match path {
             "/minio/health/live" | "/health/live" => return Ok(empty_response(StatusCode::OK)),
-            "/minio/health/ready" | "/health/ready" => return Ok(empty_response(StatusCode::OK)),
+            // Ready: writes can succeed (metadata store open, data directory writable, not full).
+            "/minio/health/ready" | "/health/ready" => {
+                let status = match state.store.ready() {
+                    Ok(()) => StatusCode::OK,
+                    Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+                };
+                return Ok(empty_response(status));
+            }
             _ => {}
         }
     }

@@ -4,6 +4,7 @@
 //! metadata record references it.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,6 +13,7 @@ use opendal::{Operator, services::Fs};
 
 use super::StoreError;
 use super::model::BlobId;
+use super::space::Space;
 
 /// The file name of a blob: two levels of fan-out, then the id in hex.
 pub fn blob_name(id: BlobId) -> String {
@@ -31,6 +33,8 @@ fn parse_blob_name(path: &str) -> Option<BlobId> {
 #[derive(Clone)]
 pub struct BlobStore {
     op: Operator,
+    /// When set: new blobs are refused while the store is full, and `ENOSPC` enters that state.
+    space: Option<Arc<Space>>,
 }
 
 impl BlobStore {
@@ -41,23 +45,38 @@ impl BlobStore {
             .to_str()
             .ok_or_else(|| StoreError::Io("data directory path is not UTF-8".into()))?;
         let op = Operator::new(Fs::default().root(root))?;
-        Ok(BlobStore { op })
+        Ok(BlobStore { op, space: None })
     }
 
     /// A blob store over any OpenDAL operator.
     pub fn from_operator(op: Operator) -> Self {
-        BlobStore { op }
+        BlobStore { op, space: None }
     }
 
-    /// Starts writing a new blob.
+    /// Ties the blob store to the store's free-space state (see [`super::space`]).
+    pub fn with_space(mut self, space: Arc<Space>) -> Self {
+        self.space = Some(space);
+        self
+    }
+
+    /// Starts writing a new blob. Refused with [`StoreError::StorageFull`] while the store is
+    /// full.
     pub async fn create(&self) -> Result<BlobWriter, StoreError> {
+        if self.space.as_ref().is_some_and(|s| s.is_full()) {
+            return Err(StoreError::refused_full());
+        }
         let id = uuid::Uuid::new_v4().as_u128();
-        let writer = self.op.writer(&blob_name(id)).await?;
+        let writer = self
+            .op
+            .writer(&blob_name(id))
+            .await
+            .map_err(|e| note(&self.space, e.into()))?;
         Ok(BlobWriter {
             id,
             writer: Some(writer),
             written: 0,
             op: self.op.clone(),
+            space: self.space.clone(),
         })
     }
 
@@ -116,6 +135,15 @@ pub struct BlobWriter {
     writer: Option<opendal::Writer>,
     written: u64,
     op: Operator,
+    space: Option<Arc<Space>>,
+}
+
+/// Enters the full state on `ENOSPC`; returns the error.
+fn note(space: &Option<Arc<Space>>, e: StoreError) -> StoreError {
+    if let (Some(s), true) = (space, e.is_storage_full()) {
+        s.enter_full(&e.to_string());
+    }
+    e
 }
 
 impl BlobWriter {
@@ -133,14 +161,22 @@ impl BlobWriter {
             .as_mut()
             .ok_or_else(|| StoreError::Io("blob writer already closed".into()))?;
         self.written += data.len() as u64;
-        w.write(data).await?;
+        w.write(data)
+            .await
+            .map_err(|e| note(&self.space, e.into()))?;
         Ok(())
     }
 
-    /// Closes the blob; when this returns, its bytes are durable.
+    /// Closes the blob; when this returns, its bytes are durable. On failure (`EIO`, `ENOSPC`
+    /// at the final flush or fsync) the partial blob is deleted.
     pub async fn finish(mut self) -> Result<BlobId, StoreError> {
-        if let Some(mut w) = self.writer.take() {
-            w.close().await?;
+        if let Some(mut w) = self.writer.take()
+            && let Err(e) = w.close().await
+        {
+            let e = note(&self.space, e.into());
+            let _ = w.abort().await;
+            let _ = self.op.delete(&blob_name(self.id)).await;
+            return Err(e);
         }
         Ok(self.id)
     }

@@ -76,7 +76,7 @@ impl Store {
     pub async fn delete_bucket(&self, name: &str) -> Result<(), StoreError> {
         let name = name.to_string();
         self.meta
-            .write(move |w| {
+            .write_freeing(move |w| {
                 if w.get(BUCKETS, name.as_bytes())?.is_none() {
                     return Err(StoreError::NoSuchBucket);
                 }

@@ -25,15 +25,18 @@
 //! Keys and bucket names never contain NUL (the S3 layer refuses them), so `\0` separators keep
 //! byte order equal to (bucket, key) order.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwapOption;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use tokio::sync::oneshot;
 
 use super::StoreError;
 use super::model::*;
+use super::space::Space;
 
 pub(crate) const BUCKETS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("buckets");
 pub(crate) const VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("versions");
@@ -143,7 +146,10 @@ pub struct WriteCtx {
 }
 
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-type Job = Box<dyn FnOnce(&mut WriteCtx) -> (Completion, Option<StoreError>) + Send>;
+/// A mutation. Run with `Err` when its batch cannot start (no database): it then only reports
+/// that error to its caller.
+type Job =
+    Box<dyn FnOnce(Result<&mut WriteCtx, StoreError>) -> (Completion, Option<StoreError>) + Send>;
 
 impl WriteCtx {
     /// A fresh, strictly increasing sequence number.
@@ -351,9 +357,106 @@ impl ReadCtx {
 }
 
 /// The metadata database: snapshot reads on any thread, writes through the group-commit thread.
+///
+/// The `Database` sits in an [`ArcSwapOption`]: after a failed commit (an I/O error, `ENOSPC`)
+/// redb refuses everything until the database is closed and reopened, so the writer takes it out
+/// (`None`), waits for readers in flight to drop their handles, and reopens it — retried with
+/// backoff while it fails, with the store reported unavailable (see [`Space::set_meta_down`]).
+/// Readers arriving meanwhile wait briefly for the new handle.
 pub struct MetaDb {
-    db: Arc<Database>,
+    db: Arc<ArcSwapOption<Database>>,
     jobs: mpsc::Sender<Job>,
+    space: Arc<Space>,
+}
+
+/// Opens (or creates) the database and makes sure every table exists; returns it and the last
+/// committed sequence number.
+fn open_db(path: &Path, cache_bytes: usize) -> Result<(Database, u64), StoreError> {
+    // The page cache holds metadata and inline object bytes; bound it (redb's default is
+    // 1 GiB) so a small deployment's memory does not grow with the data written.
+    let db = redb::Builder::new()
+        .set_cache_size(cache_bytes)
+        .create(path)?;
+    // Make sure every table exists so read transactions never see a missing table.
+    let seq = {
+        let txn = db.begin_write()?;
+        for t in [
+            BUCKETS, VERSIONS, CURRENT, UPLOADS, PARTS, BLOB_REFS, SYSTEM,
+        ] {
+            txn.open_table(t)?;
+        }
+        let seq = {
+            let t = txn.open_table(SYSTEM)?;
+            let v = t.get(b"seq".as_slice())?;
+            v.map(|v| {
+                let mut b = [0u8; 8];
+                if v.value().len() == 8 {
+                    b.copy_from_slice(v.value());
+                }
+                u64::from_be_bytes(b)
+            })
+            .unwrap_or(0)
+        };
+        txn.commit()?;
+        seq
+    };
+    Ok((db, seq))
+}
+
+/// Test hooks, from `LAKEGATE_TEST_FAULTS` (read once when the store opens; inert unless set):
+/// a comma-separated list of
+/// - `meta-commit-eio:N` — the N-th metadata commit after open fails as if `fsync` returned
+///   `EIO` (the transaction is aborted, the batch's callers get an error, the database is
+///   closed and reopened like after a real I/O error);
+/// - `meta-commit-enospc:N` — the same with `ENOSPC` (the store also enters the full state);
+/// - `meta-reopen-fail:K` — the next K reopen attempts fail (the store reports itself
+///   unavailable meanwhile).
+#[derive(Debug, Default, Clone, Copy)]
+struct Faults {
+    commit_eio: Option<u64>,
+    commit_enospc: Option<u64>,
+    reopen_fail: u64,
+}
+
+impl Faults {
+    fn from_env() -> Faults {
+        let mut f = Faults::default();
+        let Ok(spec) = std::env::var("LAKEGATE_TEST_FAULTS") else {
+            return f;
+        };
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (name, n) = item.split_once(':').unwrap_or((item, "1"));
+            let Ok(n) = n.trim().parse::<u64>() else {
+                tracing::warn!(fault = item, "LAKEGATE_TEST_FAULTS: bad count, ignored");
+                continue;
+            };
+            match name.trim() {
+                "meta-commit-eio" => f.commit_eio = Some(n),
+                "meta-commit-enospc" => f.commit_enospc = Some(n),
+                "meta-reopen-fail" => f.reopen_fail = n,
+                _ => tracing::warn!(fault = item, "LAKEGATE_TEST_FAULTS: unknown fault, ignored"),
+            }
+        }
+        tracing::warn!(faults = ?f, "test faults armed (LAKEGATE_TEST_FAULTS)");
+        f
+    }
+
+    /// The injected failure for commit number `n` (1-based), if any.
+    fn commit(&mut self, n: u64) -> Option<StoreError> {
+        if self.commit_eio == Some(n) {
+            self.commit_eio = None;
+            return Some(StoreError::Io(
+                "injected fault: Input/output error (os error 5)".into(),
+            ));
+        }
+        if self.commit_enospc == Some(n) {
+            self.commit_enospc = None;
+            return Some(StoreError::StorageFull(
+                "injected fault: No space left on device (os error 28)".into(),
+            ));
+        }
+        None
+    }
 }
 
 impl MetaDb {
@@ -363,44 +466,47 @@ impl MetaDb {
         path: &Path,
         cache_bytes: usize,
         freed: tokio::sync::mpsc::UnboundedSender<BlobId>,
+        space: Arc<Space>,
     ) -> Result<Self, StoreError> {
-        // The page cache holds metadata and inline object bytes; bound it (redb's default is
-        // 1 GiB) so a small deployment's memory does not grow with the data written.
-        let db = Arc::new(
-            redb::Builder::new()
-                .set_cache_size(cache_bytes)
-                .create(path)?,
-        );
-        // Make sure every table exists so read transactions never see a missing table.
-        let seq = {
-            let txn = db.begin_write()?;
-            for t in [
-                BUCKETS, VERSIONS, CURRENT, UPLOADS, PARTS, BLOB_REFS, SYSTEM,
-            ] {
-                txn.open_table(t)?;
-            }
-            let seq = {
-                let t = txn.open_table(SYSTEM)?;
-                let v = t.get(b"seq".as_slice())?;
-                v.map(|v| {
-                    let mut b = [0u8; 8];
-                    if v.value().len() == 8 {
-                        b.copy_from_slice(v.value());
-                    }
-                    u64::from_be_bytes(b)
-                })
-                .unwrap_or(0)
-            };
-            txn.commit()?;
-            seq
-        };
+        let (db, seq) = open_db(path, cache_bytes)?;
+        let shared = Arc::new(ArcSwapOption::from_pointee(db));
         let (tx, rx) = mpsc::channel::<Job>();
-        let writer_db = db.clone();
+        let writer = Writer {
+            shared: shared.clone(),
+            path: path.to_path_buf(),
+            cache_bytes,
+            space: space.clone(),
+            faults: Faults::from_env(),
+            seq,
+            commits: 0,
+            backoff: MIN_BACKOFF,
+        };
         std::thread::Builder::new()
             .name("lakegate-meta-writer".into())
-            .spawn(move || writer_loop(writer_db, rx, freed, seq))
+            .spawn(move || writer.run(rx, freed))
             .map_err(|e| StoreError::Io(e.to_string()))?;
-        Ok(MetaDb { db, jobs: tx })
+        Ok(MetaDb {
+            db: shared,
+            jobs: tx,
+            space,
+        })
+    }
+
+    /// The open database; waits (up to 2 s) while the writer reopens it.
+    fn database(&self) -> Result<Arc<Database>, StoreError> {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            if let Some(db) = self.db.load_full() {
+                return Ok(db);
+            }
+            if let Some(why) = self.space.meta_down() {
+                return Err(StoreError::Unavailable(why));
+            }
+            if Instant::now() >= deadline {
+                return Err(StoreError::Unavailable("being reopened".into()));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Runs `f` against a consistent snapshot.
@@ -408,11 +514,16 @@ impl MetaDb {
         &self,
         f: impl FnOnce(&ReadCtx) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let txn = self.db.begin_read()?;
-        f(&ReadCtx { txn })
+        let db = self.database()?;
+        let txn = db.begin_read()?;
+        let out = f(&ReadCtx { txn });
+        drop(db);
+        out
     }
 
-    /// Applies `f` in the next group commit and waits until it is durable.
+    /// Applies `f` in the next group commit and waits until it is durable. Refused with
+    /// [`StoreError::StorageFull`] while the store is full (see [`super::space`]); mutations
+    /// that free space use [`MetaDb::write_freeing`].
     ///
     /// `f` must not write anything when it returns an error other than a storage error (see the
     /// module docs).
@@ -420,8 +531,43 @@ impl MetaDb {
         &self,
         f: impl FnOnce(&mut WriteCtx) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        if self.space.is_full() {
+            return Err(StoreError::refused_full());
+        }
+        self.submit(f).await
+    }
+
+    /// Like [`MetaDb::write`] for mutations that free space (deletes): accepted while the store
+    /// is full, and retried once if the commit meets `ENOSPC` (which releases the reserve).
+    pub async fn write_freeing<T: Send + 'static>(
+        &self,
+        f: impl Fn(&mut WriteCtx) -> Result<T, StoreError> + Send + Sync + 'static,
+    ) -> Result<T, StoreError> {
+        let f = Arc::new(f);
+        let first = f.clone();
+        match self.submit(move |w| first(w)).await {
+            Err(e) if e.is_storage_full() => self.submit(move |w| f(w)).await,
+            other => other,
+        }
+    }
+
+    async fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut WriteCtx) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        if let Some(why) = self.space.meta_down() {
+            return Err(StoreError::Unavailable(why));
+        }
         let (tx, rx) = oneshot::channel::<Result<T, StoreError>>();
-        let job: Job = Box::new(move |ctx: &mut WriteCtx| {
+        let job: Job = Box::new(move |ctx: Result<&mut WriteCtx, StoreError>| {
+            let ctx = match ctx {
+                Ok(ctx) => ctx,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    let done: Completion = Box::new(|_| {});
+                    return (done, None);
+                }
+            };
             let result = f(ctx);
             let poison = match &result {
                 Err(e) if e.is_storage() => Some(e.clone()),
@@ -440,38 +586,103 @@ impl MetaDb {
     }
 }
 
-fn writer_loop(
-    db: Arc<Database>,
-    rx: mpsc::Receiver<Job>,
-    freed_tx: tokio::sync::mpsc::UnboundedSender<BlobId>,
-    mut seq: u64,
-) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The group-commit writer thread's state.
+struct Writer {
+    shared: Arc<ArcSwapOption<Database>>,
+    path: PathBuf,
+    cache_bytes: usize,
+    space: Arc<Space>,
+    faults: Faults,
+    /// The last committed sequence number.
+    seq: u64,
+    /// Commits attempted since open (for [`Faults`]).
+    commits: u64,
+    /// The wait before the next reopen attempt while the database is closed.
+    backoff: Duration,
+}
+
+impl Writer {
+    fn run(
+        mut self,
+        rx: mpsc::Receiver<Job>,
+        freed_tx: tokio::sync::mpsc::UnboundedSender<BlobId>,
+    ) {
+        loop {
+            let first = if self.shared.load().is_some() {
+                match rx.recv() {
+                    Ok(job) => job,
+                    Err(_) => break,
+                }
+            } else {
+                match rx.recv_timeout(self.backoff) {
+                    Ok(job) => job,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.reopen();
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            if self.shared.load().is_none() {
+                self.reopen();
+            }
+            let Some(db) = self.shared.load_full() else {
+                let why = self.space.meta_down().unwrap_or_else(|| "closed".into());
+                fail_all(batch, StoreError::Unavailable(why));
+                continue;
+            };
+            let failure = self.run_batch(&db, batch, &freed_tx);
+            drop(db);
+            if let Some(e) = failure {
+                // redb answers every later transaction with "previous I/O error" after a failed
+                // commit: close and reopen. What was committed before is intact; the failed
+                // batch was not acknowledged.
+                if e.is_storage_full() {
+                    self.space.enter_full(&e.to_string());
+                }
+                tracing::error!(error = %e, "metadata commit failed; reopening the database");
+                self.close();
+                self.reopen();
             }
         }
+    }
+
+    /// Applies and commits one batch. Returns the storage error that failed it, if any (the
+    /// database must then be reopened).
+    fn run_batch(
+        &mut self,
+        db: &Database,
+        batch: Vec<Job>,
+        freed_tx: &tokio::sync::mpsc::UnboundedSender<BlobId>,
+    ) -> Option<StoreError> {
         let txn = match db.begin_write() {
             Ok(t) => t,
             Err(e) => {
                 let err = StoreError::from(e);
-                fail_all(batch, err);
-                continue;
+                fail_all(batch, err.clone());
+                return Some(err);
             }
         };
         let mut ctx = WriteCtx {
             txn,
-            seq,
+            seq: self.seq,
             freed: Vec::new(),
         };
         let mut completions = Vec::with_capacity(batch.len());
         let mut poisoned: Option<StoreError> = None;
         let mut jobs = batch.into_iter();
         for job in jobs.by_ref() {
-            let (done, poison) = job(&mut ctx);
+            let (done, poison) = job(Ok(&mut ctx));
             completions.push(done);
             if let Some(p) = poison {
                 poisoned = Some(p);
@@ -484,7 +695,9 @@ fn writer_loop(
             seq: new_seq,
             freed,
         } = ctx;
-        let outcome = match poisoned {
+        self.commits += 1;
+        let injected = self.faults.commit(self.commits);
+        let outcome = match poisoned.or(injected) {
             Some(e) => {
                 let _ = txn.abort();
                 Err(e)
@@ -500,36 +713,87 @@ fn writer_loop(
                 Ok(())
             })(),
         };
-        match outcome {
+        let failure = match outcome {
             Ok(()) => {
-                seq = new_seq;
+                self.seq = new_seq;
                 for b in freed {
                     let _ = freed_tx.send(b);
                 }
                 for done in completions {
                     done(Ok(()));
                 }
+                None
             }
             Err(e) => {
                 for done in completions {
                     done(Err(e.clone()));
                 }
+                matches!(e, StoreError::Io(_) | StoreError::StorageFull(_)).then_some(e)
             }
-        }
+        };
         // Mutations behind a poisoned one were never applied: fail them too, they may retry.
         if !leftover.is_empty() {
-            fail_all(
-                leftover,
-                StoreError::Io("transaction aborted; retry".into()),
-            );
+            let err = match &failure {
+                Some(StoreError::StorageFull(m)) => StoreError::StorageFull(m.clone()),
+                _ => StoreError::Io("transaction aborted; retry".into()),
+            };
+            fail_all(leftover, err);
+        }
+        failure
+    }
+
+    /// Takes the database out of service and waits (up to 10 s) for readers in flight to drop
+    /// their handles, so it is really closed (redb locks the file).
+    fn close(&mut self) {
+        let Some(old) = self.shared.swap(None) else {
+            return;
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Arc::strong_count(&old) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(old);
+    }
+
+    /// One attempt to reopen a closed database; on failure the store is reported unavailable
+    /// and the backoff grows.
+    fn reopen(&mut self) {
+        if self.shared.load().is_some() {
+            return;
+        }
+        let result = if self.faults.reopen_fail > 0 {
+            self.faults.reopen_fail -= 1;
+            Err(StoreError::Io(
+                "injected fault: reopen failed (os error 5)".into(),
+            ))
+        } else {
+            open_db(&self.path, self.cache_bytes)
+        };
+        match result {
+            Ok((db, seq)) => {
+                // The committed sequence number, in case a failed commit reached the disk.
+                self.seq = seq;
+                self.shared.store(Some(Arc::new(db)));
+                self.backoff = MIN_BACKOFF;
+                self.space.set_meta_down(None);
+                tracing::info!("metadata database reopened");
+            }
+            Err(e) => {
+                if e.is_storage_full() {
+                    self.space.enter_full(&e.to_string());
+                }
+                self.space.set_meta_down(Some(e.to_string()));
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+            }
         }
     }
 }
 
+/// Fails every job of a batch that could not run, with `err`.
 fn fail_all(jobs: Vec<Job>, err: StoreError) {
-    // A job's completion is only reachable by running it; run each against nothing is not
-    // possible, so build a throwaway context-free failure by dropping: the oneshot sender is
-    // dropped and the waiter sees "writer stopped". Report the cause here instead.
     tracing::error!(error = %err, count = jobs.len(), "metadata batch failed");
-    drop(jobs);
+    for job in jobs {
+        let (done, _) = job(Err(err.clone()));
+        done(Err(err.clone()));
+    }
 }

@@ -13,6 +13,7 @@ pub mod meta;
 pub mod model;
 mod multipart;
 mod objects;
+pub mod space;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -65,6 +66,13 @@ pub enum StoreError {
     Conflict,
     #[error("storage I/O: {0}")]
     Io(String),
+    /// No space left in the data directory (`ENOSPC`), or the store refuses writes that would
+    /// consume space until some is freed (see [`space`]).
+    #[error("storage full: {0}")]
+    StorageFull(String),
+    /// The metadata store is closed (being reopened after an I/O error, or could not be).
+    #[error("metadata store unavailable: {0}")]
+    Unavailable(String),
     #[error("corrupt metadata record: {0}")]
     Corrupt(String),
 }
@@ -72,7 +80,23 @@ pub enum StoreError {
 impl StoreError {
     /// A failure of the storage itself (as opposed to a refusal): poisons a metadata batch.
     pub fn is_storage(&self) -> bool {
-        matches!(self, StoreError::Io(_) | StoreError::Corrupt(_))
+        matches!(
+            self,
+            StoreError::Io(_)
+                | StoreError::Corrupt(_)
+                | StoreError::StorageFull(_)
+                | StoreError::Unavailable(_)
+        )
+    }
+
+    /// Whether this is a lack of space.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, StoreError::StorageFull(_))
+    }
+
+    /// The error a write refused for lack of space answers with.
+    pub fn refused_full() -> Self {
+        StoreError::StorageFull("the data directory is full; delete objects to free space".into())
     }
 }
 
@@ -80,7 +104,11 @@ macro_rules! io_from {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                StoreError::Io(e.to_string())
+                if space::is_enospc(&e) {
+                    StoreError::StorageFull(e.to_string())
+                } else {
+                    StoreError::Io(e.to_string())
+                }
             }
         }
     )*};
@@ -127,6 +155,8 @@ pub struct Store {
     pub options: StoreOptions,
     /// Committed changes, for event-driven backups (see [`changes`]).
     pub changes: ChangeFeed,
+    /// Free space and write health (see [`space`]).
+    pub space: Arc<space::Space>,
     data_dir: PathBuf,
 }
 
@@ -135,19 +165,41 @@ impl Store {
     /// starts the background deleter for blobs freed by committed mutations.
     pub async fn open(data_dir: &Path, options: StoreOptions) -> Result<Arc<Store>, StoreError> {
         std::fs::create_dir_all(data_dir)?;
-        let blobs = BlobStore::open(&data_dir.join("blobs"))?;
+        let space = Arc::new(space::Space::new(data_dir));
+        if let Err(e) = space.ensure_reserve() {
+            if e.is_storage_full() {
+                space.enter_full(&e.to_string());
+            } else {
+                tracing::warn!(error = %e, "could not create the reserve file");
+            }
+        }
+        let blobs = BlobStore::open(&data_dir.join("blobs"))?.with_space(space.clone());
         let (freed_tx, mut freed_rx) = tokio::sync::mpsc::unbounded_channel::<BlobId>();
         let meta = MetaDb::open(
             &data_dir.join("meta.redb"),
             options.metadata_cache_bytes,
             freed_tx,
+            space.clone(),
         )?;
         let store = Arc::new(Store {
             meta,
             blobs,
             options,
             changes: ChangeFeed::default(),
+            space: space.clone(),
             data_dir: data_dir.to_path_buf(),
+        });
+        // Leaves the full state once space is back (and re-creates a missing reserve). Holds
+        // only the space state, so it ends with the runtime.
+        let checker = Arc::downgrade(&space);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let Some(space) = checker.upgrade() else {
+                    break;
+                };
+                let _ = tokio::task::spawn_blocking(move || space.check()).await;
+            }
         });
         let swept = store.sweep_orphans(None).await?;
         if swept > 0 {
@@ -165,6 +217,11 @@ impl Store {
             }
         });
         Ok(store)
+    }
+
+    /// `Ok` when writes can succeed (what `/minio/health/ready` reports); otherwise why not.
+    pub fn ready(&self) -> Result<(), String> {
+        self.space.ready()
     }
 
     pub fn data_dir(&self) -> &Path {

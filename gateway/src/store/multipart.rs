@@ -262,7 +262,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let (bucket, key, upload_id) = (bucket.to_string(), key.to_string(), upload_id.to_string());
         self.meta
-            .write(move |w| {
+            .write_freeing(move |w| {
                 let ukey = meta::upload_key(&bucket, &key, &upload_id);
                 if w.get(UPLOADS, &ukey)?.is_none() {
                     if w.get(BUCKETS, bucket.as_bytes())?.is_none() {

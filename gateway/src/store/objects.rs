@@ -426,7 +426,7 @@ impl Store {
         let vid = version_id.map(str::to_string);
         let out = self
             .meta
-            .write(move |w| delete_in(w, &b, &k, vid.as_deref(), bypass_governance, now))
+            .write_freeing(move |w| delete_in(w, &b, &k, vid.as_deref(), bypass_governance, now))
             .await?;
         let vid = out.version_id.as_deref().unwrap_or_default();
         self.changes
@@ -450,16 +450,16 @@ impl Store {
         let b = bucket.to_string();
         let out = self
             .meta
-            .write(move |w| {
-                let bucket = b;
+            .write_freeing(move |w| {
+                let bucket = &b;
                 if w.get(BUCKETS, bucket.as_bytes())?.is_none() {
                     return Err(StoreError::NoSuchBucket);
                 }
                 let mut out = Vec::with_capacity(targets.len());
-                for (key, vid) in targets {
+                for (key, vid) in &targets {
                     let r = match vid.as_deref().map(check_version_id) {
                         Some(Err(e)) => Err(e),
-                        _ => delete_in(w, &bucket, &key, vid.as_deref(), bypass_governance, now),
+                        _ => delete_in(w, bucket, key, vid.as_deref(), bypass_governance, now),
                     };
                     if let Err(e) = &r
                         && e.is_storage()

@@ -11,6 +11,7 @@ mod buckets;
 mod checksums;
 mod conditional;
 mod connections;
+mod faults;
 mod keys;
 mod listing;
 mod multipart;

@@ -1,0 +1,222 @@
+//! Free space and write health of the data directory.
+//!
+//! A full disk must not lock operators out: deleting objects is how they recover, and a delete
+//! is a metadata commit, which needs a few free pages. So the store keeps a small **reserve**
+//! file (`DATA_DIR/reserve`, [`DEFAULT_RESERVE_BYTES`] unless `LAKEGATE_RESERVE_BYTES` says
+//! otherwise) of real, allocated bytes. When a write meets `ENOSPC` (a blob write or a metadata
+//! commit), the store enters the *full* state: it logs the reason once, deletes the reserve (so
+//! deletes can commit), and refuses every write that could consume space with
+//! [`StoreError::StorageFull`] (S3 `XMinioStorageFull`, HTTP 507) before it touches the disk.
+//! Deletes (and other freeing mutations) still go through. A background check re-creates the
+//! reserve once twice its size is free again, and leaves the full state then.
+//!
+//! [`Space::ready`] is what `/minio/health/ready` answers: writes can succeed only if the
+//! metadata store is open, the store is not full and the data directory is not read-only.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::StoreError;
+
+/// Size of the reserve file.
+pub const DEFAULT_RESERVE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The free-space and write-health state of one data directory.
+#[derive(Debug)]
+pub struct Space {
+    data_dir: PathBuf,
+    reserve_path: PathBuf,
+    reserve_bytes: u64,
+    full: AtomicBool,
+    /// Why the metadata store cannot be written to (it could not be reopened), if so.
+    meta_down: Mutex<Option<String>>,
+    /// The last reason logged for refusing writes, so each reason is logged once.
+    logged: Mutex<Option<String>>,
+}
+
+impl Space {
+    pub fn new(data_dir: &Path) -> Self {
+        let reserve_bytes = std::env::var("LAKEGATE_RESERVE_BYTES")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(DEFAULT_RESERVE_BYTES);
+        Space {
+            data_dir: data_dir.to_path_buf(),
+            reserve_path: data_dir.join("reserve"),
+            reserve_bytes,
+            full: AtomicBool::new(false),
+            meta_down: Mutex::new(None),
+            logged: Mutex::new(None),
+        }
+    }
+
+    /// Whether writes that consume space are refused.
+    pub fn is_full(&self) -> bool {
+        self.full.load(Ordering::Acquire)
+    }
+
+    /// Enters the full state (logged once per transition) and releases the reserve so deletes
+    /// can commit.
+    pub fn enter_full(&self, reason: &str) {
+        if !self.full.swap(true, Ordering::AcqRel) {
+            self.log_refusal(&format!("data directory is full: {reason}"));
+        }
+        self.release_reserve();
+    }
+
+    /// Deletes the reserve file (missing is fine).
+    pub fn release_reserve(&self) {
+        match std::fs::remove_file(&self.reserve_path) {
+            Ok(()) => tracing::warn!(
+                bytes = self.reserve_bytes,
+                "released the reserved headroom so deletes can commit"
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::error!(error = %e, "could not release the reserved headroom"),
+        }
+    }
+
+    /// Creates the reserve file if it is missing or short. Blocking (writes and fsyncs up to
+    /// the reserve's size).
+    pub fn ensure_reserve(&self) -> Result<(), StoreError> {
+        if self.reserve_bytes == 0 {
+            return Ok(());
+        }
+        if let Ok(m) = std::fs::metadata(&self.reserve_path)
+            && m.len() >= self.reserve_bytes
+        {
+            return Ok(());
+        }
+        let result = (|| -> std::io::Result<()> {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .open(&self.reserve_path)?;
+            // Real bytes, not a sparse file: the point is that they occupy blocks.
+            let chunk = vec![0u8; 64 * 1024];
+            let mut left = self.reserve_bytes;
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                f.write_all(&chunk[..n])?;
+                left -= n as u64;
+            }
+            f.sync_all()
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&self.reserve_path);
+            return Err(StoreError::from(e));
+        }
+        Ok(())
+    }
+
+    /// Bytes available to this process in the data directory, and whether it is read-only.
+    fn statvfs(&self) -> Option<(u64, bool)> {
+        let s = rustix::fs::statvfs(&self.data_dir).ok()?;
+        let avail = s.f_bavail.saturating_mul(s.f_frsize);
+        Some((
+            avail,
+            s.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
+        ))
+    }
+
+    /// The periodic check (blocking): leaves the full state once there is room for the reserve
+    /// and as much again; (re)creates a missing reserve when not full.
+    pub fn check(&self) {
+        if self.is_full() {
+            let Some((avail, ro)) = self.statvfs() else {
+                return;
+            };
+            if ro || avail < self.reserve_bytes.saturating_mul(2) {
+                return;
+            }
+            match self.ensure_reserve() {
+                Ok(()) => {
+                    self.full.store(false, Ordering::Release);
+                    self.log_recovered("free space is back; writes accepted again");
+                }
+                Err(e) => tracing::debug!(error = %e, "reserve not re-created yet"),
+            }
+        } else if !self.reserve_path.exists()
+            && let Err(e) = self.ensure_reserve()
+        {
+            if e.is_storage_full() {
+                self.enter_full(&e.to_string());
+            } else {
+                tracing::debug!(error = %e, "could not create the reserve file");
+            }
+        }
+    }
+
+    /// Records that the metadata store is down (`Some(reason)`) or back (`None`).
+    pub fn set_meta_down(&self, reason: Option<String>) {
+        let mut g = self.meta_down.lock().unwrap_or_else(|p| p.into_inner());
+        match (&*g, &reason) {
+            (None, Some(r)) => self.log_refusal(&format!("metadata store unavailable: {r}")),
+            (Some(_), None) => self.log_recovered("metadata store reopened; writes accepted again"),
+            _ => {}
+        }
+        *g = reason;
+    }
+
+    pub fn meta_down(&self) -> Option<String> {
+        self.meta_down
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// `Ok` when writes can succeed; otherwise why not.
+    pub fn ready(&self) -> Result<(), String> {
+        if let Some(r) = self.meta_down() {
+            return Err(format!("metadata store unavailable: {r}"));
+        }
+        if self.is_full() {
+            return Err("data directory is full".into());
+        }
+        if let Some((_, true)) = self.statvfs() {
+            return Err("data directory is read-only".into());
+        }
+        Ok(())
+    }
+
+    fn log_refusal(&self, reason: &str) {
+        let mut g = self.logged.lock().unwrap_or_else(|p| p.into_inner());
+        if g.as_deref() != Some(reason) {
+            tracing::error!(reason, "writes are refused until this is resolved");
+            *g = Some(reason.to_string());
+        }
+    }
+
+    fn log_recovered(&self, what: &str) {
+        let mut g = self.logged.lock().unwrap_or_else(|p| p.into_inner());
+        tracing::warn!("{what}");
+        *g = None;
+    }
+}
+
+/// Whether an error (or any error in its source chain) is "no space left" (`ENOSPC`, `EDQUOT`).
+pub fn is_enospc(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::StorageFull
+                || io.kind() == std::io::ErrorKind::QuotaExceeded
+                || matches!(io.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+            {
+                return true;
+            }
+        }
+        let s = err.to_string();
+        if s.contains("No space left on device")
+            || s.contains("Disk quota exceeded")
+            || s.contains("os error 28)")
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
