@@ -447,7 +447,7 @@ mod tests {
             format!("<?xml version=\"1.0\"?><?xml version=\"1.0\"?>{ok}"),
             format!("{ok}<?xml version=\"1.0\"?>"),
             format!("<!DOCTYPE VersioningConfiguration>{ok}"),
-            format!("<!DOCTYPE x [<!ENTITY e \"Enabled\">]><VersioningConfiguration><Status>&e;</Status></VersioningConfiguration>"),
+            "<!DOCTYPE x [<!ENTITY e \"Enabled\">]><VersioningConfiguration><Status>&e;</Status></VersioningConfiguration>".into(),
             format!("<!doctype VersioningConfiguration>{ok}"),
             format!("{ok}<!-- <!ENTITY x 'y'> -->"),
             "<VersioningConfiguration><Status>Enabled</Status>".into(),
