@@ -143,6 +143,8 @@ pub struct WriteCtx {
     seq: u64,
     /// Blobs whose reference count reached zero; deleted after the commit.
     freed: Vec<BlobId>,
+    /// Object bytes this batch removed (for leaving the full state, see [`Space`]).
+    freed_bytes: u64,
 }
 
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -153,6 +155,11 @@ type Job =
 
 impl WriteCtx {
     /// A fresh, strictly increasing sequence number.
+    /// Records that `n` bytes of object data were removed by this mutation.
+    pub fn note_freed(&mut self, n: u64) {
+        self.freed_bytes = self.freed_bytes.saturating_add(n);
+    }
+
     pub fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
@@ -677,6 +684,7 @@ impl Writer {
             txn,
             seq: self.seq,
             freed: Vec::new(),
+            freed_bytes: 0,
         };
         let mut completions = Vec::with_capacity(batch.len());
         let mut poisoned: Option<StoreError> = None;
@@ -694,6 +702,7 @@ impl Writer {
             mut txn,
             seq: new_seq,
             freed,
+            freed_bytes,
         } = ctx;
         self.commits += 1;
         let injected = self.faults.commit(self.commits);
@@ -716,6 +725,7 @@ impl Writer {
         let failure = match outcome {
             Ok(()) => {
                 self.seq = new_seq;
+                self.space.note_freed(freed_bytes);
                 for b in freed {
                     let _ = freed_tx.send(b);
                 }

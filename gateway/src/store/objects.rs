@@ -326,6 +326,7 @@ pub(super) fn remove_version(
 ) -> Result<(), StoreError> {
     w.remove(VERSIONS, &meta::version_key(bucket, key, v.seq))?;
     w.release_data(&v.data)?;
+    w.note_freed(v.size);
     let cur_key = meta::current_key(bucket, key);
     let cur: Option<CurrentEntry> = w.get_record(CURRENT, &cur_key)?;
     if cur.is_some_and(|c| c.seq == v.seq) {

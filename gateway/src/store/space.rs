@@ -16,7 +16,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::StoreError;
 
@@ -30,6 +30,8 @@ pub struct Space {
     reserve_path: PathBuf,
     reserve_bytes: u64,
     full: AtomicBool,
+    /// Object bytes deleted since the full state began.
+    freed_since_full: AtomicU64,
     /// Why the metadata store cannot be written to (it could not be reopened), if so.
     meta_down: Mutex<Option<String>>,
     /// The last reason logged for refusing writes, so each reason is logged once.
@@ -47,6 +49,7 @@ impl Space {
             reserve_path: data_dir.join("reserve"),
             reserve_bytes,
             full: AtomicBool::new(false),
+            freed_since_full: AtomicU64::new(0),
             meta_down: Mutex::new(None),
             logged: Mutex::new(None),
         }
@@ -61,6 +64,7 @@ impl Space {
     /// can commit.
     pub fn enter_full(&self, reason: &str) {
         if !self.full.swap(true, Ordering::AcqRel) {
+            self.freed_since_full.store(0, Ordering::Release);
             self.log_refusal(&format!("data directory is full: {reason}"));
         }
         self.release_reserve();
@@ -122,30 +126,43 @@ impl Space {
         ))
     }
 
-    /// The periodic check (blocking): leaves the full state once there is room for the reserve
-    /// and as much again; (re)creates a missing reserve when not full.
+    /// Records object bytes removed by a committed mutation.
+    pub fn note_freed(&self, bytes: u64) {
+        if bytes > 0 {
+            self.freed_since_full.fetch_add(bytes, Ordering::AcqRel);
+        }
+    }
+
+    /// The periodic check (blocking). Leaves the full state once the filesystem has room for
+    /// the reserve and as much again (the reserve is re-created first), or once deletes removed
+    /// at least the reserve's size of object data (inline objects free pages inside the
+    /// metadata file, which the filesystem does not see; the reserve is re-created later, when
+    /// the filesystem has room). Re-creates a missing reserve when not full and there is room.
     pub fn check(&self) {
-        if self.is_full() {
-            let Some((avail, ro)) = self.statvfs() else {
-                return;
-            };
-            if ro || avail < self.reserve_bytes.saturating_mul(2) {
-                return;
-            }
+        let Some((avail, ro)) = self.statvfs() else {
+            return;
+        };
+        let room = !ro && avail >= self.reserve_bytes.saturating_mul(2);
+        let missing = self.reserve_bytes > 0
+            && std::fs::metadata(&self.reserve_path)
+                .map(|m| m.len() < self.reserve_bytes)
+                .unwrap_or(true);
+        let reserved = if room && missing {
             match self.ensure_reserve() {
-                Ok(()) => {
-                    self.full.store(false, Ordering::Release);
-                    self.log_recovered("free space is back; writes accepted again");
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::debug!(error = %e, "reserve not re-created yet");
+                    false
                 }
-                Err(e) => tracing::debug!(error = %e, "reserve not re-created yet"),
             }
-        } else if !self.reserve_path.exists()
-            && let Err(e) = self.ensure_reserve()
-        {
-            if e.is_storage_full() {
-                self.enter_full(&e.to_string());
-            } else {
-                tracing::debug!(error = %e, "could not create the reserve file");
+        } else {
+            !missing
+        };
+        if self.is_full() {
+            let freed = self.freed_since_full.load(Ordering::Acquire);
+            if (room && reserved) || (!ro && freed >= self.reserve_bytes.max(1)) {
+                self.full.store(false, Ordering::Release);
+                self.log_recovered("space was freed; writes accepted again");
             }
         }
     }

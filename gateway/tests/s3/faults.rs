@@ -425,3 +425,88 @@ async fn injected_commit_enospc_answers_507_and_recovers() {
     put_raw(&s, &bucket, "again", b"again").await.assert_ok();
     check_all(&s, &acked[1..]).await;
 }
+
+#[tokio::test]
+async fn full_metadata_commit_reopens_redb_and_read_only_dir_is_not_ready() {
+    // Inline objects (below the 16 KiB threshold) live in the metadata records: here the redb
+    // commit itself meets ENOSPC, and redb must be reopened before anything else commits.
+    let reserve = (2 * MIB).to_string();
+    let Some(disk) = SmallDisk::start(24, &[("LAKEGATE_RESERVE_BYTES", &reserve)]).await else {
+        return;
+    };
+    let s = &disk.server;
+    let bucket = s.bucket().await;
+    let mut acked: Vec<Acked> = Vec::new();
+    let mut refused = None;
+    for i in 0..5000u64 {
+        let key = format!("inline-{i}");
+        let data = random_bytes(15 * 1024, i);
+        let r = put_raw(s, &bucket, &key, &data).await;
+        if r.status == 200 {
+            acked.push(Acked {
+                bucket: bucket.clone(),
+                key,
+                version_id: None,
+                data,
+            });
+        } else {
+            refused = Some(r);
+            break;
+        }
+    }
+    let refused = refused.expect("the 24 MiB disk never filled");
+    refused.assert_error(507, "XMinioStorageFull");
+    assert_eq!(ready_status(s).await, 503);
+    check_all(s, &acked[..acked.len().min(50)]).await;
+
+    // Delete a good part of what was written (DeleteObjects, 500 at a time, and a few single
+    // deletes), then writes come back.
+    let keep = acked.len() / 3;
+    let gone: Vec<Acked> = acked.drain(keep..).collect();
+    for a in gone.iter().take(3) {
+        let r = s.raw_object("DELETE", &a.bucket, &a.key).send().await;
+        assert_eq!(r.status, 204, "{}", r.text());
+    }
+    for chunk in gone[3..].chunks(500) {
+        let ids = chunk
+            .iter()
+            .map(|a| ObjectIdentifier::builder().key(&a.key).build().unwrap())
+            .collect();
+        let out = s
+            .client()
+            .delete_objects()
+            .bucket(&bucket)
+            .delete(Delete::builder().set_objects(Some(ids)).build().unwrap())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DeleteObjects: {}", fmt_err(&e)));
+        assert!(out.errors().is_empty(), "{:?}", out.errors());
+    }
+    wait_ready(s, 200, Duration::from_secs(15)).await;
+    let data = random_bytes(15 * 1024, 77_777);
+    put_raw(s, &bucket, "after", &data).await.assert_ok();
+    acked.push(Acked {
+        bucket: bucket.clone(),
+        key: "after".into(),
+        version_id: None,
+        data,
+    });
+    check_all(s, &acked).await;
+
+    // A read-only data directory: not ready; writable again: ready.
+    let remount = |mode: &str| {
+        Command::new("mount")
+            .args(["-o", &format!("remount,{mode}")])
+            .arg(&disk.mounted)
+            .status()
+            .map(|st| st.success())
+            .unwrap_or(false)
+    };
+    if remount("ro") {
+        wait_ready(s, 503, Duration::from_secs(5)).await;
+        assert!(remount("rw"), "remount rw");
+        wait_ready(s, 200, Duration::from_secs(5)).await;
+    } else {
+        eprintln!("read-only remount not permitted; that part skipped");
+    }
+}
