@@ -443,6 +443,25 @@ mod tests {
         let t = |s: &str| translate(s.as_bytes()).unwrap_err().code;
         assert_eq!(t("<LifecycleConfiguration/>"), S3ErrorCode::MalformedXML);
         assert_eq!(t("not xml"), S3ErrorCode::MalformedXML);
+        // The root must be LifecycleConfiguration (BucketLifecycleConfiguration is the SDK's
+        // shape name, not an element), and only one.
+        let rule = "<Rule><Status>Enabled</Status><Filter><Prefix>p/</Prefix></Filter>\
+                    <Expiration><Days>1</Days></Expiration></Rule>";
+        for bad in [
+            format!("<BucketLifecycleConfiguration>{rule}</BucketLifecycleConfiguration>"),
+            format!(
+                "<LifecycleConfiguration>{rule}</LifecycleConfiguration><LifecycleConfiguration/>"
+            ),
+            format!("<!DOCTYPE l><LifecycleConfiguration>{rule}</LifecycleConfiguration>"),
+        ] {
+            assert_eq!(t(&bad), S3ErrorCode::MalformedXML, "{bad}");
+        }
+        assert!(
+            translate(
+                format!("<LifecycleConfiguration>{rule}</LifecycleConfiguration>").as_bytes()
+            )
+            .is_ok()
+        );
         assert_eq!(
             t("<LifecycleConfiguration><Rule><Status>On</Status></Rule></LifecycleConfiguration>"),
             S3ErrorCode::MalformedXML
