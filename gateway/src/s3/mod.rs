@@ -285,7 +285,8 @@ pub async fn handle(state: Arc<S3State>, req: Request<Body>) -> S3Response {
 
 /// Renders an S3 error (no body for HEAD).
 pub fn error_response(e: &S3Error, resource: &str, request_id: &str, is_head: bool) -> S3Response {
-    if e.code.status().is_server_error() {
+    // A full store is logged by the store once per state change, not per refused request.
+    if e.code.status().is_server_error() && e.code != S3ErrorCode::XMinioStorageFull {
         tracing::warn!(code = e.code.as_str(), "request failed");
     } else {
         tracing::debug!(code = e.code.as_str(), message = %e.message, "request refused");

@@ -475,6 +475,16 @@ impl MetaDb {
         freed: tokio::sync::mpsc::UnboundedSender<BlobId>,
         space: Arc<Space>,
     ) -> Result<Self, StoreError> {
+        Self::open_with(path, cache_bytes, freed, space, Faults::from_env())
+    }
+
+    fn open_with(
+        path: &Path,
+        cache_bytes: usize,
+        freed: tokio::sync::mpsc::UnboundedSender<BlobId>,
+        space: Arc<Space>,
+        faults: Faults,
+    ) -> Result<Self, StoreError> {
         let (db, seq) = open_db(path, cache_bytes)?;
         let shared = Arc::new(ArcSwapOption::from_pointee(db));
         let (tx, rx) = mpsc::channel::<Job>();
@@ -483,7 +493,7 @@ impl MetaDb {
             path: path.to_path_buf(),
             cache_bytes,
             space: space.clone(),
-            faults: Faults::from_env(),
+            faults,
             seq,
             commits: 0,
             backoff: MIN_BACKOFF,
@@ -648,36 +658,39 @@ impl Writer {
                 fail_all(batch, StoreError::Unavailable(why));
                 continue;
             };
-            let failure = self.run_batch(&db, batch, &freed_tx);
-            drop(db);
-            if let Some(e) = failure {
-                // redb answers every later transaction with "previous I/O error" after a failed
-                // commit: close and reopen. What was committed before is intact; the failed
-                // batch was not acknowledged.
-                if e.is_storage_full() {
-                    self.space.enter_full(&e.to_string());
-                }
-                tracing::error!(error = %e, "metadata commit failed; reopening the database");
-                self.close();
-                self.reopen();
-            }
+            self.run_batch(db, batch, &freed_tx);
         }
     }
 
-    /// Applies and commits one batch. Returns the storage error that failed it, if any (the
-    /// database must then be reopened).
+    /// After a storage failure: enter the full state on `ENOSPC`, and close and reopen the
+    /// database (redb answers every later transaction with "previous I/O error" after a failed
+    /// commit). What was committed before is intact; the failed batch was not acknowledged.
+    /// Runs before the failed batch's callers are answered, so their next request sees the
+    /// new state.
+    fn recover(&mut self, db: Arc<Database>, e: &StoreError) {
+        if e.is_storage_full() {
+            self.space.enter_full(&e.to_string());
+        }
+        tracing::error!(error = %e, "metadata commit failed; reopening the database");
+        drop(db);
+        self.close();
+        self.reopen();
+    }
+
+    /// Applies and commits one batch; on a storage failure, recovers before answering.
     fn run_batch(
         &mut self,
-        db: &Database,
+        db: Arc<Database>,
         batch: Vec<Job>,
         freed_tx: &tokio::sync::mpsc::UnboundedSender<BlobId>,
-    ) -> Option<StoreError> {
+    ) {
         let txn = match db.begin_write() {
             Ok(t) => t,
             Err(e) => {
                 let err = StoreError::from(e);
-                fail_all(batch, err.clone());
-                return Some(err);
+                self.recover(db, &err);
+                fail_all(batch, err);
+                return;
             }
         };
         let mut ctx = WriteCtx {
@@ -724,6 +737,7 @@ impl Writer {
         };
         let failure = match outcome {
             Ok(()) => {
+                drop(db);
                 self.seq = new_seq;
                 self.space.note_freed(freed_bytes);
                 for b in freed {
@@ -735,10 +749,15 @@ impl Writer {
                 None
             }
             Err(e) => {
+                if matches!(e, StoreError::Io(_) | StoreError::StorageFull(_)) {
+                    self.recover(db, &e);
+                } else {
+                    drop(db);
+                }
                 for done in completions {
                     done(Err(e.clone()));
                 }
-                matches!(e, StoreError::Io(_) | StoreError::StorageFull(_)).then_some(e)
+                Some(e)
             }
         };
         // Mutations behind a poisoned one were never applied: fail them too, they may retry.
@@ -749,7 +768,6 @@ impl Writer {
             };
             fail_all(leftover, err);
         }
-        failure
     }
 
     /// Takes the database out of service and waits (up to 10 s) for readers in flight to drop
@@ -805,5 +823,119 @@ fn fail_all(jobs: Vec<Job>, err: StoreError) {
     for job in jobs {
         let (done, _) = job(Err(err.clone()));
         done(Err(err.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "lakegate-meta-{name}-{}-{:x}",
+            std::process::id(),
+            uuid::Uuid::new_v4().as_u128() as u32
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    async fn put(db: &MetaDb, k: &str) -> Result<(), StoreError> {
+        let k = k.to_string();
+        db.write(move |w| {
+            let mut t = w.txn.open_table(SYSTEM)?;
+            t.insert(k.as_bytes(), b"v".as_slice())?;
+            Ok(())
+        })
+        .await
+    }
+
+    fn has(db: &MetaDb, k: &str) -> bool {
+        db.read(|r| Ok(r.get(SYSTEM, k.as_bytes())?.is_some()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_is_reported_and_the_store_reopens() {
+        let dir = temp_dir("eio");
+        let space = Arc::new(Space::new(&dir));
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let faults = Faults {
+            commit_eio: Some(3),
+            commit_enospc: Some(5),
+            reopen_fail: 0,
+        };
+        let db =
+            MetaDb::open_with(&dir.join("m.redb"), 1 << 20, tx, space.clone(), faults).unwrap();
+        put(&db, "k1").await.unwrap();
+        put(&db, "k2").await.unwrap();
+        let e = put(&db, "k3").await.unwrap_err();
+        assert!(matches!(e, StoreError::Io(_)), "{e:?}");
+        put(&db, "k4").await.unwrap();
+        let e = put(&db, "k5").await.unwrap_err();
+        assert!(e.is_storage_full(), "{e:?}");
+        assert!(space.is_full());
+        assert!(space.ready().is_err());
+        // Refused while full; deletes (freeing writes) still go through.
+        assert!(put(&db, "k6").await.unwrap_err().is_storage_full());
+        db.write_freeing(|w| {
+            let mut t = w.txn.open_table(SYSTEM)?;
+            t.remove(b"k1".as_slice())?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert!(!has(&db, "k1") && has(&db, "k2") && !has(&db, "k3") && has(&db, "k4"));
+        assert!(!has(&db, "k5") && !has(&db, "k6"));
+        // The disk has room: the periodic check leaves the full state.
+        space.check();
+        assert!(!space.is_full());
+        put(&db, "k7").await.unwrap();
+        assert!(has(&db, "k7"));
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_reopen_says_so_and_recovers() {
+        let dir = temp_dir("reopen");
+        let space = Arc::new(Space::new(&dir));
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let faults = Faults {
+            commit_eio: Some(1),
+            commit_enospc: None,
+            reopen_fail: 2,
+        };
+        let db =
+            MetaDb::open_with(&dir.join("m.redb"), 1 << 20, tx, space.clone(), faults).unwrap();
+        assert!(put(&db, "k1").await.is_err());
+        let why = space.ready().unwrap_err();
+        assert!(why.contains("metadata store unavailable"), "{why}");
+        assert!(matches!(
+            put(&db, "k2").await.unwrap_err(),
+            StoreError::Unavailable(_)
+        ));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while space.ready().is_err() {
+            assert!(Instant::now() < deadline, "never reopened");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        put(&db, "k3").await.unwrap();
+        assert!(has(&db, "k3") && !has(&db, "k1"));
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn faults_are_inert_unless_named() {
+        let mut f = Faults::default();
+        assert!((1..100).all(|n| f.commit(n).is_none()));
+        let mut f = Faults {
+            commit_eio: Some(2),
+            ..Faults::default()
+        };
+        assert!(f.commit(1).is_none());
+        assert!(f.commit(2).is_some());
+        assert!(f.commit(2).is_none(), "fires once");
     }
 }

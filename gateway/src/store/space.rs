@@ -237,3 +237,21 @@ pub fn is_enospc(e: &(dyn std::error::Error + 'static)) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enospc_is_recognised_through_wrappers() {
+        let io = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        assert!(is_enospc(&io));
+        let e = StoreError::from(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert!(e.is_storage_full(), "{e:?}");
+        let e = StoreError::from(std::io::Error::from_raw_os_error(libc::EIO));
+        assert!(matches!(e, StoreError::Io(_)), "{e:?}");
+        let dal = opendal::Error::new(opendal::ErrorKind::Unexpected, "write failed")
+            .set_source(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert!(StoreError::from(dal).is_storage_full());
+    }
+}

@@ -263,6 +263,10 @@ async fn full_disk_refuses_writes_and_deletes_recover() {
         1,
         "the full state is logged once:\n{log}"
     );
+    assert!(
+        !log.contains("XMinioStorageFull"),
+        "refused requests are not logged one by one:\n{log}"
+    );
 
     // After a restart (and its sweep) no partial or orphan blob is left: one blob per
     // blob-backed object.
