@@ -141,17 +141,20 @@ impl Store {
         now: Millis,
     ) -> Result<Vec<LifecycleOutcome>, StoreError> {
         let b = bucket.to_string();
-        let (ops, outcomes) = self
+        // Expirations free space: accepted while the store is full (see `space`).
+        let ops = std::sync::Arc::new(ops);
+        let applied = ops.clone();
+        let outcomes = self
             .meta
-            .write(move |w| {
+            .write_freeing(move |w| {
                 if w.get(super::meta::BUCKETS, b.as_bytes())?.is_none() {
                     return Err(StoreError::NoSuchBucket);
                 }
-                let mut out = Vec::with_capacity(ops.len());
-                for op in &ops {
+                let mut out = Vec::with_capacity(applied.len());
+                for op in applied.iter() {
                     out.push(apply_one(w, &b, op, now)?);
                 }
-                Ok((ops, out))
+                Ok(out)
             })
             .await?;
         for (op, outcome) in ops.iter().zip(&outcomes) {

@@ -218,13 +218,12 @@ impl Space {
 pub fn is_enospc(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::StorageFull
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && (io.kind() == std::io::ErrorKind::StorageFull
                 || io.kind() == std::io::ErrorKind::QuotaExceeded
-                || matches!(io.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
-            {
-                return true;
-            }
+                || matches!(io.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)))
+        {
+            return true;
         }
         let s = err.to_string();
         if s.contains("No space left on device")
