@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -35,6 +36,22 @@ pub struct BlobStore {
     op: Operator,
     /// When set: new blobs are refused while the store is full, and `ENOSPC` enters that state.
     space: Option<Arc<Space>>,
+    /// Test hook `blob-write-eio:N` (see [`write_fault_from_env`]): blob writes left before one
+    /// fails with `EIO`.
+    write_fault: Option<Arc<AtomicU64>>,
+}
+
+/// `LAKEGATE_TEST_FAULTS` may contain `blob-write-eio:N`: the N-th blob write (one body chunk)
+/// after open fails as if the disk returned `EIO`, once. Inert unless set.
+fn write_fault_from_env() -> Option<Arc<AtomicU64>> {
+    let spec = std::env::var("LAKEGATE_TEST_FAULTS").ok()?;
+    spec.split(',').find_map(|item| {
+        let (name, n) = item.trim().split_once(':')?;
+        (name.trim() == "blob-write-eio")
+            .then(|| n.trim().parse::<u64>().ok())
+            .flatten()
+            .map(|n| Arc::new(AtomicU64::new(n)))
+    })
 }
 
 impl BlobStore {
@@ -45,12 +62,20 @@ impl BlobStore {
             .to_str()
             .ok_or_else(|| StoreError::Io("data directory path is not UTF-8".into()))?;
         let op = Operator::new(Fs::default().root(root))?;
-        Ok(BlobStore { op, space: None })
+        Ok(BlobStore {
+            op,
+            space: None,
+            write_fault: write_fault_from_env(),
+        })
     }
 
     /// A blob store over any OpenDAL operator.
     pub fn from_operator(op: Operator) -> Self {
-        BlobStore { op, space: None }
+        BlobStore {
+            op,
+            space: None,
+            write_fault: None,
+        }
     }
 
     /// Ties the blob store to the store's free-space state (see [`super::space`]).
@@ -77,6 +102,7 @@ impl BlobStore {
             written: 0,
             op: self.op.clone(),
             space: self.space.clone(),
+            write_fault: self.write_fault.clone(),
         })
     }
 
@@ -136,6 +162,7 @@ pub struct BlobWriter {
     written: u64,
     op: Operator,
     space: Option<Arc<Space>>,
+    write_fault: Option<Arc<AtomicU64>>,
 }
 
 /// Enters the full state on `ENOSPC`; returns the error.
@@ -160,6 +187,13 @@ impl BlobWriter {
             .writer
             .as_mut()
             .ok_or_else(|| StoreError::Io("blob writer already closed".into()))?;
+        if let Some(left) = &self.write_fault
+            && left.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)) == Ok(1)
+        {
+            return Err(StoreError::Io(
+                "injected fault: Input/output error (os error 5)".into(),
+            ));
+        }
         self.written += data.len() as u64;
         w.write(data)
             .await

@@ -184,6 +184,17 @@ async fn full_disk_refuses_writes_and_deletes_recover() {
         .await
         .assert_error(507, "XMinioStorageFull");
     assert_eq!(ready_status(s).await, 503, "ready while full");
+    let console_ready = s
+        .http()
+        .get(format!("{}/minio/health/ready", s.console_url))
+        .send()
+        .await
+        .expect("console ready");
+    assert_eq!(
+        console_ready.status().as_u16(),
+        503,
+        "console ready while full"
+    );
     assert_eq!(
         s.raw("GET", "/minio/health/live")
             .anonymous()
@@ -525,4 +536,26 @@ async fn full_metadata_commit_reopens_redb_and_read_only_dir_is_not_ready() {
     } else {
         eprintln!("bind mount not permitted; the read-only part skipped");
     }
+}
+
+#[tokio::test]
+async fn blob_write_eio_leaves_no_partial_object_or_orphan_blob() {
+    let mut s = TestServer::start_with_env(&[("LAKEGATE_TEST_FAULTS", "blob-write-eio:3")]).await;
+    let bucket = s.bucket().await;
+    let data = random_bytes(2 * MIB, 1);
+    let r = put_raw(&s, &bucket, "broken", &data).await;
+    assert_eq!(r.status, 500, "{}", r.text());
+    let r = s.raw_object("GET", &bucket, "broken").send().await;
+    r.assert_error(404, "NoSuchKey");
+    assert_eq!(
+        count_files(&s.data_dir.join("blobs")),
+        0,
+        "partial blob left"
+    );
+    // The fault fires once: the same upload works now.
+    put_raw(&s, &bucket, "broken", &data).await.assert_ok();
+    assert_eq!(ready_status(&s).await, 200);
+    s.restart().await;
+    assert!(s.get(&bucket, "broken").await == data);
+    assert_eq!(count_files(&s.data_dir.join("blobs")), 1);
 }
