@@ -416,12 +416,15 @@ fn open_db(path: &Path, cache_bytes: usize) -> Result<(Database, u64), StoreErro
 ///   `EIO` (the transaction is aborted, the batch's callers get an error, the database is
 ///   closed and reopened like after a real I/O error);
 /// - `meta-commit-enospc:N` — the same with `ENOSPC` (the store also enters the full state);
+/// - `meta-commit-durable-eio:N` — the N-th commit reaches the disk but reports `EIO` (an
+///   fsync that failed after the fact); callers check whether their write landed;
 /// - `meta-reopen-fail:K` — the next K reopen attempts fail (the store reports itself
 ///   unavailable meanwhile).
 #[derive(Debug, Default, Clone, Copy)]
 struct Faults {
     commit_eio: Option<u64>,
     commit_enospc: Option<u64>,
+    commit_durable_eio: Option<u64>,
     reopen_fail: u64,
 }
 
@@ -440,6 +443,7 @@ impl Faults {
             match name.trim() {
                 "meta-commit-eio" => f.commit_eio = Some(n),
                 "meta-commit-enospc" => f.commit_enospc = Some(n),
+                "meta-commit-durable-eio" => f.commit_durable_eio = Some(n),
                 "meta-reopen-fail" => f.reopen_fail = n,
                 _ => tracing::warn!(fault = item, "LAKEGATE_TEST_FAULTS: unknown fault, ignored"),
             }
@@ -460,6 +464,18 @@ impl Faults {
             self.commit_enospc = None;
             return Some(StoreError::StorageFull(
                 "injected fault: No space left on device (os error 28)".into(),
+            ));
+        }
+        None
+    }
+
+    /// For commit number `n`: commit, then report `EIO` anyway, once (as when the last fsync
+    /// fails after the header reached the disk).
+    fn durable(&mut self, n: u64) -> Option<StoreError> {
+        if self.commit_durable_eio == Some(n) {
+            self.commit_durable_eio = None;
+            return Some(StoreError::Io(
+                "injected fault: Input/output error after commit (os error 5)".into(),
             ));
         }
         None
@@ -719,6 +735,7 @@ impl Writer {
         } = ctx;
         self.commits += 1;
         let injected = self.faults.commit(self.commits);
+        let after_commit = self.faults.durable(self.commits);
         let outcome = match poisoned.or(injected) {
             Some(e) => {
                 let _ = txn.abort();
@@ -732,7 +749,7 @@ impl Writer {
                 txn.set_durability(Durability::Immediate)
                     .map_err(|e| StoreError::Io(e.to_string()))?;
                 txn.commit()?;
-                Ok(())
+                after_commit.map_or(Ok(()), Err)
             })(),
         };
         let failure = match outcome {
@@ -863,7 +880,7 @@ mod tests {
         let faults = Faults {
             commit_eio: Some(3),
             commit_enospc: Some(5),
-            reopen_fail: 0,
+            ..Faults::default()
         };
         let db =
             MetaDb::open_with(&dir.join("m.redb"), 1 << 20, tx, space.clone(), faults).unwrap();
@@ -903,8 +920,8 @@ mod tests {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let faults = Faults {
             commit_eio: Some(1),
-            commit_enospc: None,
             reopen_fail: 2,
+            ..Faults::default()
         };
         let db =
             MetaDb::open_with(&dir.join("m.redb"), 1 << 20, tx, space.clone(), faults).unwrap();

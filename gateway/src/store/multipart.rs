@@ -96,7 +96,10 @@ impl Store {
         let ukey = meta::upload_key(bucket, key, upload_id);
         let pkey = meta::part_key(upload_id, part.number);
         let bucket = bucket.to_string();
-        self.meta
+        let written = part.clone();
+        let check_key = pkey.clone();
+        let result = self
+            .meta
             .write(move |w| {
                 if w.get(UPLOADS, &ukey)?.is_none() {
                     if w.get(BUCKETS, bucket.as_bytes())?.is_none() {
@@ -111,7 +114,21 @@ impl Store {
                 w.retain_data(&part.data)?;
                 w.put_record(PARTS, &pkey, &part)
             })
-            .await
+            .await;
+        match result {
+            // A commit whose last fsync failed may have reached the disk anyway: if this very
+            // part record is there, the write happened (see `Store::put_version`).
+            Err(e) if e.is_storage() => {
+                let landed = self
+                    .meta
+                    .read(|r| r.get_record::<PartInfo>(PARTS, &check_key))
+                    .ok()
+                    .flatten()
+                    .is_some_and(|p| p == written);
+                if landed { Ok(()) } else { Err(e) }
+            }
+            other => other,
+        }
     }
 
     /// The upload and its parts numbered above `after`, at most `limit`.

@@ -351,13 +351,65 @@ impl Store {
         now: Millis,
     ) -> Result<PutOutcome, StoreError> {
         let (b, k) = (bucket.to_string(), key.to_string());
-        let out = self
+        let (etag, size) = (new.etag.clone(), new.size);
+        let out = match self
             .meta
             .write(move |w| insert_version(w, &b, &k, new, &cond, now))
-            .await?;
+            .await
+        {
+            Ok(out) => out,
+            // A commit whose last fsync failed may have reached the disk anyway (the writer has
+            // reopened the database by now): if this very version is there, the write happened,
+            // and answering an error would make the caller delete the blob it names.
+            Err(e) if e.is_storage() => match self.landed(bucket, key, &etag, size, now) {
+                Some(out) => {
+                    tracing::warn!(bucket, key, error = %e, "a commit reported failed was durable; acknowledging it");
+                    out
+                }
+                None => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
         self.changes
             .emit(bucket, key, &out.version_id, StoreChangeKind::Created);
         Ok(out)
+    }
+
+    /// The outcome of a write of (`etag`, `size`) at `now` to `key`, if its version exists.
+    fn landed(
+        &self,
+        bucket: &str,
+        key: &str,
+        etag: &str,
+        size: u64,
+        now: Millis,
+    ) -> Option<PutOutcome> {
+        self.meta
+            .read(|r| {
+                let Some(info) = r.get_record::<BucketInfo>(BUCKETS, bucket.as_bytes())? else {
+                    return Ok(None);
+                };
+                let (start, end) = (meta::key_prefix(bucket, key), meta::key_end(bucket, key));
+                for (_, bytes) in r.range(VERSIONS, &start, &end, 64)? {
+                    let v: ObjectVersion = decode(&bytes)?;
+                    if !v.is_delete_marker
+                        && v.last_modified == now
+                        && v.etag == etag
+                        && v.size == size
+                    {
+                        return Ok(Some(PutOutcome {
+                            version_id: v.version_id,
+                            versioned: info.versioning != Versioning::Unversioned,
+                            etag: v.etag,
+                            last_modified: v.last_modified,
+                            retention: v.retention,
+                        }));
+                    }
+                }
+                Ok(None)
+            })
+            .ok()
+            .flatten()
     }
 
     /// Reads a version's record. A delete marker is reported as [`StoreError::DeleteMarker`].

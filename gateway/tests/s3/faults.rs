@@ -559,3 +559,26 @@ async fn blob_write_eio_leaves_no_partial_object_or_orphan_blob() {
     assert!(s.get(&bucket, "broken").await == data);
     assert_eq!(count_files(&s.data_dir.join("blobs")), 1);
 }
+
+#[tokio::test]
+async fn a_commit_that_failed_after_reaching_the_disk_is_acknowledged() {
+    let mut s =
+        TestServer::start_with_env(&[("LAKEGATE_TEST_FAULTS", "meta-commit-durable-eio:12")]).await;
+    let bucket = s.bucket().await;
+    // Blob-backed: a PUT answered with an error would delete the blob the kept record names.
+    let (acked, failed) = put_many(&s, &bucket, "k", 16, 64 * 1024).await;
+    assert!(
+        failed.is_empty(),
+        "a durable commit was answered with an error: {:?}",
+        failed.iter().map(|r| r.text()).collect::<Vec<_>>()
+    );
+    let log = std::fs::read_to_string(s.log_path()).unwrap_or_default();
+    assert!(
+        log.contains("was durable; acknowledging it"),
+        "the fault did not fire"
+    );
+    check_all(&s, &acked).await;
+    s.restart().await;
+    check_all(&s, &acked).await;
+    assert_eq!(count_files(&s.data_dir.join("blobs")), acked.len());
+}
