@@ -82,8 +82,8 @@ impl Space {
         }
     }
 
-    /// Creates the reserve file if it is missing or short. Blocking (writes and fsyncs up to
-    /// the reserve's size).
+    /// Creates the reserve file if it is missing or short. Blocking (allocates, or where the
+    /// filesystem cannot, writes, then fsyncs up to the reserve's size).
     pub fn ensure_reserve(&self) -> Result<(), StoreError> {
         if self.reserve_bytes == 0 {
             return Ok(());
@@ -99,13 +99,24 @@ impl Space {
                 .write(true)
                 .truncate(true)
                 .open(&self.reserve_path)?;
-            // Real bytes, not a sparse file: the point is that they occupy blocks.
-            let chunk = vec![0u8; 64 * 1024];
-            let mut left = self.reserve_bytes;
-            while left > 0 {
-                let n = left.min(chunk.len() as u64) as usize;
-                f.write_all(&chunk[..n])?;
-                left -= n as u64;
+            // Real blocks, not a sparse file: the point is that they are taken. fallocate
+            // allocates them without writing (ext4, xfs, btrfs, tmpfs); where it is not
+            // supported, write zeros.
+            if rustix::fs::fallocate(
+                &f,
+                rustix::fs::FallocateFlags::empty(),
+                0,
+                self.reserve_bytes,
+            )
+            .is_err()
+            {
+                let chunk = vec![0u8; 64 * 1024];
+                let mut left = self.reserve_bytes;
+                while left > 0 {
+                    let n = left.min(chunk.len() as u64) as usize;
+                    f.write_all(&chunk[..n])?;
+                    left -= n as u64;
+                }
             }
             f.sync_all()
         })();
