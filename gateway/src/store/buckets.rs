@@ -1,6 +1,6 @@
 //! Bucket records: create, look up, list, configure, delete.
 
-use super::meta::{self, BUCKETS, CURRENT, UPLOADS, VERSIONS};
+use super::meta::{self, BUCKETS, CURRENT, PARTS, UPLOADS, VERSIONS};
 use super::model::*;
 use super::{Store, StoreError};
 
@@ -72,7 +72,10 @@ impl Store {
             .await
     }
 
-    /// Deletes an empty bucket (no versions, no delete markers, no uploads in progress).
+    /// Deletes a bucket that holds no object versions and no delete markers. Multipart uploads
+    /// still in progress are aborted with it, in the same transaction (their parts' data is
+    /// released), as AWS does: an upload cannot outlive its bucket, and clients that clean up
+    /// (test suites, `aws s3 rb`) should not have to list and abort them first.
     pub async fn delete_bucket(&self, name: &str) -> Result<(), StoreError> {
         let name = name.to_string();
         self.meta
@@ -81,11 +84,18 @@ impl Store {
                     return Err(StoreError::NoSuchBucket);
                 }
                 let (start, end) = (meta::bucket_prefix(&name), meta::bucket_end(&name));
-                if w.any_in(VERSIONS, &start, &end)?
-                    || w.any_in(CURRENT, &start, &end)?
-                    || w.any_in(UPLOADS, &start, &end)?
-                {
+                if w.any_in(VERSIONS, &start, &end)? || w.any_in(CURRENT, &start, &end)? {
                     return Err(StoreError::BucketNotEmpty);
+                }
+                for (ukey, v) in w.range(UPLOADS, &start, &end, usize::MAX)? {
+                    let upload: UploadInfo = decode(&v)?;
+                    let (pstart, pend) = meta::part_prefix(&upload.upload_id);
+                    for (pkey, pv) in w.range(PARTS, &pstart, &pend, usize::MAX)? {
+                        let part: PartInfo = decode(&pv)?;
+                        w.release_data(&part.data)?;
+                        w.remove(PARTS, &pkey)?;
+                    }
+                    w.remove(UPLOADS, &ukey)?;
                 }
                 w.remove(BUCKETS, name.as_bytes())?;
                 Ok(())

@@ -385,3 +385,85 @@ async fn admin_bucket_name_is_reserved() {
         "InvalidBucketName",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_bucket_aborts_uploads_in_progress() {
+    let s = TestServer::start().await;
+    let b = s.bucket().await;
+    let c = s.client();
+    // Two uploads in progress, one with a blob-backed part.
+    let mut uploads = Vec::new();
+    for key in ["big", "small"] {
+        let up = c
+            .create_multipart_upload()
+            .bucket(&b)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        uploads.push((key, up.upload_id().unwrap().to_string()));
+    }
+    c.upload_part()
+        .bucket(&b)
+        .key("big")
+        .upload_id(&uploads[0].1)
+        .part_number(1)
+        .body(body(random_bytes(5 * MIB, 7)))
+        .send()
+        .await
+        .unwrap();
+    let blob_files = |dir: &std::path::Path| {
+        fn walk(d: &std::path::Path) -> usize {
+            std::fs::read_dir(d)
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| {
+                            let p = e.path();
+                            if p.is_dir() { walk(&p) } else { 1 }
+                        })
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+        walk(&dir.join("blobs"))
+    };
+    assert!(blob_files(&s.data_dir) >= 1);
+    // Objects still make a bucket non-empty.
+    s.put(&b, "obj", "x").await;
+    assert_err(
+        c.delete_bucket().bucket(&b).send().await,
+        409,
+        "BucketNotEmpty",
+    );
+    c.delete_object()
+        .bucket(&b)
+        .key("obj")
+        .send()
+        .await
+        .unwrap();
+    // Uploads do not: the bucket goes, and its uploads with it.
+    c.delete_bucket().bucket(&b).send().await.unwrap();
+    assert_eq!(expect_err(c.head_bucket().bucket(&b).send().await).0, 404);
+    c.create_bucket().bucket(&b).send().await.unwrap();
+    let list = c.list_multipart_uploads().bucket(&b).send().await.unwrap();
+    assert!(list.uploads().is_empty(), "{list:?}");
+    assert_err(
+        c.list_parts()
+            .bucket(&b)
+            .key("big")
+            .upload_id(&uploads[0].1)
+            .send()
+            .await,
+        404,
+        "NoSuchUpload",
+    );
+    // The part's blob is released.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while blob_files(&s.data_dir) > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the aborted part's blob was not released"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
