@@ -97,6 +97,19 @@ pub fn root_password_is_weak(root: &Credentials) -> bool {
         || root.secret_key.chars().count() < MIN_ROOT_PASSWORD_LEN
 }
 
+/// Whether serving `addr` exposes weak root credentials to the network: `Ok(true)` when it does
+/// and the operator allowed it, an error when it does and they did not.
+pub fn check_exposure(addr: SocketAddr, weak: bool, allowed: bool) -> Result<bool, ServerError> {
+    if !weak || addr.ip().is_loopback() {
+        return Ok(false);
+    }
+    if allowed {
+        Ok(true)
+    } else {
+        Err(ServerError::WeakRootCredentials { address: addr })
+    }
+}
+
 /// A running gateway.
 pub struct Server {
     pub s3_addr: SocketAddr,
@@ -133,6 +146,20 @@ impl Server {
             }
             tracing::info!(buckets = ?DEFAULT_BUCKETS, "first start: created the default buckets");
         }
+        // Weak credentials never face the network unasked: checked on the resolved addresses
+        // before anything is bound, and again on the bound ones below.
+        let weak = root_password_is_weak(&config.root);
+        for address in [&config.address, &config.console_address] {
+            let resolved = tokio::net::lookup_host(address.as_str())
+                .await
+                .map_err(|source| ServerError::Bind {
+                    address: address.clone(),
+                    source,
+                })?;
+            for addr in resolved {
+                check_exposure(addr, weak, config.allow_weak_root_credentials)?;
+            }
+        }
         let bind = |address: String| async move {
             TcpListener::bind(&address)
                 .await
@@ -152,19 +179,14 @@ impl Server {
                 address: config.console_address.clone(),
                 source,
             })?;
-        if root_password_is_weak(&config.root) {
-            for addr in [s3_addr, console_addr] {
-                if !addr.ip().is_loopback() {
-                    if !config.allow_weak_root_credentials {
-                        return Err(ServerError::WeakRootCredentials { address: addr });
-                    }
-                    tracing::warn!(
-                        %addr,
-                        "!!! serving a non-loopback address with a weak root password \
-                         (--insecure-default-credentials): anyone who can reach it can read and \
-                         delete everything !!!"
-                    );
-                }
+        for addr in [s3_addr, console_addr] {
+            if check_exposure(addr, weak, config.allow_weak_root_credentials)? {
+                tracing::warn!(
+                    %addr,
+                    "!!! serving a non-loopback address with a weak root password \
+                     (--insecure-default-credentials): anyone who can reach it can read and \
+                     delete everything !!!"
+                );
             }
         }
         // Policies: compiled components are cached under the data directory; every binding is
@@ -289,6 +311,46 @@ async fn sweep_periodically(store: Arc<Store>, mut shutdown: watch::Receiver<boo
                 }
             }
             _ = shutdown.changed() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(password: &str) -> Credentials {
+        Credentials {
+            access_key: "ops".into(),
+            secret_key: password.into(),
+        }
+    }
+
+    #[test]
+    fn weak_passwords() {
+        for weak in ["admin123", "minioadmin", "short", ""] {
+            assert!(root_password_is_weak(&root(weak)), "{weak}");
+        }
+        assert!(!root_password_is_weak(&root("a-long-enough-secret")));
+    }
+
+    #[test]
+    fn exposure_of_weak_credentials() {
+        let any: SocketAddr = "0.0.0.0:9000".parse().unwrap();
+        let lan: SocketAddr = "192.168.1.10:9000".parse().unwrap();
+        let v6: SocketAddr = "[::]:9000".parse().unwrap();
+        let lo: SocketAddr = "127.0.0.1:9000".parse().unwrap();
+        let lo6: SocketAddr = "[::1]:9000".parse().unwrap();
+        for addr in [any, lan, v6] {
+            assert!(matches!(
+                check_exposure(addr, true, false),
+                Err(ServerError::WeakRootCredentials { .. })
+            ));
+            assert!(check_exposure(addr, true, true).unwrap());
+            assert!(!check_exposure(addr, false, false).unwrap());
+        }
+        for addr in [lo, lo6] {
+            assert!(!check_exposure(addr, true, false).unwrap());
         }
     }
 }
