@@ -906,9 +906,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn another_region_is_refused_with_the_expected_one() {
-        // Correctly signed, but for eu-west-3: AWS names the region it expects.
+    /// `GET /bucket/key` at 2013-05-24T00:00:00Z (empty payload), signed by us for `region`
+    /// over `signed` headers; returns the request and its Authorization value.
+    fn signed_get_bucket_key(region: &str, signed: &[&str]) -> (Parts, String) {
         let headers = [
             ("host", "localhost:9000"),
             ("x-amz-content-sha256", EMPTY),
@@ -922,22 +922,27 @@ mod tests {
             false,
             &p.headers,
             None,
-            &["host", "x-amz-content-sha256", "x-amz-date"],
+            signed,
             EMPTY,
         );
-        let key = generate_signing_key(SK, at(0), "eu-west-3", "s3");
-        let sts = string_to_sign(
-            "20130524T000000Z",
-            "20130524/eu-west-3/s3/aws4_request",
-            &cr,
-        );
+        let key = generate_signing_key(SK, at(0), region, "s3");
+        let scope = format!("20130524/{region}/s3/aws4_request");
+        let sts = string_to_sign("20130524T000000Z", &scope, &cr);
         let sig = calculate_signature(key, sts.as_bytes());
-        let mut headers = headers.to_vec();
         let auth = format!(
-            "AWS4-HMAC-SHA256 Credential={AK}/20130524/eu-west-3/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={sig}"
+            "AWS4-HMAC-SHA256 Credential={AK}/{scope}, SignedHeaders={}, Signature={sig}",
+            signed.join(";")
         );
+        let mut headers = headers.to_vec();
         headers.push(("authorization", &auth));
-        let p = parts("GET", "/bucket/key", &headers);
+        (parts("GET", "/bucket/key", &headers), auth)
+    }
+
+    #[test]
+    fn another_region_is_refused_with_the_expected_one() {
+        // Correctly signed, but for eu-west-3: AWS names the region it expects.
+        let (p, auth) =
+            signed_get_bucket_key("eu-west-3", &["host", "x-amz-content-sha256", "x-amz-date"]);
         let err = header_auth(&p, at(0)).unwrap_err();
         assert_eq!(err.code, S3ErrorCode::AuthorizationHeaderMalformed);
         assert!(
@@ -953,35 +958,8 @@ mod tests {
     fn an_unsigned_content_sha256_is_taken() {
         // Signed without x-amz-content-sha256 in SignedHeaders; its value is still the
         // canonical request's payload hash.
-        let headers = [
-            ("host", "localhost:9000"),
-            ("x-amz-content-sha256", EMPTY),
-            ("x-amz-date", "20130524T000000Z"),
-        ];
-        let p = parts("GET", "/bucket/key", &headers);
-        let cr = canonical_request(
-            "GET",
-            "/bucket/key",
-            &[],
-            false,
-            &p.headers,
-            None,
-            &["host", "x-amz-date"],
-            EMPTY,
-        );
-        let key = generate_signing_key(SK, at(0), "us-east-1", "s3");
-        let sts = string_to_sign(
-            "20130524T000000Z",
-            "20130524/us-east-1/s3/aws4_request",
-            &cr,
-        );
-        let sig = calculate_signature(key, sts.as_bytes());
-        let mut headers = headers.to_vec();
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential={AK}/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature={sig}"
-        );
-        headers.push(("authorization", &auth));
-        header_auth(&parts("GET", "/bucket/key", &headers), at(0)).unwrap();
+        let (p, _) = signed_get_bucket_key("us-east-1", &["host", "x-amz-date"]);
+        header_auth(&p, at(0)).unwrap();
         // A presigned URL with the header added.
         let p = parts(
             "GET",

@@ -66,6 +66,15 @@ fn components(path: &str) -> io::Result<Vec<&str>> {
     Ok(comps)
 }
 
+/// `Ok(None)` for "not there" (see [`is_absent`]), so each caller says what absence means.
+fn absent_as_none<T>(r: io::Result<T>) -> io::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_absent(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Whether an error means "not there" (a missing component, or a file where a directory was
 /// expected).
 fn is_absent(e: &io::Error) -> bool {
@@ -266,18 +275,14 @@ impl LocalDir {
     /// component is an error.
     pub fn exists(&self, path: &str) -> io::Result<bool> {
         let comps = components(path)?;
-        let root = match self.open_root(false) {
-            Ok(fd) => fd,
-            Err(e) if is_absent(&e) => return Ok(false),
-            Err(e) => return Err(e),
+        let Some(root) = absent_as_none(self.open_root(false))? else {
+            return Ok(false);
         };
         if comps.is_empty() {
             return Ok(true);
         }
-        let (dir, name) = match Self::parent(&root, &comps, path) {
-            Ok(p) => p,
-            Err(e) if is_absent(&e) => return Ok(false),
-            Err(e) => return Err(e),
+        let Some((dir, name)) = absent_as_none(Self::parent(&root, &comps, path))? else {
+            return Ok(false);
         };
         match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(_) => Ok(true),
@@ -289,24 +294,21 @@ impl LocalDir {
     /// Opens a regular file for reading, with its size; `None` if it does not exist.
     pub fn open_read(&self, path: &str) -> io::Result<Option<(File, u64)>> {
         let comps = components(path)?;
-        let root = match self.open_root(false) {
-            Ok(fd) => fd,
-            Err(e) if is_absent(&e) => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(root) = absent_as_none(self.open_root(false))? else {
+            return Ok(None);
         };
         if comps.is_empty() {
             return Err(invalid(path, "the target root itself"));
         }
         // O_NONBLOCK: opening a FIFO must not hang; it is refused below.
-        let fd = match open_beneath(
+        let Some(fd) = absent_as_none(open_beneath(
             root.as_fd(),
             &comps,
             OFlags::RDONLY | OFlags::NONBLOCK,
             Mode::empty(),
-        ) {
-            Ok(fd) => fd,
-            Err(e) if is_absent(&e) => return Ok(None),
-            Err(e) => return Err(e),
+        ))?
+        else {
+            return Ok(None);
         };
         let st = rustix::fs::fstat(&fd)?;
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
@@ -398,15 +400,11 @@ impl LocalDir {
     /// Removes a file or a link (an empty directory too); missing is fine.
     pub fn unlink(&self, path: &str) -> io::Result<()> {
         let comps = components(path)?;
-        let root = match self.open_root(false) {
-            Ok(fd) => fd,
-            Err(e) if is_absent(&e) => return Ok(()),
-            Err(e) => return Err(e),
+        let Some(root) = absent_as_none(self.open_root(false))? else {
+            return Ok(());
         };
-        let (dir, name) = match Self::parent(&root, &comps, path) {
-            Ok(p) => p,
-            Err(e) if is_absent(&e) => return Ok(()),
-            Err(e) => return Err(e),
+        let Some((dir, name)) = absent_as_none(Self::parent(&root, &comps, path))? else {
+            return Ok(());
         };
         match rustix::fs::unlinkat(&dir, name, AtFlags::empty()) {
             Ok(()) | Err(Errno::NOENT) => Ok(()),
@@ -421,15 +419,11 @@ impl LocalDir {
     /// Removes a directory tree (or a file, or a link: the link itself); missing is fine.
     pub fn remove_all(&self, path: &str) -> io::Result<()> {
         let comps = components(path)?;
-        let root = match self.open_root(false) {
-            Ok(fd) => fd,
-            Err(e) if is_absent(&e) => return Ok(()),
-            Err(e) => return Err(e),
+        let Some(root) = absent_as_none(self.open_root(false))? else {
+            return Ok(());
         };
-        let (dir, name) = match Self::parent(&root, &comps, path) {
-            Ok(p) => p,
-            Err(e) if is_absent(&e) => return Ok(()),
-            Err(e) => return Err(e),
+        let Some((dir, name)) = absent_as_none(Self::parent(&root, &comps, path))? else {
+            return Ok(());
         };
         let st = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => st,
@@ -451,24 +445,25 @@ impl LocalDir {
         }
     }
 
-    /// The entries of directory `path` (names that are not UTF-8 are skipped: no target path
-    /// has one); empty if it does not exist.
-    pub fn list(&self, path: &str) -> io::Result<Vec<(String, FileType)>> {
+    /// Opens directory `path` (never through a link); `None` if it (or the root) is not there.
+    fn open_dir(&self, path: &str) -> io::Result<Option<OwnedFd>> {
         let comps = components(path)?;
-        let root = match self.open_root(false) {
-            Ok(fd) => fd,
-            Err(e) if is_absent(&e) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
+        let Some(root) = absent_as_none(self.open_root(false))? else {
+            return Ok(None);
         };
-        let dir = match open_beneath(
+        absent_as_none(open_beneath(
             root.as_fd(),
             &comps,
             OFlags::RDONLY | OFlags::DIRECTORY,
             Mode::empty(),
-        ) {
-            Ok(fd) => fd,
-            Err(e) if is_absent(&e) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
+        ))
+    }
+
+    /// The entries of directory `path` (names that are not UTF-8 are skipped: no target path
+    /// has one); empty if it does not exist.
+    pub fn list(&self, path: &str) -> io::Result<Vec<(String, FileType)>> {
+        let Some(dir) = self.open_dir(path)? else {
+            return Ok(Vec::new());
         };
         Ok(entries(&dir)?
             .into_iter()
@@ -479,21 +474,8 @@ impl LocalDir {
     /// Everything but directories below directory `path`, recursively, as full target paths,
     /// sorted. Links are listed (so that cleanups remove them) and never descended into.
     pub fn list_files(&self, path: &str) -> io::Result<Vec<String>> {
-        let comps = components(path)?;
-        let root = match self.open_root(false) {
-            Ok(fd) => fd,
-            Err(e) if is_absent(&e) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        let dir = match open_beneath(
-            root.as_fd(),
-            &comps,
-            OFlags::RDONLY | OFlags::DIRECTORY,
-            Mode::empty(),
-        ) {
-            Ok(fd) => fd,
-            Err(e) if is_absent(&e) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
+        let Some(dir) = self.open_dir(path)? else {
+            return Ok(Vec::new());
         };
         fn walk(dir: &OwnedFd, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {
             for (name, ty) in entries(dir)? {
@@ -518,7 +500,7 @@ impl LocalDir {
             Ok(())
         }
         let mut out = Vec::new();
-        walk(&dir, &comps.join("/"), &mut out)?;
+        walk(&dir, &components(path)?.join("/"), &mut out)?;
         out.sort();
         Ok(out)
     }
