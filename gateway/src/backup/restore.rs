@@ -10,8 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::error::BackupError;
@@ -21,8 +20,7 @@ use super::{Progress, push_error};
 use crate::local_key::LocalKey;
 use crate::policy::registry::PolicyRegistry;
 use crate::store::{
-    BucketInfo, Millis, NewVersion, ObjectData, Segment, Store, StoreError, VersionRef,
-    WriteConditions, now_millis,
+    BucketInfo, Millis, NewVersion, Store, StoreError, VersionRef, WriteConditions, now_millis,
 };
 
 /// Restores running at once.
@@ -247,67 +245,30 @@ impl Restorer {
             });
         };
         let store = &self.store;
-        let threshold = store.options.inline_threshold;
         let mut sha = ring::digest::Context::new(&ring::digest::SHA256);
         let mut md5 = md5::Md5::new();
-        let mut size = 0u64;
-        let mut inline: Vec<u8> = Vec::new();
-        let mut blob = None;
-        let streamed = async {
-            let mut stream = std::pin::pin!(stream);
-            while let Some(chunk) = stream.try_next().await? {
-                sha.update(&chunk);
-                md5.update(&chunk);
-                size += chunk.len() as u64;
+        let staged = store
+            .ingest(stream, |chunk| {
+                sha.update(chunk);
+                md5.update(chunk);
                 self.progress.add_done(0, chunk.len() as u64);
-                match &mut blob {
-                    Some(w) => write_blob(w, chunk).await?,
-                    None if inline.len() + chunk.len() <= threshold => {
-                        inline.extend_from_slice(&chunk)
-                    }
-                    None => {
-                        let mut w = store.blobs.create().await?;
-                        write_blob(&mut w, std::mem::take(&mut inline).into()).await?;
-                        write_blob(&mut w, chunk).await?;
-                        blob = Some(w);
-                    }
-                }
-            }
-            Ok::<_, BackupError>(())
-        }
-        .await;
+                Ok(())
+            })
+            .await?;
+        let size = staged.size();
         let sha256 = hex::encode(sha.finish().as_ref());
         // Never the file's size or hash in the message (it goes into job reports): whatever is
         // at that path is not ours to describe.
-        let verified = streamed.and_then(|()| {
-            if size == e.size && sha256 == e.sha256 {
-                Ok(())
-            } else {
-                Err(BackupError::Verify {
-                    path: location.clone(),
-                    message:
-                        "the backup file does not match its manifest (corrupt or replaced); not restored"
-                            .into(),
-                })
-            }
-        });
-        if let Err(err) = verified {
-            if let Some(w) = blob {
-                w.abort().await;
-            }
-            return Err(err);
+        if size != e.size || sha256 != e.sha256 {
+            staged.abort().await;
+            return Err(BackupError::Verify {
+                path: location,
+                message:
+                    "the backup file does not match its manifest (corrupt or replaced); not restored"
+                        .into(),
+            });
         }
-        let data = match blob {
-            None => ObjectData::Inline(inline),
-            Some(w) => {
-                let id = w.finish().await?;
-                ObjectData::Segments(vec![Segment {
-                    blob: id,
-                    offset: 0,
-                    len: size,
-                }])
-            }
-        };
+        let data = staged.finish().await?;
         let mut new = NewVersion {
             data: data.clone(),
             size,
@@ -326,16 +287,9 @@ impl Restorer {
             .put_version(&info.name, key, new, WriteConditions::default(), self.now)
             .await
         {
-            crate::s3::put::discard(store, &data).await;
+            store.discard(&data).await;
             return Err(err.into());
         }
         Ok(())
     }
-}
-
-async fn write_blob(w: &mut crate::store::BlobWriter, chunk: Bytes) -> Result<(), BackupError> {
-    if chunk.is_empty() {
-        return Ok(());
-    }
-    Ok(w.write(chunk).await?)
 }

@@ -560,7 +560,9 @@ impl Runner {
                 t.copy_file(&data, &displaced).await?;
             }
         }
-        let stream = crate::s3::get::data_stream(&self.store.blobs, &v.data, 0, v.size)
+        let stream = self
+            .store
+            .data_stream(&v.data, 0, v.size)
             .map_err(BackupError::from);
         let progress = &self.progress;
         let staged = t.staging_path(&data);

@@ -473,7 +473,7 @@ impl LifecycleScanner {
                 let store = self.store.clone();
                 let (b, a) = (bucket.to_string(), after.clone());
                 tokio::task::spawn_blocking(move || {
-                    store.list_uploads(
+                    store.scan_uploads(
                         &b,
                         "",
                         b"",

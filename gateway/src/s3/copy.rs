@@ -8,7 +8,7 @@ use percent_encoding::percent_decode_str;
 use super::checksum::{self, Checksummer};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::{XmlWriter, iso8601};
-use super::{S3Request, S3Response, S3State, get, headers, put, router, set_header, xml_response};
+use super::{S3Request, S3Response, S3State, headers, put, router, set_header, xml_response};
 use crate::store::{
     Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, ObjectVersion, Store,
     StoreError, VersionRef,
@@ -94,7 +94,7 @@ pub async fn checksum_of(
     algorithm: ChecksumAlgorithm,
 ) -> S3Result<String> {
     let mut c = Checksummer::new(&[algorithm]);
-    let mut s = std::pin::pin!(get::data_stream(&store.blobs, data, 0, size));
+    let mut s = std::pin::pin!(store.data_stream(data, 0, size));
     while let Some(chunk) = s.try_next().await? {
         c.update(&chunk);
     }

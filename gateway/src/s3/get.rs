@@ -2,16 +2,12 @@
 //! `response-*` overrides, and the streamed body.
 
 use axum::body::Body;
-use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt, stream};
 use http::{HeaderMap, StatusCode};
 
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::headers;
 use super::{S3Request, S3Response, S3State, response, set_header};
-use crate::store::{
-    BlobStore, BucketInfo, ObjectData, ObjectVersion, Store, VersionRef, Versioning,
-};
+use crate::store::{BucketInfo, ObjectVersion, Store, VersionRef, Versioning};
 
 /// Which bytes of an object a request wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,29 +97,6 @@ pub fn part_range(v: &ObjectVersion, n: u32) -> S3Result<ByteRange> {
     })
 }
 
-/// Streams `len` bytes of `data` from `start`.
-pub fn data_stream(
-    blobs: &BlobStore,
-    data: &ObjectData,
-    start: u64,
-    len: u64,
-) -> impl futures::Stream<Item = Result<Bytes, crate::store::StoreError>> + Send + 'static {
-    let slices = match data.slice(start, len) {
-        ObjectData::Inline(bytes) => {
-            return stream::once(async move { Ok(Bytes::from(bytes)) }).left_stream();
-        }
-        ObjectData::Segments(s) => s,
-    };
-    let blobs = blobs.clone();
-    stream::iter(slices)
-        .then(move |seg| {
-            let blobs = blobs.clone();
-            async move { blobs.read(seg.blob, seg.offset, seg.len).await }
-        })
-        .try_flatten()
-        .right_stream()
-}
-
 /// Parses `partNumber` (1..=10000).
 pub fn part_number(q: &super::router::Query) -> S3Result<Option<u32>> {
     match q.get("partNumber") {
@@ -176,7 +149,7 @@ pub async fn get_object(state: &S3State, req: S3Request, head: bool) -> S3Result
     let body = if head || len == 0 {
         Body::empty()
     } else {
-        Body::from_stream(data_stream(&state.store.blobs, &v.data, start, len))
+        Body::from_stream(state.store.data_stream(&v.data, start, len))
     };
     let status = if range.is_some() && (part.is_none() || !v.parts.is_empty()) {
         StatusCode::PARTIAL_CONTENT

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::store::{
     Checksum, ChecksumAlgorithm, ChecksumType, CompletePart, Completion, NewVersion, ObjectData,
-    PartInfo, PartSummary, Segment, Store, UploadInfo,
+    PartInfo, PartSummary, UploadInfo,
 };
 
 /// Smallest part except the last, as on AWS.
@@ -91,26 +91,6 @@ fn part_number(req: &S3Request) -> S3Result<u32> {
     })
 }
 
-/// Writes inline bytes to a blob, so a part is always blob-backed.
-async fn into_blob(store: &Store, data: ObjectData) -> S3Result<ObjectData> {
-    match data {
-        ObjectData::Segments(s) => Ok(ObjectData::Segments(s)),
-        ObjectData::Inline(bytes) => {
-            let len = bytes.len() as u64;
-            let mut w = store.blobs.create().await?;
-            if !bytes.is_empty() {
-                w.write(bytes.into()).await?;
-            }
-            let blob = w.finish().await?;
-            Ok(ObjectData::Segments(vec![Segment {
-                blob,
-                offset: 0,
-                len,
-            }]))
-        }
-    }
-}
-
 fn part_checksum_header(out: &mut http::HeaderMap, checksums: &[(ChecksumAlgorithm, String)]) {
     for (a, v) in checksums {
         set_header(out, a.header(), v);
@@ -135,10 +115,7 @@ pub async fn upload_part(state: &S3State, mut req: S3Request) -> S3Result<S3Resp
     }
     let extra: Vec<ChecksumAlgorithm> = upload.checksum_algorithm.into_iter().collect();
     let ingested = put::ingest(store, &mut req.body, &req.headers, &extra).await?;
-    let data = match into_blob(store, ingested.data).await {
-        Ok(d) => d,
-        Err(e) => return Err(e),
-    };
+    let data = store.blob_backed(ingested.data).await?;
     let etag = ingested.digests.etag();
     let checksums: Vec<(ChecksumAlgorithm, String)> = upload
         .checksum_algorithm
@@ -154,7 +131,7 @@ pub async fn upload_part(state: &S3State, mut req: S3Request) -> S3Result<S3Resp
         checksums: checksums.clone(),
     };
     if let Err(e) = store.put_part(&req.bucket, &req.key, &id, part).await {
-        put::discard(store, &data).await;
+        store.discard(&data).await;
         return Err(e.into());
     }
     let mut resp = empty_response(StatusCode::OK);
@@ -209,12 +186,12 @@ pub async fn upload_part_copy(state: &S3State, req: S3Request) -> S3Result<S3Res
     // are shared with the source, not copied.
     let algorithms: Vec<ChecksumAlgorithm> = upload.checksum_algorithm.into_iter().collect();
     let mut hasher = Checksummer::new(&algorithms);
-    let mut s = std::pin::pin!(get::data_stream(&store.blobs, &source.data, start, len));
+    let mut s = std::pin::pin!(store.data_stream(&source.data, start, len));
     while let Some(chunk) = s.try_next().await? {
         hasher.update(&chunk);
     }
     let digests = hasher.finish();
-    let data = into_blob(store, source.data.slice(start, len)).await?;
+    let data = store.blob_backed(source.data.slice(start, len)).await?;
     let fresh = matches!(source.data, ObjectData::Inline(_));
     let etag = digests.etag();
     let checksums = digests.checksums.clone();
@@ -228,7 +205,7 @@ pub async fn upload_part_copy(state: &S3State, req: S3Request) -> S3Result<S3Res
     };
     if let Err(e) = store.put_part(&req.bucket, &req.key, &id, part).await {
         if fresh {
-            put::discard(store, &data).await;
+            store.discard(&data).await;
         }
         return Err(e.into());
     }
@@ -527,7 +504,7 @@ pub async fn list_parts(state: &S3State, req: S3Request) -> S3Result<S3Response>
 }
 
 pub async fn list_uploads(state: &S3State, req: S3Request) -> S3Result<S3Response> {
-    use super::list::{Cursor, Listing};
+    use crate::store::listing::{Cursor, Entry, Listing};
     let q = &req.query;
     let max = parse_max(q, "max-uploads")?;
     let prefix = q.get("prefix").unwrap_or("");
@@ -549,29 +526,15 @@ pub async fn list_uploads(state: &S3State, req: S3Request) -> S3Result<S3Respons
         (Some(k), None) => listing.start_after(k),
         (None, _) => Cursor::From(Vec::new()),
     };
-    let store = &state.store;
-    let page = listing.run(
-        start,
-        |cursor, limit| {
-            let uploads = match cursor {
-                Cursor::From(from) => store.list_uploads(&req.bucket, prefix, from, None, limit),
-                Cursor::After(k, u) => {
-                    store.list_uploads(&req.bucket, prefix, &[], Some((k, u)), limit)
-                }
-            }?;
-            Ok::<_, S3Error>(uploads.into_iter().map(|u| (u.key.clone(), u)).collect())
-        },
-        |_, _| true,
-        |key, u| Cursor::After(key.to_string(), u.upload_id.clone()),
-    )?;
+    let page = state.store.list_uploads(&req.bucket, &listing, start)?;
     let mut w = XmlWriter::new("ListMultipartUploadsResult");
     w.elem("Bucket", &req.bucket)
         .elem("KeyMarker", &enc(key_marker.unwrap_or("")))
         .elem("UploadIdMarker", upload_marker.unwrap_or(""));
     if page.is_truncated {
         let (next_key, next_upload) = match page.entries.last() {
-            Some(super::list::Entry::Item(k, u)) => (k.clone(), u.upload_id.clone()),
-            Some(super::list::Entry::Prefix(p)) => (p.clone(), String::new()),
+            Some(Entry::Item(k, u)) => (k.clone(), u.upload_id.clone()),
+            Some(Entry::Prefix(p)) => (p.clone(), String::new()),
             None => (String::new(), String::new()),
         };
         w.elem("NextKeyMarker", &enc(&next_key))

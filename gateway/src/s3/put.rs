@@ -1,5 +1,7 @@
-//! PutObject, and body ingestion shared with UploadPart: stream the verified body into the store
-//! (inline when small, a fresh blob otherwise), hashing as it goes, then commit the metadata.
+//! PutObject, and the request-body side of ingestion shared with UploadPart: the body is
+//! streamed into the store ([`Store::ingest`]: inline when small, a fresh blob otherwise) while
+//! it is hashed and its size limited, verified against `Content-MD5` and the declared checksum,
+//! and only then made durable; the metadata is committed last.
 
 use http::{HeaderMap, StatusCode};
 
@@ -9,8 +11,7 @@ use super::headers;
 use super::{S3Request, S3Response, S3State, empty_response, set_header};
 use crate::auth::RequestBody;
 use crate::store::{
-    Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, Segment, Store,
-    WriteConditions,
+    Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, Store, WriteConditions,
 };
 
 /// Largest single PUT or part, as on AWS.
@@ -47,38 +48,25 @@ pub async fn ingest(
             .with_detail("ProposedSize", len.to_string())
             .with_detail("MaxSizeAllowed", MAX_PUT_SIZE.to_string()));
     }
-    let threshold = store.options.inline_threshold;
     let mut hasher = Checksummer::new(&algorithms);
-    let mut inline: Vec<u8> = Vec::new();
-    let mut blob = None;
     let mut size: u64 = 0;
-    let result: S3Result<()> = async {
-        while let Some(chunk) = body.chunk().await? {
+    let chunks = futures::stream::unfold(&mut *body, |body| async move {
+        match body.chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), body)),
+            Ok(None) => None,
+            Err(e) => Some((Err(e), body)),
+        }
+    });
+    let staged = store
+        .ingest(chunks, |chunk| {
             size += chunk.len() as u64;
             if size > MAX_PUT_SIZE {
                 return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
             }
-            hasher.update(&chunk);
-            match &mut blob {
-                Some(w) => store_write(w, chunk).await?,
-                None if inline.len() + chunk.len() <= threshold => inline.extend_from_slice(&chunk),
-                None => {
-                    let mut w = store.blobs.create().await.map_err(S3Error::from)?;
-                    store_write(&mut w, std::mem::take(&mut inline).into()).await?;
-                    store_write(&mut w, chunk).await?;
-                    blob = Some(w);
-                }
-            }
-        }
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        if let Some(w) = blob {
-            w.abort().await;
-        }
-        return Err(e);
-    }
+            hasher.update(chunk);
+            Ok(())
+        })
+        .await?;
     let digests = hasher.finish();
     let verify = (|| -> S3Result<()> {
         if let Some(want) = content_md5
@@ -112,43 +100,15 @@ pub async fn ingest(
         Ok(())
     })();
     if let Err(e) = verify {
-        if let Some(w) = blob {
-            w.abort().await;
-        }
+        staged.abort().await;
         return Err(e);
     }
-    let data = match blob {
-        None => ObjectData::Inline(inline),
-        Some(w) => {
-            let id = w.finish().await.map_err(S3Error::from)?;
-            ObjectData::Segments(vec![Segment {
-                blob: id,
-                offset: 0,
-                len: size,
-            }])
-        }
-    };
+    let data = staged.finish().await?;
     Ok(Ingested {
         data,
         size,
         digests,
     })
-}
-
-async fn store_write(w: &mut crate::store::BlobWriter, chunk: bytes::Bytes) -> S3Result<()> {
-    if chunk.is_empty() {
-        return Ok(());
-    }
-    w.write(chunk).await.map_err(S3Error::from)
-}
-
-/// Deletes the blobs of freshly ingested data that will not be committed.
-pub async fn discard(store: &Store, data: &ObjectData) {
-    for id in data.blobs() {
-        if let Err(e) = store.blobs.delete(id).await {
-            tracing::warn!(error = %e, "could not delete an uncommitted blob; the sweep will");
-        }
-    }
 }
 
 /// `If-None-Match` / `If-Match` on a write (PutObject, CompleteMultipartUpload).
@@ -260,7 +220,7 @@ pub async fn put_object(state: &S3State, mut req: S3Request) -> S3Result<S3Respo
     {
         Ok(o) => o,
         Err(e) => {
-            discard(store, &ingested.data).await;
+            store.discard(&ingested.data).await;
             return Err(e.into());
         }
     };

@@ -7,7 +7,9 @@
 pub mod blob;
 mod buckets;
 pub mod changes;
+mod data;
 mod lifecycle;
+pub mod listing;
 pub mod lock;
 pub mod meta;
 pub mod model;
@@ -21,6 +23,7 @@ use std::time::Duration;
 
 pub use blob::{BlobStore, BlobWriter};
 pub use changes::{ChangeFeed, StoreChange, StoreChangeKind};
+pub use data::Staged;
 pub use lifecycle::{LifecycleOp, LifecycleOutcome};
 pub use meta::MetaDb;
 pub use model::*;

@@ -167,7 +167,7 @@ impl Store {
 
     /// Uploads in `bucket` whose key starts with `prefix`, from key bytes `from` (inclusive) or
     /// after `(key, upload id)`, ordered by key then upload id (which sorts by initiation time).
-    pub fn list_uploads(
+    pub fn scan_uploads(
         &self,
         bucket: &str,
         prefix: &str,
