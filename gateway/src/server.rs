@@ -83,6 +83,8 @@ pub enum ServerError {
     WeakRootCredentials { address: SocketAddr },
 }
 
+/// The root user every fresh install knows.
+pub const DEFAULT_ROOT_USER: &str = "admin";
 /// The root password every fresh install knows.
 pub const DEFAULT_ROOT_PASSWORD: &str = "admin123";
 /// The shortest root password accepted on a non-loopback address.

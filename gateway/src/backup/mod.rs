@@ -9,12 +9,11 @@
 //! - [`target`]: the target and its layout; [`localfs`]: the local directory's file
 //!   operations; [`manifest`]: manifests and run journals, their MAC and validation.
 //! - [`run`]: executing plans; [`restore`]: restoring; [`schedule`]: binding settings, cron.
-//! - [`admin`]: the admin API routes; [`cli`]: `lakegate backup ...`.
+//! - [`admin`]: the admin API routes (the `lakegate backup` command is `crate::cli::backup`).
 //! - [`BackupService`]: per-bucket serialization of runs and restores, jobs and their
 //!   progress, the scheduler, and the debounced event-driven incremental runs.
 
 pub mod admin;
-pub mod cli;
 pub mod error;
 pub mod localfs;
 pub mod manifest;

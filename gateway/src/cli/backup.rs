@@ -2,11 +2,14 @@
 //! as root), polls the job, and draws a progress bar on a terminal (plain lines otherwise).
 
 use std::io::IsTerminal;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::admin_client::{AdminClient, AdminClientError};
+use super::CliError;
+use super::admin_client::{AdminClient, AdminClientError};
+use super::connection::GatewayArgs;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum BackupCommand {
@@ -28,21 +31,6 @@ pub enum BackupCommand {
     Status(StatusArgs),
 }
 
-/// How to reach the gateway.
-#[derive(clap::Args, Debug, Clone)]
-pub struct Connection {
-    /// The gateway's S3 endpoint.
-    #[arg(
-        long,
-        env = "LAKEGATE_ENDPOINT",
-        default_value = "http://127.0.0.1:9000"
-    )]
-    pub endpoint: String,
-    /// The region requests are signed for.
-    #[arg(long, env = "LAKEGATE_REGION", default_value = "us-east-1")]
-    pub region: String,
-}
-
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
     /// The bucket to back up.
@@ -52,7 +40,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_wait: bool,
     #[command(flatten)]
-    pub connection: Connection,
+    pub gateway: GatewayArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -70,7 +58,7 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub no_wait: bool,
     #[command(flatten)]
-    pub connection: Connection,
+    pub gateway: GatewayArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -81,44 +69,22 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub connection: Connection,
-}
-
-/// Root credentials from the environment: `LAKEGATE_ROOT_*`, `MINIO_ROOT_*`, `AWS_*`, or the
-/// defaults.
-fn credentials() -> (String, String) {
-    let var = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
-    };
-    let user = var(&["LAKEGATE_ROOT_USER", "MINIO_ROOT_USER", "AWS_ACCESS_KEY_ID"]);
-    let password = var(&[
-        "LAKEGATE_ROOT_PASSWORD",
-        "MINIO_ROOT_PASSWORD",
-        "AWS_SECRET_ACCESS_KEY",
-    ]);
-    (
-        user.unwrap_or_else(|| "admin".into()),
-        password.unwrap_or_else(|| "admin123".into()),
-    )
-}
-
-/// A client of the gateway's admin API, signed as root.
-fn client(c: &Connection) -> anyhow::Result<AdminClient> {
-    let (user, password) = credentials();
-    Ok(AdminClient::new(&c.endpoint, &user, &password, &c.region)?)
+    pub gateway: GatewayArgs,
 }
 
 /// Calls the admin API; returns the HTTP status and the JSON answer (`{"error": ..}` for
 /// refusals), or an error if the gateway cannot be reached.
-async fn call(admin: &AdminClient, method: &str, path: &str) -> anyhow::Result<(u16, Value)> {
+async fn call(
+    admin: &AdminClient,
+    method: &str,
+    path: &str,
+) -> Result<(u16, Value), AdminClientError> {
     match admin.call(method, path, Vec::new()).await {
         Ok(v) => Ok((200, v)),
         Err(AdminClientError::Status { status, message }) => {
             Ok((status, serde_json::json!({ "error": message })))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     }
 }
 
@@ -133,15 +99,15 @@ fn error_text(v: &Value) -> String {
 }
 
 /// Runs a `lakegate backup` command; returns the process exit code.
-pub async fn main(cmd: BackupCommand) -> anyhow::Result<i32> {
+pub async fn run(cmd: BackupCommand) -> Result<ExitCode, CliError> {
     match cmd {
         BackupCommand::Run(a) => {
-            let admin = client(&a.connection)?;
+            let admin = a.gateway.client()?;
             let (status, v) = call(&admin, "POST", &format!("backup/{}/run", a.bucket)).await?;
             start_and_follow(&admin, status, v, a.no_wait, "backup").await
         }
         BackupCommand::Restore(a) => {
-            let admin = client(&a.connection)?;
+            let admin = a.gateway.client()?;
             let mut q = Vec::new();
             if let Some(to) = &a.to {
                 q.push(format!(
@@ -160,18 +126,18 @@ pub async fn main(cmd: BackupCommand) -> anyhow::Result<i32> {
             start_and_follow(&admin, status, v, a.no_wait, "restore").await
         }
         BackupCommand::Status(a) => {
-            let admin = client(&a.connection)?;
+            let admin = a.gateway.client()?;
             let (status, v) = call(&admin, "GET", &format!("backup/{}", a.bucket)).await?;
             if status != 200 {
                 eprintln!("error: {}", error_text(&v));
-                return Ok(1);
+                return Ok(ExitCode::FAILURE);
             }
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print_status(&v);
             }
-            Ok(0)
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -182,18 +148,18 @@ async fn start_and_follow(
     v: Value,
     no_wait: bool,
     what: &str,
-) -> anyhow::Result<i32> {
+) -> Result<ExitCode, CliError> {
     if !(200..300).contains(&status) {
         eprintln!("error: {}", error_text(&v));
-        return Ok(1);
+        return Ok(ExitCode::FAILURE);
     }
     let Some(id) = v["job"]["id"].as_u64() else {
         eprintln!("error: unexpected answer: {v}");
-        return Ok(1);
+        return Ok(ExitCode::FAILURE);
     };
     if no_wait {
         println!("{what} job {id} started");
-        return Ok(0);
+        return Ok(ExitCode::SUCCESS);
     }
     let tty = std::io::stderr().is_terminal();
     let bar = tty.then(|| {
@@ -212,7 +178,7 @@ async fn start_and_follow(
         let (status, job) = call(admin, "GET", &format!("jobs/{id}")).await?;
         if status != 200 {
             eprintln!("error: {}", error_text(&job));
-            return Ok(1);
+            return Ok(ExitCode::FAILURE);
         }
         let p = &job["progress"];
         let (bd, bt) = (
@@ -277,7 +243,11 @@ async fn start_and_follow(
     for m in r["error_messages"].as_array().into_iter().flatten() {
         eprintln!("error: {}", m.as_str().unwrap_or(""));
     }
-    Ok(if job["state"] == "succeeded" { 0 } else { 1 })
+    Ok(if job["state"] == "succeeded" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn print_status(v: &Value) {

@@ -1,0 +1,133 @@
+//! The command line: one module per command, over the layers below.
+//!
+//! - [`server`]: `lakegate server`, the gateway itself;
+//! - [`policy`]: `lakegate policy test|check|dry-run`;
+//! - [`backup`]: `lakegate backup run|restore|status`;
+//! - [`connection`]: the root credentials (one lookup for the server and every client command)
+//!   and the endpoint of a running gateway; [`admin_client`]: the SigV4-signed client of its
+//!   admin API that the client commands use.
+//!
+//! The binary (`src/main.rs`) only parses the command line and calls [`run`].
+
+pub mod admin_client;
+pub mod backup;
+pub mod connection;
+pub mod policy;
+pub mod server;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::policy::PolicyError;
+use crate::server::ServerError;
+use admin_client::AdminClientError;
+
+/// lakegate: S3-compatible object storage for Medallion data lakes, with per-bucket retention,
+/// lifecycle and backup policies as sandboxed WebAssembly plugins.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the gateway: the S3 API and the web console.
+    ///
+    /// Root credentials come from --root-user / --root-password, else LAKEGATE_ROOT_USER /
+    /// LAKEGATE_ROOT_PASSWORD (MINIO_ROOT_USER / MINIO_ROOT_PASSWORD are accepted too); without
+    /// them the defaults admin / admin123 are used, with a warning. A fresh DATA_DIR starts with
+    /// the buckets bronze, silver, gold and mlflow. Once both ports are bound, one line is
+    /// printed on stdout: `lakegate ready s3=http://ADDR console=http://ADDR`. SIGTERM or
+    /// Ctrl-C shut down gracefully.
+    ///
+    /// Policy bindings (`*.toml`) are read from the policies directory, which is watched: a
+    /// changed binding or plugin is reloaded, a deleted binding unbinds. They can also be managed
+    /// through the admin API under /lakegate/admin/v1/ (root credentials only).
+    Server(server::ServerArgs),
+    /// Work with policy plugins and their snapshot suites.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// Back up and restore buckets through a running gateway (its admin API, as root).
+    ///
+    /// The gateway is reached at --endpoint (env LAKEGATE_ENDPOINT, default
+    /// http://127.0.0.1:9000) with the root credentials from --root-user / --root-password, else
+    /// LAKEGATE_ROOT_USER / LAKEGATE_ROOT_PASSWORD (or MINIO_ROOT_*, or AWS_ACCESS_KEY_ID /
+    /// AWS_SECRET_ACCESS_KEY).
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+}
+
+/// Why a command could not run (a command's own failures, such as a failed suite, are its exit
+/// status instead).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("starting the async runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error("starting lakegate")]
+    Start(#[source] ServerError),
+    #[error("starting the policy engine")]
+    Engine(#[source] PolicyError),
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("dry run of bucket {bucket}")]
+    DryRun {
+        bucket: String,
+        #[source]
+        source: AdminClientError,
+    },
+    #[error(transparent)]
+    Admin(#[from] AdminClientError),
+    /// Writing the command's output failed.
+    #[error(transparent)]
+    Output(#[from] std::io::Error),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
+/// Runs the command; returns the process's exit status.
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    // The server logs its progress; the other commands print their own report, so only their
+    // warnings and errors are logged.
+    let default_level = match cli.command {
+        Command::Server(_) => "info",
+        Command::Policy(_) | Command::Backup(_) => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    match cli.command {
+        Command::Server(args) => {
+            runtime.block_on(server::run(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy(cmd) => policy::run(cmd, &runtime),
+        Command::Backup(cmd) => runtime.block_on(backup::run(cmd)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
