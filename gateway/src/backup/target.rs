@@ -294,7 +294,7 @@ pub fn gen_name(generation: u64) -> String {
 /// Checks a plugin-chosen path for what a file tree cannot hold: empty segments (`a//b`). A
 /// trailing `/` (an S3 "folder" object) is allowed; see [`BucketTarget::data_path`].
 pub fn check_path(path: &str) -> Result<(), BackupError> {
-    crate::policy::host::validate_target_path(path).map_err(|message| BackupError::BadPath {
+    crate::policy::validate_target_path(path).map_err(|message| BackupError::BadPath {
         path: path.into(),
         message,
     })?;

@@ -1,4 +1,4 @@
-//! The policy engine's one error type.
+//! The policy engine's one error type, and how wasmtime errors and host panics are worded in it.
 
 use std::time::Duration;
 
@@ -76,4 +76,68 @@ impl From<std::io::Error> for PolicyError {
     fn from(e: std::io::Error) -> Self {
         PolicyError::Io(e.to_string())
     }
+}
+
+/// Formats a wasmtime error compactly: its causes joined by `: `, and for traps the innermost
+/// wasm frames that are not Rust's panic/abort machinery. Bounded in length.
+pub(super) fn describe(e: &wasmtime::Error) -> String {
+    let mut s = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        // The backtrace is a context layer of its own; it is summarized below instead.
+        if text.starts_with("error while executing at wasm backtrace") {
+            continue;
+        }
+        if !s.is_empty() {
+            s.push_str(": ");
+        }
+        s.push_str(text.trim());
+    }
+    if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
+        const RUNTIME: [&str; 8] = [
+            "std",
+            "core",
+            "alloc",
+            "__rust",
+            "__rustc",
+            "abort",
+            "panic",
+            "wit_bindgen",
+        ];
+        let frames: Vec<String> = bt
+            .frames()
+            .iter()
+            .filter_map(|f| {
+                let name = f.func_name()?;
+                let runtime = RUNTIME
+                    .iter()
+                    .any(|r| name.starts_with(r) || name.starts_with(&format!("<{r}")));
+                (!runtime).then(|| name.to_string())
+            })
+            .take(3)
+            .collect();
+        if !frames.is_empty() {
+            s.push_str(" (in ");
+            s.push_str(&frames.join(" <- "));
+            s.push(')');
+        }
+    }
+    if s.len() > 1024 {
+        let mut cut = 1024;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+/// The message of a host panic caught around a call.
+pub(super) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("host panic during the call: {msg}")
 }

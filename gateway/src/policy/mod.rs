@@ -1,6 +1,9 @@
 //! Policies as WebAssembly components: per-bucket retention, lifecycle and backup plugins.
 //!
-//! - [`host`]: the engine (compile, cache, sandbox, instance pools) and [`LoadedPlugin`] calls.
+//! - The host: `engine` (wasmtime set-up, epochs, compilation) and `compile_cache` (the
+//!   versioned on-disk cache of compiled components) make a [`PolicyEngine`]; `plugin` loads a
+//!   [`LoadedPlugin`] and exposes its calls, which run on instances from `pool` through `call`
+//!   (executor, budget, containment), and whose answers `validate` checks.
 //! - [`types`]: the domain types the gateway exchanges with plugins; [`error`]: [`PolicyError`];
 //!   [`limits`]: per-plugin [`Limits`]; [`stats`]: per-plugin counters for the admin API.
 //! - `sandbox` (what a plugin can reach) and `wit` (bindings of `sdk/wit/policy.wit`) are
@@ -10,23 +13,31 @@
 pub mod admin;
 pub mod bindings;
 pub mod builtin;
+mod call;
+mod compile_cache;
+mod engine;
 pub mod error;
-pub mod host;
 pub mod limits;
+mod plugin;
+mod pool;
 pub mod registry;
 mod sandbox;
 pub mod scanner;
 pub mod stats;
 pub mod suite;
 pub mod types;
+mod validate;
 mod wit;
 
+pub use compile_cache::DiskCache;
+pub use engine::{CacheStats, EngineOptions, LoadOptions, PolicyEngine};
 pub use error::PolicyError;
-pub use host::{CacheStats, DiskCache, EngineOptions, LoadOptions, LoadedPlugin, PolicyEngine};
 pub use limits::Limits;
+pub use plugin::LoadedPlugin;
 pub use sandbox::{LOG_BYTES_PER_CALL, PLUGIN_LOG_TARGET};
 pub use stats::{CompileOrigin, PluginStats, PluginStatsSnapshot};
 pub use types::{
     BackupStep, ChangeEvent, ChangeKind, LifecycleAction, LifecycleItem, PolicyKind, PolicyObject,
     PolicyUpload, RetentionDecision, TargetEntry,
 };
+pub use validate::validate_target_path;

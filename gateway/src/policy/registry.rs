@@ -38,8 +38,8 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::bindings::{self, Binding};
-use super::host::{LoadedPlugin, PolicyEngine};
 use super::types::{Millis, PolicyKind, PolicyObject, Retention, RetentionMode};
+use super::{LoadedPlugin, PolicyEngine};
 use crate::store::{BucketInfo, NewVersion};
 
 /// How long the watcher waits for a burst of file events to settle before reloading.

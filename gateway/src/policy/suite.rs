@@ -56,12 +56,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::bindings::{self, BindingError};
-use super::host::{LoadedPlugin, PolicyEngine};
 use super::limits::Limits;
 use super::types::{
     BackupStep, ChangeEvent, ChangeKind, LifecycleAction, LifecycleItem, Millis, PolicyKind,
     PolicyObject, PolicyUpload, Retention, RetentionMode, TargetEntry,
 };
+use super::{LoadedPlugin, PolicyEngine};
 
 const DAY_MS: f64 = 86_400_000.0;
 

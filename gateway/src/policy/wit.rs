@@ -3,7 +3,7 @@
 //!
 //! The `retention` world's bindings own the shared `types` and `host` interfaces; the other two
 //! worlds reuse them through `with:`, so there is exactly one Rust type per WIT type. Exports are
-//! `async` because the store runs WASI's async host implementation (see `host.rs`, "Calls").
+//! `async` because the store runs WASI's async host implementation (see `call.rs`, "Calls").
 
 use super::types::{
     ChangeEvent, ChangeKind, LifecycleAction, LifecycleItem, PolicyObject, PolicyUpload, Retention,

@@ -297,3 +297,39 @@ fn cache_dir_and_files_are_private() {
         eprintln!("not root: the other-owner case is not exercised");
     }
 }
+
+#[test]
+fn cache_files_of_another_format_version_are_a_miss_and_rewritten() {
+    let wasm = fixture("mirror_backup");
+    let dir = TempDir::new("cache-version");
+    let cache = DiskCache::new(dir.0.join("plugin-cache"), LocalKey::random().unwrap());
+    let file = cache
+        .dir
+        .join(format!("{}.cwasm", PolicyEngine::hash(&wasm)));
+    load_fresh(&cache, &wasm, PolicyKind::Backup);
+    let good = std::fs::read(&file).unwrap();
+    assert!(good.starts_with(b"LGCWASM\x01"));
+
+    // An older (0) or newer (2) format: the same header shape, another version byte.
+    for version in [0u8, 2] {
+        let mut other = good.clone();
+        other[7] = version;
+        std::fs::write(&file, &other).unwrap();
+        let (engine, origin, logs) = load_fresh(&cache, &wasm, PolicyKind::Backup);
+        assert_eq!(origin, CompileOrigin::Compiled, "version {version}");
+        let stats = engine.cache_stats();
+        assert_eq!(
+            (stats.compiled, stats.disk_rejected),
+            (1, 0),
+            "version {version}"
+        );
+        assert!(
+            !logs.contains("WARN") && logs.contains(&format!("cache format version {version}")),
+            "version {version}: {logs}"
+        );
+        // Rewritten in the current format.
+        assert!(std::fs::read(&file).unwrap().starts_with(b"LGCWASM\x01"));
+        let (_, origin, _) = load_fresh(&cache, &wasm, PolicyKind::Backup);
+        assert_eq!(origin, CompileOrigin::DiskCache, "version {version}");
+    }
+}
