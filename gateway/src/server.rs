@@ -47,8 +47,7 @@ pub struct ServerConfig {
     pub adjustable_clock: bool,
     /// How often the lifecycle scanner runs over every bucket with a lifecycle binding.
     pub lifecycle_interval: Duration,
-    /// Where backups go (`fs:///path` or a path); `None`: `<data-dir>-backups` beside the data
-    /// directory.
+    /// Where backups go (`fs:///path` or a path); `None`: `backups/` inside the data directory.
     pub backup_target: Option<String>,
     /// Connection caps and timeouts, on both ports.
     pub limits: ConnectionLimits,

@@ -62,7 +62,10 @@ impl std::fmt::Debug for Target {
     }
 }
 
-/// The default target of a data directory: its sibling `<data-dir-name>-backups`.
+/// The default target of a data directory: `backups/` inside it (absolute). Nothing else of the
+/// data directory has that name (the store keeps `meta.redb`, `blobs/` and `reserve`; the
+/// gateway `local.key` and `plugin-cache/`), and the server's working directory stays clean. It
+/// shares the data directory's disk: production deployments set a target on another one.
 pub fn default_dir(data_dir: &Path) -> PathBuf {
     let abs = if data_dir.is_absolute() {
         data_dir.to_path_buf()
@@ -71,14 +74,8 @@ pub fn default_dir(data_dir: &Path) -> PathBuf {
             .unwrap_or_else(|_| PathBuf::from("/"))
             .join(data_dir)
     };
-    let abs = crate::policy::bindings::normalize(&abs);
-    let name = abs
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "data".into());
-    abs.parent()
-        .unwrap_or(Path::new("/"))
-        .join(format!("{name}-backups"))
+    // Collecting the components drops `.` (`./data` → `<cwd>/data`).
+    abs.join("backups").components().collect()
 }
 
 impl Target {
@@ -822,14 +819,19 @@ mod tests {
     }
 
     #[test]
-    fn default_is_a_sibling() {
+    fn default_is_inside_the_data_directory() {
         assert_eq!(
             default_dir(Path::new("/var/lib/lakegate/data")),
-            PathBuf::from("/var/lib/lakegate/data-backups")
+            PathBuf::from("/var/lib/lakegate/data/backups")
         );
         assert_eq!(
             default_dir(Path::new("/srv/x/")),
-            PathBuf::from("/srv/x-backups")
+            PathBuf::from("/srv/x/backups")
+        );
+        let relative = default_dir(Path::new("./data"));
+        assert_eq!(
+            relative,
+            std::env::current_dir().unwrap().join("data/backups")
         );
     }
 

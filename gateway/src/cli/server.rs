@@ -82,8 +82,9 @@ pub struct ServerArgs {
     /// 1d; the first scan runs a minute after start).
     #[arg(long, default_value = "1h", value_parser = parse_interval, env = "LAKEGATE_LIFECYCLE_INTERVAL")]
     lifecycle_interval: Duration,
-    /// Where backups go: `fs:///abs/path` or a directory path (default: DATA_DIR's sibling
-    /// `<name>-backups`, e.g. ./data-backups).
+    /// Where backups go: `fs:///abs/path` or a directory path [default: DATA_DIR/backups].
+    /// That shares the data's disk: in production, point it at another disk (or an `s3://`
+    /// target).
     #[arg(long, env = "LAKEGATE_BACKUP_TARGET")]
     backup_target: Option<String>,
 }

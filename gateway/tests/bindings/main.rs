@@ -13,6 +13,7 @@ mod harness;
 
 mod admin;
 mod cli;
+mod defaults;
 mod lifecycle;
 mod paths;
 mod reload;

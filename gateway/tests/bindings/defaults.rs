@@ -1,0 +1,167 @@
+//! Defaults that do not depend on the working directory: a server started with its defaults
+//! keeps everything it writes (backups included) inside its data directory.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crate::common::{ROOT_PASSWORD, ROOT_USER, make_client, unique_bucket};
+use crate::harness::PolicyDir;
+
+/// `lakegate server` run in a working directory of its own, killed on drop.
+struct Spawned {
+    child: Child,
+    s3_url: String,
+    log: PathBuf,
+}
+
+impl Spawned {
+    /// Starts `lakegate server ARGS` in `cwd` (with none of the server's `LAKEGATE_*` settings
+    /// from the environment), its log in `log`; waits for the ready line.
+    fn start(cwd: &Path, log: &Path, args: &[&str]) -> Spawned {
+        let log_file = std::fs::File::create(log).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lakegate"));
+        cmd.current_dir(cwd)
+            .arg("server")
+            .args([
+                "--address",
+                "127.0.0.1:0",
+                "--console-address",
+                "127.0.0.1:0",
+            ])
+            .args(args)
+            .env("LAKEGATE_ROOT_USER", ROOT_USER)
+            .env("LAKEGATE_ROOT_PASSWORD", ROOT_PASSWORD)
+            .env("LAKEGATE_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file));
+        for var in [
+            "LAKEGATE_DATA_DIR",
+            "LAKEGATE_POLICIES",
+            "LAKEGATE_BACKUP_TARGET",
+            "LAKEGATE_NO_DEFAULT_BINDINGS",
+        ] {
+            cmd.env_remove(var);
+        }
+        let mut child = cmd.spawn().expect("spawn lakegate");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line
+                    .split_whitespace()
+                    .find_map(|part| part.strip_prefix("s3="))
+                {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let s3_url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!(
+                    "no ready line; log:\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                )
+            });
+        Spawned {
+            child,
+            s3_url,
+            log: log.to_path_buf(),
+        }
+    }
+
+    /// Runs `lakegate ARGS` against this server (as root); returns its exit status and output.
+    fn client(&self, args: &[&str]) -> (bool, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_lakegate"))
+            .args(args)
+            .args(["--endpoint", &self.s3_url])
+            .env("LAKEGATE_ROOT_USER", ROOT_USER)
+            .env("LAKEGATE_ROOT_PASSWORD", ROOT_PASSWORD)
+            .output()
+            .expect("run lakegate");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    /// SIGTERM; waits for a clean exit.
+    fn stop(mut self) {
+        let ok = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -TERM");
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "exit status {status}");
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The names in `dir`, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A fresh directory under the system's temporary directory.
+fn temp_dir(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique_bucket(prefix));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_with_defaults_writes_only_its_data_directory() {
+    let cwd = temp_dir("lakegate-cwd");
+    let log = cwd.with_extension("log");
+    // A backup binding for bronze, from a policies directory outside the working directory.
+    let policies = PolicyDir::new();
+    policies.write(
+        "bronze-backup.toml",
+        "bucket = \"bronze\"\nkind = \"backup\"\nplugin = \"builtin:backup\"\n\
+         [backup]\nevents = false\n",
+    );
+    let srv = Spawned::start(&cwd, &log, &["--policies", policies.dir.to_str().unwrap()]);
+    let s3 = make_client(&srv.s3_url, ROOT_USER, ROOT_PASSWORD);
+    s3.put_object()
+        .bucket("bronze")
+        .key("raw/a.json")
+        .body(b"{}".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let (ok, out) = srv.client(&["backup", "run", "--bucket", "bronze"]);
+    assert!(ok, "{out}\n{}", srv.log());
+    srv.stop();
+    // The data directory (default ./data) holds the backups (default DATA_DIR/backups) ...
+    let backups = cwd.join("data/backups/bronze");
+    assert!(backups.is_dir(), "{:?}", entries(&cwd.join("data")));
+    // ... and nothing else appeared in the working directory.
+    assert_eq!(entries(&cwd), ["data"]);
+    let _ = std::fs::remove_dir_all(&cwd);
+    let _ = std::fs::remove_file(&log);
+}
