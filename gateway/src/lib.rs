@@ -12,6 +12,8 @@ pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod console;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod local_key;
 pub mod policy;
 pub mod s3;

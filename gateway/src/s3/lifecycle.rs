@@ -233,7 +233,7 @@ fn translate_rule(i: usize, r: RuleXml) -> S3Result<Value> {
 }
 
 /// Translates a `LifecycleConfiguration` document to the lifecycle plugin's configuration.
-fn translate(body: &[u8]) -> S3Result<Value> {
+pub(crate) fn translate(body: &[u8]) -> S3Result<Value> {
     let doc: LifecycleConfigurationXml = xml::parse(body)?;
     if doc.rules.is_empty() {
         return Err(malformed(
@@ -258,7 +258,7 @@ fn translate(body: &[u8]) -> S3Result<Value> {
 }
 
 /// Renders a stored translation back as S3 XML.
-fn render(config: &Value) -> String {
+pub(crate) fn render(config: &Value) -> String {
     let s = |v: &Value, k: &str| {
         v.get(k).map(|x| match x {
             Value::String(s) => s.clone(),

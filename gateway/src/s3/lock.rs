@@ -33,7 +33,7 @@ pub async fn get_lock_configuration(state: &S3State, req: S3Request) -> S3Result
     Ok(xml_response(w.finish("ObjectLockConfiguration")))
 }
 
-fn parse_default_retention(
+pub(crate) fn parse_default_retention(
     doc: xml::ObjectLockConfiguration,
 ) -> S3Result<Option<DefaultRetention>> {
     if doc.object_lock_enabled.as_deref() != Some("Enabled") {

@@ -141,7 +141,7 @@ pub async fn upload_part(state: &S3State, mut req: S3Request) -> S3Result<S3Resp
 }
 
 /// `x-amz-copy-source-range: bytes=first-last` against a source of `size` bytes.
-fn copy_range(h: &http::HeaderMap, size: u64) -> S3Result<(u64, u64)> {
+pub(crate) fn copy_range(h: &http::HeaderMap, size: u64) -> S3Result<(u64, u64)> {
     let Some(raw) = h.get("x-amz-copy-source-range") else {
         return Ok((0, size));
     };
