@@ -8,8 +8,11 @@
 //!   what was declared.
 //! - **built**: chunks, extensions and trailers chosen by the fuzzer, framed and signed here (with
 //!   the string-to-sign written independently of the gateway), optionally damaged at one byte.
-//!   Checked: an undamaged body decodes to exactly the chunks' data and trailers; a body whose
-//!   signature or hash was damaged never verifies.
+//!   Checked: an undamaged body decodes to exactly the chunks' data and trailers; a body damaged
+//!   under `x-amz-content-sha256: <hash>` never verifies.
+//!
+//! The signed modes use the key, date, scope and seed signature of the AWS documentation's
+//! streaming example, so real signed bodies from that example verify.
 
 #![no_main]
 
@@ -26,11 +29,10 @@ const EMPTY_SHA256_HEX: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c
 const AMZ_DATE: &str = "20130524T000000Z";
 const SCOPE: &str = "20130524/us-east-1/s3/aws4_request";
 const SEED_SIGNATURE: &str = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
-const SIGNING_KEY: [u8; 32] = [7; 32];
 /// Decoded bytes read at most per input (bounds memory; bodies here are small anyway).
 const READ_LIMIT: usize = 1 << 20;
 
-#[derive(Debug, Arbitrary)]
+#[derive(Debug, Clone, Copy)]
 enum Mode {
     Unsigned,
     UnsignedAwsChunked,
@@ -53,11 +55,19 @@ impl Mode {
     }
 }
 
-#[derive(Debug, Arbitrary)]
+/// A declared length: absent, right, one short, one long.
+#[derive(Debug, Clone, Copy)]
 enum Length {
     Absent,
     Exact,
-    Value(u64),
+    Short,
+    Long,
+}
+
+impl Length {
+    fn from_bits(b: u8) -> Self {
+        [Length::Absent, Length::Exact, Length::Short, Length::Long][usize::from(b & 3)]
+    }
 }
 
 #[derive(Debug, Arbitrary)]
@@ -78,22 +88,71 @@ struct Built {
     damage: Option<(u16, u8)>,
 }
 
-#[derive(Debug, Arbitrary)]
+#[derive(Debug)]
 enum Body {
     Raw(Vec<u8>),
     Built(Built),
 }
 
-#[derive(Debug, Arbitrary)]
+/// Input bytes: `mode`, `flags`, `n`, `n` little-endian u16 frame cuts, then the body (raw) or
+/// the fuzzer's choices for a built body. `mode % 7` picks the payload mode; `flags` bit 0 asks
+/// for a built body, bits 1-2 and 3-4 the `Content-Length` and `x-amz-decoded-content-length`
+/// ([`Length`]), bits 5-6 the `x-amz-trailer` of a raw body ([`ANNOUNCE`]).
+#[derive(Debug)]
 struct Input {
     mode: Mode,
     content_length: Length,
     decoded_length: Length,
-    /// Raw `x-amz-trailer` value (raw inputs only; built inputs announce their trailers).
-    announce: Option<String>,
+    /// `x-amz-trailer` of a raw body (built bodies announce their own trailers).
+    announce: Option<&'static str>,
     /// Frame boundaries, as offsets modulo the body length.
     cuts: Vec<u16>,
     body: Body,
+}
+
+const ANNOUNCE: [Option<&str>; 4] = [
+    None,
+    Some("x-amz-checksum-crc32c"),
+    Some("x-amz-checksum-crc32, X-Amz-Checksum-Sha256"),
+    Some("x-amz-trailer-signature"),
+];
+
+const MODES: [Mode; 7] = [
+    Mode::Unsigned,
+    Mode::UnsignedAwsChunked,
+    Mode::Sha256,
+    Mode::Sha256AwsChunked,
+    Mode::StreamingSigned,
+    Mode::StreamingSignedTrailer,
+    Mode::StreamingUnsignedTrailer,
+];
+
+impl Input {
+    fn parse(data: &[u8]) -> Option<Self> {
+        let (&mode, rest) = data.split_first()?;
+        let (&flags, rest) = rest.split_first()?;
+        let (&n, rest) = rest.split_first()?;
+        let n = usize::from(n % 16);
+        let cuts_bytes = rest.get(..2 * n)?;
+        let rest = &rest[2 * n..];
+        let cuts = cuts_bytes
+            .chunks(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        let body = if flags & 1 == 1 {
+            Body::Built(Built::arbitrary_take_rest(arbitrary::Unstructured::new(rest)).ok()?)
+        } else {
+            Body::Raw(rest.to_vec())
+        };
+        Some(Input {
+            mode: MODES[usize::from(mode) % MODES.len()],
+            content_length: Length::from_bits(flags >> 1),
+            decoded_length: Length::from_bits(flags >> 3),
+            announce: ANNOUNCE[usize::from((flags >> 5) & 3)],
+            cuts,
+            body,
+        })
+    }
 }
 
 const TRAILER_NAMES: [&str; 6] = [
@@ -112,6 +171,19 @@ fn runtime() -> &'static tokio::runtime::Runtime {
             .enable_time()
             .build()
             .expect("tokio runtime")
+    })
+}
+
+/// The SigV4 signing key of the documentation's secret key for [`SCOPE`].
+fn signing_key() -> &'static [u8] {
+    static KEY: OnceLock<Vec<u8>> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let mut k = b"AWS4wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_vec();
+        for part in ["20130524", "us-east-1", "s3", "aws4_request"] {
+            let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &k);
+            k = ring::hmac::sign(&key, part.as_bytes()).as_ref().to_vec();
+        }
+        k
     })
 }
 
@@ -139,7 +211,7 @@ fn build(mode: &Mode, b: &Built) -> (Vec<u8>, Vec<String>, Option<Expected>) {
     let mut valid = true;
     let chunk_sig = |previous: &str, hash: &str| {
         hmac_hex(
-            &SIGNING_KEY,
+            signing_key(),
             &format!(
                 "AWS4-HMAC-SHA256-PAYLOAD\n{AMZ_DATE}\n{SCOPE}\n{previous}\n{EMPTY_SHA256_HEX}\n{hash}"
             ),
@@ -195,7 +267,7 @@ fn build(mode: &Mode, b: &Built) -> (Vec<u8>, Vec<String>, Option<Expected>) {
         sorted.sort();
         let canonical: String = sorted.iter().map(|(n, v)| format!("{n}:{v}\n")).collect();
         let sig = hmac_hex(
-            &SIGNING_KEY,
+            signing_key(),
             &format!(
                 "AWS4-HMAC-SHA256-TRAILER\n{AMZ_DATE}\n{SCOPE}\n{previous}\n{}",
                 sha256_hex(canonical.as_bytes())
@@ -215,7 +287,7 @@ fn run(input: Input) {
     let (mut wire, announce, mut expected) = match &input.body {
         Body::Raw(bytes) => (
             bytes.clone(),
-            input.announce.clone().into_iter().collect(),
+            input.announce.map(str::to_string).into_iter().collect(),
             None,
         ),
         Body::Built(b) => {
@@ -248,29 +320,29 @@ fn run(input: Input) {
 
     let mut headers = HeaderMap::new();
     let decoded_total = expected.as_ref().map(|e| e.data.len() as u64);
-    let mut set_len = |name: &'static str, l: &Length, exact: Option<u64>| match l {
-        Length::Absent => {}
-        Length::Exact => {
-            if let Some(n) = exact {
-                headers.insert(name, HeaderValue::from(n));
-            }
-        }
-        Length::Value(n) => {
-            headers.insert(name, HeaderValue::from(*n));
+    let mut set_len = |name: &'static str, l: Length, exact: Option<u64>| {
+        let value = match l {
+            Length::Absent => None,
+            Length::Exact => exact,
+            Length::Short => exact.map(|n| n.saturating_sub(1)),
+            Length::Long => exact.map(|n| n + 1),
+        };
+        if let Some(n) = value {
+            headers.insert(name, HeaderValue::from(n));
         }
     };
     set_len(
         "content-length",
-        &input.content_length,
+        input.content_length,
         Some(wire.len() as u64),
     );
     set_len(
         "x-amz-decoded-content-length",
-        &input.decoded_length,
-        decoded_total,
+        input.decoded_length,
+        decoded_total.or(Some(wire.len() as u64)),
     );
-    let lengths_exact = !matches!(input.content_length, Length::Value(_))
-        && !matches!(input.decoded_length, Length::Value(_));
+    let lengths_exact = matches!(input.content_length, Length::Absent | Length::Exact)
+        && matches!(input.decoded_length, Length::Absent | Length::Exact);
     if input.mode.chunked()
         && !input.mode.signed()
         && !matches!(input.mode, Mode::StreamingUnsignedTrailer)
@@ -293,7 +365,7 @@ fn run(input: Input) {
             PayloadCheck::Sha256(h)
         }
         Mode::StreamingSigned | Mode::StreamingSignedTrailer => PayloadCheck::StreamingSigned {
-            signing_key: SIGNING_KEY.to_vec(),
+            signing_key: signing_key().to_vec(),
             amz_date: AMZ_DATE.to_string(),
             scope: SCOPE.to_string(),
             seed_signature: SEED_SIGNATURE.to_string(),
@@ -395,4 +467,8 @@ fn run(input: Input) {
     });
 }
 
-fuzz_target!(|input: Input| run(input));
+fuzz_target!(|data: &[u8]| {
+    if let Some(input) = Input::parse(data) {
+        run(input);
+    }
+});
