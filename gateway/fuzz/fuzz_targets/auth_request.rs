@@ -61,6 +61,10 @@ fn parse(text: &[u8]) -> Option<Request> {
 }
 
 fn to_parts(r: &Request) -> Option<http::request::Parts> {
+    // A request target never carries a fragment (`http::Uri` would drop it silently).
+    if r.uri.contains('#') {
+        return None;
+    }
     let mut b = http::Request::builder()
         .method(http::Method::from_bytes(r.method.as_bytes()).ok()?)
         .uri(http::Uri::try_from(r.uri.as_str()).ok()?);

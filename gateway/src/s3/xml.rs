@@ -81,10 +81,14 @@ pub fn parse_iso8601(s: &str) -> Option<Millis> {
         .map(|d| d.timestamp_millis())
 }
 
-/// HTTP date (`Last-Modified`), second precision.
+/// The last instant an HTTP date can name (9999-12-31T23:59:59.999Z).
+const MAX_HTTP_DATE_MS: Millis = 253_402_300_799_999;
+
+/// HTTP date (`Last-Modified`), second precision. Times before 1970 or after 9999 (only a damaged
+/// or foreign record holds one) are clamped to the range an HTTP date can express.
 pub fn http_date(ms: Millis) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
-    httpdate::fmt_http_date(t)
+    let ms = ms.clamp(0, MAX_HTTP_DATE_MS) as u64;
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
 }
 
 /// A request document: its type and the name its root element must have.
@@ -97,7 +101,9 @@ pub trait RequestDocument: DeserializeOwned {
 /// hold exactly one root element named [`RequestDocument::ROOT`], with no namespace or the S3
 /// one; an XML declaration, comments and whitespace may surround it. Anything else — another
 /// root name, a second root, text or a processing instruction outside the root, a `DOCTYPE` or
-/// `ENTITY` declaration anywhere — is `MalformedXML`, as is a document that fails to parse.
+/// `ENTITY` declaration anywhere, a character XML 1.0 does not allow (NUL and the other C0
+/// controls but tab, LF and CR; U+FFFE, U+FFFF) — is `MalformedXML`, as is a document that
+/// fails to parse.
 pub fn parse<T: RequestDocument>(body: &[u8]) -> S3Result<T> {
     let malformed = |why: &str| {
         tracing::debug!(root = T::ROOT, why, "malformed XML request body");
@@ -107,6 +113,13 @@ pub fn parse<T: RequestDocument>(body: &[u8]) -> S3Result<T> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err(malformed("empty"));
+    }
+    // quick-xml passes these through; lakegate could not write them back (a tag key with a NUL
+    // would make GetObjectTagging's answer unparseable).
+    if text.chars().any(|c| {
+        matches!(c, '\0'..='\x08' | '\x0b' | '\x0c' | '\x0e'..='\x1f' | '\u{fffe}' | '\u{ffff}')
+    }) {
+        return Err(malformed("a character XML 1.0 does not allow"));
     }
     check_document(text, T::ROOT).map_err(malformed)?;
     quick_xml::de::from_str(text).map_err(|e| {
@@ -513,5 +526,41 @@ mod tests {
             parse_iso8601("2030-01-01T00:00:00Z"),
             Some(1_893_456_000_000)
         );
+    }
+
+    /// Found by the `xml_documents` fuzz target: a raw NUL in a tag key was accepted, and the
+    /// Tagging document lakegate writes for it (`&#x0;`) does not parse.
+    #[test]
+    fn fuzz_regression_control_characters_are_malformed() {
+        let doc = b"<Tagging><TagSet><Tag><Key>k\0\0</Key><Value></Value></Tag></TagSet></Tagging>";
+        assert_eq!(
+            parse::<TaggingXml>(doc).unwrap_err().code,
+            S3ErrorCode::MalformedXML
+        );
+        for c in ['\u{1}', '\u{1f}', '\u{fffe}', '\u{ffff}'] {
+            let doc = format!("<Delete><Object><Key>a{c}</Key></Object></Delete>");
+            assert_eq!(
+                parse::<DeleteXml>(doc.as_bytes()).unwrap_err().code,
+                S3ErrorCode::MalformedXML
+            );
+        }
+        // Tab, LF and CR stay allowed, and round-trip through the writer.
+        let t: TaggingXml = parse(
+            b"<Tagging><TagSet><Tag><Key>a\tb</Key><Value>v</Value></Tag></TagSet></Tagging>",
+        )
+        .unwrap();
+        assert_eq!(t.tag_set.tags[0].key, "a\tb");
+    }
+
+    /// Found by the `headers` fuzz target: `Last-Modified` of a record dated after year 9999
+    /// panicked in `httpdate`.
+    #[test]
+    fn fuzz_regression_http_date_out_of_range() {
+        assert_eq!(
+            http_date(695_163_331_000_000),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
+        );
+        assert_eq!(http_date(i64::MAX), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(http_date(-5), "Thu, 01 Jan 1970 00:00:00 GMT");
     }
 }
