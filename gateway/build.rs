@@ -26,6 +26,11 @@ fn main() {
     println!("cargo:rerun-if-env-changed=LAKEGATE_BUILTIN_PLUGINS");
     println!("cargo:rerun-if-changed={}", root.join("sdk").display());
     println!("cargo:rerun-if-changed={}", root.join("plugins").display());
+    // Compiled into the backup plugin through `#[path]`.
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest_dir.join("src/policy/target_path.rs").display()
+    );
     println!(
         "cargo:rerun-if-changed={}",
         root.join("Cargo.lock").display()

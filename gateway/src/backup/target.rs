@@ -26,6 +26,7 @@ use opendal::{ErrorKind, Operator};
 
 use super::error::BackupError;
 use super::localfs::LocalDir;
+use crate::policy::target_path::{EmptySegments, check_target_path};
 
 /// Where backups go: `fs:///abs/path`, a plain path, or (not in this build) another service.
 ///
@@ -288,20 +289,14 @@ pub fn gen_name(generation: u64) -> String {
     format!("{generation:020}")
 }
 
-/// Checks a plugin-chosen path for what a file tree cannot hold: empty segments (`a//b`). A
-/// trailing `/` (an S3 "folder" object) is allowed; see [`BucketTarget::data_path`].
+/// Checks a plugin-chosen path against the target path rule ([`check_target_path`]): in
+/// particular no empty segments (`a//b`), which a file tree cannot hold. A trailing `/` (an S3
+/// "folder" object) is allowed; see [`BucketTarget::data_path`].
 pub fn check_path(path: &str) -> Result<(), BackupError> {
-    crate::policy::validate_target_path(path).map_err(|message| BackupError::BadPath {
+    check_target_path(path, EmptySegments::TrailingOnly).map_err(|e| BackupError::BadPath {
         path: path.into(),
-        message,
-    })?;
-    if path.trim_end_matches('/').split('/').any(str::is_empty) {
-        return Err(BackupError::BadPath {
-            path: path.into(),
-            message: "empty path segment".into(),
-        });
-    }
-    Ok(())
+        message: e.to_string(),
+    })
 }
 
 /// The file name a path is stored under: itself, or for a "folder" path ending in `/`, a file

@@ -4,6 +4,8 @@
 //!   versioned on-disk cache of compiled components) make a [`PolicyEngine`]; `plugin` loads a
 //!   [`LoadedPlugin`] and exposes its calls, which run on instances from `pool` through `call`
 //!   (executor, budget, containment), and whose answers `validate` checks.
+//! - [`target_path`]: the one rule for backup target paths (host, backup targets and the shipped
+//!   backup plugin).
 //! - [`types`]: the domain types the gateway exchanges with plugins; [`error`]: [`PolicyError`];
 //!   [`limits`]: per-plugin [`Limits`]; [`stats`]: per-plugin counters for the admin API.
 //! - `sandbox` (what a plugin can reach) and `wit` (bindings of `sdk/wit/policy.wit`) are
@@ -25,6 +27,7 @@ mod sandbox;
 pub mod scanner;
 pub mod stats;
 pub mod suite;
+pub mod target_path;
 pub mod types;
 mod validate;
 mod wit;
@@ -40,4 +43,3 @@ pub use types::{
     BackupStep, ChangeEvent, ChangeKind, LifecycleAction, LifecycleItem, PolicyKind, PolicyObject,
     PolicyUpload, RetentionDecision, TargetEntry,
 };
-pub use validate::validate_target_path;

@@ -227,8 +227,9 @@ impl LoadedPlugin {
     }
 
     /// Plans the backup of a batch of change events. Copies name the host's own records of the
-    /// event objects; target paths are validated
-    /// ([`validate_target_path`](super::validate_target_path)).
+    /// event objects; target paths must follow the target path rule
+    /// ([`check_target_path`](super::target_path::check_target_path), empty segments
+    /// allowed).
     pub fn backup_changes(
         &self,
         events: &[ChangeEvent],

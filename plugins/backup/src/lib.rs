@@ -30,7 +30,8 @@
 //! **Target paths**: `path_prefix + key`. A key that would make an invalid relative path (one
 //! with an empty, `.` or `..` segment such as `a//b`, `./a` or `a/../b`, a leading `/`, a
 //! control character, more than 1024 bytes, or a "folder" key ending in `/`) is skipped with a
-//! warning in the gateway's log instead of failing the whole plan.
+//! warning in the gateway's log instead of failing the whole plan. The rule is the host's own
+//! (`gateway/src/policy/target_path.rs`, compiled into this plugin).
 //!
 //! **Full run** (`plan-full(objects, existing)`, one page of the source bucket's latest
 //! versions sorted by key, and the target entries whose source key lies in the same key range):
@@ -62,8 +63,12 @@ use serde::Deserialize;
 // BTree rather than Hash collections: `RandomState` would add a `wasi:random` import.
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The longest target path, in bytes (the host's limit).
-pub const MAX_PATH_BYTES: usize = 1024;
+// The host's target path rule, compiled from the gateway's own source: host, backup target and
+// this plugin share one rule.
+#[path = "../../../gateway/src/policy/target_path.rs"]
+#[allow(dead_code)] // `EmptySegments::TrailingOnly` is the backup target's mode, not ours.
+mod target_path;
+use target_path::{EmptySegments, TargetPathError, check_target_path};
 
 /// The binding's configuration (see the crate documentation).
 #[derive(Debug, Default, Deserialize)]
@@ -80,39 +85,6 @@ pub struct Config {
     pub path_prefix: String,
 }
 
-/// How strictly to check a target path.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Check {
-    /// What the host accepts (for deleting entries that already exist).
-    Host,
-    /// What this policy writes: also no empty segments (`a//b`, a trailing `/`).
-    Strict,
-}
-
-/// Why `path` is not a valid relative target path, if it is not.
-fn path_problem(path: &str, check: Check) -> Option<&'static str> {
-    if path.is_empty() {
-        return Some("is empty");
-    }
-    if path.len() > MAX_PATH_BYTES {
-        return Some("is longer than 1024 bytes");
-    }
-    if path.starts_with('/') {
-        return Some("starts with /");
-    }
-    if path.chars().any(char::is_control) {
-        return Some("contains a control character");
-    }
-    for segment in path.split(['/', '\\']) {
-        match segment {
-            "." | ".." => return Some("has a . or .. segment"),
-            "" if check == Check::Strict => return Some("has an empty segment"),
-            _ => {}
-        }
-    }
-    None
-}
-
 /// The backup policy.
 #[derive(Debug)]
 pub struct MirrorBackup {
@@ -127,9 +99,9 @@ impl MirrorBackup {
     /// The target path of `key`, if it makes a valid one (else a warning is logged).
     fn target_path(&self, key: &str) -> Option<String> {
         let path = format!("{}{key}", self.config.path_prefix);
-        match path_problem(&path, Check::Strict) {
-            None => Some(path),
-            Some(why) => {
+        match check_target_path(&path, EmptySegments::Refused) {
+            Ok(()) => Some(path),
+            Err(why) => {
                 log::warn!("backup: skipping key {key:?}: its target path {path:?} {why}");
                 None
             }
@@ -156,8 +128,11 @@ impl BackupPolicy for MirrorBackup {
         if !config.path_prefix.is_empty() {
             // The prefix is valid if some key can follow it.
             let probe = format!("{}x", config.path_prefix);
-            if let Some(why) = path_problem(&probe, Check::Strict) {
-                let why = why.replace("is longer than 1024 bytes", "is too long");
+            if let Err(e) = check_target_path(&probe, EmptySegments::Refused) {
+                let why = match e {
+                    TargetPathError::TooLong => "is too long".to_string(),
+                    e => e.to_string(),
+                };
                 return Err(format!(
                     "path_prefix: {:?} {why} (target paths must be relative, without empty, . or .. segments)",
                     config.path_prefix
@@ -233,7 +208,7 @@ impl BackupPolicy for MirrorBackup {
                 if !path.starts_with(&self.config.path_prefix) || accounted.contains(path) {
                     continue;
                 }
-                if let Some(why) = path_problem(path, Check::Host) {
+                if let Err(why) = check_target_path(path, EmptySegments::Allowed) {
                     log::warn!("backup: not deleting target entry {path:?}: the path {why}");
                     continue;
                 }
