@@ -43,8 +43,6 @@ pub enum BackupError {
     Verify { path: String, message: String },
     #[error("invalid backup path {path:?}: {message}")]
     BadPath { path: String, message: String },
-    #[error("invalid schedule {expr:?}: {message}")]
-    Schedule { expr: String, message: String },
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -8,7 +8,9 @@
 //!
 //! - [`target`]: the target and its layout; [`localfs`]: the local directory's file
 //!   operations; [`manifest`]: manifests and run journals, their MAC and validation.
-//! - [`run`]: executing plans; [`restore`]: restoring; [`schedule`]: binding settings, cron.
+//! - [`run`]: executing plans; [`restore`]: restoring. A binding's `[backup]` settings
+//!   (schedule, generations, events) are parsed with the binding, in
+//!   [`crate::policy::backup_settings`].
 //! - [`admin`]: the admin API routes (the `lakegate backup` command is `crate::cli::backup`).
 //! - [`BackupService`]: per-bucket serialization of runs and restores, jobs and their
 //!   progress, the scheduler, and the debounced event-driven incremental runs.
@@ -19,7 +21,6 @@ pub mod localfs;
 pub mod manifest;
 pub mod restore;
 pub mod run;
-pub mod schedule;
 pub mod target;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -35,12 +36,12 @@ use tokio::task::JoinHandle;
 pub use error::BackupError;
 pub use restore::RestoreReport;
 pub use run::{Plan, RunReport};
-pub use schedule::BackupSettings;
 pub use target::Target;
 
 use crate::clock::Clock;
 use crate::local_key::LocalKey;
 use crate::policy::PolicyKind;
+use crate::policy::backup_settings::BackupSettings;
 use crate::policy::registry::{ActiveBinding, PolicyRegistry};
 use crate::store::{Millis, Store, StoreChange, now_millis};
 

@@ -11,7 +11,7 @@
 //! mode = "GOVERNANCE"
 //! days = 90
 //! [backup]                      # backup bindings only: host-side settings (see
-//! schedule = "0 0 2 * * *"      # `crate::backup::schedule`): cron (UTC), generations kept,
+//! schedule = "0 0 2 * * *"      # `super::backup_settings`): cron (UTC), generations kept,
 //! generations = 7               # event-driven incremental runs and their debounce
 //! events = true
 //! debounce_ms = 2000
@@ -49,6 +49,7 @@ use serde::Deserialize;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
+use super::backup_settings::BackupSettings;
 use super::limits::Limits;
 use super::types::PolicyKind;
 
@@ -76,7 +77,7 @@ pub struct Binding {
     pub config: serde_json::Value,
     pub limits: Limits,
     /// `[backup]` (backup bindings only; `None` when absent: the defaults apply).
-    pub backup: Option<crate::backup::BackupSettings>,
+    pub backup: Option<BackupSettings>,
 }
 
 impl Binding {
@@ -259,8 +260,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Binding, BindingError> {
             ));
         }
         Some(t) => Some(
-            crate::backup::BackupSettings::parse(t.get_ref())
-                .map_err(|(field, message)| BindingError::field(file, &field, message))?,
+            BackupSettings::parse(t.get_ref())
+                .map_err(|e| BindingError::field(file, e.field, e.message))?,
         ),
     };
     Ok(Binding {
@@ -442,11 +443,11 @@ pub fn resolve_relative(file: &Path, path: &str) -> PathBuf {
     } else {
         file.parent().unwrap_or(Path::new(".")).join(p)
     };
-    normalize(&joined)
+    normalize_path_lexically(&joined)
 }
 
 /// Removes `.` and resolves `..` lexically (no file system access, symlinks not followed).
-pub fn normalize(path: &Path) -> PathBuf {
+pub fn normalize_path_lexically(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
@@ -658,15 +659,21 @@ time_budget_ms = 100
     #[test]
     fn normalization() {
         assert_eq!(
-            normalize(Path::new("/a/b/../c/./d")),
+            normalize_path_lexically(Path::new("/a/b/../c/./d")),
             PathBuf::from("/a/c/d")
         );
-        assert_eq!(normalize(Path::new("/../a")), PathBuf::from("/a"));
         assert_eq!(
-            normalize(Path::new("../a/../../b")),
+            normalize_path_lexically(Path::new("/../a")),
+            PathBuf::from("/a")
+        );
+        assert_eq!(
+            normalize_path_lexically(Path::new("../a/../../b")),
             PathBuf::from("../../b")
         );
-        assert_eq!(normalize(Path::new("a/..")), PathBuf::from("."));
+        assert_eq!(
+            normalize_path_lexically(Path::new("a/..")),
+            PathBuf::from(".")
+        );
     }
 
     #[test]

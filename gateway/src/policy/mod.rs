@@ -10,9 +10,11 @@
 //!   [`limits`]: per-plugin [`Limits`]; [`stats`]: per-plugin counters for the admin API.
 //! - `sandbox` (what a plugin can reach) and `wit` (bindings of `sdk/wit/policy.wit`) are
 //!   internal.
-//! - [`registry`], [`bindings`], [`suite`]: bucket bindings, hot reload, snapshot suites.
+//! - [`registry`], [`bindings`], [`suite`]: bucket bindings, hot reload, snapshot suites;
+//!   [`backup_settings`]: a backup binding's `[backup]` table.
 
 pub mod admin;
+pub mod backup_settings;
 pub mod bindings;
 pub mod builtin;
 mod call;

@@ -242,7 +242,7 @@ fn absolute(p: &Path) -> PathBuf {
             .unwrap_or_else(|_| PathBuf::from("/"))
             .join(p)
     };
-    bindings::normalize(&abs)
+    bindings::normalize_path_lexically(&abs)
 }
 
 impl PolicyRegistry {

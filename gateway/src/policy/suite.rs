@@ -719,11 +719,12 @@ pub fn snapshot_content(text: &str) -> String {
         },
         None => &text,
     };
-    normalize(body)
+    canonical_snapshot_text(body)
 }
 
-/// Normalizes a rendered document for comparison and storage (as insta does).
-pub fn normalize(doc: &str) -> String {
+/// A rendered document as it is compared and stored (as insta does): LF line ends, no
+/// whitespace after the last line.
+fn canonical_snapshot_text(doc: &str) -> String {
     doc.replace("\r\n", "\n").trim_end().to_string()
 }
 
@@ -736,7 +737,7 @@ pub fn write_snapshot(path: &Path, suite_file: &Path, content: &str) -> std::io:
     let text = format!(
         "---\nsource: {}\nexpression: lakegate policy test\n---\n{}\n",
         yaml_scalar(&source),
-        normalize(content)
+        canonical_snapshot_text(content)
     );
     let tmp = path.with_file_name(format!(
         ".{}.tmp",
@@ -803,7 +804,7 @@ pub fn check(engine: &PolicyEngine, file: &Path, bless: bool) -> (Option<Suite>,
         Err(e) => return (None, Outcome::Error(e)),
     };
     let actual = match run(engine, &suite) {
-        Ok(a) => normalize(&a),
+        Ok(a) => canonical_snapshot_text(&a),
         Err(e) => return (Some(suite), Outcome::Error(e)),
     };
     let snap = suite.snapshot_path();

@@ -1,4 +1,5 @@
-//! Host-side settings of backup bindings (the `[backup]` table) and cron schedules.
+//! The `[backup]` table of a backup binding: the host-side settings of its backups (schedule,
+//! generations kept, event-driven runs), parsed with the binding file and used by `crate::backup`.
 //!
 //! ```toml
 //! [backup]
@@ -13,18 +14,20 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use super::error::BackupError;
-use crate::store::Millis;
+use super::types::Millis;
 
-pub const DEFAULT_GENERATIONS: u32 = 7;
-pub const DEFAULT_DEBOUNCE_MS: u64 = 2000;
+/// Generations kept when `generations` is not set.
+const DEFAULT_GENERATIONS: u32 = 7;
+/// Debounce of event batches when `debounce_ms` is not set.
+const DEFAULT_DEBOUNCE_MS: u64 = 2000;
 /// Most generations a binding may keep.
-pub const MAX_GENERATIONS: u32 = 10_000;
+const MAX_GENERATIONS: u32 = 10_000;
 
 /// The `[backup]` settings of a backup binding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BackupSettings {
-    /// A cron expression (normalized to six or seven fields), if runs are scheduled.
+    /// A cron expression with a seconds field (six or seven fields; a five-field expression is
+    /// stored with a leading `0`), if runs are scheduled.
     pub schedule: Option<String>,
     pub generations: u32,
     pub events: bool,
@@ -42,6 +45,24 @@ impl Default for BackupSettings {
     }
 }
 
+/// A `[backup]` table that does not parse: the field (`backup.<name>`, or `backup` for the
+/// table's shape) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct BackupSettingsError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl BackupSettingsError {
+    fn new(field: &'static str, message: impl Into<String>) -> Self {
+        BackupSettingsError {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
@@ -53,23 +74,28 @@ struct Raw {
 
 impl BackupSettings {
     /// Parses a `[backup]` table. The error names the field.
-    pub fn parse(table: &toml::Table) -> Result<BackupSettings, (String, String)> {
+    pub fn parse(table: &toml::Table) -> Result<BackupSettings, BackupSettingsError> {
         let raw: Raw = toml::Value::Table(table.clone())
             .try_into()
-            .map_err(|e: toml::de::Error| ("backup".to_string(), e.message().trim().to_string()))?;
+            .map_err(|e: toml::de::Error| BackupSettingsError::new("backup", e.message().trim()))?;
         let mut s = BackupSettings::default();
         if let Some(expr) = raw.schedule {
-            let normalized = normalize(&expr);
-            parse(&normalized).map_err(|e| ("backup.schedule".to_string(), e.to_string()))?;
-            s.schedule = Some(normalized);
+            let expr = cron_with_seconds(&expr);
+            parse_cron(&expr).map_err(|e| {
+                BackupSettingsError::new(
+                    "backup.schedule",
+                    format!("invalid schedule {expr:?}: {e}"),
+                )
+            })?;
+            s.schedule = Some(expr);
         }
         if let Some(g) = raw.generations {
             s.generations = u32::try_from(g)
                 .ok()
                 .filter(|g| *g <= MAX_GENERATIONS)
                 .ok_or_else(|| {
-                    (
-                        "backup.generations".to_string(),
+                    BackupSettingsError::new(
+                        "backup.generations",
                         format!("must be between 0 and {MAX_GENERATIONS}"),
                     )
                 })?;
@@ -82,10 +108,7 @@ impl BackupSettings {
                 .ok()
                 .filter(|d| (10..=3_600_000).contains(d))
                 .ok_or_else(|| {
-                    (
-                        "backup.debounce_ms".to_string(),
-                        "must be between 10 and 3600000".to_string(),
-                    )
+                    BackupSettingsError::new("backup.debounce_ms", "must be between 10 and 3600000")
                 })?;
         }
         Ok(s)
@@ -93,13 +116,15 @@ impl BackupSettings {
 
     /// The next scheduled run strictly after `after` (ms since the epoch, UTC).
     pub fn next_run(&self, after: Millis) -> Option<Millis> {
-        let schedule = parse(self.schedule.as_deref()?).ok()?;
-        next_after(&schedule, after)
+        let schedule = parse_cron(self.schedule.as_deref()?).ok()?;
+        let after = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(after)?;
+        schedule.after(&after).next().map(|t| t.timestamp_millis())
     }
 }
 
-/// Five-field (standard cron) expressions get a leading `0` seconds field.
-pub fn normalize(expr: &str) -> String {
+/// The expression with a seconds field: five-field (standard cron) expressions get a leading
+/// `0`; whitespace is collapsed.
+fn cron_with_seconds(expr: &str) -> String {
     let fields: Vec<&str> = expr.split_whitespace().collect();
     if fields.len() == 5 {
         format!("0 {}", fields.join(" "))
@@ -108,18 +133,9 @@ pub fn normalize(expr: &str) -> String {
     }
 }
 
-/// Parses a (normalized) cron expression.
-pub fn parse(expr: &str) -> Result<cron::Schedule, BackupError> {
-    cron::Schedule::from_str(expr).map_err(|e| BackupError::Schedule {
-        expr: expr.to_string(),
-        message: e.to_string(),
-    })
-}
-
-/// The first fire time of `schedule` strictly after `after`.
-pub fn next_after(schedule: &cron::Schedule, after: Millis) -> Option<Millis> {
-    let dt = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(after)?;
-    schedule.after(&dt).next().map(|t| t.timestamp_millis())
+/// Parses a cron expression with a seconds field.
+fn parse_cron(expr: &str) -> Result<cron::Schedule, cron::error::Error> {
+    cron::Schedule::from_str(expr)
 }
 
 #[cfg(test)]
@@ -141,11 +157,11 @@ mod tests {
         assert_eq!(s.schedule.as_deref(), Some("0 0 2 * * *"));
         assert_eq!((s.generations, s.events, s.debounce_ms), (0, false, 50));
         let e = BackupSettings::parse(&table("schedule = 'every night'")).unwrap_err();
-        assert_eq!(e.0, "backup.schedule");
+        assert_eq!(e.field, "backup.schedule");
         let e = BackupSettings::parse(&table("generations = -1")).unwrap_err();
-        assert_eq!(e.0, "backup.generations");
+        assert_eq!(e.field, "backup.generations");
         let e = BackupSettings::parse(&table("generation = 1")).unwrap_err();
-        assert!(e.1.contains("unknown field"), "{e:?}");
+        assert!(e.message.contains("unknown field"), "{e:?}");
     }
 
     #[test]
