@@ -5,6 +5,9 @@
 //! with `--unsafe-adjustable-clock` lets the root user move the offset through the admin API
 //! (`PUT /lakegate/admin/v1/clock`), so end-to-end tests can make objects "91 days old" without
 //! waiting. Request signatures are always checked against the real system clock, never this one.
+//!
+//! [`iso8601`] is the one way timestamps are written as text (S3 XML, the admin API's JSON,
+//! snapshot suites).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -60,9 +63,53 @@ impl Clock {
     }
 }
 
+/// How [`iso8601`] writes the fraction of a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fraction {
+    /// Always milliseconds, as S3 writes timestamps in XML: `2009-10-12T17:50:30.000Z`.
+    Millis,
+    /// Milliseconds only when there are some, for people (the admin API's JSON, snapshot
+    /// suites): `2026-01-01T00:00:00Z`, `2026-01-01T00:00:00.005Z`.
+    WhenNonZero,
+}
+
+/// A timestamp (milliseconds since the Unix epoch) in ISO 8601 / RFC 3339, UTC. One outside
+/// what a date can hold (only a plugin's absurd answer can be) is written as `<ms>ms`.
+pub fn iso8601(ms: Millis, fraction: Fraction) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(d) if fraction == Fraction::WhenNonZero && ms % 1000 == 0 => {
+            d.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+        }
+        Some(d) => d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => format!("{ms}ms"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps() {
+        let new_year = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+        assert_eq!(iso8601(0, Fraction::Millis), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            iso8601(new_year, Fraction::Millis),
+            "2026-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            iso8601(new_year, Fraction::WhenNonZero),
+            "2026-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            iso8601(new_year + 5, Fraction::WhenNonZero),
+            "2026-01-01T00:00:00.005Z"
+        );
+        assert_eq!(
+            iso8601(i64::MAX, Fraction::WhenNonZero),
+            format!("{}ms", i64::MAX)
+        );
+    }
 
     #[test]
     fn system_clock_is_fixed_adjustable_moves() {

@@ -38,7 +38,7 @@ pub use restore::RestoreReport;
 pub use run::{Plan, RunReport};
 pub use target::Target;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Fraction, iso8601};
 use crate::local_key::LocalKey;
 use crate::policy::PolicyKind;
 use crate::policy::backup_settings::BackupSettings;
@@ -524,7 +524,7 @@ impl BackupService {
                     "kind": h.kind,
                     "started": h.started,
                     "finished": h.finished,
-                    "finished_at": crate::policy::suite::iso(h.finished),
+                    "finished_at": iso8601(h.finished, Fraction::WhenNonZero),
                     "entries": h.entries,
                     "bytes": h.bytes,
                 })),
@@ -554,7 +554,7 @@ impl BackupService {
             "last_run": last_run,
             "last_restore": last_restore,
             "next_scheduled": scheduled.as_ref().map(|s| s.1),
-            "next_scheduled_at": scheduled.as_ref().map(|s| crate::policy::suite::iso(s.1)),
+            "next_scheduled_at": scheduled.as_ref().map(|s| iso8601(s.1, Fraction::WhenNonZero)),
             "generations": generations,
         }))
     }

@@ -529,7 +529,9 @@ impl PolicyRegistry {
             serving: st.serving.is_some(),
             plugin_hash: stats.as_ref().map(|s| s.hash.clone()),
             config: st.serving.as_ref().map(|s| s.binding.config.clone()),
-            loaded_at: stats.as_ref().map(|s| super::suite::iso(s.loaded_at)),
+            loaded_at: stats
+                .as_ref()
+                .map(|s| crate::clock::iso8601(s.loaded_at, crate::clock::Fraction::WhenNonZero)),
             calls: stats.as_ref().map_or(0, |s| s.calls),
             failures: stats.as_ref().map_or(0, |s| s.failures),
             rejected: stats.as_ref().map_or(0, |s| s.rejected),

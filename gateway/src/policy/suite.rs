@@ -62,6 +62,7 @@ use super::types::{
     PolicyObject, PolicyUpload, Retention, RetentionMode, TargetEntry,
 };
 use super::{LoadedPlugin, PolicyEngine};
+use crate::clock::{Fraction, iso8601};
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -233,15 +234,6 @@ fn parse_time(v: &toml::Value, what: &str) -> Result<Millis, SuiteError> {
                 "{what}: {s:?} is not an RFC 3339 timestamp with a time zone ({e})"
             ))
         })
-}
-
-/// `2026-01-01T00:00:00Z` (milliseconds shown only when present).
-pub fn iso(ms: Millis) -> String {
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(d) if ms % 1000 == 0 => d.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        Some(d) => d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        None => format!("{ms}ms"),
-    }
 }
 
 /// A signed day count relative to `now`: `+90d`, `-3d`, `+1.5d`.
@@ -517,7 +509,7 @@ fn retention_text(r: &Retention, now: Millis) -> String {
     format!(
         "{} until {} ({})",
         r.mode.as_str(),
-        iso(r.retain_until),
+        iso8601(r.retain_until, Fraction::WhenNonZero),
         rel_days(r.retain_until, now)
     )
 }
@@ -585,7 +577,7 @@ pub fn render(suite: &Suite, plugin: &LoadedPlugin) -> String {
     out.push_str(&format!("plugin: {plugin_name}\n"));
     out.push_str(&format!("config: {}\n", suite.config_json));
     out.push_str(&format!("bucket: {}\n", suite.bucket));
-    out.push_str(&format!("now: {}\n", iso(now)));
+    out.push_str(&format!("now: {}\n", iso8601(now, Fraction::WhenNonZero)));
     match suite.kind {
         PolicyKind::Retention => {
             out.push_str("decisions:\n");
@@ -935,8 +927,11 @@ age_days = 8
 
     #[test]
     fn rendering_helpers() {
-        assert_eq!(iso(NOW), "2026-01-01T00:00:00Z");
-        assert_eq!(iso(NOW + 5), "2026-01-01T00:00:00.005Z");
+        assert_eq!(iso8601(NOW, Fraction::WhenNonZero), "2026-01-01T00:00:00Z");
+        assert_eq!(
+            iso8601(NOW + 5, Fraction::WhenNonZero),
+            "2026-01-01T00:00:00.005Z"
+        );
         assert_eq!(rel_days(NOW + 90 * 86_400_000, NOW), "+90d");
         assert_eq!(rel_days(NOW - 86_400_000 / 2, NOW), "-0.50d");
         let d = diff("a\nb", "a\nc", "x.snap");

@@ -6,8 +6,9 @@ use http::StatusCode;
 use super::checksum::read_document;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::router::Operation;
-use super::xml::{self, XmlWriter, iso8601};
+use super::xml::{self, XmlWriter};
 use super::{S3Request, S3Response, S3State, empty_response, get, set_header, xml_response};
+use crate::clock::{Fraction, iso8601};
 use crate::store::{StoreError, Versioning};
 
 /// Path-style requests under `/lakegate/admin/` are the admin API, so no bucket may be named so.
@@ -29,7 +30,7 @@ pub async fn list_buckets(state: &S3State, req: S3Request) -> S3Result<S3Respons
     for b in buckets.iter().filter(|b| b.name.starts_with(prefix)) {
         w.open("Bucket")
             .elem("Name", &b.name)
-            .elem("CreationDate", &iso8601(b.created))
+            .elem("CreationDate", &iso8601(b.created, Fraction::Millis))
             .elem("BucketRegion", &b.region)
             .close("Bucket");
     }

@@ -7,8 +7,9 @@ use percent_encoding::percent_decode_str;
 
 use super::checksum::{self, Checksummer};
 use super::error::{S3Error, S3ErrorCode, S3Result};
-use super::xml::{XmlWriter, iso8601};
+use super::xml::XmlWriter;
 use super::{S3Request, S3Response, S3State, headers, put, router, set_header, xml_response};
+use crate::clock::{Fraction, iso8601};
 use crate::store::{
     Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, ObjectVersion, Store,
     StoreError, VersionRef,
@@ -184,8 +185,10 @@ pub async fn copy_object(state: &S3State, req: S3Request) -> S3Result<S3Response
         .put_version(&req.bucket, &req.key, new, cond, req.now)
         .await?;
     let mut w = XmlWriter::new("CopyObjectResult");
-    w.elem("ETag", &format!("\"{}\"", outcome.etag))
-        .elem("LastModified", &iso8601(outcome.last_modified));
+    w.elem("ETag", &format!("\"{}\"", outcome.etag)).elem(
+        "LastModified",
+        &iso8601(outcome.last_modified, Fraction::Millis),
+    );
     if let Some(c) = &checksum {
         w.elem(&format!("Checksum{}", c.algorithm.as_str()), &c.value)
             .elem("ChecksumType", c.kind.as_str());

@@ -5,7 +5,8 @@ use http::{HeaderMap, HeaderValue};
 use percent_encoding::percent_decode_str;
 
 use super::error::{S3Error, S3ErrorCode, S3Result};
-use super::xml::{http_date, iso8601, parse_iso8601, validate_tags};
+use super::xml::{http_date, parse_iso8601, validate_tags};
+use crate::clock::{Fraction, iso8601};
 use crate::store::{Millis, ObjectMeta, ObjectVersion, Retention, RetentionMode};
 
 /// User metadata may total at most 2 KiB (names and values), as on AWS.
@@ -265,7 +266,7 @@ pub fn write_object_headers(
         set(
             out,
             "x-amz-object-lock-retain-until-date",
-            &iso8601(r.retain_until),
+            &iso8601(r.retain_until, Fraction::Millis),
         );
     }
     if v.legal_hold {

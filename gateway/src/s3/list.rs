@@ -10,8 +10,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::error::{S3Error, S3Result};
 use super::router::Query;
-use super::xml::{XmlWriter, iso8601};
+use super::xml::XmlWriter;
 use super::{S3Request, S3Response, S3State, xml_response};
+use crate::clock::{Fraction, iso8601};
 use crate::store::CurrentEntry;
 use crate::store::listing::{Cursor, Entry, Listing, Page};
 
@@ -112,7 +113,7 @@ fn owner(w: &mut XmlWriter, id: &str) {
 fn write_contents(w: &mut XmlWriter, key: &str, e: &CurrentEntry, owner_id: Option<&str>) {
     w.open("Contents")
         .elem("Key", key)
-        .elem("LastModified", &iso8601(e.last_modified))
+        .elem("LastModified", &iso8601(e.last_modified, Fraction::Millis))
         .elem("ETag", &format!("\"{}\"", e.etag))
         .elem("Size", &e.size.to_string());
     if let Some(id) = owner_id {
@@ -301,7 +302,7 @@ pub async fn list_object_versions(state: &S3State, req: S3Request) -> S3Result<S
             .elem("Key", &enc(key))
             .elem("VersionId", &v.version_id)
             .elem("IsLatest", bool_text(is_latest))
-            .elem("LastModified", &iso8601(v.last_modified));
+            .elem("LastModified", &iso8601(v.last_modified, Fraction::Millis));
         if !v.is_delete_marker {
             w.elem("ETag", &format!("\"{}\"", v.etag))
                 .elem("Size", &v.size.to_string())

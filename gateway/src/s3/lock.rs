@@ -5,8 +5,9 @@ use http::StatusCode;
 
 use super::checksum::read_document;
 use super::error::{S3Error, S3ErrorCode, S3Result};
-use super::xml::{self, XmlWriter, iso8601, parse_iso8601};
+use super::xml::{self, XmlWriter, parse_iso8601};
 use super::{S3Request, S3Response, S3State, empty_response, get, headers, xml_response};
+use crate::clock::{Fraction, iso8601};
 use crate::store::{DefaultRetention, Retention, RetentionMode, StoreError, lock};
 
 pub async fn get_lock_configuration(state: &S3State, req: S3Request) -> S3Result<S3Response> {
@@ -116,8 +117,10 @@ pub async fn get_retention(state: &S3State, req: S3Request) -> S3Result<S3Respon
         ));
     };
     let mut w = XmlWriter::new("Retention");
-    w.elem("Mode", r.mode.as_str())
-        .elem("RetainUntilDate", &iso8601(r.retain_until));
+    w.elem("Mode", r.mode.as_str()).elem(
+        "RetainUntilDate",
+        &iso8601(r.retain_until, Fraction::Millis),
+    );
     Ok(xml_response(w.finish("Retention")))
 }
 

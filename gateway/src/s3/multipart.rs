@@ -9,11 +9,12 @@ use http::StatusCode;
 
 use super::checksum::{self, Checksummer};
 use super::error::{S3Error, S3ErrorCode, S3Result};
-use super::xml::{self, XmlWriter, iso8601};
+use super::xml::{self, XmlWriter};
 use super::{
     S3Request, S3Response, S3State, copy, empty_response, get, headers, put, set_header,
     xml_response,
 };
+use crate::clock::{Fraction, iso8601};
 use crate::store::{
     Checksum, ChecksumAlgorithm, ChecksumType, CompletePart, Completion, NewVersion, ObjectData,
     PartInfo, PartSummary, UploadInfo,
@@ -211,7 +212,7 @@ pub async fn upload_part_copy(state: &S3State, req: S3Request) -> S3Result<S3Res
     }
     let mut w = XmlWriter::new("CopyPartResult");
     w.elem("ETag", &format!("\"{etag}\""))
-        .elem("LastModified", &iso8601(req.now));
+        .elem("LastModified", &iso8601(req.now, Fraction::Millis));
     for (a, v) in &checksums {
         w.elem(&format!("Checksum{}", a.as_str()), v);
     }
@@ -492,7 +493,7 @@ pub async fn list_parts(state: &S3State, req: S3Request) -> S3Result<S3Response>
     for p in parts {
         w.open("Part")
             .elem("PartNumber", &p.number.to_string())
-            .elem("LastModified", &iso8601(p.last_modified))
+            .elem("LastModified", &iso8601(p.last_modified, Fraction::Millis))
             .elem("ETag", &format!("\"{}\"", p.etag))
             .elem("Size", &p.size.to_string());
         for (a, v) in &p.checksums {
@@ -560,7 +561,7 @@ pub async fn list_uploads(state: &S3State, req: S3Request) -> S3Result<S3Respons
             "StorageClass",
             u.meta.storage_class.as_deref().unwrap_or("STANDARD"),
         )
-        .elem("Initiated", &iso8601(u.initiated));
+        .elem("Initiated", &iso8601(u.initiated, Fraction::Millis));
         if let Some(a) = u.checksum_algorithm {
             w.elem("ChecksumAlgorithm", a.as_str());
         }

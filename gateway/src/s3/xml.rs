@@ -66,14 +66,6 @@ impl XmlWriter {
     }
 }
 
-/// ISO 8601 with milliseconds, as S3 writes timestamps in XML (`2009-10-12T17:50:30.000Z`).
-pub fn iso8601(ms: Millis) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
-}
-
 /// Parses an ISO 8601 / RFC 3339 timestamp (as in `RetainUntilDate`).
 pub fn parse_iso8601(s: &str) -> Option<Millis> {
     chrono::DateTime::parse_from_rfc3339(s.trim())
@@ -521,7 +513,10 @@ mod tests {
         let mut w = XmlWriter::new("R");
         w.elem("Key", "a&b");
         assert!(w.finish("R").ends_with("<Key>a&amp;b</Key></R>"));
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            crate::clock::iso8601(0, crate::clock::Fraction::Millis),
+            "1970-01-01T00:00:00.000Z"
+        );
         assert_eq!(
             parse_iso8601("2030-01-01T00:00:00Z"),
             Some(1_893_456_000_000)
