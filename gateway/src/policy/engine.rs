@@ -8,7 +8,8 @@
 //! the compilation caches. Components are identified by the SHA-256 of their bytes and cached in
 //! memory (the last [`EngineOptions::memory_cache_entries`]) and, if a [`DiskCache`] is given,
 //! on disk (see `compile_cache.rs`), so a restart deserializes instead of compiling.
-//! [`PolicyEngine::load`] turns a component into a configured [`LoadedPlugin`] (`plugin.rs`).
+//! [`PolicyEngine::load`] turns a component into a configured [`LoadedPlugin`] (its
+//! [`load_with`](PolicyEngine::load_with) is in `plugin.rs`).
 //!
 //! # Time: epochs, not fuel
 //!
@@ -44,7 +45,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use super::compile_cache::{DiskCache, OpenDiskCache};
 use super::error::{PolicyError, describe};
 use super::limits::Limits;
-use super::plugin::{self, LoadedPlugin};
+use super::plugin::LoadedPlugin;
 use super::pool::Pre;
 use super::sandbox::{self, Sandbox};
 use super::stats::CompileOrigin;
@@ -101,7 +102,7 @@ pub struct CacheStats {
 /// The policy engine. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct PolicyEngine {
-    inner: Arc<EngineInner>,
+    pub(super) inner: Arc<EngineInner>,
 }
 
 pub(super) struct EngineInner {
@@ -232,20 +233,6 @@ impl PolicyEngine {
             label,
             LoadOptions::default(),
         )
-    }
-
-    /// [`Self::load`] with options (e.g. without the self-check, for tests and tools that want
-    /// to exercise a plugin that fails on every input).
-    pub fn load_with(
-        &self,
-        kind: PolicyKind,
-        wasm: &[u8],
-        config_json: &str,
-        limits: Limits,
-        label: &str,
-        options: LoadOptions,
-    ) -> Result<LoadedPlugin, PolicyError> {
-        plugin::load(&self.inner, kind, wasm, config_json, limits, label, options)
     }
 }
 

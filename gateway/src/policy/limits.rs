@@ -73,7 +73,7 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
 }
 
 /// `"64 MiB"`, `"64MiB"`, `"1GiB"`, `"10MB"`, `"4096"` → bytes.
-pub fn parse_bytes(s: &str) -> Option<u64> {
+fn parse_bytes(s: &str) -> Option<u64> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);

@@ -1,9 +1,9 @@
 //! A loaded plugin: how it is loaded, and its public calls, one per world export.
 //!
-//! [`PolicyEngine::load`](super::PolicyEngine::load) compiles the component (`engine.rs`), checks
-//! it implements the requested world, creates and configures its first instance (`pool.rs`) and
-//! runs the self-check (`validate.rs`), so a broken plugin fails at load rather than on the
-//! request path. Each call of a [`LoadedPlugin`] converts its domain arguments to WIT values
+//! [`PolicyEngine::load_with`] (here; [`PolicyEngine::load`] with default options) compiles the
+//! component (`engine.rs`), checks it implements the requested world, creates and configures its
+//! first instance (`pool.rs`) and runs the self-check (`validate.rs`), so a broken plugin fails
+//! at load rather than on the request path. Each call of a [`LoadedPlugin`] converts its domain arguments to WIT values
 //! (`wit.rs`), runs on an instance under the plugin's budget and containment (`call.rs`), and
 //! validates what the plugin returned (`validate.rs`).
 
@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::call::{Request, Response, unexpected_response};
-use super::engine::{EngineInner, LoadOptions};
+use super::engine::{EngineInner, LoadOptions, PolicyEngine};
 use super::error::{PolicyError, describe};
 use super::limits::Limits;
 use super::pool::{NewInstanceError, Pool, Pre};
@@ -61,95 +61,99 @@ const _: () = {
     assert_send_sync::<LoadedPlugin>();
 };
 
-/// [`PolicyEngine::load_with`](super::PolicyEngine::load_with).
-pub(super) fn load(
-    engine: &Arc<EngineInner>,
-    kind: PolicyKind,
-    wasm: &[u8],
-    config_json: &str,
-    limits: Limits,
-    label: &str,
-    options: LoadOptions,
-) -> Result<LoadedPlugin, PolicyError> {
-    let started = Instant::now();
-    if limits.memory_bytes > engine.options.max_memory_bytes {
-        return Err(PolicyError::Instantiate(format!(
-            "memory limit {} exceeds the engine's maximum {}",
-            limits.memory_bytes, engine.options.max_memory_bytes
-        )));
-    }
-    if limits.time_budget.is_zero() {
-        return Err(PolicyError::Instantiate(
-            "time budget must be positive".into(),
-        ));
-    }
-    let mut limits = limits;
-    limits.max_instances = limits.max_instances.clamp(1, 64);
-    // An empty document means "no configuration" (the SDK reads it as `{}`).
-    if !config_json.trim().is_empty()
-        && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(config_json)
-    {
-        return Err(PolicyError::Configure(format!(
-            "configuration is not valid JSON: {e}"
-        )));
-    }
-    let (component, hash, origin) = engine.component(wasm)?;
-    let instance_pre = engine.instance_pre(&component)?;
-    let pre = match Pre::new(kind, instance_pre.clone()) {
-        Ok(p) => p,
-        Err(e) => {
-            let others: Vec<&str> = PolicyKind::ALL
-                .into_iter()
-                .filter(|k| *k != kind && Pre::new(*k, instance_pre.clone()).is_ok())
-                .map(PolicyKind::as_str)
-                .collect();
-            let detail = if others.is_empty() {
-                describe(&e)
-            } else {
-                format!("{}; it implements: {}", describe(&e), others.join(", "))
-            };
-            return Err(PolicyError::WrongWorld {
-                expected: kind,
-                detail,
-            });
+impl PolicyEngine {
+    /// [`Self::load`] with options (e.g. without the self-check, for tests and tools that want
+    /// to exercise a plugin that fails on every input).
+    pub fn load_with(
+        &self,
+        kind: PolicyKind,
+        wasm: &[u8],
+        config_json: &str,
+        limits: Limits,
+        label: &str,
+        options: LoadOptions,
+    ) -> Result<LoadedPlugin, PolicyError> {
+        let engine = &self.inner;
+        let started = Instant::now();
+        if limits.memory_bytes > engine.options.max_memory_bytes {
+            return Err(PolicyError::Instantiate(format!(
+                "memory limit {} exceeds the engine's maximum {}",
+                limits.memory_bytes, engine.options.max_memory_bytes
+            )));
         }
-    };
-    let label: Arc<str> = Arc::from(label);
-    let stats = |load_time| {
-        Arc::new(PluginStats::new(
-            &label,
+        if limits.time_budget.is_zero() {
+            return Err(PolicyError::Instantiate(
+                "time budget must be positive".into(),
+            ));
+        }
+        let mut limits = limits;
+        limits.max_instances = limits.max_instances.clamp(1, 64);
+        // An empty document means "no configuration" (the SDK reads it as `{}`).
+        if !config_json.trim().is_empty()
+            && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(config_json)
+        {
+            return Err(PolicyError::Configure(format!(
+                "configuration is not valid JSON: {e}"
+            )));
+        }
+        let (component, hash, origin) = engine.component(wasm)?;
+        let instance_pre = engine.instance_pre(&component)?;
+        let pre = match Pre::new(kind, instance_pre.clone()) {
+            Ok(p) => p,
+            Err(e) => {
+                let others: Vec<&str> = PolicyKind::ALL
+                    .into_iter()
+                    .filter(|k| *k != kind && Pre::new(*k, instance_pre.clone()).is_ok())
+                    .map(PolicyKind::as_str)
+                    .collect();
+                let detail = if others.is_empty() {
+                    describe(&e)
+                } else {
+                    format!("{}; it implements: {}", describe(&e), others.join(", "))
+                };
+                return Err(PolicyError::WrongWorld {
+                    expected: kind,
+                    detail,
+                });
+            }
+        };
+        let label: Arc<str> = Arc::from(label);
+        let stats = |load_time| {
+            Arc::new(PluginStats::new(
+                &label,
+                kind,
+                &hash,
+                crate::store::now_millis(),
+                origin,
+                load_time,
+            ))
+        };
+        let mut plugin = PluginInner {
+            engine: engine.clone(),
             kind,
-            &hash,
-            crate::store::now_millis(),
-            origin,
-            load_time,
-        ))
-    };
-    let mut plugin = PluginInner {
-        engine: engine.clone(),
-        kind,
-        label: label.clone(),
-        limits,
-        config: config_json.to_string(),
-        pre,
-        pool: Mutex::new(Pool::default()),
-        available: Condvar::new(),
-        // Replaced below once the load time is known.
-        stats: stats(Duration::ZERO),
-    };
-    let mut inst = plugin
-        .new_instance()
-        .map_err(NewInstanceError::into_inner)?;
-    if options.self_check {
-        plugin.self_check(&mut inst)?;
+            label: label.clone(),
+            limits,
+            config: config_json.to_string(),
+            pre,
+            pool: Mutex::new(Pool::default()),
+            available: Condvar::new(),
+            // Replaced below once the load time is known.
+            stats: stats(Duration::ZERO),
+        };
+        let mut inst = plugin
+            .new_instance()
+            .map_err(NewInstanceError::into_inner)?;
+        if options.self_check {
+            plugin.self_check(&mut inst)?;
+        }
+        plugin.stats = stats(started.elapsed());
+        plugin.seed(inst);
+        tracing::info!(plugin = %label, kind = %kind, hash = %hash, origin = ?origin,
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "policy plugin loaded");
+        Ok(LoadedPlugin {
+            inner: Arc::new(plugin),
+        })
     }
-    plugin.stats = stats(started.elapsed());
-    plugin.seed(inst);
-    tracing::info!(plugin = %label, kind = %kind, hash = %hash, origin = ?origin,
-        elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "policy plugin loaded");
-    Ok(LoadedPlugin {
-        inner: Arc::new(plugin),
-    })
 }
 
 impl LoadedPlugin {

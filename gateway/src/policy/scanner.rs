@@ -24,13 +24,13 @@ use crate::clock::Clock;
 use crate::store::{LifecycleOp, LifecycleOutcome, Millis, ObjectVersion, Store, StoreError};
 
 /// Versions (and uploads) per plugin call.
-pub const BATCH: usize = 1000;
+const BATCH: usize = 1000;
 /// Versions read from the store per page.
 const PAGE: usize = 2000;
 /// Progress is saved every this many batches.
 const SAVE_EVERY: usize = 16;
 /// At most this many planned actions are listed in a report (the counters are always exact).
-pub const MAX_LISTED: usize = 10_000;
+const MAX_LISTED: usize = 10_000;
 
 /// Why a scan could not run at all.
 #[derive(Debug, thiserror::Error)]
@@ -227,7 +227,7 @@ impl LifecycleScanner {
     }
 
     /// The buckets that have a lifecycle policy (a binding or an S3 configuration).
-    pub fn bound_buckets(&self) -> Vec<String> {
+    fn bound_buckets(&self) -> Vec<String> {
         let Ok(buckets) = self.store.list_buckets() else {
             return Vec::new();
         };

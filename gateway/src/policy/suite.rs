@@ -67,7 +67,7 @@ use crate::clock::{Fraction, iso8601};
 const DAY_MS: f64 = 86_400_000.0;
 
 /// The suffix of snapshot files.
-pub const SNAPSHOT_SUFFIX: &str = ".snap";
+const SNAPSHOT_SUFFIX: &str = ".snap";
 
 /// A suite that could not be read, parsed, or run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -531,7 +531,7 @@ fn step_text(s: &BackupStep) -> String {
 }
 
 /// Loads the suite's plugin through `engine` (the real host, real limits).
-pub fn load_plugin(engine: &PolicyEngine, suite: &Suite) -> Result<LoadedPlugin, SuiteError> {
+fn load_plugin(engine: &PolicyEngine, suite: &Suite) -> Result<LoadedPlugin, SuiteError> {
     let wasm = super::builtin::read_plugin(&suite.plugin).map_err(|e| {
         SuiteError(format!(
             "{}: cannot read plugin {}: {e}",
@@ -689,7 +689,7 @@ pub fn find_suites(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// The content of a stored snapshot (insta format: an optional `---` metadata header, then the
 /// document), normalized like insta does (trailing whitespace trimmed, CRLF → LF). `None` if the
 /// file does not exist.
-pub fn read_snapshot(path: &Path) -> std::io::Result<Option<String>> {
+fn read_snapshot(path: &Path) -> std::io::Result<Option<String>> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -699,7 +699,7 @@ pub fn read_snapshot(path: &Path) -> std::io::Result<Option<String>> {
 }
 
 /// The document part of a snapshot file's text, normalized.
-pub fn snapshot_content(text: &str) -> String {
+fn snapshot_content(text: &str) -> String {
     let text = text.replace("\r\n", "\n");
     let body = match text.strip_prefix("---\n") {
         Some(rest) => match rest.find("\n---\n") {
@@ -721,7 +721,7 @@ fn canonical_snapshot_text(doc: &str) -> String {
 }
 
 /// Writes a snapshot file in insta's format.
-pub fn write_snapshot(path: &Path, suite_file: &Path, content: &str) -> std::io::Result<()> {
+fn write_snapshot(path: &Path, suite_file: &Path, content: &str) -> std::io::Result<()> {
     let source = suite_file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

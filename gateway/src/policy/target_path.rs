@@ -18,7 +18,7 @@
 //! free of imports from the rest of the gateway.
 
 /// Longest target path, in bytes.
-pub const MAX_TARGET_PATH: usize = 1024;
+const MAX_TARGET_PATH: usize = 1024;
 
 /// Whether a path may have empty segments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

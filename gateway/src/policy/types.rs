@@ -112,11 +112,6 @@ impl PolicyObject {
             older_versions,
         }
     }
-
-    /// Whether `other` names the same version (bucket, key, version id).
-    pub fn same_version(&self, other: &PolicyObject) -> bool {
-        self.version_id == other.version_id && self.key == other.key && self.bucket == other.bucket
-    }
 }
 
 /// An incomplete multipart upload (WIT `multipart-upload`).
