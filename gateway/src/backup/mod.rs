@@ -11,11 +11,11 @@
 //! - [`run`]: executing plans; [`restore`]: restoring. A binding's `[backup]` settings
 //!   (schedule, generations, events) are parsed with the binding, in
 //!   [`crate::policy::backup_settings`].
-//! - [`admin`]: the admin API routes (the `lakegate backup` command is `crate::cli::backup`).
+//! - The admin API's backup routes are in `crate::admin::backup`, the `lakegate backup`
+//!   command in `crate::cli::backup`.
 //! - [`BackupService`]: per-bucket serialization of runs and restores, jobs and their
 //!   progress, the scheduler, and the debounced event-driven incremental runs.
 
-pub mod admin;
 pub mod error;
 pub mod localfs;
 pub mod manifest;

@@ -12,8 +12,8 @@
 //!
 //! Empty values count as unset.
 
+use crate::app::{DEFAULT_ROOT_PASSWORD, DEFAULT_ROOT_USER};
 use crate::auth::Credentials;
-use crate::server::{DEFAULT_ROOT_PASSWORD, DEFAULT_ROOT_USER};
 
 use super::admin_client::{AdminClient, AdminClientError};
 

@@ -20,8 +20,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::app::ServerError;
 use crate::policy::PolicyError;
-use crate::server::ServerError;
 use admin_client::AdminClientError;
 
 /// lakegate: S3-compatible object storage for Medallion data lakes, with per-bucket retention,

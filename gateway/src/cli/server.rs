@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::server::{ConnectionLimits, Server, ServerConfig, root_password_is_weak};
+use crate::app::{Server, ServerConfig, root_password_is_weak};
+use crate::http::ConnectionLimits;
 use crate::store::StoreOptions;
 
 use super::CliError;
@@ -154,7 +155,7 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
         );
     }
     let insecure = args.insecure_default_credentials;
-    let fd_limit = crate::server::connection::raise_open_files_limit();
+    let fd_limit = crate::http::connection::raise_open_files_limit();
     let mut limits = ConnectionLimits::for_fd_limit(fd_limit);
     if let Some(n) = args.max_connections {
         limits.max_connections = n.max(1);

@@ -13,7 +13,6 @@
 //! - [`registry`], [`bindings`], [`suite`]: bucket bindings, hot reload, snapshot suites;
 //!   [`backup_settings`]: a backup binding's `[backup]` table.
 
-pub mod admin;
 pub mod backup_settings;
 pub mod bindings;
 pub mod builtin;
@@ -26,7 +25,6 @@ mod plugin;
 mod pool;
 pub mod registry;
 mod sandbox;
-pub mod scanner;
 pub mod stats;
 pub mod suite;
 pub mod target_path;

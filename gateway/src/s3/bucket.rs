@@ -7,7 +7,7 @@ use super::checksum::read_document;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::router::Operation;
 use super::xml::{self, XmlWriter};
-use super::{S3Request, S3Response, S3State, empty_response, get, set_header, xml_response};
+use super::{S3Api, S3Request, S3Response, empty_response, get, set_header, xml_response};
 use crate::clock::{Fraction, iso8601};
 use crate::store::{StoreError, Versioning};
 
@@ -21,7 +21,7 @@ fn owner(w: &mut XmlWriter, id: &str) {
         .close("Owner");
 }
 
-pub async fn list_buckets(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn list_buckets(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let buckets = state.store.list_buckets()?;
     let prefix = req.query.get("prefix").unwrap_or("");
     let mut w = XmlWriter::new("ListAllMyBucketsResult");
@@ -41,7 +41,7 @@ pub async fn list_buckets(state: &S3State, req: S3Request) -> S3Result<S3Respons
     Ok(xml_response(w.finish("ListAllMyBucketsResult")))
 }
 
-pub async fn create_bucket(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+pub async fn create_bucket(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     super::headers::refuse_unimplemented(&req.headers)?;
     if let Some(o) = req.header("x-amz-object-ownership")
         && o != "BucketOwnerEnforced"
@@ -87,14 +87,14 @@ pub async fn create_bucket(state: &S3State, mut req: S3Request) -> S3Result<S3Re
     Ok(resp)
 }
 
-pub async fn head_bucket(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn head_bucket(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let b = state.store.bucket(&req.bucket)?;
     let mut resp = empty_response(StatusCode::OK);
     set_header(resp.headers_mut(), "x-amz-bucket-region", &b.region);
     Ok(resp)
 }
 
-pub async fn delete_bucket(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn delete_bucket(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     state.store.delete_bucket(&req.bucket).await?;
     // A bucket created later under the same name starts without these.
     for r in [
@@ -108,7 +108,7 @@ pub async fn delete_bucket(state: &S3State, req: S3Request) -> S3Result<S3Respon
     Ok(empty_response(StatusCode::NO_CONTENT))
 }
 
-pub async fn get_location(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn get_location(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let b = state.store.bucket(&req.bucket)?;
     // us-east-1 is reported as an empty LocationConstraint, as AWS does.
     let mut doc =
@@ -122,7 +122,7 @@ pub async fn get_location(state: &S3State, req: S3Request) -> S3Result<S3Respons
     Ok(xml_response(doc))
 }
 
-pub async fn get_versioning(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn get_versioning(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let b = state.store.bucket(&req.bucket)?;
     let mut w = XmlWriter::new("VersioningConfiguration");
     match b.versioning {
@@ -137,7 +137,7 @@ pub async fn get_versioning(state: &S3State, req: S3Request) -> S3Result<S3Respo
     Ok(xml_response(w.finish("VersioningConfiguration")))
 }
 
-pub async fn put_versioning(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+pub async fn put_versioning(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     let body = read_document(&mut req, 64 * 1024).await?;
     let doc: xml::VersioningConfiguration = xml::parse(&body)?;
     if doc.mfa_delete.as_deref().is_some_and(|m| m == "Enabled") {
@@ -177,7 +177,7 @@ pub async fn put_versioning(state: &S3State, mut req: S3Request) -> S3Result<S3R
 }
 
 /// The only ACL lakegate has: the owner (the root credentials) holds FULL_CONTROL.
-pub async fn get_acl(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn get_acl(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     if req.op == Operation::GetObjectAcl {
         get::resolve_version(&state.store, &req)?;
     } else {
@@ -196,7 +196,7 @@ pub async fn get_acl(state: &S3State, req: S3Request) -> S3Result<S3Response> {
 }
 
 /// Accepts only the ACL that is already true (private); anything else is not implemented.
-pub async fn put_acl(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+pub async fn put_acl(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     if req.op == Operation::PutObjectAcl {
         get::resolve_version(&state.store, &req)?;
     } else {
@@ -212,7 +212,7 @@ pub async fn put_acl(state: &S3State, mut req: S3Request) -> S3Result<S3Response
     Ok(empty_response(StatusCode::OK))
 }
 
-pub async fn get_tagging(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn get_tagging(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let b = state.store.bucket(&req.bucket)?;
     if b.tags.is_empty() {
         return Err(S3Error::new(S3ErrorCode::NoSuchTagSet));
@@ -226,7 +226,7 @@ pub async fn get_tagging(state: &S3State, req: S3Request) -> S3Result<S3Response
     Ok(xml_response(w.finish("Tagging")))
 }
 
-pub async fn put_tagging(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+pub async fn put_tagging(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     let body = read_document(&mut req, 64 * 1024).await?;
     let doc: xml::TaggingXml = xml::parse(&body)?;
     let tags = xml::validate_tags_up_to(
@@ -247,7 +247,7 @@ pub async fn put_tagging(state: &S3State, mut req: S3Request) -> S3Result<S3Resp
     Ok(empty_response(StatusCode::NO_CONTENT))
 }
 
-pub async fn delete_tagging(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn delete_tagging(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     state
         .store
         .update_bucket(&req.bucket, |b| {

@@ -8,7 +8,7 @@ use percent_encoding::percent_decode_str;
 use super::checksum::{self, Checksummer};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::XmlWriter;
-use super::{S3Request, S3Response, S3State, headers, put, router, set_header, xml_response};
+use super::{S3Api, S3Request, S3Response, headers, put, router, set_header, xml_response};
 use crate::clock::{Fraction, iso8601};
 use crate::store::{
     Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, ObjectVersion, Store,
@@ -110,7 +110,7 @@ fn directive(h: &HeaderMap, name: &str) -> S3Result<bool> {
     }
 }
 
-pub async fn copy_object(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     headers::refuse_unimplemented(&req.headers)?;
     let store = &state.store;
     let dest_bucket = store.bucket(&req.bucket)?;

@@ -6,10 +6,10 @@ use super::checksum::read_document;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::{self, XmlWriter};
 use super::{
-    S3Request, S3Response, S3State, empty_response, headers, router, set_header, xml_response,
+    S3Api, S3Request, S3Response, empty_response, headers, router, set_header, xml_response,
 };
 
-pub async fn delete_object(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn delete_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     if req.headers.contains_key(http::header::IF_MATCH) {
         return Err(S3Error::not_implemented(
             "Conditional DeleteObject (If-Match)",
@@ -40,7 +40,7 @@ pub async fn delete_object(state: &S3State, req: S3Request) -> S3Result<S3Respon
 /// Most keys one DeleteObjects request may name.
 const MAX_DELETE_KEYS: usize = 1000;
 
-pub async fn delete_objects(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+pub async fn delete_objects(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     let body = read_document(&mut req, 2 * 1024 * 1024).await?;
     let doc: xml::DeleteXml = xml::parse(&body)?;
     if doc.objects.is_empty() || doc.objects.len() > MAX_DELETE_KEYS {

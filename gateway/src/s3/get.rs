@@ -6,7 +6,7 @@ use http::{HeaderMap, StatusCode};
 
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::headers;
-use super::{S3Request, S3Response, S3State, response, set_header};
+use super::{S3Api, S3Request, S3Response, response, set_header};
 use crate::store::{BucketInfo, ObjectVersion, Store, VersionRef, Versioning};
 
 /// Which bytes of an object a request wants.
@@ -127,7 +127,7 @@ const OVERRIDES: [(&str, &str); 6] = [
     ("response-content-encoding", "content-encoding"),
 ];
 
-pub async fn get_object(state: &S3State, req: S3Request, head: bool) -> S3Result<S3Response> {
+pub async fn get_object(state: &S3Api, req: S3Request, head: bool) -> S3Result<S3Response> {
     let (bucket, v) = resolve_version(&state.store, &req)?;
     headers::check_preconditions(&req.headers, "", &v)?;
     let part = part_number(&req.query)?;

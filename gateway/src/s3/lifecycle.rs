@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use super::checksum::read_document;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::{self, TagXml, XmlWriter};
-use super::{S3Request, S3Response, S3State, empty_response, xml_response};
+use super::{S3Api, S3Request, S3Response, empty_response, xml_response};
 use crate::policy::PolicyKind;
 
 /// S3's limit on rules per configuration.
@@ -343,7 +343,7 @@ pub(crate) fn render(config: &Value) -> String {
     w.finish("LifecycleConfiguration")
 }
 
-fn governed_by_binding(state: &S3State, bucket: &str) -> S3Result<()> {
+fn governed_by_binding(state: &S3Api, bucket: &str) -> S3Result<()> {
     if let Some(b) = state.policies.binding(bucket, PolicyKind::Lifecycle) {
         let file = b
             .binding
@@ -361,20 +361,14 @@ fn governed_by_binding(state: &S3State, bucket: &str) -> S3Result<()> {
     Ok(())
 }
 
-pub async fn put(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+pub async fn put(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     state.store.bucket(&req.bucket)?;
     let body = read_document(&mut req, 1024 * 1024).await?;
     let config = translate(&body)?;
     governed_by_binding(state, &req.bucket)?;
     let text = config.to_string();
     // The plugin validates the translation (and the scanner will run exactly this).
-    let Some(scanner) = &state.lifecycle else {
-        return Err(S3Error::with_message(
-            S3ErrorCode::NotImplemented,
-            "Lifecycle configurations need the policy engine, which is off on this server.",
-        ));
-    };
-    let checker = scanner.clone();
+    let checker = state.lifecycle.clone();
     let checked = tokio::task::spawn_blocking(move || checker.s3_plugin(&text).map(|_| text))
         .await
         .map_err(|e| S3Error::internal(format!("lifecycle check failed: {e}")))?;
@@ -386,7 +380,7 @@ pub async fn put(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
     Ok(empty_response(StatusCode::OK))
 }
 
-pub async fn get(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn get(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     state.store.bucket(&req.bucket)?;
     let Some(text) = state.store.s3_lifecycle(&req.bucket)? else {
         return Err(S3Error::new(S3ErrorCode::NoSuchLifecycleConfiguration));
@@ -396,7 +390,7 @@ pub async fn get(state: &S3State, req: S3Request) -> S3Result<S3Response> {
     Ok(xml_response(render(&config)))
 }
 
-pub async fn delete(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn delete(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     state.store.bucket(&req.bucket)?;
     state.store.set_s3_lifecycle(&req.bucket, None).await?;
     Ok(empty_response(StatusCode::NO_CONTENT))

@@ -11,7 +11,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use super::error::{S3Error, S3Result};
 use super::router::Query;
 use super::xml::XmlWriter;
-use super::{S3Request, S3Response, S3State, xml_response};
+use super::{S3Api, S3Request, S3Response, xml_response};
 use crate::clock::{Fraction, iso8601};
 use crate::store::CurrentEntry;
 use crate::store::listing::{Cursor, Entry, Listing, Page};
@@ -134,7 +134,7 @@ fn write_prefixes<T>(w: &mut XmlWriter, page: &Page<T>, url: bool) {
     }
 }
 
-pub async fn list_objects_v1(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn list_objects_v1(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let q = &req.query;
     let url = parse_encoding_type(q)?;
     let max = parse_max_keys(q, false)?;
@@ -171,7 +171,7 @@ pub async fn list_objects_v1(state: &S3State, req: S3Request) -> S3Result<S3Resp
     Ok(xml_response(w.finish("ListBucketResult")))
 }
 
-pub async fn list_objects_v2(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn list_objects_v2(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let q = &req.query;
     let url = parse_encoding_type(q)?;
     let max = parse_max_keys(q, false)?;
@@ -251,7 +251,7 @@ pub fn versions_start(
     ))
 }
 
-pub async fn list_object_versions(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn list_object_versions(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let q = &req.query;
     let url = parse_encoding_type(q)?;
     let max = parse_max_keys(q, true)?;

@@ -6,11 +6,11 @@ use http::StatusCode;
 use super::checksum::read_document;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::{self, XmlWriter, parse_iso8601};
-use super::{S3Request, S3Response, S3State, empty_response, get, headers, xml_response};
+use super::{S3Api, S3Request, S3Response, empty_response, get, headers, xml_response};
 use crate::clock::{Fraction, iso8601};
 use crate::store::{DefaultRetention, Retention, RetentionMode, StoreError, lock};
 
-pub async fn get_lock_configuration(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn get_lock_configuration(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let b = state.store.bucket(&req.bucket)?;
     if !b.object_lock_enabled {
         return Err(S3Error::new(
@@ -76,7 +76,7 @@ pub(crate) fn parse_default_retention(
     Ok(Some(DefaultRetention { mode, days, years }))
 }
 
-pub async fn put_lock_configuration(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+pub async fn put_lock_configuration(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     let body = read_document(&mut req, 64 * 1024).await?;
     let default = parse_default_retention(xml::parse(&body)?)?;
     state
@@ -98,7 +98,7 @@ pub async fn put_lock_configuration(state: &S3State, mut req: S3Request) -> S3Re
     Ok(empty_response(StatusCode::OK))
 }
 
-fn require_lock(state: &S3State, bucket: &str) -> S3Result<()> {
+fn require_lock(state: &S3Api, bucket: &str) -> S3Result<()> {
     if !state.store.bucket(bucket)?.object_lock_enabled {
         return Err(S3Error::invalid_request(
             "Bucket is missing Object Lock Configuration",
@@ -107,7 +107,7 @@ fn require_lock(state: &S3State, bucket: &str) -> S3Result<()> {
     Ok(())
 }
 
-pub async fn get_retention(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn get_retention(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     require_lock(state, &req.bucket)?;
     let (_, v) = get::resolve_version(&state.store, &req)?;
     let Some(r) = v.retention else {
@@ -124,7 +124,7 @@ pub async fn get_retention(state: &S3State, req: S3Request) -> S3Result<S3Respon
     Ok(xml_response(w.finish("Retention")))
 }
 
-pub async fn put_retention(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+pub async fn put_retention(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     require_lock(state, &req.bucket)?;
     let body = read_document(&mut req, 64 * 1024).await?;
     let doc: xml::RetentionXml = xml::parse(&body)?;
@@ -164,7 +164,7 @@ pub async fn put_retention(state: &S3State, mut req: S3Request) -> S3Result<S3Re
     Ok(empty_response(StatusCode::OK))
 }
 
-pub async fn get_legal_hold(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn get_legal_hold(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     require_lock(state, &req.bucket)?;
     let (_, v) = get::resolve_version(&state.store, &req)?;
     let mut w = XmlWriter::new("LegalHold");
@@ -172,7 +172,7 @@ pub async fn get_legal_hold(state: &S3State, req: S3Request) -> S3Result<S3Respo
     Ok(xml_response(w.finish("LegalHold")))
 }
 
-pub async fn put_legal_hold(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+pub async fn put_legal_hold(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     require_lock(state, &req.bucket)?;
     let body = read_document(&mut req, 64 * 1024).await?;
     let doc: xml::LegalHoldXml = xml::parse(&body)?;

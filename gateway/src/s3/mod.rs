@@ -1,8 +1,8 @@
 //! The S3 API: routing, XML, errors and one handler module per operation family.
 //!
-//! [`handle`] is the single entry point for every request on the S3 port: it assigns the request
-//! id, answers health checks, authenticates, routes to an [`Operation`], runs its handler and
-//! renders errors as S3 XML.
+//! [`handle`] takes every S3 request the HTTP layer (`crate::http`) hands it: it authenticates,
+//! routes to an [`Operation`], runs its handler and renders errors as S3 XML. [`S3Api`] is what
+//! the handlers work on.
 
 pub mod bucket;
 pub mod checksum;
@@ -21,15 +21,14 @@ pub mod tagging;
 pub mod xml;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use axum::body::Body;
-use futures::FutureExt;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use tracing::Instrument;
 
 use crate::auth::{self, CredentialStore, RequestBody};
+use crate::clock::Clock;
+use crate::lifecycle::LifecycleScanner;
 use crate::policy::registry::PolicyRegistry;
 use crate::store::{Millis, Store, StoreError};
 use error::{S3Error, S3ErrorCode, S3Result};
@@ -39,87 +38,22 @@ use router::{Operation, Query};
 /// `RequestHeaderSectionTooLarge`. hyper refuses anything past 256 KiB before we see it.
 const MAX_HEADER_SECTION: usize = 64 * 1024;
 
-/// What every S3 handler shares.
-pub struct S3State {
+/// What every S3 handler works on: the S3 API's share of the application (see `crate::app`).
+pub struct S3Api {
     pub store: Arc<Store>,
     pub credentials: CredentialStore,
     /// Base domains for virtual-host-style requests (`<bucket>.<domain>`).
     pub domains: Vec<String>,
     /// The region this server answers for (GetBucketLocation, default LocationConstraint).
     pub region: String,
-    /// Per-bucket policy bindings (retention hook on writes, admin API).
+    /// Per-bucket policy bindings (the retention hook on writes).
     pub policies: Arc<PolicyRegistry>,
     /// "Now" for object timestamps, object lock and policies (see [`crate::clock`]).
-    pub clock: Arc<crate::clock::Clock>,
-    /// The lifecycle scanner (admin API: run, dry-run, status); `None` when policies are off.
-    pub lifecycle: Option<Arc<crate::policy::scanner::LifecycleScanner>>,
-    /// Backups (admin API: run, restore, status, jobs).
-    pub backup: Option<Arc<crate::backup::BackupService>>,
+    pub clock: Arc<Clock>,
+    /// Checks S3 lifecycle configurations with the lifecycle plugin the scanner will run.
+    pub lifecycle: Arc<LifecycleScanner>,
     /// A request body that delivers no bytes for this long fails with `RequestTimeout`.
     pub body_read_timeout: std::time::Duration,
-    request_counter: AtomicU64,
-    boot_id: u32,
-}
-
-impl S3State {
-    pub fn new(
-        store: Arc<Store>,
-        credentials: CredentialStore,
-        domains: Vec<String>,
-        region: String,
-    ) -> Self {
-        S3State {
-            store,
-            credentials,
-            domains,
-            region,
-            policies: Arc::new(PolicyRegistry::disabled()),
-            clock: Arc::new(crate::clock::Clock::system()),
-            lifecycle: None,
-            backup: None,
-            body_read_timeout: auth::body::DEFAULT_READ_TIMEOUT,
-            request_counter: AtomicU64::new(0),
-            boot_id: uuid::Uuid::new_v4().as_u128() as u32,
-        }
-    }
-
-    /// Uses `clock` for the data plane's time (the default is the system clock).
-    pub fn with_clock(mut self, clock: Arc<crate::clock::Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Runs lifecycle scans with `scanner` (admin API).
-    pub fn with_lifecycle(
-        mut self,
-        scanner: Arc<crate::policy::scanner::LifecycleScanner>,
-    ) -> Self {
-        self.lifecycle = Some(scanner);
-        self
-    }
-
-    /// Serves the backup routes of the admin API from `backup`.
-    pub fn with_backup(mut self, backup: Arc<crate::backup::BackupService>) -> Self {
-        self.backup = Some(backup);
-        self
-    }
-
-    /// Fails request bodies that stall for `timeout`.
-    pub fn with_body_read_timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.body_read_timeout = timeout;
-        self
-    }
-
-    /// Serves policies from `policies` (the default is none).
-    pub fn with_policies(mut self, policies: Arc<PolicyRegistry>) -> Self {
-        self.policies = policies;
-        self
-    }
-
-    fn next_request_id(&self) -> String {
-        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
-        format!("{:08X}{:012X}", self.boot_id, n)
-    }
 }
 
 /// One authenticated S3 request, as handlers see it.
@@ -233,54 +167,33 @@ impl From<StoreError> for S3Error {
     }
 }
 
-/// The entry point for every request on the S3 port.
-pub async fn handle(state: Arc<S3State>, req: Request<Body>) -> S3Response {
-    let request_id = state.next_request_id();
-    let span = tracing::info_span!("s3", request_id = %request_id, method = %req.method(), op = tracing::field::Empty);
-    async move {
-        let is_head = req.method() == Method::HEAD;
-        // hyper sends `100 Continue` only when a handler reads a non-empty body. A request that
-        // expected it but got its final answer directly (empty body, or refused before the body)
-        // must not leave the connection open: botocore keeps the "no 100 Continue" state on a
-        // reused connection and misparses the next response there, stalling for its 60 s read
-        // timeout. Closing the connection resets the client.
-        let expected_continue = req
-            .headers()
-            .get(http::header::EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-        let empty_body = req
-            .headers()
-            .get(http::header::CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() == b"0");
-        let resource = req.uri().path().to_string();
-        let started = std::time::Instant::now();
-        // A panic is a bug, never an answer: contain it to this request and answer InternalError.
-        let outcome = std::panic::AssertUnwindSafe(dispatch(&state, req, &request_id))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| Err(S3Error::internal("request handler panicked")));
-        let mut resp = match outcome {
-            Ok(r) => r,
-            Err(e) => error_response(&e, &resource, &request_id, is_head),
-        };
-        let h = resp.headers_mut();
-        set_header(h, "x-amz-request-id", &request_id);
-        h.insert("x-amz-id-2", HeaderValue::from_static("lakegate"));
-        h.insert(http::header::SERVER, HeaderValue::from_static("lakegate"));
-        h.insert("accept-ranges", HeaderValue::from_static("bytes"));
-        if expected_continue && (empty_body || !resp.status().is_success()) {
-            resp.headers_mut()
-                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        tracing::debug!(
-            status = resp.status().as_u16(),
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "done"
-        );
-        resp
+/// Handles one S3 request (the HTTP layer has assigned `request_id` and opened its span):
+/// authenticates, routes to an [`Operation`], runs its handler and renders errors as S3 XML.
+pub async fn handle(api: &S3Api, req: Request<Body>, request_id: &str) -> S3Response {
+    let is_head = req.method() == Method::HEAD;
+    let resource = req.uri().path().to_string();
+    match dispatch(api, req, request_id).await {
+        Ok(r) => r,
+        Err(e) => error_response(&e, &resource, request_id, is_head),
     }
-    .instrument(span)
-    .await
+}
+
+/// Refuses a header section (or URI) larger than [`MAX_HEADER_SECTION`].
+pub fn check_header_section(parts: &http::request::Parts) -> S3Result<()> {
+    let header_bytes: usize = parts
+        .headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_SECTION || parts.uri.to_string().len() > MAX_HEADER_SECTION {
+        return Err(S3Error::with_message(
+            S3ErrorCode::RequestHeaderSectionTooLarge,
+            format!(
+                "Your request header section exceeds the maximum allowed size ({MAX_HEADER_SECTION} bytes)."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Renders an S3 error (no body for HEAD).
@@ -314,46 +227,16 @@ pub fn error_response(e: &S3Error, resource: &str, request_id: &str, is_head: bo
     r
 }
 
-async fn dispatch(state: &S3State, req: Request<Body>, request_id: &str) -> S3Result<S3Response> {
+async fn dispatch(state: &S3Api, req: Request<Body>, request_id: &str) -> S3Result<S3Response> {
     let (parts, body) = req.into_parts();
-    let header_bytes: usize = parts
-        .headers
-        .iter()
-        .map(|(k, v)| k.as_str().len() + v.len() + 4)
-        .sum();
-    if header_bytes > MAX_HEADER_SECTION || parts.uri.to_string().len() > MAX_HEADER_SECTION {
-        return Err(S3Error::with_message(
-            S3ErrorCode::RequestHeaderSectionTooLarge,
-            format!(
-                "Your request header section exceeds the maximum allowed size ({MAX_HEADER_SECTION} bytes)."
-            ),
-        ));
-    }
+    check_header_section(&parts)?;
     let path = parts.uri.path();
-    if parts.method == Method::GET || parts.method == Method::HEAD {
-        match path {
-            "/minio/health/live" | "/health/live" => return Ok(empty_response(StatusCode::OK)),
-            // Ready: writes can succeed (metadata store open, data directory writable, not full).
-            "/minio/health/ready" | "/health/ready" => {
-                let status = match state.store.ready() {
-                    Ok(()) => StatusCode::OK,
-                    Err(_) => StatusCode::SERVICE_UNAVAILABLE,
-                };
-                return Ok(empty_response(status));
-            }
-            _ => {}
-        }
-    }
     let host = parts
         .headers
         .get(http::header::HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| parts.uri.authority().map(|a| a.as_str()));
     let vhost = router::vhost_bucket(host, &state.domains);
-    if crate::policy::admin::is_admin_path(path, vhost) {
-        tracing::Span::current().record("op", "PolicyAdmin");
-        return crate::policy::admin::handle(state, parts, body).await;
-    }
     let (bucket, key) = router::split_path(path, vhost)?;
     let query = Query::parse(parts.uri.query())?;
     let op = router::resolve(
@@ -394,7 +277,7 @@ async fn dispatch(state: &S3State, req: Request<Body>, request_id: &str) -> S3Re
     run(state, req).await
 }
 
-async fn run(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+async fn run(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     use Operation::*;
     match req.op {
         ListBuckets => bucket::list_buckets(state, req).await,

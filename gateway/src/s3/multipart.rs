@@ -11,8 +11,7 @@ use super::checksum::{self, Checksummer};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::{self, XmlWriter};
 use super::{
-    S3Request, S3Response, S3State, copy, empty_response, get, headers, put, set_header,
-    xml_response,
+    S3Api, S3Request, S3Response, copy, empty_response, get, headers, put, set_header, xml_response,
 };
 use crate::clock::{Fraction, iso8601};
 use crate::store::{
@@ -30,7 +29,7 @@ fn upload_id(req: &S3Request) -> S3Result<&str> {
         .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchUpload))
 }
 
-pub async fn create(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn create(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     headers::refuse_unimplemented(&req.headers)?;
     let meta = headers::object_meta(&req.headers)?;
     let tags = headers::tagging_header(&req.headers)?;
@@ -98,7 +97,7 @@ fn part_checksum_header(out: &mut http::HeaderMap, checksums: &[(ChecksumAlgorit
     }
 }
 
-pub async fn upload_part(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+pub async fn upload_part(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     let number = part_number(&req)?;
     let id = upload_id(&req)?.to_string();
     let store = &state.store;
@@ -173,7 +172,7 @@ pub(crate) fn copy_range(h: &http::HeaderMap, size: u64) -> S3Result<(u64, u64)>
     Ok((first, last - first + 1))
 }
 
-pub async fn upload_part_copy(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn upload_part_copy(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let number = part_number(&req)?;
     let id = upload_id(&req)?.to_string();
     let store = &state.store;
@@ -237,7 +236,7 @@ fn xml_checksum(p: &xml::CompletePartXml, a: ChecksumAlgorithm) -> Option<&str> 
     }
 }
 
-pub async fn complete(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+pub async fn complete(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     let id = upload_id(&req)?.to_string();
     let cond = put::write_conditions(&req.headers)?;
     // The x-amz-checksum-* headers of a Complete describe the object, not this document: only
@@ -416,7 +415,7 @@ pub async fn complete(state: &S3State, mut req: S3Request) -> S3Result<S3Respons
     Ok(resp)
 }
 
-pub async fn abort(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn abort(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let id = upload_id(&req)?.to_string();
     state.store.abort_upload(&req.bucket, &req.key, &id).await?;
     Ok(empty_response(StatusCode::NO_CONTENT))
@@ -450,7 +449,7 @@ fn owner(w: &mut XmlWriter, id: &str) {
         .close("Owner");
 }
 
-pub async fn list_parts(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn list_parts(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let id = upload_id(&req)?.to_string();
     let max = parse_max(&req.query, "max-parts")?;
     let marker: u32 = match req.query.get("part-number-marker") {
@@ -504,7 +503,7 @@ pub async fn list_parts(state: &S3State, req: S3Request) -> S3Result<S3Response>
     Ok(xml_response(w.finish("ListPartsResult")))
 }
 
-pub async fn list_uploads(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn list_uploads(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     use crate::store::listing::{Cursor, Entry, Listing};
     let q = &req.query;
     let max = parse_max(q, "max-uploads")?;

@@ -8,7 +8,7 @@ use http::{HeaderMap, StatusCode};
 use super::checksum::{self, Checksummer, Digests};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::headers;
-use super::{S3Request, S3Response, S3State, empty_response, set_header};
+use super::{S3Api, S3Request, S3Response, empty_response, set_header};
 use crate::auth::RequestBody;
 use crate::store::{
     Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, Store, WriteConditions,
@@ -177,7 +177,7 @@ pub fn checksum_response_headers(out: &mut HeaderMap, c: Option<&Checksum>) {
     }
 }
 
-pub async fn put_object(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+pub async fn put_object(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     headers::refuse_unimplemented(&req.headers)?;
     let meta = headers::object_meta(&req.headers)?;
     let tags = headers::tagging_header(&req.headers)?;

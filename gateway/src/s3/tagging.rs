@@ -5,9 +5,9 @@ use http::StatusCode;
 use super::checksum::read_document;
 use super::error::S3Result;
 use super::xml::{self, XmlWriter, validate_tags};
-use super::{S3Request, S3Response, S3State, empty_response, get, set_header, xml_response};
+use super::{S3Api, S3Request, S3Response, empty_response, get, set_header, xml_response};
 
-pub async fn get_tagging(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn get_tagging(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let (bucket, v) = get::resolve_version(&state.store, &req)?;
     let mut w = XmlWriter::new("Tagging");
     w.open("TagSet");
@@ -22,7 +22,7 @@ pub async fn get_tagging(state: &S3State, req: S3Request) -> S3Result<S3Response
     Ok(resp)
 }
 
-pub async fn put_tagging(state: &S3State, mut req: S3Request) -> S3Result<S3Response> {
+pub async fn put_tagging(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     let body = read_document(&mut req, 64 * 1024).await?;
     let doc: xml::TaggingXml = xml::parse(&body)?;
     let tags = validate_tags(
@@ -35,12 +35,12 @@ pub async fn put_tagging(state: &S3State, mut req: S3Request) -> S3Result<S3Resp
     set_tags(state, req, tags, StatusCode::OK).await
 }
 
-pub async fn delete_tagging(state: &S3State, req: S3Request) -> S3Result<S3Response> {
+pub async fn delete_tagging(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     set_tags(state, req, Vec::new(), StatusCode::NO_CONTENT).await
 }
 
 async fn set_tags(
-    state: &S3State,
+    state: &S3Api,
     req: S3Request,
     tags: Vec<(String, String)>,
     status: StatusCode,

@@ -2,8 +2,25 @@
 
 use serde_json::Value;
 
-use crate::common::xml_value;
 use crate::harness::*;
+
+/// An admin API refusal: JSON `{"error": <message>, "code": <code>}` with its status.
+#[track_caller]
+fn assert_admin_error(r: &crate::common::RawResponse, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{}", r.text());
+    let v: Value =
+        serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("not JSON: {}", r.text()));
+    assert_eq!(v["code"], code, "{}", r.text());
+    assert!(
+        v["error"].as_str().is_some_and(|m| !m.is_empty()),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        r.headers.get("content-type").map(|v| v.as_bytes()),
+        Some(&b"application/json"[..])
+    );
+}
 
 #[tokio::test]
 async fn admin_api_requires_root_signatures() {
@@ -15,14 +32,14 @@ async fn admin_api_requires_root_signatures() {
         .anonymous()
         .send()
         .await;
-    r.assert_error(403, "AccessDenied");
+    assert_admin_error(&r, 403, "AccessDenied");
     // Unknown credentials.
     let r = srv
         .raw("GET", "/lakegate/admin/v1/policies")
         .credentials("someone", "something-secret")
         .send()
         .await;
-    r.assert_error(403, "AccessDenied");
+    assert_admin_error(&r, 403, "AccessDenied");
     // The root access key with a wrong secret.
     let r = srv
         .raw("PUT", "/lakegate/admin/v1/bindings/x.toml")
@@ -30,15 +47,14 @@ async fn admin_api_requires_root_signatures() {
         .body("bucket = 'x'")
         .send()
         .await;
-    r.assert_error(403, "AccessDenied");
+    assert_admin_error(&r, 403, "AccessDenied");
     assert!(!pol.path("x.toml").exists());
     let r = srv
         .raw("DELETE", "/lakegate/admin/v1/bindings/x.toml")
         .anonymous()
         .send()
         .await;
-    assert_eq!(r.status, 403);
-    assert!(xml_value(&r.text(), "Message").is_some());
+    assert_admin_error(&r, 403, "AccessDenied");
     // Root.
     let r = srv.raw("GET", "/lakegate/admin/v1/policies").send().await;
     assert_eq!(r.status, 200, "{}", r.text());

@@ -18,9 +18,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::registry::PolicyRegistry;
-use super::types::{LifecycleAction, LifecycleItem, PolicyKind, PolicyObject, PolicyUpload};
 use crate::clock::Clock;
+use crate::policy::registry::PolicyRegistry;
+use crate::policy::types::{
+    LifecycleAction, LifecycleItem, PolicyKind, PolicyObject, PolicyUpload,
+};
 use crate::store::{LifecycleOp, LifecycleOutcome, Millis, ObjectVersion, Store, StoreError};
 
 /// Versions (and uploads) per plugin call.
@@ -124,7 +126,7 @@ pub struct LifecycleScanner {
     running: Mutex<BTreeSet<String>>,
     progress: Mutex<BTreeMap<String, ScanReport>>,
     /// The builtin lifecycle plugin configured with S3 lifecycle configurations, by config.
-    s3_plugins: Mutex<BTreeMap<String, super::LoadedPlugin>>,
+    s3_plugins: Mutex<BTreeMap<String, crate::policy::LoadedPlugin>>,
 }
 
 /// Turns one key's versions (newest first) into lifecycle items.
@@ -243,23 +245,28 @@ impl LifecycleScanner {
 
     /// The builtin lifecycle plugin configured with `config` (an S3 lifecycle configuration as
     /// translated by `s3::lifecycle`), loaded once per distinct configuration. Blocking.
-    pub fn s3_plugin(&self, config: &str) -> Result<super::LoadedPlugin, super::PolicyError> {
+    pub fn s3_plugin(
+        &self,
+        config: &str,
+    ) -> Result<crate::policy::LoadedPlugin, crate::policy::PolicyError> {
         if let Some(p) = lock(&self.s3_plugins).get(config) {
             return Ok(p.clone());
         }
         let Some(engine) = self.policies.engine() else {
-            return Err(super::PolicyError::Instantiate(
+            return Err(crate::policy::PolicyError::Instantiate(
                 "the policy engine is off on this server".into(),
             ));
         };
-        let wasm = super::builtin::get("lifecycle").ok_or_else(|| {
-            super::PolicyError::Instantiate("this build has no builtin lifecycle plugin".into())
+        let wasm = crate::policy::builtin::get("lifecycle").ok_or_else(|| {
+            crate::policy::PolicyError::Instantiate(
+                "this build has no builtin lifecycle plugin".into(),
+            )
         })?;
         let plugin = engine.load(
             PolicyKind::Lifecycle,
             wasm,
             config,
-            super::Limits::default(),
+            crate::policy::Limits::default(),
             "s3-lifecycle-configuration",
         )?;
         let mut cache = lock(&self.s3_plugins);
@@ -271,7 +278,10 @@ impl LifecycleScanner {
     }
 
     /// The bucket's lifecycle plugin and how to name it: its binding, else its S3 configuration.
-    async fn policy_for(&self, bucket: &str) -> Result<(super::LoadedPlugin, String), ScanError> {
+    async fn policy_for(
+        &self,
+        bucket: &str,
+    ) -> Result<(crate::policy::LoadedPlugin, String), ScanError> {
         if let Some(active) = self.policies.binding(bucket, PolicyKind::Lifecycle) {
             let name = active
                 .binding
@@ -399,7 +409,7 @@ impl LifecycleScanner {
     async fn walk(
         &self,
         bucket: &str,
-        plugin: &super::LoadedPlugin,
+        plugin: &crate::policy::LoadedPlugin,
         now: Millis,
         dry_run: bool,
         resume: Option<String>,
@@ -510,7 +520,7 @@ impl LifecycleScanner {
     async fn decide_and_apply(
         &self,
         bucket: &str,
-        plugin: &super::LoadedPlugin,
+        plugin: &crate::policy::LoadedPlugin,
         now: Millis,
         dry_run: bool,
         batch: &mut Vec<LifecycleItem>,

@@ -1,9 +1,9 @@
-//! Sockets and lifecycle: binds the S3 and console ports, serves connections with hyper
-//! (TCP_NODELAY on every socket: headers and small bodies must not wait for delayed ACKs), holds
-//! them to the connection limits and timeouts ([`connection`]), and shuts down gracefully (stop
-//! accepting, let in-flight requests finish).
-
-pub mod connection;
+//! The application: its state ([`AppState`]: the store, identities, policies, the clock, the
+//! lifecycle scanner and the backup service, each created once) and its wiring ([`Server`]:
+//! opens the data directory, creates the default buckets on first start, binds the S3 and
+//! console ports, builds the routers over the state — the S3 API, the admin API and the health
+//! checks on one port ([`crate::http::Dispatch`]), the console on the other — starts the
+//! background tasks, and shuts it all down gracefully).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,12 +14,15 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::admin::AdminApi;
 use crate::auth::{CredentialStore, Credentials};
+use crate::backup::BackupService;
 use crate::clock::Clock;
+use crate::http::{ConnectionLimits, Dispatch, connection};
+use crate::lifecycle::LifecycleScanner;
 use crate::policy::registry::PolicyRegistry;
-use crate::policy::scanner::LifecycleScanner;
 use crate::policy::{PolicyEngine, PolicyError};
-use crate::s3::{self, S3State};
+use crate::s3::S3Api;
 use crate::store::{Store, StoreError, StoreOptions};
 
 /// The buckets a fresh data directory starts with (the Medallion layers and MLflow).
@@ -27,8 +30,6 @@ pub const DEFAULT_BUCKETS: [&str; 4] = ["bronze", "silver", "gold", "mlflow"];
 
 /// The first lifecycle scan runs this long after start (then every `lifecycle_interval`).
 const LIFECYCLE_FIRST_SCAN: Duration = Duration::from_secs(60);
-
-pub use connection::ConnectionLimits;
 
 /// Everything `lakegate server` is configured with.
 #[derive(Debug, Clone)]
@@ -84,6 +85,8 @@ pub enum ServerError {
 
 /// The root user every fresh install knows.
 pub const DEFAULT_ROOT_USER: &str = "admin";
+/// The root user every fresh install knows.
+pub const DEFAULT_ROOT_USER: &str = "admin";
 /// The root password every fresh install knows.
 pub const DEFAULT_ROOT_PASSWORD: &str = "admin123";
 /// The shortest root password accepted on a non-loopback address.
@@ -108,6 +111,54 @@ pub fn check_exposure(addr: SocketAddr, weak: bool, allowed: bool) -> Result<boo
         Ok(true)
     } else {
         Err(ServerError::WeakRootCredentials { address: addr })
+    }
+}
+
+/// The application's state: everything the APIs work on, created once at start.
+pub struct AppState {
+    pub store: Arc<Store>,
+    /// The access keys requests may be signed with.
+    pub credentials: CredentialStore,
+    /// The region this server answers for.
+    pub region: String,
+    /// Base domains for virtual-host-style requests.
+    pub domains: Vec<String>,
+    pub policies: Arc<PolicyRegistry>,
+    /// "Now" for the data plane (see [`crate::clock`]).
+    pub clock: Arc<Clock>,
+    pub lifecycle: Arc<LifecycleScanner>,
+    pub backup: Arc<BackupService>,
+    /// A request body that delivers no bytes for this long fails with `RequestTimeout`.
+    pub body_read_timeout: Duration,
+}
+
+impl AppState {
+    /// The S3 API's share.
+    pub fn s3_api(&self) -> S3Api {
+        S3Api {
+            store: self.store.clone(),
+            credentials: self.credentials.clone(),
+            domains: self.domains.clone(),
+            region: self.region.clone(),
+            policies: self.policies.clone(),
+            clock: self.clock.clone(),
+            lifecycle: self.lifecycle.clone(),
+            body_read_timeout: self.body_read_timeout,
+        }
+    }
+
+    /// The admin API's share.
+    pub fn admin_api(&self) -> AdminApi {
+        AdminApi {
+            store: self.store.clone(),
+            credentials: self.credentials.clone(),
+            region: self.region.clone(),
+            policies: self.policies.clone(),
+            clock: self.clock.clone(),
+            lifecycle: self.lifecycle.clone(),
+            backup: self.backup.clone(),
+            body_read_timeout: self.body_read_timeout,
+        }
     }
 }
 
@@ -216,7 +267,7 @@ impl Server {
             }
         };
         tracing::info!(target = %backup_target.url(), "backup target");
-        let backup = crate::backup::BackupService::new(
+        let backup = BackupService::new(
             store.clone(),
             policies.clone(),
             clock.clone(),
@@ -224,24 +275,26 @@ impl Server {
             local_key,
             config.region.clone(),
         );
-        let state = Arc::new(
-            S3State::new(
-                store.clone(),
-                CredentialStore::new(config.root.clone()),
-                config.domains.clone(),
-                config.region.clone(),
-            )
-            .with_policies(policies.clone())
-            .with_clock(clock.clone())
-            .with_lifecycle(scanner.clone())
-            .with_backup(backup.clone())
-            .with_body_read_timeout(config.limits.body_read_timeout),
-        );
+        let app = AppState {
+            store: store.clone(),
+            credentials: CredentialStore::new(config.root.clone()),
+            region: config.region.clone(),
+            domains: config.domains.clone(),
+            policies: policies.clone(),
+            clock,
+            lifecycle: scanner.clone(),
+            backup: backup.clone(),
+            body_read_timeout: config.limits.body_read_timeout,
+        };
         let (shutdown, rx) = watch::channel(false);
         let limits = Arc::new(config.limits.clone());
-        let s3_handler = move |req| s3::handle(state.clone(), req);
+        let dispatch = Arc::new(Dispatch::new(
+            Arc::new(app.s3_api()),
+            Arc::new(app.admin_api()),
+        ));
+        let s3_handler = move |req| dispatch.clone().handle(req);
         let console = crate::console::router(Arc::new(
-            crate::console::Console::new(store.clone(), CredentialStore::new(config.root.clone()))
+            crate::console::Console::new(app.store.clone(), app.credentials.clone())
                 .map_err(|_| ServerError::Random)?,
         ));
         let console_body_timeout = config.limits.body_read_timeout;

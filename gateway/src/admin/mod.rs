@@ -1,0 +1,330 @@
+//! The admin API: lakegate's own management surface, on the S3 port under [`PREFIX`]
+//! (path-style only), answered in JSON. `docs/ADMIN-API.md` documents every route.
+//!
+//! One route table ([`Route`]), one authentication step ([`authorize`]: a request signed by the
+//! root credentials, SigV4 or SigV2, as the S3 API checks signatures) and one error type
+//! ([`AdminError`], JSON, also for authentication failures). The handlers live beside this file
+//! by concern: [`policies`] (plugins and bindings), [`lifecycle`] (scans), [`backup`] (runs,
+//! restores, jobs) and [`clock`] (the data plane's time).
+
+pub mod backup;
+pub mod clock;
+pub mod error;
+pub mod lifecycle;
+pub mod policies;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::body::Body;
+use http::{HeaderValue, Method, Response, StatusCode};
+
+pub use error::{AdminError, AdminResult};
+
+use crate::auth::{self, CredentialStore, RequestBody};
+use crate::backup::BackupService;
+use crate::clock::Clock;
+use crate::lifecycle::LifecycleScanner;
+use crate::policy::registry::PolicyRegistry;
+use crate::store::Store;
+
+/// The reserved path prefix of the admin API.
+pub const PREFIX: &str = "/lakegate/admin/v1/";
+
+/// What the admin API works on.
+pub struct AdminApi {
+    pub store: Arc<Store>,
+    pub credentials: CredentialStore,
+    /// The region request signatures are scoped to.
+    pub region: String,
+    pub policies: Arc<PolicyRegistry>,
+    pub clock: Arc<Clock>,
+    pub lifecycle: Arc<LifecycleScanner>,
+    pub backup: Arc<BackupService>,
+    /// A request body that delivers no bytes for this long fails with `RequestTimeout`.
+    pub body_read_timeout: Duration,
+}
+
+/// Whether a request is for the admin API (path-style requests under [`PREFIX`]).
+pub fn is_admin_path(path: &str, vhost_bucket: Option<&str>) -> bool {
+    vhost_bucket.is_none() && path.starts_with(PREFIX)
+}
+
+/// Every route of the admin API: the path after [`PREFIX`], parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `policies`: every binding's status.
+    Policies,
+    /// `bindings/{name}.toml`
+    Binding(&'a str),
+    /// `plugins/{name}.wasm`
+    Plugin(&'a str),
+    /// `lifecycle/{bucket}`: the last and running scans.
+    Lifecycle(&'a str),
+    /// `lifecycle/{bucket}/run`
+    LifecycleRun(&'a str),
+    /// `backup`: the target and the buckets with backups.
+    Backups,
+    /// `backup/{bucket}`
+    Backup(&'a str),
+    /// `backup/{bucket}/run`
+    BackupRun(&'a str),
+    /// `backup/{bucket}/restore`
+    BackupRestore(&'a str),
+    /// `jobs`
+    Jobs,
+    /// `jobs/{id}`
+    Job(&'a str),
+    /// `clock`
+    Clock,
+}
+
+impl<'a> Route<'a> {
+    /// The route for `rest` (the path after [`PREFIX`]), if there is one.
+    pub fn parse(rest: &'a str) -> Option<Route<'a>> {
+        // A binding's or plugin's name is the whole rest of the path (then refused as a name
+        // if it holds a slash), never another route.
+        if let Some(name) = rest.strip_prefix("bindings/") {
+            return Some(Route::Binding(name));
+        }
+        if let Some(name) = rest.strip_prefix("plugins/") {
+            return Some(Route::Plugin(name));
+        }
+        let segments: Vec<&str> = rest.split('/').collect();
+        Some(match segments.as_slice() {
+            ["policies"] => Route::Policies,
+            ["lifecycle", bucket] => Route::Lifecycle(bucket),
+            ["lifecycle", bucket, "run"] => Route::LifecycleRun(bucket),
+            ["backup"] | ["backup", ""] => Route::Backups,
+            ["backup", bucket] => Route::Backup(bucket),
+            ["backup", bucket, "run"] => Route::BackupRun(bucket),
+            ["backup", bucket, "restore"] => Route::BackupRestore(bucket),
+            ["jobs"] | ["jobs", ""] => Route::Jobs,
+            ["jobs", id] => Route::Job(id),
+            ["clock"] => Route::Clock,
+            _ => return None,
+        })
+    }
+
+    /// The methods the route takes (`HEAD` goes wherever `GET` does), as an `Allow` value.
+    pub fn allowed(&self) -> &'static str {
+        match self {
+            Route::Binding(_) => "GET, PUT, DELETE",
+            Route::Plugin(_) => "PUT",
+            Route::Clock => "GET, PUT",
+            Route::LifecycleRun(_) | Route::BackupRun(_) | Route::BackupRestore(_) => "POST",
+            Route::Policies
+            | Route::Lifecycle(_)
+            | Route::Backups
+            | Route::Backup(_)
+            | Route::Jobs
+            | Route::Job(_) => "GET",
+        }
+    }
+
+    fn allows(&self, method: &Method) -> bool {
+        let method = if method == Method::HEAD {
+            "GET"
+        } else {
+            method.as_str()
+        };
+        self.allowed().split(", ").any(|m| m == method)
+    }
+}
+
+/// Handles one admin request: authenticates, routes, runs the handler, renders JSON.
+pub async fn handle(api: &AdminApi, parts: http::request::Parts, body: Body) -> Response<Body> {
+    let is_head = parts.method == Method::HEAD;
+    match run(api, parts, body).await {
+        Ok(r) => r,
+        Err(e) => {
+            if e.status.is_server_error() {
+                tracing::warn!(code = e.code, message = %e.message, "admin request failed");
+            } else {
+                tracing::debug!(code = e.code, message = %e.message, "admin request refused");
+            }
+            e.into_response(is_head)
+        }
+    }
+}
+
+async fn run(
+    api: &AdminApi,
+    parts: http::request::Parts,
+    body: Body,
+) -> AdminResult<Response<Body>> {
+    crate::s3::check_header_section(&parts).map_err(body_error)?;
+    let body = authorize(api, &parts, body)?;
+    let rest = parts.uri.path().strip_prefix(PREFIX).unwrap_or_default();
+    let Some(route) = Route::parse(rest) else {
+        return Err(AdminError::not_found(format!(
+            "no such admin endpoint: {}",
+            parts.uri.path()
+        )));
+    };
+    if !route.allows(&parts.method) {
+        return Err(AdminError::method_not_allowed(route.allowed()));
+    }
+    let query = Query::parse(parts.uri.query())?;
+    let method = &parts.method;
+    match route {
+        Route::Policies => policies::list(api),
+        Route::Binding(name) => policies::binding(api, method, name, body).await,
+        Route::Plugin(name) => policies::put_plugin(api, name, body).await,
+        Route::Lifecycle(bucket) => lifecycle::status(api, bucket),
+        Route::LifecycleRun(bucket) => lifecycle::run(api, bucket, query.flag("dry_run")?).await,
+        Route::Backups => backup::list(api).await,
+        Route::Backup(bucket) => backup::status(api, bucket).await,
+        Route::BackupRun(bucket) => backup::run(api, bucket, query.flag("wait")?).await,
+        Route::BackupRestore(bucket) => backup::restore(api, bucket, &query).await,
+        Route::Jobs => backup::jobs(api),
+        Route::Job(id) => backup::job(api, id),
+        Route::Clock => clock::clock(api, method, body).await,
+    }
+}
+
+/// The one authentication step: the request must be signed by the root credentials (IAM
+/// actions come later). Any failure (unsigned, unknown key, bad signature, expired) is
+/// `AccessDenied`; the reason goes to the debug log only.
+fn authorize(api: &AdminApi, parts: &http::request::Parts, body: Body) -> AdminResult<RequestBody> {
+    let authenticated = auth::authenticate(
+        parts,
+        None,
+        &api.credentials,
+        &api.region,
+        SystemTime::now(),
+    )
+    .map_err(|e| {
+        tracing::debug!(reason = %e.message, "admin request not authenticated");
+        AdminError::access_denied()
+    })?;
+    if authenticated.access_key != api.credentials.root().access_key {
+        return Err(AdminError::access_denied());
+    }
+    let body = RequestBody::new(body, authenticated.payload.clone(), &parts.headers)
+        .map_err(body_error)?;
+    Ok(body.with_read_timeout(api.body_read_timeout))
+}
+
+/// Reads a whole request body of at most `limit` bytes.
+pub(crate) async fn read_body(mut body: RequestBody, limit: usize) -> AdminResult<Vec<u8>> {
+    body.read_to_end(limit)
+        .await
+        .map(|b| b.to_vec())
+        .map_err(body_error)
+}
+
+/// A body that could not be read or verified, as the admin API answers it.
+fn body_error(e: crate::s3::error::S3Error) -> AdminError {
+    AdminError::other(e.status(), e.code.as_str(), e.message)
+}
+
+/// A JSON answer (pretty-printed, newline-terminated).
+pub fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Body> {
+    let mut body = serde_json::to_string_pretty(&value).unwrap_or_default();
+    body.push('\n');
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// A 200 JSON answer.
+pub fn ok(value: serde_json::Value) -> AdminResult<Response<Body>> {
+    Ok(json_response(StatusCode::OK, value))
+}
+
+/// The query string's parameters, percent-decoded (`+` is a space).
+pub struct Query(HashMap<String, String>);
+
+impl Query {
+    fn parse(query: Option<&str>) -> AdminResult<Query> {
+        let mut out = HashMap::new();
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| String::from_utf8(auth::decode_query_component(s)).ok();
+            let (Some(k), Some(v)) = (decode(k), decode(v)) else {
+                return Err(AdminError::bad_request(format!(
+                    "the query parameter {pair:?} is not valid UTF-8 percent-encoding"
+                )));
+            };
+            out.insert(k, v);
+        }
+        Ok(Query(out))
+    }
+
+    /// A non-empty parameter.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A yes/no parameter: absent is no; present with no value, `true`, `1` or `yes` is yes;
+    /// `false`, `0` or `no` is no; anything else is refused.
+    pub fn flag(&self, name: &str) -> AdminResult<bool> {
+        match self.0.get(name).map(String::as_str) {
+            None | Some("false" | "0" | "no") => Ok(false),
+            Some("" | "true" | "1" | "yes") => Ok(true),
+            Some(other) => Err(AdminError::bad_request(format!(
+                "{name}: expected true or false, got {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Refuses a bucket name the S3 API would refuse.
+pub(crate) fn check_bucket(bucket: &str) -> AdminResult<()> {
+    crate::s3::router::check_bucket_name(bucket)
+        .map_err(|_| AdminError::bad_request(format!("invalid bucket name {bucket:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(Route::parse("policies"), Some(Route::Policies));
+        assert_eq!(
+            Route::parse("bindings/a.toml"),
+            Some(Route::Binding("a.toml"))
+        );
+        assert_eq!(
+            Route::parse("lifecycle/b/run"),
+            Some(Route::LifecycleRun("b"))
+        );
+        assert_eq!(Route::parse("backup/"), Some(Route::Backups));
+        assert_eq!(
+            Route::parse("backup/b/restore"),
+            Some(Route::BackupRestore("b"))
+        );
+        assert_eq!(Route::parse("jobs/7"), Some(Route::Job("7")));
+        assert_eq!(
+            Route::parse("bindings/a/b.toml"),
+            Some(Route::Binding("a/b.toml"))
+        );
+        assert_eq!(Route::parse("nothing"), None);
+        assert_eq!(Route::parse("lifecycle/b/stop"), None);
+        assert!(Route::Clock.allows(&Method::HEAD));
+        assert!(!Route::Plugin("x.wasm").allows(&Method::GET));
+        assert!(Route::Binding("x.toml").allows(&Method::DELETE));
+    }
+
+    #[test]
+    fn flags() {
+        let q = Query::parse(Some("a&b=true&c=0&d=maybe&e=yes")).unwrap();
+        assert!(q.flag("a").unwrap());
+        assert!(q.flag("b").unwrap());
+        assert!(!q.flag("c").unwrap());
+        assert!(q.flag("d").is_err());
+        assert!(q.flag("e").unwrap());
+        assert!(!q.flag("absent").unwrap());
+        assert!(Query::parse(Some("a=%ff")).is_err());
+    }
+}

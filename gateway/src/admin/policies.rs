@@ -1,0 +1,240 @@
+//! Policy routes: every binding's status, uploads of plugins and bindings, unbinding.
+//!
+//! Names are `[A-Za-z0-9._-]+`, never starting with a dot, so nothing escapes the policies
+//! directory. A binding upload is refused (`400`, nothing written) if it does not parse, or if
+//! its `plugin` is not `builtin:<name>` or a file inside the policies directory: an absolute path
+//! or one with `..` (refused without looking at the file system), a symlink resolving outside
+//! the directory, something other than a regular file (a FIFO, a device), or a file over 64 MiB
+//! (see [`bindings`]). A plugin that does not exist yet is accepted: the binding is written and
+//! reported failed (`422`) until the plugin appears. These checks never open the plugin and run
+//! without the registry's reload lock, and the load that follows reads it non-blocking and
+//! capped, so no upload can hang the ones behind it.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use http::{Method, Response, StatusCode};
+use serde_json::json;
+
+use super::{AdminApi, AdminError, AdminResult, json_response, ok, read_body};
+use crate::auth::RequestBody;
+use crate::policy::registry::ReloadOutcome;
+use crate::policy::{PolicyEngine, bindings, builtin};
+
+/// Largest plugin upload (the same cap as for any plugin file a binding names).
+pub const MAX_PLUGIN_BYTES: usize = bindings::MAX_PLUGIN_BYTES as usize;
+/// Largest binding upload.
+pub const MAX_BINDING_BYTES: usize = bindings::MAX_BINDING_BYTES as usize;
+
+/// The policies directory, or `404` when policies are off.
+fn policies_dir(api: &AdminApi) -> AdminResult<PathBuf> {
+    api.policies
+        .dir()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| AdminError::not_found("policies are disabled on this server"))
+}
+
+/// `GET policies`: `{"dir", "bindings": [BindingStatus...]}`.
+pub fn list(api: &AdminApi) -> AdminResult<Response<Body>> {
+    let dir = policies_dir(api)?;
+    ok(json!({ "dir": dir.display().to_string(), "bindings": api.policies.statuses() }))
+}
+
+fn bad_name(name: &str, suffix: &str) -> AdminError {
+    AdminError::bad_request(format!(
+        "invalid name {name:?}: expected [A-Za-z0-9._-]+ (not starting with a dot) ending in {suffix}"
+    ))
+}
+
+/// `GET|PUT|DELETE bindings/{name}.toml`.
+pub async fn binding(
+    api: &AdminApi,
+    method: &Method,
+    name: &str,
+    body: RequestBody,
+) -> AdminResult<Response<Body>> {
+    let dir = policies_dir(api)?;
+    let valid = name
+        .strip_suffix(".toml")
+        .is_some_and(bindings::is_safe_name)
+        && bindings::is_binding_file(Path::new(name));
+    if !valid {
+        return Err(bad_name(name, ".toml (not .suite.toml)"));
+    }
+    let file = dir.join(name);
+    match *method {
+        Method::PUT => {
+            let data = read_body(body, MAX_BINDING_BYTES).await?;
+            put_binding(api, &file, &data).await
+        }
+        Method::DELETE => delete_binding(api, &file, name).await,
+        _ => match api.policies.status(&file) {
+            Some(s) => ok(json!(s)),
+            None => Err(AdminError::not_found(format!("no binding {name}"))),
+        },
+    }
+}
+
+/// Writes `data` to `path` atomically: a hidden temporary file in the same directory, fsynced,
+/// then renamed over the target.
+fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.{:016x}.tmp",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        uuid::Uuid::new_v4().as_u128() as u64
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes on a blocking thread.
+async fn write_file(path: PathBuf, data: Vec<u8>) -> AdminResult<()> {
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || write_atomic(&path, &data))
+        .await
+        .map_err(|e| AdminError::internal(format!("write of {shown} panicked: {e}")))?
+        .map_err(|e| AdminError::internal(format!("cannot write {shown}: {e}")))
+}
+
+/// `PUT plugins/{name}.wasm`: checks the component (`engine.check`), writes
+/// `<dir>/plugins/{name}.wasm` atomically and reloads the bindings using it.
+pub async fn put_plugin(
+    api: &AdminApi,
+    name: &str,
+    body: RequestBody,
+) -> AdminResult<Response<Body>> {
+    let dir = policies_dir(api)?;
+    let Some(stem) = name
+        .strip_suffix(".wasm")
+        .filter(|s| bindings::is_safe_name(s))
+    else {
+        return Err(bad_name(name, ".wasm"));
+    };
+    let name = format!("{stem}.wasm");
+    let data = read_body(body, MAX_PLUGIN_BYTES).await?;
+    let registry = &api.policies;
+    let Some(engine) = registry.engine().cloned() else {
+        return Err(AdminError::not_found("policies are disabled"));
+    };
+    let hash = PolicyEngine::hash(&data);
+    let (checked, data) = tokio::task::spawn_blocking(move || (engine.check(&data), data))
+        .await
+        .map_err(|e| AdminError::internal(format!("plugin check panicked: {e}")))?;
+    let worlds = match checked {
+        Ok(w) if w.is_empty() => {
+            return Err(AdminError::unprocessable(format!(
+                "{name}: the component implements none of the lakegate:policy worlds (retention, lifecycle, backup)"
+            )));
+        }
+        Ok(w) => w,
+        Err(e) => return Err(AdminError::unprocessable(format!("{name}: {e}"))),
+    };
+    let path = dir.join("plugins").join(&name);
+    write_file(path.clone(), data).await?;
+    tracing::info!(plugin = %path.display(), hash = %hash, "policy plugin uploaded");
+    registry.ensure_dir_watched();
+    let changed: BTreeSet<PathBuf> = [path.clone()].into();
+    registry.handle_changes(&changed).await;
+    let affected: Vec<_> = registry
+        .statuses()
+        .into_iter()
+        .filter(|s| s.plugin_path.as_deref() == Some(&*path.to_string_lossy()))
+        .collect();
+    ok(json!({
+        "plugin": format!("plugins/{name}"),
+        "hash": hash,
+        "worlds": worlds,
+        "bindings": affected,
+    }))
+}
+
+/// `PUT bindings/{name}.toml`: validates (parse, plugin location), writes atomically, loads;
+/// answers the binding's state (200 active, 422 failed; 400 refused, nothing written).
+async fn put_binding(api: &AdminApi, file: &Path, data: &[u8]) -> AdminResult<Response<Body>> {
+    let registry = &api.policies;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return Err(AdminError::bad_request("the binding is not UTF-8 text"));
+    };
+    let name = file
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let binding = match bindings::parse(file, text) {
+        Ok(b) => b,
+        Err(mut e) => {
+            e.location = e.location.replacen(&file.display().to_string(), &name, 1);
+            return Err(AdminError::bad_request(e.to_string()));
+        }
+    };
+    // The plugin's location: lexically first (no file system access for absolute or `..`
+    // paths), then what is there (stat only, on a blocking thread, no lock held).
+    if let Err(e) = bindings::check_plugin_path(&binding.plugin_raw) {
+        return Err(AdminError::bad_request(format!("{name}: plugin: {e}")));
+    }
+    if builtin::marker_name(&binding.plugin).is_none() {
+        let (dir, plugin) = (
+            file.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            binding.plugin.clone(),
+        );
+        let checked =
+            tokio::task::spawn_blocking(move || bindings::check_plugin_file(&dir, &plugin))
+                .await
+                .map_err(|e| AdminError::internal(format!("plugin check panicked: {e}")))?;
+        match checked {
+            Ok(_) => {}
+            // Not there yet: written, and reported failed until the plugin appears.
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                return Err(AdminError::bad_request(format!(
+                    "{name}: plugin {:?} refused: {e}",
+                    binding.plugin_raw
+                )));
+            }
+        }
+    }
+    write_file(file.to_path_buf(), data.to_vec()).await?;
+    registry.ensure_dir_watched();
+    let outcome = registry.reload_file(file, true).await;
+    let status = registry.status(file);
+    let code = match (outcome, &status) {
+        (ReloadOutcome::Loaded | ReloadOutcome::Unchanged, Some(s)) if s.state == "active" => {
+            StatusCode::OK
+        }
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    Ok(json_response(code, json!(status)))
+}
+
+/// `DELETE bindings/{name}.toml`: removes the file and unbinds.
+async fn delete_binding(api: &AdminApi, file: &Path, name: &str) -> AdminResult<Response<Body>> {
+    let registry = &api.policies;
+    match std::fs::remove_file(file) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if registry.status(file).is_none() {
+                return Err(AdminError::not_found(format!("no binding {name}")));
+            }
+        }
+        Err(e) => {
+            return Err(AdminError::internal(format!(
+                "cannot remove {}: {e}",
+                file.display()
+            )));
+        }
+    }
+    registry.reload_file(file, true).await;
+    ok(json!({ "deleted": name }))
+}

@@ -1,0 +1,12 @@
+//! HTTP: sockets, connections and the first look at every request.
+//!
+//! - [`connection`]: one accept loop for both ports, connection caps and timeouts, graceful
+//!   shutdown.
+//! - [`dispatch`]: the S3 port's front door: assigns the request id and its span, answers the
+//!   health checks, and hands each request to the admin API or the S3 API.
+
+pub mod connection;
+pub mod dispatch;
+
+pub use connection::ConnectionLimits;
+pub use dispatch::Dispatch;

@@ -1,0 +1,9 @@
+//! Lifecycle: the scanner that carries out each bucket's lifecycle plugin's decisions (expire,
+//! expire noncurrent versions, remove delete markers, abort stale uploads) through the store.
+//! It sits beside [`crate::backup`]: both drive policy plugins over the store's contents.
+//! The S3 `PutBucketLifecycleConfiguration` XML is translated for the same plugin in
+//! `crate::s3::lifecycle`.
+
+pub mod scanner;
+
+pub use scanner::{LifecycleScanner, ScanError, ScanReport};
