@@ -85,8 +85,6 @@ pub enum ServerError {
 
 /// The root user every fresh install knows.
 pub const DEFAULT_ROOT_USER: &str = "admin";
-/// The root user every fresh install knows.
-pub const DEFAULT_ROOT_USER: &str = "admin";
 /// The root password every fresh install knows.
 pub const DEFAULT_ROOT_PASSWORD: &str = "admin123";
 /// The shortest root password accepted on a non-loopback address.
