@@ -84,7 +84,6 @@ fn used_modules(source: &str) -> BTreeSet<String> {
 const BEING_REMOVED: &[(&str, &str)] = &[
     ("auth", "s3"),
     ("backup", "s3"),
-    ("policy", "backup"),
     ("policy", "s3"),
 ];
 
