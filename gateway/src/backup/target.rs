@@ -126,7 +126,7 @@ impl Target {
         };
         let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
-        if crate::s3::router::check_bucket_name(bucket).is_err() {
+        if crate::store::check_bucket_name(bucket).is_err() {
             return Err(bad(format!("{bucket:?} is not a valid bucket name")));
         }
         let (mut endpoint, mut region, mut virtual_host) = (None, "us-east-1".to_string(), false);

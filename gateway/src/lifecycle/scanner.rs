@@ -716,7 +716,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lakegate-scan-{}", uuid::Uuid::new_v4()));
         let store = Store::open(&dir, StoreOptions::default()).await.unwrap();
         store
-            .create_bucket("b", "us-east-1", true, 1)
+            .create_bucket("bkt", "us-east-1", true, 1)
             .await
             .unwrap();
         for (i, k) in ["a", "a", "a!", "ab", "b"].iter().enumerate() {
@@ -732,13 +732,13 @@ mod tests {
                 legal_hold: false,
             };
             store
-                .put_version("b", k, v, WriteConditions::default(), 10 + i as i64)
+                .put_version("bkt", k, v, WriteConditions::default(), 10 + i as i64)
                 .await
                 .unwrap();
         }
         let keys = |from: &[u8]| -> Vec<String> {
             store
-                .scan_versions("b", "", from, None, 100)
+                .scan_versions("bkt", "", from, None, 100)
                 .unwrap()
                 .into_iter()
                 .map(|(k, _)| k)

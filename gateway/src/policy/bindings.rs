@@ -214,7 +214,7 @@ pub fn parse_limits(file: &Path, table: Option<&toml::Table>) -> Result<Limits, 
 pub fn parse(file: &Path, text: &str) -> Result<Binding, BindingError> {
     let raw: RawBinding = toml::from_str(text).map_err(|e| BindingError::toml(file, text, &e))?;
     let bucket = raw.bucket.get_ref().trim().to_string();
-    if crate::s3::router::check_bucket_name(&bucket).is_err() {
+    if crate::store::check_bucket_name(&bucket).is_err() {
         return Err(BindingError::at(
             file,
             text,

@@ -56,13 +56,10 @@ pub async fn delete_objects(state: &S3Api, mut req: S3Request) -> S3Result<S3Res
     let mut targets = Vec::new();
     for o in &doc.objects {
         match router::check_key(&o.key) {
-            Ok(()) if !o.key.is_empty() => {
+            Ok(()) => {
                 results.push(None);
                 targets.push((o.key.clone(), o.version_id.clone()));
             }
-            Ok(()) => results.push(Some(Err(S3Error::invalid_argument(
-                "Object key must not be empty",
-            )))),
             Err(e) => results.push(Some(Err(e))),
         }
     }

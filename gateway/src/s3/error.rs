@@ -7,6 +7,9 @@ use std::fmt;
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+use crate::store::NameError;
+use crate::store::names::MAX_KEY_LEN;
+
 /// S3 error codes lakegate answers with, each tied to its HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum S3ErrorCode {
@@ -336,6 +339,30 @@ impl S3Error {
 impl From<S3ErrorCode> for S3Error {
     fn from(code: S3ErrorCode) -> Self {
         S3Error::new(code)
+    }
+}
+
+/// The store's naming rules, answered as S3 does (the router checks names before any work, so a
+/// request meets these here; a store write refused for its name maps the same way).
+impl From<NameError> for S3Error {
+    fn from(e: NameError) -> Self {
+        match e {
+            NameError::BucketName { name, reason } => S3Error::with_message(
+                S3ErrorCode::InvalidBucketName,
+                format!("The specified bucket is not valid: {reason}"),
+            )
+            .with_detail("BucketName", name),
+            NameError::KeyEmpty => S3Error::invalid_argument("Object key must not be empty"),
+            NameError::KeyTooLong(len) => S3Error::new(S3ErrorCode::KeyTooLongError)
+                .with_detail("MaxSizeAllowed", MAX_KEY_LEN.to_string())
+                .with_detail("Size", len.to_string()),
+            NameError::KeyUnrepresentable => S3Error::invalid_argument(
+                "Object key contains NUL, a control character XML cannot carry, or a Unicode non-character; lakegate does not accept it.",
+            ),
+            NameError::KeyDotSegment => S3Error::invalid_argument(
+                "Object key contains a '.' or '..' path segment, which lakegate does not accept.",
+            ),
+        }
     }
 }
 

@@ -115,6 +115,7 @@ impl From<StoreError> for S3Error {
     fn from(e: StoreError) -> Self {
         use S3ErrorCode as C;
         match e {
+            StoreError::InvalidName(e) => e.into(),
             StoreError::NoSuchBucket => S3Error::new(C::NoSuchBucket),
             StoreError::BucketExists => S3Error::new(C::BucketAlreadyOwnedByYou),
             StoreError::BucketNotEmpty => S3Error::new(C::BucketNotEmpty),

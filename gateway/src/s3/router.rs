@@ -306,64 +306,16 @@ pub fn split_path(
     Ok((bucket, key))
 }
 
-/// AWS bucket naming rules.
+/// The bucket naming rules ([`crate::store::check_bucket_name`], which the store enforces
+/// too), answered as `InvalidBucketName`.
 pub fn check_bucket_name(name: &str) -> S3Result<()> {
-    let bad = |why: &str| {
-        Err(S3Error::with_message(
-            S3ErrorCode::InvalidBucketName,
-            format!("The specified bucket is not valid: {why}"),
-        )
-        .with_detail("BucketName", name))
-    };
-    if !(3..=63).contains(&name.len()) {
-        return bad("bucket names must be between 3 and 63 characters long");
-    }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-    {
-        return bad("only lowercase letters, digits, dots and hyphens are allowed");
-    }
-    let first = name.as_bytes()[0];
-    let last = name.as_bytes()[name.len() - 1];
-    if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
-        return bad("bucket names must begin and end with a letter or digit");
-    }
-    if name.contains("..") || name.contains(".-") || name.contains("-.") {
-        return bad("adjacent periods and hyphens are not allowed");
-    }
-    if name.parse::<std::net::Ipv4Addr>().is_ok() {
-        return bad("bucket names must not be formatted as an IP address");
-    }
-    if name.starts_with("xn--")
-        || name.starts_with("sthree-")
-        || name.ends_with("-s3alias")
-        || name.ends_with("--ol-s3")
-    {
-        return bad("reserved prefix or suffix");
-    }
-    Ok(())
+    Ok(crate::store::check_bucket_name(name)?)
 }
 
-/// Object key rules: at most 1024 bytes of UTF-8; no NUL (it would break the metadata key
-/// encoding) nor other characters XML 1.0 cannot carry in listings; no `.`/`..` path
-/// segments (HTTP stacks normalise them away, so such keys cannot be addressed reliably); no
-/// Unicode non-characters. The rule itself is [`crate::store::check_object_key`] (restores of
-/// backups apply it too).
+/// The object key rules ([`crate::store::check_object_key`], which the store enforces too):
+/// an over-long key is `KeyTooLongError`, any other refusal `InvalidArgument`.
 pub fn check_key(key: &str) -> S3Result<()> {
-    use crate::store::KeyError;
-    match crate::store::check_object_key(key) {
-        Ok(()) => Ok(()),
-        Err(KeyError::TooLong(len)) => Err(S3Error::new(S3ErrorCode::KeyTooLongError)
-            .with_detail("MaxSizeAllowed", crate::store::MAX_KEY_LEN.to_string())
-            .with_detail("Size", len.to_string())),
-        Err(KeyError::Unrepresentable) => Err(S3Error::invalid_argument(
-            "Object key contains NUL, a control character XML cannot carry, or a Unicode non-character; lakegate does not accept it.",
-        )),
-        Err(KeyError::DotSegment) => Err(S3Error::invalid_argument(
-            "Object key contains a '.' or '..' path segment, which lakegate does not accept.",
-        )),
-    }
+    Ok(crate::store::check_object_key(key)?)
 }
 
 #[cfg(test)]

@@ -2,10 +2,12 @@
 
 use super::meta::{self, BUCKETS, CURRENT, PARTS, UPLOADS, VERSIONS};
 use super::model::*;
+use super::names::check_bucket_name;
 use super::{Store, StoreError};
 
 impl Store {
-    /// Creates a bucket. `object_lock` turns versioning on with it, as on AWS.
+    /// Creates a bucket. `object_lock` turns versioning on with it, as on AWS. The name must
+    /// pass the bucket naming rules ([`check_bucket_name`]).
     pub async fn create_bucket(
         &self,
         name: &str,
@@ -13,6 +15,7 @@ impl Store {
         object_lock: bool,
         now: Millis,
     ) -> Result<BucketInfo, StoreError> {
+        check_bucket_name(name)?;
         let info = BucketInfo {
             name: name.to_string(),
             created: now,

@@ -14,6 +14,7 @@ pub mod lock;
 pub mod meta;
 pub mod model;
 mod multipart;
+pub mod names;
 mod objects;
 pub mod space;
 
@@ -28,11 +29,15 @@ pub use lifecycle::{LifecycleOp, LifecycleOutcome};
 pub use meta::MetaDb;
 pub use model::*;
 pub use multipart::{CompletePart, CompletedUpload, Completion};
+pub use names::{NameError, check_bucket_name, check_object_key};
 pub use objects::{DeleteOutcome, NewVersion, PutOutcome, VersionRef, WriteConditions};
 
 /// What went wrong in the store. The S3 layer maps each variant to an S3 error.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
+    /// A bucket name or object key the naming rules refuse (see [`names`]).
+    #[error(transparent)]
+    InvalidName(#[from] NameError),
     #[error("no such bucket")]
     NoSuchBucket,
     #[error("bucket already exists")]
@@ -259,42 +264,6 @@ impl Store {
         }
         Ok(n)
     }
-}
-
-/// The longest object key, in bytes.
-pub const MAX_KEY_LEN: usize = 1024;
-
-/// Why an object key is refused (see [`check_object_key`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
-    #[error("the key is {0} bytes long (at most {MAX_KEY_LEN})")]
-    TooLong(usize),
-    #[error(
-        "the key contains NUL, a control character XML cannot carry, or a Unicode non-character"
-    )]
-    Unrepresentable,
-    #[error("the key contains a '.' or '..' path segment")]
-    DotSegment,
-}
-
-/// The gateway's one rule for object keys: what the S3 router accepts, and what a restore
-/// accepts from a backup manifest. At most [`MAX_KEY_LEN`] bytes; no NUL, no control character
-/// XML 1.0 cannot carry (tab, LF, CR, DEL and the C1 range are fine), no U+FFFE/U+FFFF; no `.` or
-/// `..` segment. (An empty key is the router's business: it addresses the bucket.)
-pub fn check_object_key(key: &str) -> Result<(), KeyError> {
-    if key.len() > MAX_KEY_LEN {
-        return Err(KeyError::TooLong(key.len()));
-    }
-    let unrepresentable = |c: char| {
-        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
-    };
-    if key.chars().any(unrepresentable) {
-        return Err(KeyError::Unrepresentable);
-    }
-    if key.split('/').any(|seg| seg == "." || seg == "..") {
-        return Err(KeyError::DotSegment);
-    }
-    Ok(())
 }
 
 /// Milliseconds since the Unix epoch now.

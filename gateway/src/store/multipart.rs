@@ -3,6 +3,7 @@
 
 use super::meta::{self, BUCKETS, PARTS, UPLOADS};
 use super::model::*;
+use super::names::check_object_key;
 use super::objects::{NewVersion, PutOutcome, WriteConditions, insert_version};
 use super::{Store, StoreError};
 
@@ -36,13 +37,14 @@ fn new_upload_id(now: Millis) -> String {
 }
 
 impl Store {
-    /// Starts an upload; returns its id.
+    /// Starts an upload of `info.key` (which must pass the key rule); returns its id.
     pub async fn create_upload(
         &self,
         bucket: &str,
         mut info: UploadInfo,
         now: Millis,
     ) -> Result<String, StoreError> {
+        check_object_key(&info.key)?;
         let upload_id = new_upload_id(now);
         info.upload_id = upload_id.clone();
         info.initiated = now;
@@ -221,6 +223,7 @@ impl Store {
         completion: Completion,
         now: Millis,
     ) -> Result<PutOutcome, StoreError> {
+        check_object_key(key)?;
         let (b, k, upload_id) = (bucket.to_string(), key.to_string(), upload_id.to_string());
         let Completion {
             expected,

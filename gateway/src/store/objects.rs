@@ -4,6 +4,7 @@
 use super::lock;
 use super::meta::{self, BUCKETS, CURRENT, ReadCtx, VERSIONS, WriteCtx};
 use super::model::*;
+use super::names::check_object_key;
 use super::{Store, StoreChangeKind, StoreError};
 
 /// A version about to be written.
@@ -341,7 +342,8 @@ pub(super) fn remove_version(
 }
 
 impl Store {
-    /// Writes a new version of `key` (see [`insert_version`]).
+    /// Writes a new version of `key` (see [`insert_version`]); the key must pass the key rule
+    /// ([`check_object_key`]).
     pub async fn put_version(
         &self,
         bucket: &str,
@@ -350,6 +352,7 @@ impl Store {
         cond: WriteConditions,
         now: Millis,
     ) -> Result<PutOutcome, StoreError> {
+        check_object_key(key)?;
         let (b, k) = (bucket.to_string(), key.to_string());
         let (etag, size) = (new.etag.clone(), new.size);
         let out = match self
@@ -463,7 +466,8 @@ impl Store {
     }
 
     /// DeleteObject: without a version id, per the bucket's versioning (remove, or add a delete
-    /// marker); with one, permanently deletes that version if object lock allows.
+    /// marker); with one, permanently deletes that version if object lock allows. The key must
+    /// pass the key rule (a delete marker may be written under it).
     pub async fn delete_object(
         &self,
         bucket: &str,
@@ -472,6 +476,7 @@ impl Store {
         bypass_governance: bool,
         now: Millis,
     ) -> Result<DeleteOutcome, StoreError> {
+        check_object_key(key)?;
         if let Some(vid) = version_id {
             check_version_id(vid)?;
         }
@@ -487,7 +492,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Deletes many objects, each independently (DeleteObjects); all in one group commit.
+    /// Deletes many objects, each independently (DeleteObjects); all in one group commit. A key
+    /// the key rule refuses fails on its own, as a bad version id does.
     pub async fn delete_objects(
         &self,
         bucket: &str,
@@ -510,9 +516,12 @@ impl Store {
                 }
                 let mut out = Vec::with_capacity(targets.len());
                 for (key, vid) in &targets {
-                    let r = match vid.as_deref().map(check_version_id) {
-                        Some(Err(e)) => Err(e),
-                        _ => delete_in(w, bucket, key, vid.as_deref(), bypass_governance, now),
+                    let checked = check_object_key(key)
+                        .map_err(StoreError::from)
+                        .and_then(|()| vid.as_deref().map_or(Ok(()), check_version_id));
+                    let r = match checked {
+                        Err(e) => Err(e),
+                        Ok(()) => delete_in(w, bucket, key, vid.as_deref(), bypass_governance, now),
                     };
                     if let Err(e) = &r
                         && e.is_storage()

@@ -273,3 +273,82 @@ async fn authenticated_manifests_with_bad_keys_or_paths_are_refused() {
     assert_eq!(job["state"], "succeeded", "{job:#}");
     assert_eq!(srv.get(&b, "a").await, b"alpha");
 }
+
+/// Every blob file in a data directory.
+fn blob_files(data_dir: &Path) -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&data_dir.join("blobs"), &mut out);
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_manifest_with_a_key_the_router_refuses_restores_nothing() {
+    let (policies, target) = (PolicyDir::new(), TargetDir::new());
+    let srv = start(&policies, &target).await;
+    let b = backed_up_then_changed(&srv, &policies).await;
+    let key = local_key(&srv);
+    let original = std::fs::read_to_string(target.manifest_file(&b, 1)).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    let (header, entry_a, entry_b) = (lines[0], lines[1], lines[2]);
+    let blobs_before = blob_files(&srv.data_dir);
+    // Signed entries whose bytes are fine (they are "b"'s, at "b"'s path) but whose key is one
+    // the S3 router refuses: a `..` segment, a NUL, one byte over 1024.
+    let over_long = "k".repeat(1025);
+    for bad_key in ["dir/../x", r"a\u0000b", over_long.as_str()] {
+        let entry = entry_b.replace(
+            r#""source_key":"b""#,
+            &format!(r#""source_key":"{bad_key}""#),
+        );
+        assert_ne!(entry, entry_b);
+        write_signed_manifest(
+            &target,
+            &key,
+            &b,
+            1,
+            &format!("{header}\n{entry_a}\n{entry}\n"),
+        );
+        // Refused whole, into the bucket itself and into a new one; nothing changed or created.
+        refused(&srv, &b, "invalid source key").await;
+    }
+    // No object under any of those keys, and no blob left behind.
+    let versions = srv
+        .client()
+        .list_object_versions()
+        .bucket(&b)
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = versions
+        .versions()
+        .iter()
+        .filter_map(|v| v.key())
+        .chain(versions.delete_markers().iter().filter_map(|m| m.key()))
+        .collect();
+    assert!(keys.iter().all(|k| ["a", "b", "c"].contains(k)), "{keys:?}");
+    assert_eq!(blob_files(&srv.data_dir), blobs_before);
+    // The real manifest still restores.
+    write_signed_manifest(
+        &target,
+        &key,
+        &b,
+        1,
+        &format!("{header}\n{entry_a}\n{entry_b}\n"),
+    );
+    let job = restore(&srv, &b, None, None).await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    assert_eq!(srv.get(&b, "a").await, b"alpha");
+}
