@@ -27,6 +27,7 @@ use crate::backup::BackupService;
 use crate::clock::Clock;
 use crate::lifecycle::LifecycleScanner;
 use crate::policy::registry::PolicyRegistry;
+use crate::s3::error::S3Error;
 use crate::store::Store;
 
 /// The reserved path prefix of the admin API.
@@ -196,7 +197,7 @@ fn authorize(api: &AdminApi, parts: &http::request::Parts, body: Body) -> AdminR
         SystemTime::now(),
     )
     .map_err(|e| {
-        tracing::debug!(reason = %e.message, "admin request not authenticated");
+        tracing::debug!(reason = %e, "admin request not authenticated");
         AdminError::access_denied()
     })?;
     if authenticated.access_key != api.credentials.root().access_key {
@@ -215,8 +216,10 @@ pub(crate) async fn read_body(mut body: RequestBody, limit: usize) -> AdminResul
         .map_err(body_error)
 }
 
-/// A body that could not be read or verified, as the admin API answers it.
-fn body_error(e: crate::s3::error::S3Error) -> AdminError {
+/// A body that could not be read or verified (or a header section too large), as the admin API
+/// answers it: the status and code the S3 API gives the same failure.
+fn body_error(e: impl Into<S3Error>) -> AdminError {
+    let e: S3Error = e.into();
     AdminError::other(e.status(), e.code.as_str(), e.message)
 }
 
@@ -280,7 +283,7 @@ impl Query {
 
 /// Refuses a bucket name the S3 API would refuse.
 pub(crate) fn check_bucket(bucket: &str) -> AdminResult<()> {
-    crate::s3::router::check_bucket_name(bucket)
+    crate::store::check_bucket_name(bucket)
         .map_err(|_| AdminError::bad_request(format!("invalid bucket name {bucket:?}")))
 }
 

@@ -4,14 +4,16 @@
 //! 1. Take the access key and signature from `Authorization: AWS AK:base64sig`, or from the
 //!    `AWSAccessKeyId`, `Signature` and `Expires` query parameters of a presigned URL.
 //! 2. Check the clock: header auth needs `x-amz-date` or `Date` within 15 minutes of the server
-//!    clock (`RequestTimeTooSkewed`); a presigned URL must not be past `Expires` (`AccessDenied`).
+//!    clock ([`AuthError::RequestTimeTooSkewed`]); a presigned URL must not be past `Expires`
+//!    ([`AuthError::PresignedExpired`]) nor valid for more than a week.
 //! 3. Rebuild the string to sign:
 //!    `METHOD\nContent-MD5\nContent-Type\nDate-or-Expires\n` + CanonicalizedAmzHeaders +
 //!    CanonicalizedResource, where the amz headers are the lower-cased `x-amz-*` headers, sorted,
 //!    `name:value\n` (repeated values comma-joined), and the resource is `/bucket/key` as sent on
 //!    the wire (still percent-encoded; prefixed with `/bucket` for virtual-host-style requests)
 //!    plus the S3 sub-resources present in the query, sorted, with their decoded values.
-//! 4. HMAC-SHA1 it with the secret, base64, compare in constant time (`SignatureDoesNotMatch`).
+//! 4. HMAC-SHA1 it with the secret, base64, compare in constant time
+//!    ([`AuthError::SignatureMismatch`]).
 //!
 //! SigV2 never covers the body: the payload check is always [`PayloadCheck::Unsigned`].
 
@@ -26,8 +28,7 @@ use super::util::{
     MAX_CLOCK_SKEW, QueryParam, ct_eq, format_amz_date, parse_http_or_amz_date, query_value,
     time_distance, unix_secs,
 };
-use super::{Authenticated, CredentialStore, PayloadCheck};
-use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use super::{AuthError, Authenticated, CredentialStore, PayloadCheck};
 
 /// Query parameters that are part of the CanonicalizedResource when present: the sub-resources
 /// AWS documents, plus the ones botocore (the main SigV2 client left) signs.
@@ -78,16 +79,17 @@ pub fn verify_header(
     authorization: &str,
     store: &CredentialStore,
     now: SystemTime,
-) -> S3Result<Authenticated> {
-    let malformed = || {
-        S3Error::invalid_argument(
-            "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
-        )
-    };
-    let rest = authorization.strip_prefix("AWS ").ok_or_else(malformed)?;
-    let (access_key, signature) = rest.trim().split_once(':').ok_or_else(malformed)?;
+) -> Result<Authenticated, AuthError> {
+    let malformed = AuthError::MalformedSigV2Authorization;
+    let rest = authorization
+        .strip_prefix("AWS ")
+        .ok_or_else(|| malformed.clone())?;
+    let (access_key, signature) = rest
+        .trim()
+        .split_once(':')
+        .ok_or_else(|| malformed.clone())?;
     if access_key.is_empty() || signature.is_empty() {
-        return Err(malformed());
+        return Err(malformed);
     }
 
     // The request time: x-amz-date wins over Date (and empties the Date line).
@@ -96,33 +98,21 @@ pub fn verify_header(
     let (time_value, date_line) = match (amz_date, date_header) {
         (Some(v), _) => (v.as_bytes(), Vec::new()),
         (None, Some(v)) => (v.as_bytes(), v.as_bytes().trim_ascii().to_vec()),
-        (None, None) => {
-            return Err(S3Error::with_message(
-                S3ErrorCode::AccessDenied,
-                "AWS authentication requires a valid Date or x-amz-date header",
-            ));
-        }
+        (None, None) => return Err(AuthError::MissingDate),
     };
     let request_time = std::str::from_utf8(time_value)
         .ok()
         .and_then(parse_http_or_amz_date)
-        .ok_or_else(|| {
-            S3Error::with_message(
-                S3ErrorCode::AccessDenied,
-                "AWS authentication requires a valid Date or x-amz-date header",
-            )
-        })?;
+        .ok_or(AuthError::MissingDate)?;
     if time_distance(request_time, now) > MAX_CLOCK_SKEW {
-        return Err(S3Error::new(S3ErrorCode::RequestTimeTooSkewed)
-            .with_detail("RequestTime", format_amz_date(request_time))
-            .with_detail("ServerTime", format_amz_date(now))
-            .with_detail(
-                "MaxAllowedSkewMilliseconds",
-                MAX_CLOCK_SKEW.as_millis().to_string(),
-            ));
+        return Err(AuthError::RequestTimeTooSkewed {
+            request_time: format_amz_date(request_time),
+            server_time: format_amz_date(now),
+            max_skew: MAX_CLOCK_SKEW,
+        });
     }
     if parts.headers.contains_key("x-amz-security-token") {
-        return Err(no_session_tokens());
+        return Err(AuthError::SessionTokenNotSupported);
     }
 
     let query = super::util::parse_query(parts.uri.query());
@@ -144,20 +134,13 @@ pub(crate) fn verify_presigned(
     query: &[QueryParam<'_>],
     store: &CredentialStore,
     now: SystemTime,
-) -> S3Result<Authenticated> {
-    let incomplete = || {
-        S3Error::with_message(
-            S3ErrorCode::AccessDenied,
-            "Query-string authentication requires the Signature, Expires and AWSAccessKeyId \
-             parameters",
-        )
-    };
-    let get = |name: &str| -> S3Result<String> {
+) -> Result<Authenticated, AuthError> {
+    let get = |name: &str| -> Result<String, AuthError> {
         query_value(query, name)
-            .map_err(|()| {
-                S3Error::invalid_argument(format!("{name} appears more than once in the query"))
+            .map_err(|()| AuthError::DuplicateSigV2Parameter {
+                name: name.to_string(),
             })?
-            .ok_or_else(incomplete)
+            .ok_or(AuthError::IncompleteSigV2Query)
     };
     let access_key = get("AWSAccessKeyId")?;
     // Base64 never holds a space: a raw `+` some clients leave unencoded in the signature was
@@ -165,29 +148,23 @@ pub(crate) fn verify_presigned(
     // make one signature cover two requests.)
     let signature = get("Signature")?.replace(' ', "+");
     let expires_raw = get("Expires")?;
-    let expires: u64 = expires_raw.parse().map_err(|_| {
-        S3Error::with_message(
-            S3ErrorCode::AccessDenied,
-            "Invalid date (should be seconds since epoch)",
-        )
-    })?;
+    let expires: u64 = expires_raw
+        .parse()
+        .map_err(|_| AuthError::InvalidSigV2Expires)?;
     if unix_secs(now) > expires {
-        return Err(
-            S3Error::with_message(S3ErrorCode::AccessDenied, "Request has expired")
-                .with_detail("Expires", expires.to_string())
-                .with_detail("ServerTime", format_amz_date(now)),
-        );
+        return Err(AuthError::PresignedExpired {
+            lifetime_secs: None,
+            expires: Some(expires.to_string()),
+            server_time: format_amz_date(now),
+        });
     }
     // The same 7-day ceiling as SigV4's X-Amz-Expires: a leaked URL must not work forever.
     if expires - unix_secs(now) > MAX_PRESIGNED_EXPIRES {
-        return Err(S3Error::with_message(
-            S3ErrorCode::AccessDenied,
-            format!(
-                "Expires must be less than a week ({MAX_PRESIGNED_EXPIRES} seconds) in the future"
-            ),
-        )
-        .with_detail("Expires", expires.to_string())
-        .with_detail("ServerTime", format_amz_date(now)));
+        return Err(AuthError::PresignedLifetimeTooLong {
+            max_secs: MAX_PRESIGNED_EXPIRES,
+            expires: expires.to_string(),
+            server_time: format_amz_date(now),
+        });
     }
     if query_value(query, "x-amz-security-token")
         .ok()
@@ -195,7 +172,7 @@ pub(crate) fn verify_presigned(
         .is_some()
         || parts.headers.contains_key("x-amz-security-token")
     {
-        return Err(no_session_tokens());
+        return Err(AuthError::SessionTokenNotSupported);
     }
     verify(
         parts,
@@ -208,13 +185,6 @@ pub(crate) fn verify_presigned(
     )
 }
 
-fn no_session_tokens() -> S3Error {
-    S3Error::with_message(
-        S3ErrorCode::InvalidAccessKeyId,
-        "Temporary security credentials (session tokens) are not supported by this server.",
-    )
-}
-
 fn verify(
     parts: &Parts,
     vhost_bucket: Option<&str>,
@@ -223,19 +193,23 @@ fn verify(
     access_key: &str,
     signature: &str,
     store: &CredentialStore,
-) -> S3Result<Authenticated> {
+) -> Result<Authenticated, AuthError> {
     let creds = store
         .lookup(access_key)
-        .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
+        .ok_or_else(|| AuthError::UnknownAccessKey {
+            access_key: access_key.to_string(),
+        })?;
     let sts = string_to_sign(parts, vhost_bucket, query, date_line);
     let computed = sign(&creds.secret_key, &sts);
     if !ct_eq(computed.as_bytes(), signature.as_bytes()) {
         let sts_text = String::from_utf8_lossy(&sts).into_owned();
         tracing::debug!(%access_key, string_to_sign = %sts_text, "SigV2 signature mismatch");
-        return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch)
-            .with_detail("AWSAccessKeyId", access_key.to_string())
-            .with_detail("StringToSign", sts_text)
-            .with_detail("SignatureProvided", signature.to_string()));
+        return Err(AuthError::SignatureMismatch {
+            access_key: access_key.to_string(),
+            string_to_sign: sts_text,
+            signature_provided: signature.to_string(),
+            canonical_request: None,
+        });
     }
     Ok(Authenticated {
         access_key: access_key.to_string(),
@@ -356,7 +330,11 @@ mod tests {
         b.body(()).unwrap().into_parts().0
     }
 
-    fn header_auth(p: &Parts, vhost: Option<&str>, now: SystemTime) -> S3Result<Authenticated> {
+    fn header_auth(
+        p: &Parts,
+        vhost: Option<&str>,
+        now: SystemTime,
+    ) -> Result<Authenticated, AuthError> {
         let auth = p.headers.get("authorization").unwrap().to_str().unwrap();
         verify_header(p, vhost, auth, &store(), now)
     }
@@ -383,8 +361,8 @@ mod tests {
         assert!(matches!(a.payload, PayloadCheck::Unsigned));
         // Path-style would sign another resource.
         assert_eq!(
-            header_auth(&p, None, date(d)).unwrap_err().code,
-            S3ErrorCode::SignatureDoesNotMatch
+            header_auth(&p, None, date(d)).unwrap_err().code(),
+            "SignatureMismatch"
         );
     }
 
@@ -516,8 +494,8 @@ mod tests {
 
         let after = UNIX_EPOCH + Duration::from_secs(1_175_139_621);
         let err = verify_presigned(&p, Some("johnsmith"), &q, &store(), after).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::AccessDenied);
-        assert_eq!(err.message, "Request has expired");
+        assert_eq!(err.code(), "PresignedExpired");
+        assert_eq!(err.to_string(), "Request has expired");
 
         // A client that left the signature's `+` unencoded.
         let raw_plus = uri.replace("%2B", "+");
@@ -528,8 +506,11 @@ mod tests {
         // More than 7 days ahead of the server clock.
         let long_before = UNIX_EPOCH + Duration::from_secs(1_175_139_620 - 604_801);
         let err = verify_presigned(&p, Some("johnsmith"), &q, &store(), long_before).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::AccessDenied);
-        assert!(err.message.starts_with("Expires must be less than a week"));
+        assert_eq!(err.code(), "PresignedLifetimeTooLong");
+        assert!(
+            err.to_string()
+                .starts_with("Expires must be less than a week")
+        );
         let just_in = UNIX_EPOCH + Duration::from_secs(1_175_139_620 - 604_800);
         verify_presigned(&p, Some("johnsmith"), &q, &store(), just_in).unwrap();
 
@@ -541,7 +522,7 @@ mod tests {
         );
         let q2 = parse_query(p2.uri.query());
         let err = verify_presigned(&p2, Some("johnsmith"), &q2, &store(), before).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::SignatureDoesNotMatch);
+        assert_eq!(err.code(), "SignatureMismatch");
 
         // Missing parameter.
         let p3 = parts(
@@ -551,7 +532,7 @@ mod tests {
         );
         let q3 = parse_query(p3.uri.query());
         let err = verify_presigned(&p3, Some("johnsmith"), &q3, &store(), before).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::AccessDenied);
+        assert_eq!(err.code(), "IncompleteSigV2Query");
     }
 
     #[test]
@@ -583,7 +564,7 @@ mod tests {
         header_auth(&p, None, date(amz_date)).unwrap();
         // Skew is measured from x-amz-date.
         let err = header_auth(&p, None, date(amz_date) + Duration::from_secs(901)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::RequestTimeTooSkewed);
+        assert_eq!(err.code(), "RequestTimeTooSkewed");
     }
 
     #[test]
@@ -604,29 +585,29 @@ mod tests {
             (
                 "AWS AKIAIOSFODNN7EXAMPLE",
                 true,
-                S3ErrorCode::InvalidArgument,
+                "MalformedSigV2Authorization",
             ),
-            ("AWS :sig", true, S3ErrorCode::InvalidArgument),
+            ("AWS :sig", true, "MalformedSigV2Authorization"),
             (
                 "AWS NOPE:bWq2s1WEIj+Ydj0vQ697zp+IXMU=",
                 true,
-                S3ErrorCode::InvalidAccessKeyId,
+                "UnknownAccessKey",
             ),
             (
                 "AWS AKIAIOSFODNN7EXAMPLE:bWq2s1WEIj+Ydj0vQ697zp+IXMV=",
                 true,
-                S3ErrorCode::SignatureDoesNotMatch,
+                "SignatureMismatch",
             ),
             (
                 "AWS AKIAIOSFODNN7EXAMPLE:bWq2s1WEIj+Ydj0vQ697zp+IXMU=",
                 false,
-                S3ErrorCode::AccessDenied,
+                "MissingDate",
             ),
         ];
         for (auth, with_date, code) in cases {
             let err = header_auth(&mk(auth, with_date), Some("johnsmith"), now).unwrap_err();
-            assert_eq!(err.code, code, "{auth}");
-            assert!(!err.message.contains(SK));
+            assert_eq!(err.code(), code, "{auth}");
+            assert!(!format!("{err:?}").contains(SK));
         }
         let p = mk(
             "AWS AKIAIOSFODNN7EXAMPLE:bWq2s1WEIj+Ydj0vQ697zp+IXMU=",
@@ -634,6 +615,6 @@ mod tests {
         );
         let err =
             header_auth(&p, Some("johnsmith"), now + Duration::from_secs(16 * 60)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::RequestTimeTooSkewed);
+        assert_eq!(err.code(), "RequestTimeTooSkewed");
     }
 }

@@ -3,16 +3,17 @@
 //! Flow, for both forms:
 //! 1. Parse the signature parameters: the `Authorization: AWS4-HMAC-SHA256 Credential=…,
 //!    SignedHeaders=…, Signature=…` header, or the `X-Amz-*` query parameters of a presigned URL.
-//!    Malformed input is `AuthorizationHeaderMalformed` / `AuthorizationQueryParametersError`.
+//!    Malformed input is [`AuthError::Malformed`], a scope for another region
+//!    [`AuthError::WrongRegion`].
 //! 2. Check the clock: header auth must be within 15 minutes of the server clock
-//!    (`RequestTimeTooSkewed`); a presigned URL must be neither expired nor more than 15 minutes in
-//!    the future (`AccessDenied`).
-//! 3. Look the access key up (`InvalidAccessKeyId`), derive the signing key for the scope's date
-//!    and region with `aws_sigv4::sign::v4::generate_signing_key`.
+//!    ([`AuthError::RequestTimeTooSkewed`]); a presigned URL must be neither expired nor more than
+//!    15 minutes in the future ([`AuthError::PresignedExpired`], [`AuthError::PresignedNotYetValid`]).
+//! 3. Look the access key up ([`AuthError::UnknownAccessKey`]), derive the signing key for the
+//!    scope's date and region with `aws_sigv4::sign::v4::generate_signing_key`.
 //! 4. Rebuild the canonical request from what was received (S3 rules: the path is decoded and
 //!    re-encoded once, never normalised; the query is decoded, re-encoded and sorted), hash it into
 //!    the string to sign, compute the signature with `aws_sigv4::sign::v4::calculate_signature`
-//!    and compare it in constant time (`SignatureDoesNotMatch`).
+//!    and compare it in constant time ([`AuthError::SignatureMismatch`]).
 //! 5. Turn `x-amz-content-sha256` into the [`PayloadCheck`] the body reader enforces; for the
 //!    streaming variants that carries the signing key, scope and seed signature the chunk
 //!    signatures chain from.
@@ -30,8 +31,7 @@ use super::util::{
     parse_scope_date, percent_decode, query_value, sha256_hex, time_distance, trim_collapse_spaces,
     uri_encode,
 };
-use super::{Authenticated, CredentialStore, PayloadCheck};
-use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
+use super::{AuthError, Authenticated, CredentialStore, PayloadCheck, SignatureLocation};
 
 /// The SigV4 algorithm name, in the header and in `X-Amz-Algorithm`.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -62,7 +62,7 @@ pub(crate) enum PayloadHash {
 }
 
 /// Parses an `x-amz-content-sha256` value.
-pub(crate) fn parse_payload_hash(value: &str) -> S3Result<PayloadHash> {
+pub(crate) fn parse_payload_hash(value: &str) -> Result<PayloadHash, AuthError> {
     match value {
         UNSIGNED_PAYLOAD => return Ok(PayloadHash::Unsigned),
         STREAMING_PAYLOAD => return Ok(PayloadHash::StreamingSigned { trailer: false }),
@@ -71,7 +71,7 @@ pub(crate) fn parse_payload_hash(value: &str) -> S3Result<PayloadHash> {
         _ => {}
     }
     if value.starts_with(STREAMING_ECDSA_PREFIX) {
-        return Err(S3Error::not_implemented("SigV4a"));
+        return Err(AuthError::SigV4aNotImplemented);
     }
     if value.len() == 64 {
         let mut out = [0u8; 32];
@@ -79,28 +79,7 @@ pub(crate) fn parse_payload_hash(value: &str) -> S3Result<PayloadHash> {
             return Ok(PayloadHash::Sha256(out));
         }
     }
-    Err(S3Error::invalid_argument(
-        "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, \
-         STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid \
-         sha256 value.",
-    ))
-}
-
-/// Which form of SigV4 is being verified; decides the error code for malformed input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Form {
-    Header,
-    Query,
-}
-
-impl Form {
-    fn malformed(self, msg: impl Into<String>) -> S3Error {
-        let code = match self {
-            Form::Header => S3ErrorCode::AuthorizationHeaderMalformed,
-            Form::Query => S3ErrorCode::AuthorizationQueryParametersError,
-        };
-        S3Error::with_message(code, msg)
-    }
+    Err(AuthError::InvalidContentSha256)
 }
 
 /// The credential scope, parsed from `AK/YYYYMMDD/region/s3/aws4_request`.
@@ -112,7 +91,7 @@ struct Credential {
 }
 
 impl Credential {
-    fn parse(value: &str, form: Form) -> S3Result<Self> {
+    fn parse(value: &str, form: SignatureLocation) -> Result<Self, AuthError> {
         let bad = || {
             form.malformed(format!(
                 "The {} is malformed; the Credential is mal-formed; expecting \
@@ -153,25 +132,15 @@ impl Credential {
 
     /// The scope must name this server's region; AWS answers a request signed for another one
     /// with the region it expects, which SDKs use to re-sign.
-    fn check_region(&self, expected: &str, form: Form) -> S3Result<()> {
+    fn check_region(&self, expected: &str, form: SignatureLocation) -> Result<(), AuthError> {
         if self.region == expected {
             return Ok(());
         }
-        let message = match form {
-            Form::Header => format!(
-                "The authorization header is malformed; the region '{}' is wrong; expecting \
-                 '{expected}'",
-                self.region
-            ),
-            Form::Query => format!(
-                "Error parsing the X-Amz-Credential parameter; the region '{}' is wrong; \
-                 expecting '{expected}'",
-                self.region
-            ),
-        };
-        Err(form
-            .malformed(message)
-            .with_detail("Region", expected.to_string()))
+        Err(AuthError::WrongRegion {
+            location: form,
+            signed: self.region.clone(),
+            expected: expected.to_string(),
+        })
     }
 
     fn scope(&self) -> String {
@@ -179,15 +148,15 @@ impl Credential {
     }
 }
 
-fn form_subject(form: Form) -> &'static str {
+fn form_subject(form: SignatureLocation) -> &'static str {
     match form {
-        Form::Header => "authorization header",
-        Form::Query => "authorization query parameters",
+        SignatureLocation::Header => "authorization header",
+        SignatureLocation::Query => "authorization query parameters",
     }
 }
 
 /// Parses `SignedHeaders` (`a;b;c`): lower-case names, `host` required.
-fn parse_signed_headers(value: &str, form: Form) -> S3Result<Vec<String>> {
+fn parse_signed_headers(value: &str, form: SignatureLocation) -> Result<Vec<String>, AuthError> {
     let names: Vec<String> = value.split(';').map(str::to_string).collect();
     let valid = names.iter().all(|n| {
         !n.is_empty()
@@ -212,7 +181,7 @@ fn parse_signed_headers(value: &str, form: Form) -> S3Result<Vec<String>> {
 
 /// Everything needed to recompute a SigV4 signature.
 struct Parsed {
-    form: Form,
+    form: SignatureLocation,
     credential: Credential,
     signed_headers: Vec<String>,
     signature: String,
@@ -230,8 +199,8 @@ pub fn verify_header(
     store: &CredentialStore,
     region: &str,
     now: SystemTime,
-) -> S3Result<Authenticated> {
-    let form = Form::Header;
+) -> Result<Authenticated, AuthError> {
+    let form = SignatureLocation::Header;
     let rest = authorization
         .strip_prefix(ALGORITHM)
         .filter(|r| r.starts_with(' '))
@@ -285,14 +254,10 @@ pub fn verify_header(
 
     // The payload hash is part of the canonical request; header auth requires it.
     let payload_hash_value = match parts.headers.get(X_AMZ_CONTENT_SHA256) {
-        None => {
-            return Err(S3Error::invalid_request(
-                "Missing required header for this request: x-amz-content-sha256",
-            ));
-        }
+        None => return Err(AuthError::MissingContentSha256),
         Some(v) => v
             .to_str()
-            .map_err(|_| S3Error::invalid_argument("x-amz-content-sha256 is not valid"))?
+            .map_err(|_| AuthError::UnreadableContentSha256)?
             .to_string(),
     };
     let payload = parse_payload_hash(&payload_hash_value)?;
@@ -300,35 +265,21 @@ pub fn verify_header(
     // The request time: x-amz-date, else Date.
     let (amz_date, request_time) = if let Some(v) = parts.headers.get(X_AMZ_DATE) {
         let s = v.to_str().unwrap_or_default().trim();
-        let t = parse_amz_date(s).ok_or_else(|| {
-            S3Error::with_message(
-                S3ErrorCode::AccessDenied,
-                "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
-            )
-        })?;
+        let t = parse_amz_date(s).ok_or(AuthError::MalformedAmzDate)?;
         (s.to_string(), t)
     } else if let Some(v) = parts.headers.get(http::header::DATE) {
-        let t = parse_http_or_amz_date(v.to_str().unwrap_or_default()).ok_or_else(|| {
-            S3Error::with_message(
-                S3ErrorCode::AccessDenied,
-                "AWS authentication requires a valid Date or x-amz-date header",
-            )
-        })?;
+        let t =
+            parse_http_or_amz_date(v.to_str().unwrap_or_default()).ok_or(AuthError::MissingDate)?;
         (format_amz_date(t), t)
     } else {
-        return Err(S3Error::with_message(
-            S3ErrorCode::AccessDenied,
-            "AWS authentication requires a valid Date or x-amz-date header",
-        ));
+        return Err(AuthError::MissingDate);
     };
     if time_distance(request_time, now) > MAX_CLOCK_SKEW {
-        return Err(S3Error::new(S3ErrorCode::RequestTimeTooSkewed)
-            .with_detail("RequestTime", amz_date.clone())
-            .with_detail("ServerTime", format_amz_date(now))
-            .with_detail(
-                "MaxAllowedSkewMilliseconds",
-                MAX_CLOCK_SKEW.as_millis().to_string(),
-            ));
+        return Err(AuthError::RequestTimeTooSkewed {
+            request_time: amz_date,
+            server_time: format_amz_date(now),
+            max_skew: MAX_CLOCK_SKEW,
+        });
     }
     if !amz_date.starts_with(credential.date.as_str()) {
         return Err(form.malformed(format!(
@@ -339,7 +290,7 @@ pub fn verify_header(
         )));
     }
     if parts.headers.contains_key(X_AMZ_SECURITY_TOKEN) {
-        return Err(no_session_tokens());
+        return Err(AuthError::SessionTokenNotSupported);
     }
 
     let query = super::util::parse_query(parts.uri.query());
@@ -366,16 +317,16 @@ pub(crate) fn verify_presigned(
     store: &CredentialStore,
     region: &str,
     now: SystemTime,
-) -> S3Result<Authenticated> {
-    let form = Form::Query;
-    let get = |name: &str| -> S3Result<Option<String>> {
+) -> Result<Authenticated, AuthError> {
+    let form = SignatureLocation::Query;
+    let get = |name: &str| -> Result<Option<String>, AuthError> {
         query_value(query, name).map_err(|()| {
             form.malformed(format!(
                 "{name} appears more than once in the query string."
             ))
         })
     };
-    let required = |name: &str| -> S3Result<String> {
+    let required = |name: &str| -> Result<String, AuthError> {
         get(name)?.ok_or_else(|| {
             form.malformed(format!(
                 "Query-string authentication version 4 requires the X-Amz-Algorithm, \
@@ -387,7 +338,7 @@ pub(crate) fn verify_presigned(
 
     let algorithm = required("X-Amz-Algorithm")?;
     if algorithm == SIGV4A_ALGORITHM {
-        return Err(S3Error::not_implemented("SigV4a"));
+        return Err(AuthError::SigV4aNotImplemented);
     }
     if algorithm != ALGORITHM {
         return Err(form.malformed(format!("X-Amz-Algorithm only supports \"{ALGORITHM}\"")));
@@ -423,22 +374,18 @@ pub(crate) fn verify_presigned(
     // Validity window: not before X-Amz-Date (15 minutes of grace for clocks), not after
     // X-Amz-Date + X-Amz-Expires.
     if request_time > now && time_distance(request_time, now) > MAX_CLOCK_SKEW {
-        return Err(S3Error::with_message(
-            S3ErrorCode::AccessDenied,
-            "Request is not valid yet",
-        ));
+        return Err(AuthError::PresignedNotYetValid);
     }
     let expiry = request_time.checked_add(Duration::from_secs(expires));
     if expiry.is_none_or(|e| now > e) {
-        let mut err = S3Error::with_message(S3ErrorCode::AccessDenied, "Request has expired")
-            .with_detail("X-Amz-Expires", expires.to_string());
-        if let Some(e) = expiry {
-            err = err.with_detail("Expires", format_amz_date(e));
-        }
-        return Err(err.with_detail("ServerTime", format_amz_date(now)));
+        return Err(AuthError::PresignedExpired {
+            lifetime_secs: Some(expires),
+            expires: expiry.map(format_amz_date),
+            server_time: format_amz_date(now),
+        });
     }
     if get("X-Amz-Security-Token")?.is_some() || parts.headers.contains_key(X_AMZ_SECURITY_TOKEN) {
-        return Err(no_session_tokens());
+        return Err(AuthError::SessionTokenNotSupported);
     }
 
     let (payload_hash_value, payload) = match get("X-Amz-Content-Sha256")? {
@@ -465,23 +412,19 @@ pub(crate) fn verify_presigned(
     )
 }
 
-fn no_session_tokens() -> S3Error {
-    S3Error::with_message(
-        S3ErrorCode::InvalidAccessKeyId,
-        "Temporary security credentials (session tokens) are not supported by this server.",
-    )
-}
-
 /// Steps 3–5: key lookup, signature check, payload mode.
 fn verify(
     parts: &Parts,
     query: &[QueryParam<'_>],
     p: Parsed,
     store: &CredentialStore,
-) -> S3Result<Authenticated> {
-    let creds = store
-        .lookup(&p.credential.access_key)
-        .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidAccessKeyId))?;
+) -> Result<Authenticated, AuthError> {
+    let creds =
+        store
+            .lookup(&p.credential.access_key)
+            .ok_or_else(|| AuthError::UnknownAccessKey {
+                access_key: p.credential.access_key.clone(),
+            })?;
     check_amz_headers_signed(&parts.headers, &p.signed_headers)?;
     let scope_time = parse_scope_date(&p.credential.date)
         .ok_or_else(|| p.form.malformed("Invalid credential date."))?;
@@ -489,7 +432,7 @@ fn verify(
         generate_signing_key(&creds.secret_key, scope_time, &p.credential.region, SERVICE);
     let scope = p.credential.scope();
     let signed: Vec<&str> = p.signed_headers.iter().map(String::as_str).collect();
-    let presigned = p.form == Form::Query;
+    let presigned = p.form == SignatureLocation::Query;
 
     let canonical = canonical_request(
         parts.method.as_str(),
@@ -510,14 +453,12 @@ fn verify(
             string_to_sign = %sts,
             "SigV4 signature mismatch"
         );
-        return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch)
-            .with_detail("AWSAccessKeyId", p.credential.access_key.clone())
-            .with_detail("StringToSign", sts)
-            .with_detail("SignatureProvided", p.signature.clone())
-            .with_detail(
-                "CanonicalRequest",
-                String::from_utf8_lossy(&canonical).into_owned(),
-            ));
+        return Err(AuthError::SignatureMismatch {
+            access_key: p.credential.access_key,
+            string_to_sign: sts,
+            signature_provided: p.signature,
+            canonical_request: Some(String::from_utf8_lossy(&canonical).into_owned()),
+        });
     }
 
     let payload = match p.payload {
@@ -546,7 +487,7 @@ fn verify(
 /// The one exception is `x-amz-content-sha256`, which AWS takes unsigned: with header auth its
 /// value is the canonical request's payload hash (so it is covered anyway), and a presigned URL
 /// ignores it (the payload mode comes from the signed query).
-fn check_amz_headers_signed(headers: &HeaderMap, signed: &[String]) -> S3Result<()> {
+fn check_amz_headers_signed(headers: &HeaderMap, signed: &[String]) -> Result<(), AuthError> {
     let mut unsigned: Vec<&str> = headers
         .keys()
         .map(http::HeaderName::as_str)
@@ -561,11 +502,9 @@ fn check_amz_headers_signed(headers: &HeaderMap, signed: &[String]) -> S3Result<
     }
     unsigned.sort_unstable();
     unsigned.dedup();
-    Err(S3Error::with_message(
-        S3ErrorCode::AccessDenied,
-        "There were headers present in the request which were not signed",
-    )
-    .with_detail("HeadersNotSigned", unsigned.join(", ")))
+    Err(AuthError::UnsignedHeaders {
+        names: unsigned.into_iter().map(str::to_string).collect(),
+    })
 }
 
 /// Builds the SigV4 canonical request (as bytes: header values may not be UTF-8).
@@ -713,7 +652,7 @@ mod tests {
         b.body(()).unwrap().into_parts().0
     }
 
-    fn header_auth(p: &Parts, now: SystemTime) -> S3Result<Authenticated> {
+    fn header_auth(p: &Parts, now: SystemTime) -> Result<Authenticated, AuthError> {
         let auth = p.headers.get("authorization").unwrap().to_str().unwrap();
         verify_header(p, auth, &store(), "us-east-1", now)
     }
@@ -796,7 +735,7 @@ mod tests {
         let mut bad = GET_OBJECT_SIG.to_string();
         bad.replace_range(0..1, "e");
         let err = header_auth(&get_object_example(&bad), at(0)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::SignatureDoesNotMatch);
+        assert_eq!(err.code(), "SignatureMismatch");
         assert!(!format!("{err:?}").contains(SK));
 
         // A tampered request (other range) with the original signature.
@@ -804,7 +743,7 @@ mod tests {
         p.headers
             .insert("range", http::HeaderValue::from_static("bytes=0-10"));
         let err = header_auth(&p, at(0)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::SignatureDoesNotMatch);
+        assert_eq!(err.code(), "SignatureMismatch");
     }
 
     #[test]
@@ -812,9 +751,9 @@ mod tests {
         let p = get_object_example(GET_OBJECT_SIG);
         assert!(header_auth(&p, at(15 * 60)).is_ok());
         let err = header_auth(&p, at(15 * 60 + 1)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::RequestTimeTooSkewed);
+        assert_eq!(err.code(), "RequestTimeTooSkewed");
         let err = header_auth(&p, t("20130523T234400Z")).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::RequestTimeTooSkewed);
+        assert_eq!(err.code(), "RequestTimeTooSkewed");
     }
 
     #[test]
@@ -833,8 +772,8 @@ mod tests {
             ],
         );
         assert_eq!(
-            header_auth(&p, at(0)).unwrap_err().code,
-            S3ErrorCode::InvalidAccessKeyId
+            header_auth(&p, at(0)).unwrap_err().code(),
+            "UnknownAccessKey"
         );
     }
 
@@ -843,9 +782,9 @@ mod tests {
         let mut p = get_object_example(GET_OBJECT_SIG);
         p.headers.remove("x-amz-content-sha256");
         let err = header_auth(&p, at(0)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::InvalidRequest);
+        assert_eq!(err.code(), "MissingContentSha256");
         assert_eq!(
-            err.message,
+            err.to_string(),
             "Missing required header for this request: x-amz-content-sha256"
         );
         p.headers.insert(
@@ -853,16 +792,16 @@ mod tests {
             http::HeaderValue::from_static("nonsense"),
         );
         assert_eq!(
-            header_auth(&p, at(0)).unwrap_err().code,
-            S3ErrorCode::InvalidArgument
+            header_auth(&p, at(0)).unwrap_err().code(),
+            "InvalidContentSha256"
         );
         p.headers.insert(
             "x-amz-content-sha256",
             http::HeaderValue::from_static("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"),
         );
         assert_eq!(
-            header_auth(&p, at(0)).unwrap_err().code,
-            S3ErrorCode::NotImplemented
+            header_auth(&p, at(0)).unwrap_err().code(),
+            "SigV4aNotImplemented"
         );
     }
 
@@ -885,11 +824,7 @@ mod tests {
             p.headers
                 .insert("authorization", http::HeaderValue::from_str(auth).unwrap());
             let err = header_auth(&p, at(0)).unwrap_err();
-            assert_eq!(
-                err.code,
-                S3ErrorCode::AuthorizationHeaderMalformed,
-                "{auth}"
-            );
+            assert_eq!(err.code(), "Malformed", "{auth}");
         }
     }
 
@@ -901,8 +836,8 @@ mod tests {
             http::HeaderValue::from_static("tok"),
         );
         assert_eq!(
-            header_auth(&p, at(0)).unwrap_err().code,
-            S3ErrorCode::InvalidAccessKeyId
+            header_auth(&p, at(0)).unwrap_err().code(),
+            "SessionTokenNotSupported"
         );
     }
 
@@ -944,12 +879,12 @@ mod tests {
         let (p, auth) =
             signed_get_bucket_key("eu-west-3", &["host", "x-amz-content-sha256", "x-amz-date"]);
         let err = header_auth(&p, at(0)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::AuthorizationHeaderMalformed);
+        assert_eq!(err.code(), "WrongRegion");
         assert!(
-            err.message
+            err.to_string()
                 .contains("'eu-west-3' is wrong; expecting 'us-east-1'")
         );
-        assert!(err.to_xml("/", "r").contains("<Region>us-east-1</Region>"));
+        assert!(matches!(&err, AuthError::WrongRegion { expected, .. } if expected == "us-east-1"));
         // A server configured for eu-west-3 takes it.
         verify_header(&p, &auth, &store(), "eu-west-3", at(0)).unwrap();
     }
@@ -987,17 +922,18 @@ mod tests {
             http::HeaderValue::from_static("COMPLIANCE"),
         );
         let err = header_auth(&p, at(0)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::AccessDenied);
         assert_eq!(
-            err.message,
+            err.to_string(),
             "There were headers present in the request which were not signed"
         );
-        assert!(
-            err.to_xml("/", "r").contains(
-                "<HeadersNotSigned>x-amz-copy-source, x-amz-object-lock-mode</HeadersNotSigned>"
-            ),
-            "{}",
-            err.to_xml("/", "r")
+        assert_eq!(
+            err,
+            AuthError::UnsignedHeaders {
+                names: vec![
+                    "x-amz-copy-source".to_string(),
+                    "x-amz-object-lock-mode".to_string()
+                ]
+            }
         );
     }
 
@@ -1107,7 +1043,7 @@ mod tests {
 
     const PRESIGNED: &str = "/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
 
-    fn presigned_auth(uri: &str, now: SystemTime) -> S3Result<Authenticated> {
+    fn presigned_auth(uri: &str, now: SystemTime) -> Result<Authenticated, AuthError> {
         let p = parts("GET", uri, &[("host", "examplebucket.s3.amazonaws.com")]);
         let q = parse_query(p.uri.query());
         verify_presigned(&p, &q, &store(), "us-east-1", now)
@@ -1126,20 +1062,20 @@ mod tests {
     #[test]
     fn presigned_url_expiry_and_future() {
         let err = presigned_auth(PRESIGNED, at(86401)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::AccessDenied);
-        assert_eq!(err.message, "Request has expired");
+        assert_eq!(err.code(), "PresignedExpired");
+        assert_eq!(err.to_string(), "Request has expired");
         let err = presigned_auth(PRESIGNED, t("20130523T234400Z")).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::AccessDenied);
+        assert_eq!(err.code(), "PresignedNotYetValid");
     }
 
     #[test]
     fn presigned_url_tampering_and_errors() {
         // Extra parameter not covered by the signature.
         let err = presigned_auth(&format!("{PRESIGNED}&x-id=GetObject"), at(0)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::SignatureDoesNotMatch);
+        assert_eq!(err.code(), "SignatureMismatch");
         // Other path.
         let err = presigned_auth(&PRESIGNED.replace("/test.txt", "/test2.txt"), at(0)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::SignatureDoesNotMatch);
+        assert_eq!(err.code(), "SignatureMismatch");
         // Expires out of range.
         for bad in ["0", "604801", "-1", "x"] {
             let err = presigned_auth(
@@ -1147,31 +1083,27 @@ mod tests {
                 at(0),
             )
             .unwrap_err();
-            assert_eq!(
-                err.code,
-                S3ErrorCode::AuthorizationQueryParametersError,
-                "{bad}"
-            );
+            assert_eq!(err.code(), "Malformed", "{bad}");
         }
         // Missing parameter.
         let err =
             presigned_auth(&PRESIGNED.replace("&X-Amz-SignedHeaders=host", ""), at(0)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::AuthorizationQueryParametersError);
+        assert_eq!(err.code(), "Malformed");
         // Duplicate parameter.
         let err =
             presigned_auth(&format!("{PRESIGNED}&X-Amz-Date=20130524T000000Z"), at(0)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::AuthorizationQueryParametersError);
+        assert_eq!(err.code(), "Malformed");
         // Session token.
         let err =
             presigned_auth(&format!("{PRESIGNED}&X-Amz-Security-Token=abc"), at(0)).unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::InvalidAccessKeyId);
+        assert_eq!(err.code(), "SessionTokenNotSupported");
         // SigV4a.
         let err = presigned_auth(
             &PRESIGNED.replace("AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256"),
             at(0),
         )
         .unwrap_err();
-        assert_eq!(err.code, S3ErrorCode::NotImplemented);
+        assert_eq!(err.code(), "SigV4aNotImplemented");
     }
 
     #[test]
@@ -1247,12 +1179,12 @@ mod tests {
         assert_eq!(
             parse_payload_hash("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER")
                 .unwrap_err()
-                .code,
-            S3ErrorCode::NotImplemented
+                .code(),
+            "SigV4aNotImplemented"
         );
         assert_eq!(
-            parse_payload_hash(&"g".repeat(64)).unwrap_err().code,
-            S3ErrorCode::InvalidArgument
+            parse_payload_hash(&"g".repeat(64)).unwrap_err().code(),
+            "InvalidContentSha256"
         );
     }
 }

@@ -7,6 +7,7 @@ use std::fmt;
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+use crate::auth::{AuthError, SignatureLocation};
 use crate::store::NameError;
 use crate::store::names::MAX_KEY_LEN;
 
@@ -366,6 +367,114 @@ impl From<NameError> for S3Error {
     }
 }
 
+/// Authentication and body-verification failures, answered as AWS S3 answers them (codes,
+/// messages and the extra elements SDKs and users rely on to fix a signature).
+impl From<AuthError> for S3Error {
+    fn from(e: AuthError) -> Self {
+        use S3ErrorCode as C;
+        let message = e.to_string();
+        match e {
+            AuthError::Anonymous => S3Error::new(C::AccessDenied),
+            AuthError::MultipleAuthorizationHeaders
+            | AuthError::MultipleAuthMechanisms { .. }
+            | AuthError::UnsupportedAuthorizationType
+            | AuthError::MalformedSigV2Authorization
+            | AuthError::DuplicateSigV2Parameter { .. }
+            | AuthError::UnreadableContentSha256
+            | AuthError::InvalidContentSha256
+            | AuthError::InvalidBodyHeader { .. } => {
+                S3Error::with_message(C::InvalidArgument, message)
+            }
+            AuthError::SigV4aNotImplemented => S3Error::not_implemented("SigV4a"),
+            AuthError::Malformed { location, .. } => {
+                S3Error::with_message(malformed_code(location), message)
+            }
+            AuthError::WrongRegion {
+                location, expected, ..
+            } => S3Error::with_message(malformed_code(location), message)
+                .with_detail("Region", expected),
+            AuthError::IncompleteSigV2Query
+            | AuthError::InvalidSigV2Expires
+            | AuthError::MalformedAmzDate
+            | AuthError::MissingDate
+            | AuthError::PresignedNotYetValid => S3Error::with_message(C::AccessDenied, message),
+            AuthError::MissingContentSha256
+            | AuthError::MalformedChunkedBody { .. }
+            | AuthError::BodyTooLarge => S3Error::with_message(C::InvalidRequest, message),
+            AuthError::RequestTimeTooSkewed {
+                request_time,
+                server_time,
+                max_skew,
+            } => S3Error::new(C::RequestTimeTooSkewed)
+                .with_detail("RequestTime", request_time)
+                .with_detail("ServerTime", server_time)
+                .with_detail(
+                    "MaxAllowedSkewMilliseconds",
+                    max_skew.as_millis().to_string(),
+                ),
+            AuthError::PresignedExpired {
+                lifetime_secs,
+                expires,
+                server_time,
+            } => {
+                let mut err = S3Error::with_message(C::AccessDenied, message);
+                if let Some(secs) = lifetime_secs {
+                    err = err.with_detail("X-Amz-Expires", secs.to_string());
+                }
+                if let Some(expires) = expires {
+                    err = err.with_detail("Expires", expires);
+                }
+                err.with_detail("ServerTime", server_time)
+            }
+            AuthError::PresignedLifetimeTooLong {
+                expires,
+                server_time,
+                ..
+            } => S3Error::with_message(C::AccessDenied, message)
+                .with_detail("Expires", expires)
+                .with_detail("ServerTime", server_time),
+            AuthError::SessionTokenNotSupported => {
+                S3Error::with_message(C::InvalidAccessKeyId, message)
+            }
+            AuthError::UnknownAccessKey { .. } => S3Error::new(C::InvalidAccessKeyId),
+            AuthError::UnsignedHeaders { names } => S3Error::with_message(C::AccessDenied, message)
+                .with_detail("HeadersNotSigned", names.join(", ")),
+            AuthError::SignatureMismatch {
+                access_key,
+                string_to_sign,
+                signature_provided,
+                canonical_request,
+            } => {
+                let err = S3Error::new(C::SignatureDoesNotMatch)
+                    .with_detail("AWSAccessKeyId", access_key)
+                    .with_detail("StringToSign", string_to_sign)
+                    .with_detail("SignatureProvided", signature_provided);
+                match canonical_request {
+                    Some(c) => err.with_detail("CanonicalRequest", c),
+                    None => err,
+                }
+            }
+            AuthError::ChunkSignatureMismatch | AuthError::TrailerNotSigned => {
+                S3Error::with_message(C::SignatureDoesNotMatch, message)
+            }
+            AuthError::BodyReadTimeout => S3Error::new(C::RequestTimeout),
+            AuthError::IncompleteBody { .. } => S3Error::new(C::IncompleteBody),
+            AuthError::ContentSha256Mismatch => S3Error::new(C::XAmzContentSHA256Mismatch),
+            AuthError::MalformedTrailer { .. } => {
+                S3Error::with_message(C::MalformedTrailerError, message)
+            }
+        }
+    }
+}
+
+/// SigV4 parameters that cannot be parsed: the code names where they were.
+fn malformed_code(location: SignatureLocation) -> S3ErrorCode {
+    match location {
+        SignatureLocation::Header => S3ErrorCode::AuthorizationHeaderMalformed,
+        SignatureLocation::Query => S3ErrorCode::AuthorizationQueryParametersError,
+    }
+}
+
 impl fmt::Display for S3Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code, self.message)
@@ -413,6 +522,359 @@ mod tests {
         assert!(xml.contains("<Resource>/bucket/a&lt;b</Resource>"));
         assert!(xml.contains("<RequestId>req-1</RequestId>"));
         assert_eq!(e.status(), StatusCode::NOT_FOUND);
+    }
+
+    /// Every authentication failure answers with the S3 code, status, message and extra elements
+    /// AWS gives (and lakegate gave when auth built S3 errors itself); the status hint of
+    /// [`AuthError`] agrees with it.
+    #[test]
+    fn auth_errors_map_to_s3_answers() {
+        use crate::auth::{AuthError as A, SignatureLocation as L};
+        use S3ErrorCode as C;
+        use std::time::Duration;
+        type Details = Vec<(&'static str, String)>;
+        let d = |pairs: &[(&'static str, &str)]| -> Details {
+            pairs.iter().map(|(n, v)| (*n, v.to_string())).collect()
+        };
+        let cases: Vec<(A, C, &str, Details)> = vec![
+            (A::Anonymous, C::AccessDenied, "Access Denied.", vec![]),
+            (
+                A::MultipleAuthorizationHeaders,
+                C::InvalidArgument,
+                "Only one Authorization header may be specified",
+                vec![],
+            ),
+            (
+                A::MultipleAuthMechanisms { with_header: true },
+                C::InvalidArgument,
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, \
+                 Signature query string parameter or the Authorization header should be specified",
+                vec![],
+            ),
+            (
+                A::MultipleAuthMechanisms { with_header: false },
+                C::InvalidArgument,
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the \
+                 Signature query string parameter should be specified",
+                vec![],
+            ),
+            (
+                A::UnsupportedAuthorizationType,
+                C::InvalidArgument,
+                "Unsupported Authorization Type",
+                vec![],
+            ),
+            (
+                A::SigV4aNotImplemented,
+                C::NotImplemented,
+                "SigV4a is not implemented by lakegate.",
+                vec![],
+            ),
+            (
+                A::Malformed {
+                    location: L::Header,
+                    reason: "The authorization header is malformed; it is empty.".into(),
+                },
+                C::AuthorizationHeaderMalformed,
+                "The authorization header is malformed; it is empty.",
+                vec![],
+            ),
+            (
+                A::Malformed {
+                    location: L::Query,
+                    reason: "X-Amz-Expires should be a number".into(),
+                },
+                C::AuthorizationQueryParametersError,
+                "X-Amz-Expires should be a number",
+                vec![],
+            ),
+            (
+                A::WrongRegion {
+                    location: L::Header,
+                    signed: "eu-west-3".into(),
+                    expected: "us-east-1".into(),
+                },
+                C::AuthorizationHeaderMalformed,
+                "The authorization header is malformed; the region 'eu-west-3' is wrong; \
+                 expecting 'us-east-1'",
+                d(&[("Region", "us-east-1")]),
+            ),
+            (
+                A::WrongRegion {
+                    location: L::Query,
+                    signed: "eu-west-3".into(),
+                    expected: "us-east-1".into(),
+                },
+                C::AuthorizationQueryParametersError,
+                "Error parsing the X-Amz-Credential parameter; the region 'eu-west-3' is wrong; \
+                 expecting 'us-east-1'",
+                d(&[("Region", "us-east-1")]),
+            ),
+            (
+                A::MalformedSigV2Authorization,
+                C::InvalidArgument,
+                "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature",
+                vec![],
+            ),
+            (
+                A::DuplicateSigV2Parameter {
+                    name: "Expires".into(),
+                },
+                C::InvalidArgument,
+                "Expires appears more than once in the query",
+                vec![],
+            ),
+            (
+                A::IncompleteSigV2Query,
+                C::AccessDenied,
+                "Query-string authentication requires the Signature, Expires and AWSAccessKeyId \
+                 parameters",
+                vec![],
+            ),
+            (
+                A::InvalidSigV2Expires,
+                C::AccessDenied,
+                "Invalid date (should be seconds since epoch)",
+                vec![],
+            ),
+            (
+                A::MissingContentSha256,
+                C::InvalidRequest,
+                "Missing required header for this request: x-amz-content-sha256",
+                vec![],
+            ),
+            (
+                A::UnreadableContentSha256,
+                C::InvalidArgument,
+                "x-amz-content-sha256 is not valid",
+                vec![],
+            ),
+            (
+                A::InvalidContentSha256,
+                C::InvalidArgument,
+                "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, \
+                 STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or \
+                 a valid sha256 value.",
+                vec![],
+            ),
+            (
+                A::MalformedAmzDate,
+                C::AccessDenied,
+                "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
+                vec![],
+            ),
+            (
+                A::MissingDate,
+                C::AccessDenied,
+                "AWS authentication requires a valid Date or x-amz-date header",
+                vec![],
+            ),
+            (
+                A::RequestTimeTooSkewed {
+                    request_time: "20130524T000000Z".into(),
+                    server_time: "20130524T001501Z".into(),
+                    max_skew: Duration::from_secs(900),
+                },
+                C::RequestTimeTooSkewed,
+                "The difference between the request time and the server's time is too large.",
+                d(&[
+                    ("RequestTime", "20130524T000000Z"),
+                    ("ServerTime", "20130524T001501Z"),
+                    ("MaxAllowedSkewMilliseconds", "900000"),
+                ]),
+            ),
+            (
+                A::PresignedNotYetValid,
+                C::AccessDenied,
+                "Request is not valid yet",
+                vec![],
+            ),
+            (
+                A::PresignedExpired {
+                    lifetime_secs: Some(86400),
+                    expires: Some("20130525T000000Z".into()),
+                    server_time: "20130525T000001Z".into(),
+                },
+                C::AccessDenied,
+                "Request has expired",
+                d(&[
+                    ("X-Amz-Expires", "86400"),
+                    ("Expires", "20130525T000000Z"),
+                    ("ServerTime", "20130525T000001Z"),
+                ]),
+            ),
+            (
+                A::PresignedExpired {
+                    lifetime_secs: Some(u64::MAX),
+                    expires: None,
+                    server_time: "20130525T000001Z".into(),
+                },
+                C::AccessDenied,
+                "Request has expired",
+                d(&[
+                    ("X-Amz-Expires", &u64::MAX.to_string()),
+                    ("ServerTime", "20130525T000001Z"),
+                ]),
+            ),
+            (
+                A::PresignedExpired {
+                    lifetime_secs: None,
+                    expires: Some("1175139620".into()),
+                    server_time: "20070329T034701Z".into(),
+                },
+                C::AccessDenied,
+                "Request has expired",
+                d(&[
+                    ("Expires", "1175139620"),
+                    ("ServerTime", "20070329T034701Z"),
+                ]),
+            ),
+            (
+                A::PresignedLifetimeTooLong {
+                    max_secs: 604_800,
+                    expires: "1175139620".into(),
+                    server_time: "20070322T034659Z".into(),
+                },
+                C::AccessDenied,
+                "Expires must be less than a week (604800 seconds) in the future",
+                d(&[
+                    ("Expires", "1175139620"),
+                    ("ServerTime", "20070322T034659Z"),
+                ]),
+            ),
+            (
+                A::SessionTokenNotSupported,
+                C::InvalidAccessKeyId,
+                "Temporary security credentials (session tokens) are not supported by this server.",
+                vec![],
+            ),
+            (
+                A::UnknownAccessKey {
+                    access_key: "NOPE".into(),
+                },
+                C::InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records.",
+                vec![],
+            ),
+            (
+                A::UnsignedHeaders {
+                    names: vec!["x-amz-copy-source".into(), "x-amz-object-lock-mode".into()],
+                },
+                C::AccessDenied,
+                "There were headers present in the request which were not signed",
+                d(&[(
+                    "HeadersNotSigned",
+                    "x-amz-copy-source, x-amz-object-lock-mode",
+                )]),
+            ),
+            (
+                A::SignatureMismatch {
+                    access_key: "AK".into(),
+                    string_to_sign: "AWS4-HMAC-SHA256\n…".into(),
+                    signature_provided: "00".into(),
+                    canonical_request: Some("GET\n/\n…".into()),
+                },
+                C::SignatureDoesNotMatch,
+                "The request signature we calculated does not match the signature you provided. \
+                 Check your key and signing method.",
+                d(&[
+                    ("AWSAccessKeyId", "AK"),
+                    ("StringToSign", "AWS4-HMAC-SHA256\n…"),
+                    ("SignatureProvided", "00"),
+                    ("CanonicalRequest", "GET\n/\n…"),
+                ]),
+            ),
+            (
+                A::SignatureMismatch {
+                    access_key: "AK".into(),
+                    string_to_sign: "GET\n…".into(),
+                    signature_provided: "c2ln".into(),
+                    canonical_request: None,
+                },
+                C::SignatureDoesNotMatch,
+                "The request signature we calculated does not match the signature you provided. \
+                 Check your key and signing method.",
+                d(&[
+                    ("AWSAccessKeyId", "AK"),
+                    ("StringToSign", "GET\n…"),
+                    ("SignatureProvided", "c2ln"),
+                ]),
+            ),
+            (
+                A::BodyReadTimeout,
+                C::RequestTimeout,
+                "Your socket connection to the server was not read from or written to within the \
+                 timeout period. Idle connections will be closed.",
+                vec![],
+            ),
+            (
+                A::IncompleteBody {
+                    detail: "the body ended inside a chunk",
+                },
+                C::IncompleteBody,
+                "You did not provide the number of bytes specified by the Content-Length HTTP \
+                 header.",
+                vec![],
+            ),
+            (
+                A::ContentSha256Mismatch,
+                C::XAmzContentSHA256Mismatch,
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                vec![],
+            ),
+            (
+                A::ChunkSignatureMismatch,
+                C::SignatureDoesNotMatch,
+                "The chunk signature we calculated does not match the signature you provided.",
+                vec![],
+            ),
+            (
+                A::TrailerNotSigned,
+                C::SignatureDoesNotMatch,
+                "The trailing headers are not signed (x-amz-trailer-signature is missing).",
+                vec![],
+            ),
+            (
+                A::MalformedChunkedBody {
+                    reason: "malformed aws-chunked chunk header".into(),
+                },
+                C::InvalidRequest,
+                "malformed aws-chunked chunk header",
+                vec![],
+            ),
+            (
+                A::MalformedTrailer {
+                    reason: "a trailing header line has no ':'".into(),
+                },
+                C::MalformedTrailerError,
+                "a trailing header line has no ':'",
+                vec![],
+            ),
+            (
+                A::InvalidBodyHeader {
+                    name: "x-amz-decoded-content-length",
+                },
+                C::InvalidArgument,
+                "invalid x-amz-decoded-content-length header",
+                vec![],
+            ),
+            (
+                A::BodyTooLarge,
+                C::InvalidRequest,
+                "request body too large",
+                vec![],
+            ),
+        ];
+        for (auth, code, message, details) in cases {
+            let status = auth.status();
+            let what = format!("{auth:?}");
+            let e = S3Error::from(auth);
+            assert_eq!(e.code, code, "{what}");
+            assert_eq!(e.message, message, "{what}");
+            assert_eq!(e.details, details, "{what}");
+            assert!(e.headers.is_empty(), "{what}");
+            assert_eq!(e.status(), status, "{what}");
+        }
     }
 
     #[test]

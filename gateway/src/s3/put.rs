@@ -54,7 +54,7 @@ pub async fn ingest(
         match body.chunk().await {
             Ok(Some(chunk)) => Some((Ok(chunk), body)),
             Ok(None) => None,
-            Err(e) => Some((Err(e), body)),
+            Err(e) => Some((Err(S3Error::from(e)), body)),
         }
     });
     let staged = store
