@@ -79,14 +79,6 @@ fn used_modules(source: &str) -> BTreeSet<String> {
     used
 }
 
-/// Upward imports being removed right now (issue 8), as (module, module it uses). Each must
-/// still exist, so the list only shrinks; it ends empty.
-const BEING_REMOVED: &[(&str, &str)] = &[
-    ("auth", "s3"),
-    ("backup", "s3"),
-    ("policy", "s3"),
-];
-
 #[test]
 fn modules_import_only_from_lower_layers() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -120,7 +112,6 @@ fn modules_import_only_from_lower_layers() {
         );
     }
     let mut violations = Vec::new();
-    let mut still_there = BTreeSet::new();
     for module in &declared_in_lib {
         let mut files = Vec::new();
         rust_files(&root.join("src").join(module), &mut files);
@@ -135,9 +126,7 @@ fn modules_import_only_from_lower_layers() {
                     Some(&l) => l < layer_of[module],
                     None => true, // `crate::` items of lib.rs itself, none today
                 };
-                if !ok && BEING_REMOVED.contains(&(module.as_str(), used.as_str())) {
-                    still_there.insert((module.clone(), used.clone()));
-                } else if !ok {
+                if !ok {
                     violations.push(format!(
                         "{} uses crate::{used} (layer {} is not below {})",
                         file.strip_prefix(root).unwrap_or(&file).display(),
@@ -147,12 +136,6 @@ fn modules_import_only_from_lower_layers() {
                 }
             }
         }
-    }
-    for (module, used) in BEING_REMOVED {
-        assert!(
-            still_there.contains(&(module.to_string(), used.to_string())),
-            "{module} no longer uses {used}: remove the pair from BEING_REMOVED"
-        );
     }
     assert!(
         violations.is_empty(),

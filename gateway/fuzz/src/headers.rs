@@ -23,8 +23,8 @@ use lakegate::s3::headers::{
     tagging_header, write_object_headers,
 };
 use lakegate::s3::put::write_conditions;
-use lakegate::s3::router::{check_bucket_name, check_key};
 use lakegate::store::{ChecksumAlgorithm, ObjectData, ObjectMeta, ObjectVersion, PartSummary};
+use lakegate::store::{check_bucket_name, check_object_key as check_key};
 
 /// Input, as text: a first line `size part last-modified now etag part-size...` (numbers in
 /// decimal, missing ones 0), then `name: value` header lines (`\n` or `\r\n`).

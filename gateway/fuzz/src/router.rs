@@ -14,9 +14,8 @@ use http::{HeaderMap, HeaderValue, Method};
 use lakegate::auth::decode_query_component;
 use lakegate::s3::get::part_number;
 use lakegate::s3::list::{decode_token, encode_token, parse_encoding_type, parse_max_keys};
-use lakegate::s3::router::{
-    Query, check_bucket_name, check_key, resolve, split_path, vhost_bucket,
-};
+use lakegate::s3::router::{Query, resolve, split_path, vhost_bucket};
+use lakegate::store::{check_bucket_name, check_object_key as check_key};
 use percent_encoding::percent_decode_str;
 
 /// Input, as text lines: the method; the request target (`path?query`); the `Host` header (none

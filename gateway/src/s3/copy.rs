@@ -8,7 +8,7 @@ use percent_encoding::percent_decode_str;
 use super::checksum::{self, Checksummer};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::XmlWriter;
-use super::{S3Api, S3Request, S3Response, headers, put, router, set_header, xml_response};
+use super::{S3Api, S3Request, S3Response, headers, put, set_header, xml_response};
 use crate::clock::{Fraction, iso8601};
 use crate::store::{
     Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, ObjectVersion, Store,
@@ -60,8 +60,8 @@ pub fn parse_copy_source(h: &HeaderMap) -> S3Result<CopySource> {
             }
         }
     }
-    router::check_bucket_name(bucket)?;
-    router::check_key(key)?;
+    crate::store::check_bucket_name(bucket)?;
+    crate::store::check_object_key(key)?;
     Ok(CopySource {
         bucket: bucket.to_string(),
         key: key.to_string(),

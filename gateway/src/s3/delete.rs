@@ -5,9 +5,7 @@ use http::StatusCode;
 use super::checksum::read_document;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::{self, XmlWriter};
-use super::{
-    S3Api, S3Request, S3Response, empty_response, headers, router, set_header, xml_response,
-};
+use super::{S3Api, S3Request, S3Response, empty_response, headers, set_header, xml_response};
 
 pub async fn delete_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     if req.headers.contains_key(http::header::IF_MATCH) {
@@ -55,12 +53,12 @@ pub async fn delete_objects(state: &S3Api, mut req: S3Request) -> S3Result<S3Res
     let mut results: Vec<Option<Result<crate::store::DeleteOutcome, S3Error>>> = Vec::new();
     let mut targets = Vec::new();
     for o in &doc.objects {
-        match router::check_key(&o.key) {
+        match crate::store::check_object_key(&o.key) {
             Ok(()) => {
                 results.push(None);
                 targets.push((o.key.clone(), o.version_id.clone()));
             }
-            Err(e) => results.push(Some(Err(e))),
+            Err(e) => results.push(Some(Err(e.into()))),
         }
     }
     let mut done = state

@@ -249,10 +249,10 @@ async fn dispatch(state: &S3Api, req: Request<Body>, request_id: &str) -> S3Resu
     )?;
     tracing::Span::current().record("op", op.name());
     if let Some(b) = &bucket {
-        router::check_bucket_name(b)?;
+        crate::store::check_bucket_name(b)?;
     }
     if let Some(k) = &key {
-        router::check_key(k)?;
+        crate::store::check_object_key(k)?;
     }
     let authenticated = auth::authenticate(
         &parts,

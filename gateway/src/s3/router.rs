@@ -306,21 +306,10 @@ pub fn split_path(
     Ok((bucket, key))
 }
 
-/// The bucket naming rules ([`crate::store::check_bucket_name`], which the store enforces
-/// too), answered as `InvalidBucketName`.
-pub fn check_bucket_name(name: &str) -> S3Result<()> {
-    Ok(crate::store::check_bucket_name(name)?)
-}
-
-/// The object key rules ([`crate::store::check_object_key`], which the store enforces too):
-/// an over-long key is `KeyTooLongError`, any other refusal `InvalidArgument`.
-pub fn check_key(key: &str) -> S3Result<()> {
-    Ok(crate::store::check_object_key(key)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{check_bucket_name, check_object_key as check_key};
 
     #[test]
     fn path_style_and_vhost_split() {
