@@ -1,8 +1,8 @@
 //! Bucket records: create, look up, list, configure, delete.
 
-use super::meta::{self, BUCKETS, CURRENT, PARTS, UPLOADS, VERSIONS};
 use super::model::*;
 use super::names::check_bucket_name;
+use super::schema::{self, BUCKETS, CURRENT, PARTS, UPLOADS, VERSIONS, decode};
 use super::{Store, StoreError};
 
 impl Store {
@@ -86,13 +86,13 @@ impl Store {
                 if w.get(BUCKETS, name.as_bytes())?.is_none() {
                     return Err(StoreError::NoSuchBucket);
                 }
-                let (start, end) = (meta::bucket_prefix(&name), meta::bucket_end(&name));
+                let (start, end) = (schema::bucket_prefix(&name), schema::bucket_end(&name));
                 if w.any_in(VERSIONS, &start, &end)? || w.any_in(CURRENT, &start, &end)? {
                     return Err(StoreError::BucketNotEmpty);
                 }
                 for (ukey, v) in w.range(UPLOADS, &start, &end, usize::MAX)? {
                     let upload: UploadInfo = decode(&v)?;
-                    let (pstart, pend) = meta::part_prefix(&upload.upload_id);
+                    let (pstart, pend) = schema::part_prefix(&upload.upload_id);
                     for (pkey, pv) in w.range(PARTS, &pstart, &pend, usize::MAX)? {
                         let part: PartInfo = decode(&pv)?;
                         w.release_data(&part.data)?;

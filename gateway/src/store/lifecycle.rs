@@ -8,9 +8,10 @@
 //! retention is over; while it runs, the object stays visible.
 
 use super::lock;
-use super::meta::{self, UPLOADS, VERSIONS, WriteCtx};
+use super::meta::WriteCtx;
 use super::model::*;
 use super::objects::{Lookup, delete_in, remove_version};
+use super::schema::{self, BUCKETS, PARTS, SYSTEM, UPLOADS, VERSIONS, decode};
 use super::{Store, StoreChangeKind, StoreError};
 
 /// One lifecycle action on one item.
@@ -102,7 +103,10 @@ fn apply_one(
             let Some(v) = w.find_version(bucket, key, version_id)? else {
                 return Ok(LifecycleOutcome::Stale);
             };
-            let (start, end) = (meta::key_prefix(bucket, key), meta::key_end(bucket, key));
+            let (start, end) = (
+                schema::key_prefix(bucket, key),
+                schema::key_end(bucket, key),
+            );
             let only = w.raw_range(VERSIONS, &start, &end, 2)?.len() == 1;
             if !v.is_delete_marker || !only {
                 return Ok(LifecycleOutcome::Stale);
@@ -113,15 +117,15 @@ fn apply_one(
             })
         }
         LifecycleOp::AbortUpload { key, upload_id } => {
-            let ukey = meta::upload_key(bucket, key, upload_id);
+            let ukey = schema::upload_key(bucket, key, upload_id);
             if w.get(UPLOADS, &ukey)?.is_none() {
                 return Ok(LifecycleOutcome::Stale);
             }
-            let (start, end) = meta::part_prefix(upload_id);
-            for (k, v) in w.range(super::meta::PARTS, &start, &end, usize::MAX)? {
+            let (start, end) = schema::part_prefix(upload_id);
+            for (k, v) in w.range(PARTS, &start, &end, usize::MAX)? {
                 let p: PartInfo = decode(&v)?;
                 w.release_data(&p.data)?;
-                w.remove(super::meta::PARTS, &k)?;
+                w.remove(PARTS, &k)?;
             }
             w.remove(UPLOADS, &ukey)?;
             Ok(LifecycleOutcome::Done {
@@ -147,7 +151,7 @@ impl Store {
         let outcomes = self
             .meta
             .write_freeing(move |w| {
-                if w.get(super::meta::BUCKETS, b.as_bytes())?.is_none() {
+                if w.get(BUCKETS, b.as_bytes())?.is_none() {
                     return Err(StoreError::NoSuchBucket);
                 }
                 let mut out = Vec::with_capacity(applied.len());
@@ -173,15 +177,14 @@ impl Store {
     }
 }
 
-/// Key prefix of the scanner's records in the `system` table.
-const SCANNER_STATE: &str = "lifecycle-scan/";
-
 impl Store {
     /// The lifecycle scanner's saved state for `bucket` (JSON), if any.
     pub fn lifecycle_state(&self, bucket: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let k = format!("{SCANNER_STATE}{bucket}");
-        self.meta
-            .read(|r| r.get_record::<Vec<u8>>(super::meta::SYSTEM, k.as_bytes()))
+        let k = schema::scanner_state_key(bucket);
+        let state = self
+            .meta
+            .read(|r| r.get_record::<ScannerState>(SYSTEM, &k))?;
+        Ok(state.map(|s| s.0))
     }
 
     /// Saves (or with `None` clears) the lifecycle scanner's state for `bucket`.
@@ -190,13 +193,14 @@ impl Store {
         bucket: &str,
         state: Option<Vec<u8>>,
     ) -> Result<(), StoreError> {
-        let k = format!("{SCANNER_STATE}{bucket}");
+        let k = schema::scanner_state_key(bucket);
+        let state = state.map(ScannerState);
         self.meta
             .write(move |w| {
                 match state {
-                    Some(s) => w.put_record(super::meta::SYSTEM, k.as_bytes(), &s)?,
+                    Some(s) => w.put_record(SYSTEM, &k, &s)?,
                     None => {
-                        w.remove(super::meta::SYSTEM, k.as_bytes())?;
+                        w.remove(SYSTEM, &k)?;
                     }
                 }
                 Ok(())
@@ -205,15 +209,14 @@ impl Store {
     }
 }
 
-/// Key prefix of buckets' S3 lifecycle configurations (JSON, as the lifecycle plugin reads it).
-const S3_LIFECYCLE: &str = "s3-lifecycle/";
-
 impl Store {
     /// The bucket's S3 lifecycle configuration (translated to the lifecycle plugin's JSON).
     pub fn s3_lifecycle(&self, bucket: &str) -> Result<Option<String>, StoreError> {
-        let k = format!("{S3_LIFECYCLE}{bucket}");
-        self.meta
-            .read(|r| r.get_record::<String>(super::meta::SYSTEM, k.as_bytes()))
+        let k = schema::s3_lifecycle_key(bucket);
+        let config = self
+            .meta
+            .read(|r| r.get_record::<S3LifecycleConfig>(SYSTEM, &k))?;
+        Ok(config.map(|c| c.0))
     }
 
     /// Sets (or with `None` removes) the bucket's S3 lifecycle configuration. The bucket must
@@ -224,16 +227,17 @@ impl Store {
         config: Option<String>,
     ) -> Result<(), StoreError> {
         let b = bucket.to_string();
-        let k = format!("{S3_LIFECYCLE}{bucket}");
+        let k = schema::s3_lifecycle_key(bucket);
+        let config = config.map(S3LifecycleConfig);
         self.meta
             .write(move |w| {
-                if config.is_some() && w.get(super::meta::BUCKETS, b.as_bytes())?.is_none() {
+                if config.is_some() && w.get(BUCKETS, b.as_bytes())?.is_none() {
                     return Err(StoreError::NoSuchBucket);
                 }
                 match config {
-                    Some(c) => w.put_record(super::meta::SYSTEM, k.as_bytes(), &c)?,
+                    Some(c) => w.put_record(SYSTEM, &k, &c)?,
                     None => {
-                        w.remove(super::meta::SYSTEM, k.as_bytes())?;
+                        w.remove(SYSTEM, &k)?;
                     }
                 }
                 Ok(())

@@ -10,20 +10,7 @@
 //! after a partial write poisons the batch: the whole transaction is aborted and every mutation in
 //! it fails, so a half-applied mutation is never committed.
 //!
-//! Tables (all keys and values are bytes; values are postcard records from [`super::model`]):
-//!
-//! | table | key | value |
-//! |---|---|---|
-//! | `buckets` | bucket name | [`BucketInfo`] |
-//! | `versions` | bucket `\0` key `\0` !seq (u64 BE) | [`ObjectVersion`] (newest first per key) |
-//! | `current` | bucket `\0` key | [`CurrentEntry`] (latest version, also delete markers) |
-//! | `uploads` | bucket `\0` key `\0` upload id | [`UploadInfo`] |
-//! | `parts` | upload id `\0` part number (u32 BE) | [`PartInfo`] |
-//! | `blob_refs` | blob id (u128 BE) | reference count (u32 BE) |
-//! | `system` | name | value (e.g. `seq`: u64 BE) |
-//!
-//! Keys and bucket names never contain NUL (the S3 layer refuses them), so `\0` separators keep
-//! byte order equal to (bucket, key) order.
+//! The tables, their key layout and the record encoding are defined in [`super::schema`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,108 +18,19 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable};
 use tokio::sync::oneshot;
 
 use super::StoreError;
 use super::model::*;
+use super::schema::{self, ALL_TABLES, BLOB_REFS, Record, SEQ_KEY, SYSTEM, Table};
 use super::space::Space;
-
-pub(crate) const BUCKETS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("buckets");
-pub(crate) const VERSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("versions");
-pub(crate) const CURRENT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("current");
-pub(crate) const UPLOADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("uploads");
-pub(crate) const PARTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("parts");
-pub(crate) const BLOB_REFS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blob_refs");
-pub(crate) const SYSTEM: TableDefinition<&[u8], &[u8]> = TableDefinition::new("system");
 
 /// Raw `(key, value)` pairs from a range scan.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Most mutations applied in one transaction.
 const MAX_BATCH: usize = 512;
-
-// ---------------------------------------------------------------------------------------------
-// Key encoding
-
-/// `bucket \0` — the start of a bucket's range in `versions`, `current` and `uploads`.
-pub(crate) fn bucket_prefix(bucket: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(bucket.len() + 1);
-    k.extend_from_slice(bucket.as_bytes());
-    k.push(0);
-    k
-}
-
-/// `bucket \x01` — the end (exclusive) of a bucket's range.
-pub(crate) fn bucket_end(bucket: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(bucket.len() + 1);
-    k.extend_from_slice(bucket.as_bytes());
-    k.push(1);
-    k
-}
-
-/// `bucket \0 key` — the `current` table key.
-pub(crate) fn current_key(bucket: &str, key: &str) -> Vec<u8> {
-    let mut k = bucket_prefix(bucket);
-    k.extend_from_slice(key.as_bytes());
-    k
-}
-
-/// `bucket \0 key \0` — the start of a key's versions (and uploads).
-pub(crate) fn key_prefix(bucket: &str, key: &str) -> Vec<u8> {
-    let mut k = current_key(bucket, key);
-    k.push(0);
-    k
-}
-
-/// `bucket \0 key \x01` — the end (exclusive) of a key's versions.
-pub(crate) fn key_end(bucket: &str, key: &str) -> Vec<u8> {
-    let mut k = current_key(bucket, key);
-    k.push(1);
-    k
-}
-
-pub(crate) fn version_key(bucket: &str, key: &str, seq: u64) -> Vec<u8> {
-    let mut k = key_prefix(bucket, key);
-    k.extend_from_slice(&(u64::MAX - seq).to_be_bytes());
-    k
-}
-
-/// The sequence number encoded at the end of a `versions` key.
-pub(crate) fn seq_of_version_key(k: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    if k.len() >= 8 {
-        b.copy_from_slice(&k[k.len() - 8..]);
-    }
-    u64::MAX - u64::from_be_bytes(b)
-}
-
-pub(crate) fn upload_key(bucket: &str, key: &str, upload_id: &str) -> Vec<u8> {
-    let mut k = key_prefix(bucket, key);
-    k.extend_from_slice(upload_id.as_bytes());
-    k
-}
-
-pub(crate) fn part_key(upload_id: &str, number: u32) -> Vec<u8> {
-    let mut k = Vec::with_capacity(upload_id.len() + 5);
-    k.extend_from_slice(upload_id.as_bytes());
-    k.push(0);
-    k.extend_from_slice(&number.to_be_bytes());
-    k
-}
-
-pub(crate) fn part_prefix(upload_id: &str) -> (Vec<u8>, Vec<u8>) {
-    let mut start = upload_id.as_bytes().to_vec();
-    start.push(0);
-    let mut end = upload_id.as_bytes().to_vec();
-    end.push(1);
-    (start, end)
-}
-
-/// Splits `bucket \0 rest` and returns `rest` as a string.
-pub(crate) fn strip_bucket<'a>(bucket: &str, k: &'a [u8]) -> &'a [u8] {
-    &k[(bucket.len() + 1).min(k.len())..]
-}
 
 // ---------------------------------------------------------------------------------------------
 // Transactions
@@ -165,42 +63,30 @@ impl WriteCtx {
         self.seq
     }
 
-    pub fn get(
-        &self,
-        table: TableDefinition<&[u8], &[u8]>,
-        key: &[u8],
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let t = self.txn.open_table(table)?;
         Ok(t.get(key)?.map(|v| v.value().to_vec()))
     }
 
-    pub fn get_record<T: for<'de> serde::Deserialize<'de>>(
-        &self,
-        table: TableDefinition<&[u8], &[u8]>,
-        key: &[u8],
-    ) -> Result<Option<T>, StoreError> {
+    pub fn get_record<T: Record>(&self, table: Table, key: &[u8]) -> Result<Option<T>, StoreError> {
         match self.get(table, key)? {
-            Some(bytes) => Ok(Some(decode(&bytes)?)),
+            Some(bytes) => Ok(Some(schema::decode(&bytes)?)),
             None => Ok(None),
         }
     }
 
-    pub fn put_record<T: serde::Serialize>(
+    pub fn put_record<T: Record>(
         &mut self,
-        table: TableDefinition<&[u8], &[u8]>,
+        table: Table,
         key: &[u8],
         value: &T,
     ) -> Result<(), StoreError> {
         let mut t = self.txn.open_table(table)?;
-        t.insert(key, encode(value).as_slice())?;
+        t.insert(key, schema::encode(value)?.as_slice())?;
         Ok(())
     }
 
-    pub fn remove(
-        &mut self,
-        table: TableDefinition<&[u8], &[u8]>,
-        key: &[u8],
-    ) -> Result<bool, StoreError> {
+    pub fn remove(&mut self, table: Table, key: &[u8]) -> Result<bool, StoreError> {
         let mut t = self.txn.open_table(table)?;
         Ok(t.remove(key)?.is_some())
     }
@@ -208,7 +94,7 @@ impl WriteCtx {
     /// Entries with keys in `[start, end)`, at most `limit`.
     pub fn range(
         &self,
-        table: TableDefinition<&[u8], &[u8]>,
+        table: Table,
         start: &[u8],
         end: &[u8],
         limit: usize,
@@ -226,12 +112,7 @@ impl WriteCtx {
     }
 
     /// Whether any key exists in `[start, end)`.
-    pub fn any_in(
-        &self,
-        table: TableDefinition<&[u8], &[u8]>,
-        start: &[u8],
-        end: &[u8],
-    ) -> Result<bool, StoreError> {
+    pub fn any_in(&self, table: Table, start: &[u8], end: &[u8]) -> Result<bool, StoreError> {
         let t = self.txn.open_table(table)?;
         Ok(t.range::<&[u8]>(start..end)?.next().transpose()?.is_some())
     }
@@ -244,12 +125,15 @@ impl WriteCtx {
         }
         let mut t = self.txn.open_table(BLOB_REFS)?;
         for b in blobs {
-            let k = b.to_be_bytes();
-            let n = t
-                .get(k.as_slice())?
-                .map(|v| read_u32(v.value()))
-                .unwrap_or(0);
-            t.insert(k.as_slice(), n.saturating_add(1).to_be_bytes().as_slice())?;
+            let k = schema::blob_ref_key(b);
+            let n = match t.get(k.as_slice())? {
+                Some(v) => schema::decode_ref_count(v.value())?,
+                None => 0,
+            };
+            t.insert(
+                k.as_slice(),
+                schema::encode_ref_count(n.saturating_add(1)).as_slice(),
+            )?;
         }
         Ok(())
     }
@@ -263,28 +147,20 @@ impl WriteCtx {
         }
         let mut t = self.txn.open_table(BLOB_REFS)?;
         for b in blobs {
-            let k = b.to_be_bytes();
-            let n = t
-                .get(k.as_slice())?
-                .map(|v| read_u32(v.value()))
-                .unwrap_or(0);
+            let k = schema::blob_ref_key(b);
+            let n = match t.get(k.as_slice())? {
+                Some(v) => schema::decode_ref_count(v.value())?,
+                None => 0,
+            };
             if n <= 1 {
                 t.remove(k.as_slice())?;
                 self.freed.push(b);
             } else {
-                t.insert(k.as_slice(), (n - 1).to_be_bytes().as_slice())?;
+                t.insert(k.as_slice(), schema::encode_ref_count(n - 1).as_slice())?;
             }
         }
         Ok(())
     }
-}
-
-fn read_u32(v: &[u8]) -> u32 {
-    let mut b = [0u8; 4];
-    if v.len() == 4 {
-        b.copy_from_slice(v);
-    }
-    u32::from_be_bytes(b)
 }
 
 /// Read access to one consistent snapshot.
@@ -293,11 +169,7 @@ pub struct ReadCtx {
 }
 
 impl ReadCtx {
-    pub fn get(
-        &self,
-        table: TableDefinition<&[u8], &[u8]>,
-        key: &[u8],
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let t = match self.txn.open_table(table) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
@@ -306,13 +178,9 @@ impl ReadCtx {
         Ok(t.get(key)?.map(|v| v.value().to_vec()))
     }
 
-    pub fn get_record<T: for<'de> serde::Deserialize<'de>>(
-        &self,
-        table: TableDefinition<&[u8], &[u8]>,
-        key: &[u8],
-    ) -> Result<Option<T>, StoreError> {
+    pub fn get_record<T: Record>(&self, table: Table, key: &[u8]) -> Result<Option<T>, StoreError> {
         match self.get(table, key)? {
-            Some(bytes) => Ok(Some(decode(&bytes)?)),
+            Some(bytes) => Ok(Some(schema::decode(&bytes)?)),
             None => Ok(None),
         }
     }
@@ -320,7 +188,7 @@ impl ReadCtx {
     /// Entries with keys in `[start, end)`, at most `limit`, in key order.
     pub fn range(
         &self,
-        table: TableDefinition<&[u8], &[u8]>,
+        table: Table,
         start: &[u8],
         end: &[u8],
         limit: usize,
@@ -345,11 +213,7 @@ impl ReadCtx {
     }
 
     /// Visits every key of `table` (for the orphan sweep).
-    pub fn for_each_key(
-        &self,
-        table: TableDefinition<&[u8], &[u8]>,
-        mut f: impl FnMut(&[u8]),
-    ) -> Result<(), StoreError> {
+    pub fn for_each_key(&self, table: Table, mut f: impl FnMut(&[u8])) -> Result<(), StoreError> {
         let t = match self.txn.open_table(table) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
@@ -387,22 +251,16 @@ fn open_db(path: &Path, cache_bytes: usize) -> Result<(Database, u64), StoreErro
     // Make sure every table exists so read transactions never see a missing table.
     let seq = {
         let txn = db.begin_write()?;
-        for t in [
-            BUCKETS, VERSIONS, CURRENT, UPLOADS, PARTS, BLOB_REFS, SYSTEM,
-        ] {
+        for t in ALL_TABLES {
             txn.open_table(t)?;
         }
         let seq = {
             let t = txn.open_table(SYSTEM)?;
-            let v = t.get(b"seq".as_slice())?;
-            v.map(|v| {
-                let mut b = [0u8; 8];
-                if v.value().len() == 8 {
-                    b.copy_from_slice(v.value());
-                }
-                u64::from_be_bytes(b)
-            })
-            .unwrap_or(0)
+            let v = t.get(SEQ_KEY)?;
+            match v {
+                Some(v) => schema::decode_seq(v.value())?,
+                None => 0,
+            }
         };
         txn.commit()?;
         seq
@@ -744,7 +602,7 @@ impl Writer {
             None => (|| {
                 {
                     let mut t = txn.open_table(SYSTEM)?;
-                    t.insert(b"seq".as_slice(), new_seq.to_be_bytes().as_slice())?;
+                    t.insert(SEQ_KEY, schema::encode_seq(new_seq).as_slice())?;
                 }
                 txn.set_durability(Durability::Immediate)
                     .map_err(|e| StoreError::Io(e.to_string()))?;

@@ -16,6 +16,7 @@ pub mod model;
 mod multipart;
 pub mod names;
 mod objects;
+pub mod schema;
 pub mod space;
 
 use std::path::{Path, PathBuf};
@@ -132,8 +133,8 @@ io_from!(
     std::io::Error
 );
 
-impl From<postcard::Error> for StoreError {
-    fn from(e: postcard::Error) -> Self {
+impl From<schema::RecordError> for StoreError {
+    fn from(e: schema::RecordError) -> Self {
         StoreError::Corrupt(e.to_string())
     }
 }
@@ -246,11 +247,9 @@ impl Store {
         }
         let referenced = self.meta.read(|r| {
             let mut set = std::collections::HashSet::new();
-            r.for_each_key(meta::BLOB_REFS, |k| {
-                if k.len() == 16 {
-                    let mut b = [0u8; 16];
-                    b.copy_from_slice(k);
-                    set.insert(u128::from_be_bytes(b));
+            r.for_each_key(schema::BLOB_REFS, |k| {
+                if let Some(blob) = schema::blob_of_ref_key(k) {
+                    set.insert(blob);
                 }
             })?;
             Ok(set)

@@ -1,5 +1,7 @@
-//! The metadata records kept in redb. Serialized with postcard; every record type starts with a
-//! format version byte (see [`encode`]) so the schema can evolve.
+//! The metadata records kept in redb, and the types inside them. How they are encoded and
+//! versioned on disk, and which table holds which, is [`super::schema`]'s business: a change to
+//! any type here that is part of a record changes the on-disk format (see the upgrade path
+//! there).
 
 use serde::{Deserialize, Serialize};
 
@@ -332,30 +334,19 @@ pub struct PartInfo {
     pub checksums: Vec<(ChecksumAlgorithm, String)>,
 }
 
-const FORMAT_V1: u8 = 1;
+/// The lifecycle scanner's saved progress through one bucket: JSON whose shape the scanner
+/// owns (`policy::scanner`), opaque to the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScannerState(pub Vec<u8>);
 
-/// Serializes a record with its format version byte.
-pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    let out = vec![FORMAT_V1];
-    // postcard serialization of these plain structs cannot fail (no maps with non-string keys,
-    // no unsupported types); fall back to an empty record if it ever did.
-    match postcard::to_extend(value, out) {
-        Ok(v) => v,
-        Err(_) => vec![FORMAT_V1],
-    }
-}
-
-/// Deserializes a record written by [`encode`].
-pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, postcard::Error> {
-    match bytes.split_first() {
-        Some((&FORMAT_V1, rest)) => postcard::from_bytes(rest),
-        _ => Err(postcard::Error::DeserializeBadEncoding),
-    }
-}
+/// A bucket's S3 lifecycle configuration, translated to the lifecycle plugin's JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3LifecycleConfig(pub String);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::schema::{decode, encode};
 
     #[test]
     fn slice_spans_segments() {
@@ -407,7 +398,7 @@ mod tests {
             }),
             tags: vec![("layer".into(), "bronze".into())],
         };
-        let back: BucketInfo = decode(&encode(&b)).unwrap();
+        let back: BucketInfo = decode(&encode(&b).unwrap()).unwrap();
         assert_eq!(b, back);
         assert!(decode::<BucketInfo>(&[9, 9, 9]).is_err());
     }

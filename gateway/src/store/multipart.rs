@@ -1,10 +1,10 @@
 //! Multipart uploads: parts are blobs (or inline bytes) of their own; completing an upload is a
 //! metadata-only operation that stitches the chosen parts' data into one object version.
 
-use super::meta::{self, BUCKETS, PARTS, UPLOADS};
 use super::model::*;
 use super::names::check_object_key;
 use super::objects::{NewVersion, PutOutcome, WriteConditions, insert_version};
+use super::schema::{self, BUCKETS, PARTS, UPLOADS, decode};
 use super::{Store, StoreError};
 
 /// A part named in CompleteMultipartUpload.
@@ -61,7 +61,7 @@ impl Store {
                 }
                 w.put_record(
                     UPLOADS,
-                    &meta::upload_key(&bucket, &info.key, &info.upload_id),
+                    &schema::upload_key(&bucket, &info.key, &info.upload_id),
                     &info,
                 )
             })
@@ -76,7 +76,7 @@ impl Store {
         upload_id: &str,
     ) -> Result<UploadInfo, StoreError> {
         self.meta.read(|r| {
-            match r.get_record(UPLOADS, &meta::upload_key(bucket, key, upload_id))? {
+            match r.get_record(UPLOADS, &schema::upload_key(bucket, key, upload_id))? {
                 Some(u) => Ok(u),
                 None if r.get(BUCKETS, bucket.as_bytes())?.is_none() => {
                     Err(StoreError::NoSuchBucket)
@@ -95,8 +95,8 @@ impl Store {
         upload_id: &str,
         part: PartInfo,
     ) -> Result<(), StoreError> {
-        let ukey = meta::upload_key(bucket, key, upload_id);
-        let pkey = meta::part_key(upload_id, part.number);
+        let ukey = schema::upload_key(bucket, key, upload_id);
+        let pkey = schema::part_key(upload_id, part.number);
         let bucket = bucket.to_string();
         let written = part.clone();
         let check_key = pkey.clone();
@@ -144,15 +144,15 @@ impl Store {
     ) -> Result<CompletedUpload, StoreError> {
         self.meta.read(|r| {
             let upload: UploadInfo =
-                match r.get_record(UPLOADS, &meta::upload_key(bucket, key, upload_id))? {
+                match r.get_record(UPLOADS, &schema::upload_key(bucket, key, upload_id))? {
                     Some(u) => u,
                     None if r.get(BUCKETS, bucket.as_bytes())?.is_none() => {
                         return Err(StoreError::NoSuchBucket);
                     }
                     None => return Err(StoreError::NoSuchUpload),
                 };
-            let (_, end) = meta::part_prefix(upload_id);
-            let start = meta::part_key(upload_id, after.saturating_add(1));
+            let (_, end) = schema::part_prefix(upload_id);
+            let start = schema::part_key(upload_id, after.saturating_add(1));
             let start = if after == u32::MAX {
                 end.clone()
             } else {
@@ -177,7 +177,7 @@ impl Store {
         after: Option<(&str, &str)>,
         limit: usize,
     ) -> Result<Vec<UploadInfo>, StoreError> {
-        let base = meta::bucket_prefix(bucket);
+        let base = schema::bucket_prefix(bucket);
         let mut start = base.clone();
         start.extend_from_slice(if from > prefix.as_bytes() {
             from
@@ -185,14 +185,14 @@ impl Store {
             prefix.as_bytes()
         });
         if let Some((k, id)) = after {
-            let mut s = meta::upload_key(bucket, k, id);
+            let mut s = schema::upload_key(bucket, k, id);
             s.push(0);
             if s > start {
                 start = s;
             }
         }
         let end = if prefix.is_empty() {
-            meta::bucket_end(bucket)
+            schema::bucket_end(bucket)
         } else {
             let mut e = base.clone();
             e.extend_from_slice(prefix.as_bytes());
@@ -234,11 +234,11 @@ impl Store {
             .meta
             .write(move |w| {
                 let (bucket, key) = (b, k);
-                let ukey = meta::upload_key(&bucket, &key, &upload_id);
+                let ukey = schema::upload_key(&bucket, &key, &upload_id);
                 if w.get(UPLOADS, &ukey)?.is_none() {
                     return Err(StoreError::NoSuchUpload);
                 }
-                let (start, end) = meta::part_prefix(&upload_id);
+                let (start, end) = schema::part_prefix(&upload_id);
                 let parts = w
                     .range(PARTS, &start, &end, usize::MAX)?
                     .into_iter()
@@ -258,7 +258,7 @@ impl Store {
                 let outcome = insert_version(w, &bucket, &key, new, &cond, now)?;
                 for p in &parts {
                     w.release_data(&p.data)?;
-                    w.remove(PARTS, &meta::part_key(&upload_id, p.number))?;
+                    w.remove(PARTS, &schema::part_key(&upload_id, p.number))?;
                 }
                 w.remove(UPLOADS, &ukey)?;
                 Ok(outcome)
@@ -283,14 +283,14 @@ impl Store {
         let (bucket, key, upload_id) = (bucket.to_string(), key.to_string(), upload_id.to_string());
         self.meta
             .write_freeing(move |w| {
-                let ukey = meta::upload_key(&bucket, &key, &upload_id);
+                let ukey = schema::upload_key(&bucket, &key, &upload_id);
                 if w.get(UPLOADS, &ukey)?.is_none() {
                     if w.get(BUCKETS, bucket.as_bytes())?.is_none() {
                         return Err(StoreError::NoSuchBucket);
                     }
                     return Err(StoreError::NoSuchUpload);
                 }
-                let (start, end) = meta::part_prefix(&upload_id);
+                let (start, end) = schema::part_prefix(&upload_id);
                 for (k, v) in w.range(PARTS, &start, &end, usize::MAX)? {
                     let p: PartInfo = decode(&v)?;
                     w.release_data(&p.data)?;

@@ -2,9 +2,10 @@
 //! and the scans listing is built on.
 
 use super::lock;
-use super::meta::{self, BUCKETS, CURRENT, ReadCtx, VERSIONS, WriteCtx};
+use super::meta::{self, ReadCtx, WriteCtx};
 use super::model::*;
 use super::names::check_object_key;
+use super::schema::{self, BUCKETS, CURRENT, Table, VERSIONS, decode};
 use super::{Store, StoreChangeKind, StoreError};
 
 /// A version about to be written.
@@ -92,14 +93,10 @@ pub fn check_version_id(vid: &str) -> Result<(), StoreError> {
 
 // Lookups shared by the read and write sides.
 pub(super) trait Lookup {
-    fn raw(
-        &self,
-        table: redb::TableDefinition<&[u8], &[u8]>,
-        key: &[u8],
-    ) -> Result<Option<Vec<u8>>, StoreError>;
+    fn raw(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     fn raw_range(
         &self,
-        table: redb::TableDefinition<&[u8], &[u8]>,
+        table: Table,
         start: &[u8],
         end: &[u8],
         limit: usize,
@@ -112,7 +109,7 @@ pub(super) trait Lookup {
         vid: &str,
     ) -> Result<Option<ObjectVersion>, StoreError> {
         if let Some(seq) = seq_of_version_id(vid) {
-            let Some(bytes) = self.raw(VERSIONS, &meta::version_key(bucket, key, seq))? else {
+            let Some(bytes) = self.raw(VERSIONS, &schema::version_key(bucket, key, seq))? else {
                 return Ok(None);
             };
             let v: ObjectVersion = decode(&bytes)?;
@@ -121,7 +118,10 @@ pub(super) trait Lookup {
         if vid != "null" {
             return Ok(None);
         }
-        let (start, end) = (meta::key_prefix(bucket, key), meta::key_end(bucket, key));
+        let (start, end) = (
+            schema::key_prefix(bucket, key),
+            schema::key_end(bucket, key),
+        );
         for (_, bytes) in self.raw_range(VERSIONS, &start, &end, usize::MAX)? {
             let v: ObjectVersion = decode(&bytes)?;
             if v.version_id == "null" {
@@ -132,11 +132,11 @@ pub(super) trait Lookup {
     }
 
     fn current(&self, bucket: &str, key: &str) -> Result<Option<ObjectVersion>, StoreError> {
-        let Some(bytes) = self.raw(CURRENT, &meta::current_key(bucket, key))? else {
+        let Some(bytes) = self.raw(CURRENT, &schema::current_key(bucket, key))? else {
             return Ok(None);
         };
         let cur: CurrentEntry = decode(&bytes)?;
-        match self.raw(VERSIONS, &meta::version_key(bucket, key, cur.seq))? {
+        match self.raw(VERSIONS, &schema::version_key(bucket, key, cur.seq))? {
             Some(bytes) => Ok(Some(decode(&bytes)?)),
             None => Err(StoreError::Corrupt(format!(
                 "current entry of {bucket}/{key} points at a missing version"
@@ -146,7 +146,10 @@ pub(super) trait Lookup {
 
     /// The newest version of a key, after the current one was removed.
     fn newest(&self, bucket: &str, key: &str) -> Result<Option<ObjectVersion>, StoreError> {
-        let (start, end) = (meta::key_prefix(bucket, key), meta::key_end(bucket, key));
+        let (start, end) = (
+            schema::key_prefix(bucket, key),
+            schema::key_end(bucket, key),
+        );
         match self
             .raw_range(VERSIONS, &start, &end, 1)?
             .into_iter()
@@ -186,16 +189,12 @@ pub(super) trait Lookup {
 }
 
 impl Lookup for ReadCtx {
-    fn raw(
-        &self,
-        table: redb::TableDefinition<&[u8], &[u8]>,
-        key: &[u8],
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    fn raw(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.get(table, key)
     }
     fn raw_range(
         &self,
-        table: redb::TableDefinition<&[u8], &[u8]>,
+        table: Table,
         start: &[u8],
         end: &[u8],
         limit: usize,
@@ -205,16 +204,12 @@ impl Lookup for ReadCtx {
 }
 
 impl Lookup for WriteCtx {
-    fn raw(
-        &self,
-        table: redb::TableDefinition<&[u8], &[u8]>,
-        key: &[u8],
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    fn raw(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.get(table, key)
     }
     fn raw_range(
         &self,
-        table: redb::TableDefinition<&[u8], &[u8]>,
+        table: Table,
         start: &[u8],
         end: &[u8],
         limit: usize,
@@ -284,7 +279,7 @@ pub(crate) fn insert_version(
         _ => "null".to_string(),
     };
     if let Some(old) = replaced {
-        w.remove(VERSIONS, &meta::version_key(bucket, key, old.seq))?;
+        w.remove(VERSIONS, &schema::version_key(bucket, key, old.seq))?;
         w.release_data(&old.data)?;
     }
     let version = ObjectVersion {
@@ -303,10 +298,10 @@ pub(crate) fn insert_version(
         legal_hold: new.legal_hold,
     };
     w.retain_data(&version.data)?;
-    w.put_record(VERSIONS, &meta::version_key(bucket, key, seq), &version)?;
+    w.put_record(VERSIONS, &schema::version_key(bucket, key, seq), &version)?;
     w.put_record(
         CURRENT,
-        &meta::current_key(bucket, key),
+        &schema::current_key(bucket, key),
         &CurrentEntry::of(&version),
     )?;
     Ok(PutOutcome {
@@ -325,10 +320,10 @@ pub(super) fn remove_version(
     key: &str,
     v: &ObjectVersion,
 ) -> Result<(), StoreError> {
-    w.remove(VERSIONS, &meta::version_key(bucket, key, v.seq))?;
+    w.remove(VERSIONS, &schema::version_key(bucket, key, v.seq))?;
     w.release_data(&v.data)?;
     w.note_freed(v.size);
-    let cur_key = meta::current_key(bucket, key);
+    let cur_key = schema::current_key(bucket, key);
     let cur: Option<CurrentEntry> = w.get_record(CURRENT, &cur_key)?;
     if cur.is_some_and(|c| c.seq == v.seq) {
         match w.newest(bucket, key)? {
@@ -392,7 +387,10 @@ impl Store {
                 let Some(info) = r.get_record::<BucketInfo>(BUCKETS, bucket.as_bytes())? else {
                     return Ok(None);
                 };
-                let (start, end) = (meta::key_prefix(bucket, key), meta::key_end(bucket, key));
+                let (start, end) = (
+                    schema::key_prefix(bucket, key),
+                    schema::key_end(bucket, key),
+                );
                 for (_, bytes) in r.range(VERSIONS, &start, &end, 64)? {
                     let v: ObjectVersion = decode(&bytes)?;
                     if !v.is_delete_marker
@@ -459,7 +457,7 @@ impl Store {
                     });
                 }
                 f(&mut v, &info)?;
-                w.put_record(VERSIONS, &meta::version_key(&bucket, &key, v.seq), &v)?;
+                w.put_record(VERSIONS, &schema::version_key(&bucket, &key, v.seq), &v)?;
                 Ok(v)
             })
             .await
@@ -552,14 +550,14 @@ impl Store {
         from: &[u8],
         limit: usize,
     ) -> Result<Vec<(String, CurrentEntry)>, StoreError> {
-        let base = meta::bucket_prefix(bucket);
+        let base = schema::bucket_prefix(bucket);
         let mut start = base.clone();
         start.extend_from_slice(if from > prefix.as_bytes() {
             from
         } else {
             prefix.as_bytes()
         });
-        let end = prefix_end(&base, prefix).unwrap_or_else(|| meta::bucket_end(bucket));
+        let end = prefix_end(&base, prefix).unwrap_or_else(|| schema::bucket_end(bucket));
         self.meta.read(|r| {
             if r.get(BUCKETS, bucket.as_bytes())?.is_none() {
                 return Err(StoreError::NoSuchBucket);
@@ -567,7 +565,8 @@ impl Store {
             r.range(CURRENT, &start, &end, limit)?
                 .into_iter()
                 .map(|(k, v)| {
-                    let key = String::from_utf8_lossy(meta::strip_bucket(bucket, &k)).into_owned();
+                    let key =
+                        String::from_utf8_lossy(schema::strip_bucket(bucket, &k)).into_owned();
                     Ok((key, decode(&v)?))
                 })
                 .collect()
@@ -584,8 +583,8 @@ impl Store {
         after: Option<(&str, &str)>,
         limit: usize,
     ) -> Result<Vec<(String, ObjectVersion)>, StoreError> {
-        let base = meta::bucket_prefix(bucket);
-        let end = prefix_end(&base, prefix).unwrap_or_else(|| meta::bucket_end(bucket));
+        let base = schema::bucket_prefix(bucket);
+        let end = prefix_end(&base, prefix).unwrap_or_else(|| schema::bucket_end(bucket));
         self.meta.read(|r| {
             if r.get(BUCKETS, bucket.as_bytes())?.is_none() {
                 return Err(StoreError::NoSuchBucket);
@@ -599,7 +598,7 @@ impl Store {
             if let Some((key, vid)) = after {
                 match r.find_version(bucket, key, vid)? {
                     Some(v) => {
-                        let mut k = meta::version_key(bucket, key, v.seq);
+                        let mut k = schema::version_key(bucket, key, v.seq);
                         k.push(0); // just past that version
                         if k > start {
                             start = k;
@@ -607,7 +606,7 @@ impl Store {
                     }
                     // Unknown marker version: continue after the whole key.
                     None => {
-                        let k = meta::key_end(bucket, key);
+                        let k = schema::key_end(bucket, key);
                         if k > start {
                             start = k;
                         }
@@ -617,11 +616,11 @@ impl Store {
             r.range(VERSIONS, &start, &end, limit)?
                 .into_iter()
                 .map(|(k, v)| {
-                    let rest = meta::strip_bucket(bucket, &k);
+                    let rest = schema::strip_bucket(bucket, &k);
                     let key_bytes = &rest[..rest.len().saturating_sub(9)];
                     let key = String::from_utf8_lossy(key_bytes).into_owned();
                     debug_assert_eq!(
-                        meta::seq_of_version_key(&k),
+                        schema::seq_of_version_key(&k),
                         decode::<ObjectVersion>(&v).map(|x| x.seq).unwrap_or(0)
                     );
                     Ok((key, decode(&v)?))
@@ -694,7 +693,7 @@ pub(super) fn delete_in(
                 "null".to_string()
             };
             if let Some(old) = replaced {
-                w.remove(VERSIONS, &meta::version_key(bucket, key, old.seq))?;
+                w.remove(VERSIONS, &schema::version_key(bucket, key, old.seq))?;
                 w.release_data(&old.data)?;
             }
             let marker = ObjectVersion {
@@ -712,10 +711,10 @@ pub(super) fn delete_in(
                 retention: None,
                 legal_hold: false,
             };
-            w.put_record(VERSIONS, &meta::version_key(bucket, key, seq), &marker)?;
+            w.put_record(VERSIONS, &schema::version_key(bucket, key, seq), &marker)?;
             w.put_record(
                 CURRENT,
-                &meta::current_key(bucket, key),
+                &schema::current_key(bucket, key),
                 &CurrentEntry::of(&marker),
             )?;
             Ok(DeleteOutcome {
