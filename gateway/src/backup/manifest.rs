@@ -39,6 +39,26 @@ use crate::store::{Millis, ObjectVersion};
 
 /// The manifest format version (header field `lakegate_backup`). 2: manifests and journal pages
 /// end with an authentication trailer (version 1 had none and is refused).
+///
+/// Versions and upgrades (see "On-disk formats" in ARCHITECTURE.md):
+/// - The encoded form of each version is frozen by golden files
+///   (`gateway/tests/golden/backup/`, checked by this module's tests). Entries and headers are
+///   JSON objects, so fields are named, not positional; still, a new field, a renamed one, or a
+///   change of when an optional field is written changes the bytes, and the golden test fails.
+/// - A change that a reader of the current version would misread or silently drop (a new field
+///   that matters for a restore, a new meaning of an old one) raises this version. The reader
+///   keeps reading every older authenticated version into the current [`Manifest`]; it refuses
+///   a version it does not know (a newer gateway's) as [`BackupError::Corrupt`] before using
+///   anything in the file.
+/// - Manifests are migrated on write: every run writes a complete manifest in the current
+///   version, so a target is upgraded by its next run; older generations keep their version
+///   until pruned. Nothing rewrites old manifests.
+/// - Journal pages have no header: they are in the version of the gateway that wrote them. A
+///   version that changes journal lines must still replay pages of the previous one (a run
+///   interrupted before an upgrade resumes after it), e.g. by giving its pages a first line
+///   naming the version and reading pages without one as version 2.
+/// - Golden files are never edited, only added: a new version adds `manifest.v3.*` beside the
+///   v2 files, and the v2 files must still read back to the same manifest.
 pub const FORMAT_VERSION: u32 = 2;
 
 /// Manifests and journals are read and written in chunks of about this size.
@@ -416,11 +436,16 @@ pub async fn read(
         if header.is_none() {
             let h: Header =
                 serde_json::from_slice(line).map_err(|e| corrupt(&path, format!("header: {e}")))?;
-            if h.lakegate_backup > FORMAT_VERSION {
+            if h.lakegate_backup != FORMAT_VERSION {
+                let which = if h.lakegate_backup > FORMAT_VERSION {
+                    "newer than this gateway's"
+                } else {
+                    "older than any this gateway reads; it reads"
+                };
                 return Err(corrupt(
                     &path,
                     format!(
-                        "format version {} is newer than this gateway's ({FORMAT_VERSION})",
+                        "format version {} is {which} ({FORMAT_VERSION})",
                         h.lakegate_backup
                     ),
                 ));
@@ -867,5 +892,206 @@ mod tests {
         let r = replay_journal(&t, &key, 2, &mut Manifest::default()).await;
         assert!(matches!(r, Err(BackupError::Corrupt { .. })), "{r:?}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Golden files: the encoded form of format version 2, byte for byte (never edited, only
+    // added; see FORMAT_VERSION). The trailer is deterministic under a fixed key.
+
+    const GOLDEN_KEY: [u8; 32] = [0x42; 32];
+    const NEW_GOLDEN: &str = "LAKEGATE_WRITE_NEW_GOLDEN";
+
+    /// The committed bytes of `gateway/tests/golden/backup/<name>` (written from `actual` when
+    /// missing and `LAKEGATE_WRITE_NEW_GOLDEN` is set; never overwritten).
+    fn golden(name: &str, actual: &[u8]) -> Vec<u8> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/backup");
+        let path = dir.join(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(_) if std::env::var_os(NEW_GOLDEN).is_some() => {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, actual).unwrap();
+                actual.to_vec()
+            }
+            Err(e) => panic!(
+                "golden file {} is missing ({e}); run the tests with {NEW_GOLDEN}=1 once to \
+                 write it, then review and commit it",
+                path.display()
+            ),
+        }
+    }
+
+    /// Every field set, each to a value of its own.
+    fn golden_entry_full() -> Entry {
+        Entry {
+            path: "2024/06/part-0.parquet".into(),
+            source_key: "raw/2024/06/part-0.parquet".into(),
+            source_version_id: "00000000000000070123456789abcdef".into(),
+            etag: "9b2cf535f27731c974343645a3985328-2".into(),
+            size: 15_728_640,
+            last_modified: 1_700_000_100_456,
+            content_type: Some("application/vnd.apache.parquet".into()),
+            cache_control: Some("max-age=3600".into()),
+            content_disposition: Some("attachment; filename=\"part-0.parquet\"".into()),
+            content_encoding: Some("gzip".into()),
+            content_language: Some("en-GB".into()),
+            expires: Some("Thu, 01 Jan 2026 00:00:00 GMT".into()),
+            website_redirect: Some("/silver/index.html".into()),
+            storage_class: Some("STANDARD_IA".into()),
+            user_metadata: [
+                ("pipeline".to_string(), "ingest".to_string()),
+                ("run-id".to_string(), "42".to_string()),
+            ]
+            .into(),
+            tags: [
+                ("class".to_string(), "raw".to_string()),
+                ("pii".to_string(), "no".to_string()),
+            ]
+            .into(),
+            sha256: "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03".into(),
+            md5: "b1946ac92492d2347c6235b4d2611184".into(),
+            written_gen: 2,
+        }
+    }
+
+    /// Only the fields that are always written.
+    fn golden_entry_minimal() -> Entry {
+        Entry {
+            path: "empty".into(),
+            source_key: "empty".into(),
+            source_version_id: "null".into(),
+            etag: "d41d8cd98f00b204e9800998ecf8427e".into(),
+            size: 0,
+            last_modified: 0,
+            content_type: None,
+            cache_control: None,
+            content_disposition: None,
+            content_encoding: None,
+            content_language: None,
+            expires: None,
+            website_redirect: None,
+            storage_class: None,
+            user_metadata: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
+            md5: "d41d8cd98f00b204e9800998ecf8427e".into(),
+            written_gen: 3,
+        }
+    }
+
+    fn golden_manifest(generation: u64, entries: Vec<Entry>) -> (Header, Manifest) {
+        let m = Manifest {
+            generation,
+            entries: entries.into_iter().map(|e| (e.path.clone(), e)).collect(),
+        };
+        let h = Header {
+            lakegate_backup: FORMAT_VERSION,
+            bucket: "bronze".into(),
+            generation,
+            kind: if generation == 1 { "full" } else { "changes" }.into(),
+            started: 1_700_000_200_000,
+            finished: 1_700_000_260_000,
+            entries: m.entries.len() as u64,
+            bytes: m.bytes(),
+        };
+        (h, m)
+    }
+
+    #[tokio::test]
+    async fn manifests_match_their_golden_bytes_and_read_back() {
+        let key = LocalKey::from_bytes(GOLDEN_KEY);
+        let cases = [
+            (
+                "manifest.v2.full.jsonl",
+                golden_manifest(3, vec![golden_entry_full(), golden_entry_minimal()]),
+            ),
+            ("manifest.v2.empty.jsonl", golden_manifest(1, Vec::new())),
+        ];
+        for (name, (h, m)) in cases {
+            // Encoding: what `write` puts in the target is the golden file, byte for byte.
+            let file = format!("bronze/.lakegate/generations/{:020}.jsonl", h.generation);
+            let dir = tempdir();
+            let t = Target::dir(&dir).unwrap().bucket("bronze");
+            write(&t, &key, &h, &m).await.unwrap();
+            let written = std::fs::read(dir.join(&file)).unwrap();
+            let expected = golden(name, &written);
+            assert_eq!(
+                String::from_utf8_lossy(&written),
+                String::from_utf8_lossy(&expected),
+                "{name}: the manifest encoding changed; do not edit the golden file, introduce \
+                 a new format version (see FORMAT_VERSION)"
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+
+            // Decoding: the committed bytes, placed in a target, read back to the same manifest.
+            let dir = tempdir();
+            let t = Target::dir(&dir).unwrap().bucket("bronze");
+            std::fs::create_dir_all(dir.join(&file).parent().unwrap()).unwrap();
+            std::fs::write(dir.join(&file), &expected).unwrap();
+            let (h2, m2) = read(&t, &key, h.generation).await.unwrap().unwrap();
+            assert_eq!((h2, m2), (h, m), "{name}");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
+    #[tokio::test]
+    async fn journal_pages_match_their_golden_bytes_and_replay() {
+        let key = LocalKey::from_bytes(GOLDEN_KEY);
+        let lines = [
+            JournalLine::Put {
+                entry: Box::new(golden_entry_full()),
+            },
+            JournalLine::Put {
+                entry: Box::new(golden_entry_minimal()),
+            },
+            JournalLine::Delete {
+                path: golden_entry_minimal().path,
+            },
+        ];
+        let dir = tempdir();
+        let t = Target::dir(&dir).unwrap().bucket("bronze");
+        write_journal(&t, &key, 3, 2, &lines).await.unwrap();
+        let page = "bronze/.lakegate/journal/00000000000000000003/00000002.jsonl";
+        let written = std::fs::read(dir.join(page)).unwrap();
+        let expected = golden("journal.v2.page.jsonl", &written);
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&expected),
+            "the journal encoding changed; do not edit the golden file, introduce a new format \
+             version (see FORMAT_VERSION)"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let dir = tempdir();
+        let t = Target::dir(&dir).unwrap().bucket("bronze");
+        std::fs::create_dir_all(dir.join(page).parent().unwrap()).unwrap();
+        std::fs::write(dir.join(page), &expected).unwrap();
+        let mut m = Manifest::default();
+        assert_eq!(replay_journal(&t, &key, 3, &mut m).await.unwrap(), (3, 3));
+        assert_eq!(
+            m.entries.into_values().collect::<Vec<_>>(),
+            [golden_entry_full()]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn format_versions_other_than_the_current_one_are_refused() {
+        let key = LocalKey::from_bytes(GOLDEN_KEY);
+        for (version, want) in [(1, "older than any"), (3, "newer than this gateway's")] {
+            let dir = tempdir();
+            let t = Target::dir(&dir).unwrap().bucket("bronze");
+            let (mut h, m) = golden_manifest(1, Vec::new());
+            h.lakegate_backup = version;
+            // Authenticated, so the version check is what refuses it.
+            write(&t, &key, &h, &m).await.unwrap();
+            match read(&t, &key, 1).await {
+                Err(BackupError::Corrupt { message, .. }) => {
+                    assert!(message.contains(want), "{message}")
+                }
+                other => panic!("version {version}: {other:?}"),
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }
