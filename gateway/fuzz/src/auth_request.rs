@@ -198,6 +198,8 @@ pub fn run(data: &[u8]) {
     let Err(e) = authenticate(&parts, vhost, &store, REGION, now) else {
         return;
     };
+    // The S3 answer, which carries the string to sign and canonical request clients see.
+    let e = S3Error::from(e);
     if e.code != S3ErrorCode::SignatureDoesNotMatch {
         return;
     }
@@ -239,8 +241,7 @@ pub fn run(data: &[u8]) {
             }
         }
         Err(e2) => panic!(
-            "signing the reported string to sign does not verify: {:?} {}\nstring to sign: {sts:?}",
-            e2.code, e2.message
+            "signing the reported string to sign does not verify: {e2:?}\nstring to sign: {sts:?}"
         ),
     }
 }

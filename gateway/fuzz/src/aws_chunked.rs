@@ -435,7 +435,7 @@ fn check(input: Input) {
                 // Errors are sticky.
                 let again = reader.chunk().await;
                 assert!(
-                    matches!(&again, Err(e2) if e2.code == e.code),
+                    matches!(&again, Err(e2) if e2.code() == e.code()),
                     "error not sticky: {e:?} then {again:?}"
                 );
             }
