@@ -335,7 +335,7 @@ pub struct PartInfo {
 }
 
 /// The lifecycle scanner's saved progress through one bucket: JSON whose shape the scanner
-/// owns (`policy::scanner`), opaque to the store.
+/// owns (`lifecycle::scanner`), opaque to the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScannerState(pub Vec<u8>);
 
