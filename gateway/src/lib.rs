@@ -3,6 +3,7 @@
 //! Layers, lowest first; a module imports only from layers below it (`ARCHITECTURE.md`,
 //! "Layers", declares the same order and `tests/layers.rs` checks it):
 //! - [`clock`], [`local_key`]: the data plane's time; the gateway's own secret key.
+//! - [`sync`]: locking that survives a panicking holder.
 //! - [`store`]: blobs through OpenDAL, metadata in redb, versioning and object-lock rules,
 //!   bucket-name and key rules.
 //! - [`auth`]: SigV4/SigV2 verification and the verified request body.
@@ -30,6 +31,7 @@ pub mod local_key;
 pub mod policy;
 pub mod s3;
 pub mod store;
+pub mod sync;
 
 #[cfg(test)]
 mod layers;

@@ -25,7 +25,7 @@ pub mod target;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,7 @@ use crate::policy::PolicyKind;
 use crate::policy::backup_settings::BackupSettings;
 use crate::policy::registry::{ActiveBinding, PolicyRegistry};
 use crate::store::{Millis, Store, StoreChange, now_millis};
+use crate::sync::lock;
 
 /// Error messages kept per report.
 const MAX_ERROR_MESSAGES: usize = 100;
@@ -53,10 +54,6 @@ const MAX_FINISHED_JOBS: usize = 200;
 const SCHEDULER_TICK: Duration = Duration::from_millis(500);
 /// An event batch waits at most this many debounce periods while writes keep coming.
 const MAX_DEBOUNCE_FACTOR: u32 = 10;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Counts an error and keeps its message (the first [`MAX_ERROR_MESSAGES`]).
 pub(crate) fn push_error(count: &mut u64, messages: &mut Vec<String>, message: String) {

@@ -24,6 +24,7 @@ use crate::policy::types::{
     LifecycleAction, LifecycleItem, PolicyKind, PolicyObject, PolicyUpload,
 };
 use crate::store::{LifecycleOp, LifecycleOutcome, Millis, ObjectVersion, Store, StoreError};
+use crate::sync::lock;
 
 /// Versions (and uploads) per plugin call.
 const BATCH: usize = 1000;
@@ -682,10 +683,6 @@ fn resume_after(key: &str) -> Vec<u8> {
     let mut from = key.as_bytes().to_vec();
     from.push(1);
     from
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::component::{Component, InstancePre, Linker};
@@ -50,6 +50,7 @@ use super::pool::Pre;
 use super::sandbox::{self, Sandbox};
 use super::stats::CompileOrigin;
 use super::types::PolicyKind;
+use crate::sync::lock;
 
 /// Engine-wide sizing. The defaults suit a gateway with a few dozen bound plugins.
 #[derive(Debug, Clone)]
@@ -123,11 +124,6 @@ pub(super) struct EngineInner {
 struct ComponentCache {
     map: HashMap<String, Component>,
     order: VecDeque<String>,
-}
-
-/// Locks a mutex whose data stays consistent even if a holder panicked.
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl PolicyEngine {

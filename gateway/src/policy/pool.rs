@@ -21,12 +21,12 @@ use wasmtime::component::InstancePre;
 use wasmtime::{PoolConcurrencyLimitError, Store};
 
 use super::call::block_on;
-use super::engine::lock;
 use super::error::{PolicyError, describe, panic_message};
 use super::plugin::PluginInner;
 use super::sandbox::Sandbox;
 use super::types::PolicyKind;
 use super::wit::{Backup, BackupPre, Lifecycle, LifecyclePre, RetentionPre, RetentionWorld};
+use crate::sync::lock;
 
 /// A component linked against the sandbox and checked to implement one world.
 pub(super) enum Pre {

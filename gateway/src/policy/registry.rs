@@ -30,7 +30,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -41,6 +41,7 @@ use super::bindings::{self, Binding};
 use super::types::{Millis, PolicyKind, PolicyObject, Retention, RetentionMode};
 use super::{LoadedPlugin, PolicyEngine};
 use crate::store::{BucketInfo, NewVersion};
+use crate::sync::lock;
 
 /// How long the watcher waits for a burst of file events to settle before reloading.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -220,10 +221,6 @@ fn read_inputs(dir: &Path, file: &Path, name: &str) -> Inputs {
         binding: Box::new(binding),
         wasm,
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn sha256_hex(data: &[u8]) -> String {
