@@ -3,7 +3,7 @@
 
 use super::model::*;
 use super::names::check_object_key;
-use super::objects::{NewVersion, PutOutcome, WriteConditions, insert_version};
+use super::objects::{NewVersion, PutOutcome, WriteConditions, insert_version, scan_start};
 use super::schema::{self, BUCKETS, PARTS, UPLOADS, decode};
 use super::{Store, StoreError};
 
@@ -178,12 +178,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<UploadInfo>, StoreError> {
         let base = schema::bucket_prefix(bucket);
-        let mut start = base.clone();
-        start.extend_from_slice(if from > prefix.as_bytes() {
-            from
-        } else {
-            prefix.as_bytes()
-        });
+        let mut start = scan_start(&base, prefix, from);
         if let Some((k, id)) = after {
             let mut s = schema::upload_key(bucket, k, id);
             s.push(0);

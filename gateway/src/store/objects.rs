@@ -551,12 +551,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(String, CurrentEntry)>, StoreError> {
         let base = schema::bucket_prefix(bucket);
-        let mut start = base.clone();
-        start.extend_from_slice(if from > prefix.as_bytes() {
-            from
-        } else {
-            prefix.as_bytes()
-        });
+        let start = scan_start(&base, prefix, from);
         let end = prefix_end(&base, prefix).unwrap_or_else(|| schema::bucket_end(bucket));
         self.meta.read(|r| {
             if r.get(BUCKETS, bucket.as_bytes())?.is_none() {
@@ -589,12 +584,7 @@ impl Store {
             if r.get(BUCKETS, bucket.as_bytes())?.is_none() {
                 return Err(StoreError::NoSuchBucket);
             }
-            let mut start = base.clone();
-            start.extend_from_slice(if from > prefix.as_bytes() {
-                from
-            } else {
-                prefix.as_bytes()
-            });
+            let mut start = scan_start(&base, prefix, from);
             if let Some((key, vid)) = after {
                 match r.find_version(bucket, key, vid)? {
                     Some(v) => {
@@ -628,6 +618,18 @@ impl Store {
                 .collect()
         })
     }
+}
+
+/// The first key of a scan under `base` (a bucket's key prefix): `base` + whichever of `from`
+/// and `prefix` sorts later.
+pub(super) fn scan_start(base: &[u8], prefix: &str, from: &[u8]) -> Vec<u8> {
+    let mut start = base.to_vec();
+    start.extend_from_slice(if from > prefix.as_bytes() {
+        from
+    } else {
+        prefix.as_bytes()
+    });
+    start
 }
 
 /// The exclusive end of all keys in `base` + `prefix`..., or `None` for an empty prefix.
