@@ -42,8 +42,11 @@ pub struct ServerConfig {
     pub domains: Vec<String>,
     pub region: String,
     pub store: StoreOptions,
-    /// The policy bindings directory (watched for changes); `None` disables policies.
+    /// The policy bindings directory (watched for changes), if any.
     pub policies_dir: Option<PathBuf>,
+    /// Serve the default bindings embedded in the binary (a file in `policies_dir` for the same
+    /// bucket and kind overrides one).
+    pub default_bindings: bool,
     /// Let the admin API move the data plane's clock (end-to-end tests only).
     pub adjustable_clock: bool,
     /// How often the lifecycle scanner runs over every bucket with a lifecycle binding.
@@ -241,17 +244,21 @@ impl Server {
         }
         // Policies: compiled components are cached under the data directory; every binding is
         // loaded before the server reports ready, then the watcher takes over.
-        let policies = match &config.policies_dir {
-            Some(dir) => {
-                let engine = PolicyEngine::new(Some(crate::policy::DiskCache::new(
-                    config.data_dir.join("plugin-cache"),
-                    local_key.clone(),
-                )))?;
-                let registry = Arc::new(PolicyRegistry::new(dir, engine));
-                registry.reload_all().await;
-                registry
-            }
-            None => Arc::new(PolicyRegistry::disabled()),
+        let policies = if config.policies_dir.is_some() || config.default_bindings {
+            let engine = PolicyEngine::new(Some(crate::policy::DiskCache::new(
+                config.data_dir.join("plugin-cache"),
+                local_key.clone(),
+            )))?;
+            let registry = Arc::new(PolicyRegistry::new(
+                config.policies_dir.as_deref(),
+                config.default_bindings,
+                engine,
+            ));
+            registry.reload_all().await;
+            registry.log_active();
+            registry
+        } else {
+            Arc::new(PolicyRegistry::disabled())
         };
         let scanner = Arc::new(LifecycleScanner::new(
             store.clone(),
@@ -325,7 +332,7 @@ impl Server {
         ];
         tasks.extend(policies.start_watcher(shutdown.subscribe()));
         tasks.extend(backup.start(shutdown.subscribe()));
-        if config.policies_dir.is_some() {
+        if policies.is_enabled() {
             tasks.push(scanner.start(
                 LIFECYCLE_FIRST_SCAN.min(config.lifecycle_interval),
                 config.lifecycle_interval,

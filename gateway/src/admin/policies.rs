@@ -36,10 +36,16 @@ fn policies_dir(api: &AdminApi) -> AdminResult<PathBuf> {
         .ok_or_else(|| AdminError::not_found("policies are disabled on this server"))
 }
 
-/// `GET policies`: `{"dir", "bindings": [BindingStatus...]}`.
+/// `GET policies`: `{"dir", "bindings": [BindingStatus...]}` (`dir` is null when only the
+/// default bindings are served).
 pub fn list(api: &AdminApi) -> AdminResult<Response<Body>> {
-    let dir = policies_dir(api)?;
-    ok(json!({ "dir": dir.display().to_string(), "bindings": api.policies.statuses() }))
+    if !api.policies.is_enabled() {
+        return Err(AdminError::not_found(
+            "policies are disabled on this server",
+        ));
+    }
+    let dir = api.policies.dir().map(|d| d.display().to_string());
+    ok(json!({ "dir": dir, "bindings": api.policies.statuses() }))
 }
 
 fn bad_name(name: &str, suffix: &str) -> AdminError {

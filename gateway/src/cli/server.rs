@@ -72,9 +72,15 @@ pub struct ServerArgs {
     /// Memory for the metadata page cache (redb), in MiB: metadata and inline objects.
     #[arg(long, default_value_t = 256, env = "LAKEGATE_METADATA_CACHE_MIB")]
     metadata_cache_mib: usize,
-    /// Directory of policy bindings (`*.toml`) and their plugins; watched for changes.
+    /// Directory of policy bindings (`*.toml`) and their plugins; watched for changes. Its
+    /// bindings add to the default bindings built into the binary and override the default for
+    /// the same bucket and kind.
     #[arg(long, default_value = "./policies", env = "LAKEGATE_POLICIES")]
     policies: PathBuf,
+    /// Serve none of the default bindings built into the binary (the medallion buckets'
+    /// retention, lifecycle and backup); only the policies directory's.
+    #[arg(long, env = "LAKEGATE_NO_DEFAULT_BINDINGS")]
+    no_default_bindings: bool,
     /// Let the root user move the data plane's clock through the admin API. For end-to-end
     /// tests of time-based policies; never in production.
     #[arg(long, hide = true, env = "LAKEGATE_UNSAFE_ADJUSTABLE_CLOCK")]
@@ -194,6 +200,7 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
             metadata_cache_bytes: args.metadata_cache_mib * 1024 * 1024,
         },
         policies_dir: Some(args.policies),
+        default_bindings: !args.no_default_bindings,
         adjustable_clock: args.unsafe_adjustable_clock,
         lifecycle_interval: args.lifecycle_interval,
         backup_target: args.backup_target,

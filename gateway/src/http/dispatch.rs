@@ -62,6 +62,11 @@ impl Dispatch {
         {
             return Destination::Health;
         }
+        // Only a path under the admin prefix needs the virtual-host check (most requests stop
+        // here, so the S3 API's own routing is the only parse of the Host header they get).
+        if !path.starts_with(admin::PREFIX) {
+            return Destination::S3;
+        }
         let host = req
             .headers()
             .get(http::header::HOST)

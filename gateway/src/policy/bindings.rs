@@ -424,13 +424,14 @@ pub fn check_plugin_file(dir: &Path, plugin: &Path) -> Result<PathBuf, FileError
 /// the rules of the module docs (inside `dir`, the policies directory; regular; capped).
 /// Blocking: call it on a blocking thread, never while holding a lock others wait on.
 pub fn read_plugin_file(
-    dir: &Path,
+    dir: Option<&Path>,
     binding: &Binding,
 ) -> Result<std::borrow::Cow<'static, [u8]>, FileError> {
     check_plugin_path(&binding.plugin_raw)?;
     if super::builtin::marker_name(&binding.plugin).is_some() {
         return super::builtin::read_plugin(&binding.plugin).map_err(FileError::Io);
     }
+    let dir = dir.ok_or(FileError::Outside)?;
     let canonical = check_plugin_file(dir, &binding.plugin)?;
     read_regular(&canonical, MAX_PLUGIN_BYTES, false).map(std::borrow::Cow::Owned)
 }
@@ -732,14 +733,14 @@ time_budget_ms = 100
         };
         let started = std::time::Instant::now();
         assert_eq!(
-            &*read_plugin_file(&dir, &binding("plugins/ok.wasm")).unwrap(),
+            &*read_plugin_file(Some(&dir), &binding("plugins/ok.wasm")).unwrap(),
             b"\0asm"
         );
         assert_eq!(
-            &*read_plugin_file(&dir, &binding("plugins/in.wasm")).unwrap(),
+            &*read_plugin_file(Some(&dir), &binding("plugins/in.wasm")).unwrap(),
             b"\0asm"
         );
-        let err = |p: &str| read_plugin_file(&dir, &binding(p)).unwrap_err();
+        let err = |p: &str| read_plugin_file(Some(&dir), &binding(p)).unwrap_err();
         assert!(matches!(err("plugins/out.wasm"), FileError::Outside));
         assert!(matches!(
             err("plugins/fifo.wasm"),

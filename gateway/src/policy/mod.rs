@@ -11,6 +11,7 @@
 //! - `sandbox` (what a plugin can reach) and `wit` (bindings of `sdk/wit/policy.wit`) are
 //!   internal.
 //! - [`registry`], [`bindings`], [`suite`]: bucket bindings, hot reload, snapshot suites;
+//!   [`defaults`]: the default bindings embedded in the binary;
 //!   [`backup_settings`]: a backup binding's `[backup]` table.
 
 pub mod backup_settings;
@@ -18,6 +19,7 @@ pub mod bindings;
 pub mod builtin;
 mod call;
 mod compile_cache;
+pub mod defaults;
 mod engine;
 pub mod error;
 pub mod limits;

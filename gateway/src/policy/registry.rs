@@ -25,6 +25,14 @@
 //! The watcher (`notify`, recursive on the policies directory, where every served plugin file
 //! lives) debounces events for [`DEBOUNCE`] and reloads the bindings whose file or plugin
 //! changed; a deleted binding file unbinds.
+//!
+//! # Default bindings
+//!
+//! The bindings embedded in the binary ([`super::defaults`]) are loaded after the directory's
+//! files, under the names `default:<file>`, through the same path. One plugin serves each bucket
+//! and kind: a directory file wins over a default (the default is then `overridden`, and serves
+//! again when the file is removed), and between two directory files the one already serving
+//! keeps the slot (the other is refused as a conflict).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -38,6 +46,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::bindings::{self, Binding};
+use super::defaults;
 use super::types::{Millis, PolicyKind, PolicyObject, Retention, RetentionMode};
 use super::{LoadedPlugin, PolicyEngine};
 use crate::store::{BucketInfo, NewVersion};
@@ -106,6 +115,8 @@ struct FileState {
     error: Option<String>,
     /// The last load attempt was refused because another file serves the same bucket and kind.
     conflict: bool,
+    /// For a default binding: the directory file that overrides it.
+    overridden_by: Option<PathBuf>,
     /// Binding text and plugin bytes of the last load attempt.
     fingerprint: Option<(String, String)>,
 }
@@ -120,8 +131,11 @@ pub struct BindingStatus {
     /// The plugin path as written in the binding, and resolved.
     pub plugin: Option<String>,
     pub plugin_path: Option<String>,
-    /// `active`, `failed` or `quarantined`.
+    /// `active`, `failed`, `quarantined`, or `overridden` (a default binding replaced by a file
+    /// in the policies directory).
     pub state: &'static str,
+    /// For an overridden default binding: the file that serves instead.
+    pub overridden_by: Option<String>,
     /// Why the last (re)load failed (with `state = failed`).
     pub error: Option<String>,
     /// Whether a plugin serves this binding (for a failed reload: the previous version).
@@ -159,8 +173,10 @@ pub enum ReloadOutcome {
 
 /// Bindings of buckets to policy plugins.
 pub struct PolicyRegistry {
-    /// The policies directory (absolute); `None` disables policies.
+    /// The policies directory (absolute), if there is one.
     dir: Option<PathBuf>,
+    /// Whether the default bindings are loaded.
+    defaults: bool,
     engine: Option<PolicyEngine>,
     active: ArcSwap<HashMap<String, Slots>>,
     files: Mutex<BTreeMap<PathBuf, FileState>>,
@@ -192,14 +208,18 @@ enum Inputs {
     },
 }
 
-/// Reads binding file `file` (named `name` in messages) and its plugin, under the rules of
-/// [`bindings::read_plugin_file`]. Blocking, bounded: never waits on a FIFO, never reads more
-/// than the size caps.
-fn read_inputs(dir: &Path, file: &Path, name: &str) -> Inputs {
-    let text = match bindings::read_text(file) {
-        Ok(t) => t,
-        Err(e) if e.is_not_found() => return Inputs::Gone,
-        Err(e) => return Inputs::Broken(format!("{name}: cannot read: {e}")),
+/// Reads binding file `file` (named `name` in messages; a `default:` name is read from the
+/// binary) and its plugin, under the rules of [`bindings::read_plugin_file`]. Blocking, bounded:
+/// never waits on a FIFO, never reads more than the size caps.
+fn read_inputs(dir: Option<&Path>, file: &Path, name: &str) -> Inputs {
+    let text = if let Some(d) = defaults::get(file) {
+        d.text.to_string()
+    } else {
+        match bindings::read_text(file) {
+            Ok(t) => t,
+            Err(e) if e.is_not_found() => return Inputs::Gone,
+            Err(e) => return Inputs::Broken(format!("{name}: cannot read: {e}")),
+        }
     };
     let binding = match bindings::parse(file, &text) {
         Ok(b) => b,
@@ -247,6 +267,7 @@ impl PolicyRegistry {
     pub fn disabled() -> Self {
         PolicyRegistry {
             dir: None,
+            defaults: false,
             engine: None,
             active: ArcSwap::from_pointee(HashMap::new()),
             files: Mutex::new(BTreeMap::new()),
@@ -256,17 +277,24 @@ impl PolicyRegistry {
         }
     }
 
-    /// A registry for the bindings in `dir`, loading plugins with `engine`. Nothing is loaded
-    /// until [`Self::reload_all`].
-    pub fn new(dir: &Path, engine: PolicyEngine) -> Self {
+    /// A registry for the bindings in `dir` (if any) and, with `defaults`, the default bindings
+    /// embedded in the binary, loading plugins with `engine`. Nothing is loaded until
+    /// [`Self::reload_all`].
+    pub fn new(dir: Option<&Path>, defaults: bool, engine: PolicyEngine) -> Self {
         PolicyRegistry {
-            dir: Some(absolute(dir)),
+            dir: dir.map(absolute),
+            defaults,
             engine: Some(engine),
             ..Self::disabled()
         }
     }
 
-    /// The policies directory, if policies are enabled.
+    /// Whether bindings can be loaded at all (a directory or the defaults).
+    pub fn is_enabled(&self) -> bool {
+        self.engine.is_some() && (self.dir.is_some() || self.defaults)
+    }
+
+    /// The policies directory, if there is one.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
     }
@@ -305,22 +333,58 @@ impl PolicyRegistry {
         self.active.store(Arc::new(map));
     }
 
-    /// (Re)loads every binding file in the directory and unbinds files that disappeared.
+    /// (Re)loads every binding file in the directory and unbinds files that disappeared, then
+    /// the default bindings that no file overrides.
     pub async fn reload_all(&self) {
-        let Some(dir) = &self.dir else { return };
-        let found = match bindings::scan(dir) {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!(dir = %dir.display(), error = %e, "cannot list the policies directory");
-                return;
+        if let Some(dir) = &self.dir {
+            match bindings::scan(dir) {
+                Ok(found) => {
+                    let known: Vec<PathBuf> = lock(&self.files)
+                        .keys()
+                        .filter(|k| !defaults::is_default(k))
+                        .cloned()
+                        .collect();
+                    for gone in known.iter().filter(|k| !found.contains(k)) {
+                        self.reload_file(gone, false).await;
+                    }
+                    for f in &found {
+                        self.reload_file(f, false).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot list the policies directory")
+                }
             }
-        };
-        let known: Vec<PathBuf> = lock(&self.files).keys().cloned().collect();
-        for gone in known.iter().filter(|k| !found.contains(k)) {
-            self.reload_file(gone, false).await;
         }
-        for f in &found {
-            self.reload_file(f, false).await;
+        if self.defaults {
+            for d in defaults::DEFAULT_BINDINGS {
+                self.reload_file(&d.path(), false).await;
+            }
+        }
+    }
+
+    /// Logs which binding serves which bucket and kind (at start, after the first load).
+    pub fn log_active(&self) {
+        let map = self.active.load();
+        let mut buckets: Vec<&String> = map.keys().collect();
+        buckets.sort();
+        for bucket in buckets {
+            let slots = &map[bucket];
+            let names: Vec<String> = [
+                PolicyKind::Retention,
+                PolicyKind::Lifecycle,
+                PolicyKind::Backup,
+            ]
+            .into_iter()
+            .filter_map(|k| {
+                let a = slots[slot(k)].as_ref()?;
+                Some(format!("{k}={}", self.display_name(&a.binding.file)))
+            })
+            .collect();
+            tracing::info!(bucket = %bucket, bindings = %names.join(" "), "policies serving");
+        }
+        if map.is_empty() {
+            tracing::info!("no policy bindings serving");
         }
     }
 
@@ -349,16 +413,20 @@ impl PolicyRegistry {
     /// Reads `file` and its plugin without holding the reload lock, then applies the result
     /// under it (unless a newer read of the same file was applied meanwhile).
     async fn reload_one(&self, engine: &PolicyEngine, file: &Path, force: bool) -> ReloadOutcome {
-        let Some(dir) = self.dir.clone() else {
+        if defaults::is_default(file) && !self.defaults
+            || !defaults::is_default(file) && self.dir.is_none()
+        {
             return ReloadOutcome::Failed;
-        };
+        }
+        let dir = self.dir.clone();
         let seq = self.read_seq.fetch_add(1, Ordering::SeqCst) + 1;
         let name = self.display_name(file);
         let path = file.to_path_buf();
         let label = name.clone();
-        let inputs = tokio::task::spawn_blocking(move || read_inputs(&dir, &path, &label))
-            .await
-            .unwrap_or_else(|e| Inputs::Broken(format!("{name}: reading panicked: {e}")));
+        let inputs =
+            tokio::task::spawn_blocking(move || read_inputs(dir.as_deref(), &path, &label))
+                .await
+                .unwrap_or_else(|e| Inputs::Broken(format!("{name}: reading panicked: {e}")));
         let mut applied = self.reload_lock.lock().await;
         let last = applied.entry(file.to_path_buf()).or_insert(0);
         if *last > seq {
@@ -401,15 +469,25 @@ impl PolicyRegistry {
             .entry(file.to_path_buf())
             .or_default()
             .parsed = Some(binding.clone());
-        // One plugin per bucket and kind: the file already serving the slot keeps it.
-        let owner = lock(&self.files).iter().find_map(|(p, st)| {
-            let s = st.serving.as_ref()?;
-            (p.as_path() != file
-                && s.binding.bucket == binding.bucket
-                && s.binding.kind == binding.kind)
-                .then(|| p.clone())
-        });
-        if let Some(owner) = owner {
+        // One plugin per bucket and kind: the file already serving the slot keeps it, except
+        // that a directory file takes it from a default binding (once it has loaded).
+        let owner = self.owner(file, &binding);
+        if let Some(owner) = owner.filter(|o| !defaults::is_default(o)) {
+            if defaults::is_default(file) {
+                let mut files = lock(&self.files);
+                let st = files.entry(file.to_path_buf()).or_default();
+                if st.overridden_by.as_ref() != Some(&owner) {
+                    tracing::info!(binding = %name, by = %self.display_name(&owner),
+                        "default policy binding overridden by the policies directory");
+                }
+                st.serving = None;
+                st.error = None;
+                st.conflict = true;
+                st.overridden_by = Some(owner);
+                st.fingerprint = None;
+                self.publish(&files);
+                return ReloadOutcome::Unchanged;
+            }
             let msg = format!(
                 "{name}: bucket {:?} already has a {} binding ({}); only one plugin of each kind per bucket",
                 binding.bucket,
@@ -445,7 +523,20 @@ impl PolicyRegistry {
         match loaded {
             Ok(plugin) => {
                 let hash = plugin.hash().to_string();
+                // A default serving this slot gives way to the directory file that just loaded.
+                let replaced_default = self
+                    .owner(file, &binding)
+                    .filter(|o| defaults::is_default(o));
                 let mut files = lock(&self.files);
+                if let Some(d) = replaced_default {
+                    let st = files.entry(d.clone()).or_default();
+                    st.serving = None;
+                    st.conflict = true;
+                    st.fingerprint = None;
+                    st.overridden_by = Some(file.to_path_buf());
+                    tracing::info!(binding = %self.display_name(&d), by = %name,
+                        "default policy binding overridden by the policies directory");
+                }
                 let st = files.entry(file.to_path_buf()).or_default();
                 let replaced = st.serving.is_some();
                 tracing::info!(binding = %name, bucket = %binding.bucket, kind = %binding.kind,
@@ -454,6 +545,7 @@ impl PolicyRegistry {
                 st.serving = Some(Arc::new(ActiveBinding::new(binding, plugin)));
                 st.error = None;
                 st.conflict = false;
+                st.overridden_by = None;
                 self.publish(&files);
                 ReloadOutcome::Loaded
             }
@@ -463,6 +555,17 @@ impl PolicyRegistry {
                 false,
             ),
         }
+    }
+
+    /// The file (or default binding) other than `file` serving `binding`'s bucket and kind.
+    fn owner(&self, file: &Path, binding: &Binding) -> Option<PathBuf> {
+        lock(&self.files).iter().find_map(|(p, st)| {
+            let s = st.serving.as_ref()?;
+            (p.as_path() != file
+                && s.binding.bucket == binding.bucket
+                && s.binding.kind == binding.kind)
+                .then(|| p.clone())
+        })
     }
 
     fn fail(&self, file: &Path, error: String, conflict: bool) -> ReloadOutcome {
@@ -475,6 +578,7 @@ impl PolicyRegistry {
         }
         st.error = Some(error);
         st.conflict = conflict;
+        st.overridden_by = None;
         ReloadOutcome::Failed
     }
 
@@ -506,7 +610,9 @@ impl PolicyRegistry {
             .or(st.serving.as_ref().map(|s| &s.binding));
         let stats = st.serving.as_ref().map(|s| s.plugin.stats().snapshot());
         let quarantined = stats.as_ref().is_some_and(|s| s.quarantined);
-        let state = if st.error.is_some() {
+        let state = if st.overridden_by.is_some() {
+            "overridden"
+        } else if st.error.is_some() {
             "failed"
         } else if quarantined {
             "quarantined"
@@ -522,6 +628,7 @@ impl PolicyRegistry {
             plugin: b.map(|b| b.plugin_raw.clone()),
             plugin_path: b.map(|b| b.plugin.display().to_string()),
             state,
+            overridden_by: st.overridden_by.as_ref().map(|p| self.display_name(p)),
             error: st.error.clone(),
             serving: st.serving.is_some(),
             plugin_hash: stats.as_ref().map(|s| s.hash.clone()),

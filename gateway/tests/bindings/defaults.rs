@@ -165,3 +165,138 @@ async fn a_server_with_defaults_writes_only_its_data_directory() {
     let _ = std::fs::remove_dir_all(&cwd);
     let _ = std::fs::remove_file(&log);
 }
+
+/// The days between now and a retain-until date.
+fn days_from_now(until: &aws_sdk_s3::primitives::DateTime) -> f64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    (until.as_secs_f64() - now) / 86_400.0
+}
+
+/// Puts `key` in bronze and answers its retention: (mode, days from now).
+async fn put_and_read_retention(
+    s3: &aws_sdk_s3::Client,
+    key: &str,
+) -> (Option<String>, Option<f64>) {
+    s3.put_object()
+        .bucket("bronze")
+        .key(key)
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let head = s3
+        .head_object()
+        .bucket("bronze")
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    (
+        head.object_lock_mode().map(|m| m.as_str().to_string()),
+        head.object_lock_retain_until_date().map(days_from_now),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_bindings_serve_wherever_the_server_starts() {
+    // A working directory with no `policies/`: the bindings built into the binary serve.
+    let cwd = temp_dir("lakegate-cwd");
+    let log = cwd.with_extension("log");
+    let srv = Spawned::start(&cwd, &log, &[]);
+    let s3 = make_client(&srv.s3_url, ROOT_USER, ROOT_PASSWORD);
+    let (mode, days) = put_and_read_retention(&s3, "raw/a.json").await;
+    assert_eq!(mode.as_deref(), Some("GOVERNANCE"));
+    let days = days.unwrap();
+    assert!((89.9..90.1).contains(&days), "{days}");
+    // The start log names the binding serving each bucket.
+    let text = srv.log();
+    for bucket in ["bronze", "silver", "gold"] {
+        let line = text
+            .lines()
+            .find(|l| l.contains("policies serving") && l.contains(&format!("bucket={bucket}")))
+            .unwrap_or_else(|| panic!("no serving line for {bucket}:\n{text}"));
+        for kind in ["retention", "lifecycle", "backup"] {
+            assert!(
+                line.contains(&format!("{kind}=default:{bucket}-{kind}.toml")),
+                "{line}"
+            );
+        }
+    }
+    assert!(
+        text.lines().any(|l| l.contains("policies serving")
+            && l.contains("bucket=mlflow")
+            && l.contains("retention=default:mlflow-retention.toml")),
+        "{text}"
+    );
+    srv.stop();
+    let _ = std::fs::remove_dir_all(&cwd);
+    let _ = std::fs::remove_file(&log);
+}
+
+const SHORT_BRONZE_RETENTION: &str = "bucket = \"bronze\"\nkind = \"retention\"\n\
+    plugin = \"builtin:retention\"\n\n[config]\ndefault = { mode = \"GOVERNANCE\", days = 1 }\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policies_directory_file_overrides_a_default_until_it_is_removed() {
+    let policies = PolicyDir::new();
+    policies.write("my-bronze.toml", SHORT_BRONZE_RETENTION);
+    let srv = crate::common::TestServer::start_with_env(&[
+        ("LAKEGATE_POLICIES", policies.dir.to_str().unwrap()),
+        ("LAKEGATE_NO_DEFAULT_BINDINGS", "false"),
+    ])
+    .await;
+    let mine =
+        crate::harness::wait_for(&srv, "my-bronze.toml", "active", |s| s["state"] == "active")
+            .await;
+    assert_eq!(mine["bucket"], "bronze");
+    let default = crate::harness::binding_status(&srv, "default:bronze-retention.toml")
+        .await
+        .expect("the default is listed");
+    assert_eq!(default["state"], "overridden", "{default:#}");
+    assert_eq!(default["overridden_by"], "my-bronze.toml", "{default:#}");
+    assert_eq!(default["serving"], false, "{default:#}");
+    // The other defaults serve as shipped.
+    let silver = crate::harness::binding_status(&srv, "default:silver-retention.toml")
+        .await
+        .unwrap();
+    assert_eq!(silver["state"], "active", "{silver:#}");
+
+    let (mode, days) = put_and_read_retention(srv.client(), "raw/short.json").await;
+    assert_eq!(mode.as_deref(), Some("GOVERNANCE"));
+    let days = days.unwrap();
+    assert!(
+        (0.9..1.1).contains(&days),
+        "the file's 1 day, not the default's 90: {days}"
+    );
+
+    // Removing the file brings the default back.
+    let r = srv
+        .raw("DELETE", "/lakegate/admin/v1/bindings/my-bronze.toml")
+        .send()
+        .await;
+    assert!(r.status < 300, "{} {}", r.status, r.text());
+    crate::harness::wait_for(&srv, "default:bronze-retention.toml", "active again", |s| {
+        s["state"] == "active" && s["serving"] == true
+    })
+    .await;
+    let (_, days) = put_and_read_retention(srv.client(), "raw/long.json").await;
+    let days = days.unwrap();
+    assert!((89.9..90.1).contains(&days), "{days}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_default_bindings_serves_only_the_policies_directory() {
+    let policies = PolicyDir::new();
+    let srv = crate::common::TestServer::start_with_env(&[
+        ("LAKEGATE_POLICIES", policies.dir.to_str().unwrap()),
+        ("LAKEGATE_NO_DEFAULT_BINDINGS", "true"),
+    ])
+    .await;
+    let list = crate::harness::policies(&srv).await;
+    assert_eq!(list["bindings"], serde_json::json!([]), "{list:#}");
+    let (mode, days) = put_and_read_retention(srv.client(), "raw/free.json").await;
+    assert_eq!((mode, days), (None, None));
+}

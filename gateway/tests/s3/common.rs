@@ -322,6 +322,9 @@ async fn spawn_server(
     if std::env::var_os("RUST_LOG").is_none() {
         cmd.env("RUST_LOG", "info");
     }
+    // Each test sees only the bindings it writes; the default bindings built into the binary
+    // have tests of their own (`bindings::defaults`), which turn them back on.
+    cmd.env("LAKEGATE_NO_DEFAULT_BINDINGS", "true");
     for (k, v) in env {
         cmd.env(k, v);
     }
