@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use lakegate::local_key::LocalKey;
 use lakegate::policy::{
-    CompileOrigin, DiskCache, LifecycleItem, Limits, PolicyEngine, PolicyKind, PolicyObject,
+    CompileOrigin, DiskCache, LifecycleItem, Limits, ObjectVersion, PolicyEngine, PolicyKind,
     PolicyUpload,
 };
 
@@ -40,9 +40,9 @@ fn fixture(name: &str) -> Vec<u8> {
     })
 }
 
-fn object(i: usize, now: i64) -> PolicyObject {
+fn object(i: usize, now: i64) -> ObjectVersion {
     let latest = !i.is_multiple_of(3);
-    PolicyObject {
+    ObjectVersion {
         bucket: "bronze".into(),
         key: format!("events/date=2025-06-{:02}/part-{i:05}.parquet", i % 28 + 1),
         version_id: format!("{i:016x}{:016x}", i * 7919),

@@ -23,7 +23,7 @@ use lakegate::s3::headers::{
     tagging_header, write_object_headers,
 };
 use lakegate::s3::put::write_conditions;
-use lakegate::store::{ChecksumAlgorithm, ObjectData, ObjectMeta, ObjectVersion, PartSummary};
+use lakegate::store::{ChecksumAlgorithm, ObjectData, ObjectMeta, PartSummary, VersionRecord};
 use lakegate::store::{check_bucket_name, check_object_key as check_key};
 
 /// Input, as text: a first line `size part last-modified now etag part-size...` (numbers in
@@ -112,7 +112,7 @@ fn check(input: Input) {
         .collect();
     let total: u64 = parts.iter().map(|p| p.size).sum();
     let meta = object_meta(&h);
-    let version = ObjectVersion {
+    let version = VersionRecord {
         version_id: "null".into(),
         seq: 1,
         is_delete_marker: false,

@@ -35,7 +35,7 @@ use super::error::BackupError;
 use super::target::{BucketTarget, check_path, gen_name};
 use crate::local_key::{LocalKey, Purpose};
 use crate::policy::TargetEntry;
-use crate::store::{Millis, ObjectVersion};
+use crate::store::{Millis, VersionRecord};
 
 /// The manifest format version (header field `lakegate_backup`). 2: manifests and journal pages
 /// end with an authentication trailer (version 1 had none and is refused).
@@ -110,7 +110,7 @@ impl Entry {
     pub fn of(
         path: &str,
         key: &str,
-        v: &ObjectVersion,
+        v: &VersionRecord,
         sha256: String,
         md5: String,
         generation: u64,
@@ -196,7 +196,7 @@ impl Entry {
 
     /// Whether version `v` of a destination object already is this entry: same bytes (ETag
     /// as recorded, or the MD5 a restore gives it) and the same metadata and tags.
-    pub fn matches(&self, v: &ObjectVersion) -> bool {
+    pub fn matches(&self, v: &VersionRecord) -> bool {
         let m = &v.meta;
         (v.etag == self.etag || v.etag == self.md5)
             && v.size == self.size

@@ -22,7 +22,7 @@ use super::manifest::{self, Entry, Header, JournalLine, Manifest};
 use super::target::{BucketTarget, check_path};
 use super::{Progress, push_error};
 use crate::local_key::LocalKey;
-use crate::policy::{BackupStep, ChangeEvent, ChangeKind, LoadedPlugin, PolicyObject};
+use crate::policy::{BackupStep, ChangeEvent, ChangeKind, LoadedPlugin, ObjectVersion};
 use crate::store::{Millis, Store, StoreError, VersionRef, now_millis};
 
 /// Source objects per `plan-full` call.
@@ -294,7 +294,7 @@ impl Runner {
                     continue;
                 }
                 match store.get_version(&bucket, key, VersionRef::Id(&cur.version_id)) {
-                    Ok(v) => objects.push(PolicyObject::of_version(&bucket, key, &v, 0, 0, None)),
+                    Ok(v) => objects.push(ObjectVersion::of_version(&bucket, key, &v, 0, 0, None)),
                     Err(
                         StoreError::NoSuchVersion
                         | StoreError::NoSuchKey
@@ -356,11 +356,11 @@ impl Runner {
             let event = match self.store.get_version(&bucket, key, VersionRef::Current) {
                 Ok(v) => ChangeEvent {
                     kind: ChangeKind::Created,
-                    object: PolicyObject::of_version(&bucket, key, &v, 0, 0, None),
+                    object: ObjectVersion::of_version(&bucket, key, &v, 0, 0, None),
                 },
                 Err(StoreError::DeleteMarker { version_id, .. }) => ChangeEvent {
                     kind: ChangeKind::Removed,
-                    object: PolicyObject {
+                    object: ObjectVersion {
                         bucket: bucket.clone(),
                         key: key.clone(),
                         version_id,
@@ -372,7 +372,7 @@ impl Runner {
                 },
                 Err(StoreError::NoSuchKey) => ChangeEvent {
                     kind: ChangeKind::Removed,
-                    object: PolicyObject {
+                    object: ObjectVersion {
                         bucket: bucket.clone(),
                         key: key.clone(),
                         version_id: "null".into(),
@@ -521,7 +521,7 @@ impl Runner {
     /// Copies one version to `data/<path>` (see the module docs).
     async fn copy_one(
         &self,
-        object: &PolicyObject,
+        object: &ObjectVersion,
         path: &str,
         old: Option<&Entry>,
         generation: u64,

@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::policy::registry::PolicyRegistry;
 use crate::policy::types::{
-    LifecycleAction, LifecycleItem, PolicyKind, PolicyObject, PolicyUpload,
+    LifecycleAction, LifecycleItem, ObjectVersion, PolicyKind, PolicyUpload,
 };
-use crate::store::{LifecycleOp, LifecycleOutcome, Millis, ObjectVersion, Store, StoreError};
+use crate::store::{LifecycleOp, LifecycleOutcome, Millis, Store, StoreError, VersionRecord};
 use crate::sync::lock;
 
 /// Versions (and uploads) per plugin call.
@@ -131,11 +131,11 @@ pub struct LifecycleScanner {
 }
 
 /// Turns one key's versions (newest first) into lifecycle items.
-fn key_items(bucket: &str, key: &str, versions: &[ObjectVersion], out: &mut Vec<LifecycleItem>) {
+fn key_items(bucket: &str, key: &str, versions: &[VersionRecord], out: &mut Vec<LifecycleItem>) {
     let n = versions.len();
     for (i, v) in versions.iter().enumerate() {
         let noncurrent_since = (i > 0).then(|| versions[i - 1].last_modified);
-        out.push(LifecycleItem::Version(PolicyObject::of_version(
+        out.push(LifecycleItem::Version(ObjectVersion::of_version(
             bucket,
             key,
             v,
@@ -418,7 +418,7 @@ impl LifecycleScanner {
         last: Option<ScanReport>,
     ) -> Result<(), ScanError> {
         let mut batch: Vec<LifecycleItem> = Vec::with_capacity(BATCH + 64);
-        let mut group: Vec<ObjectVersion> = Vec::new();
+        let mut group: Vec<VersionRecord> = Vec::new();
         let mut group_key: Option<String> = None;
         let from = resume.as_deref().map(resume_after).unwrap_or_default();
         let mut after: Option<(String, String)> = None;
@@ -689,8 +689,8 @@ fn resume_after(key: &str) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn v(key: &str, vid: &str, t: Millis, dm: bool) -> ObjectVersion {
-        ObjectVersion {
+    fn v(key: &str, vid: &str, t: Millis, dm: bool) -> VersionRecord {
+        VersionRecord {
             version_id: vid.into(),
             seq: 0,
             is_delete_marker: dm,

@@ -42,6 +42,6 @@ pub use plugin::LoadedPlugin;
 pub use sandbox::{LOG_BYTES_PER_CALL, PLUGIN_LOG_TARGET};
 pub use stats::{CompileOrigin, PluginStats, PluginStatsSnapshot};
 pub use types::{
-    BackupStep, ChangeEvent, ChangeKind, LifecycleAction, LifecycleItem, PolicyKind, PolicyObject,
+    BackupStep, ChangeEvent, ChangeKind, LifecycleAction, LifecycleItem, ObjectVersion, PolicyKind,
     PolicyUpload, RetentionDecision, TargetEntry,
 };

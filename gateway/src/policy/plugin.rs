@@ -17,7 +17,7 @@ use super::limits::Limits;
 use super::pool::{NewInstanceError, Pool, Pre};
 use super::stats::PluginStats;
 use super::types::{
-    BackupStep, ChangeEvent, LifecycleAction, LifecycleItem, Millis, PolicyKind, PolicyObject,
+    BackupStep, ChangeEvent, LifecycleAction, LifecycleItem, Millis, ObjectVersion, PolicyKind,
     RetentionDecision, TargetEntry,
 };
 use super::validate::{resolve_steps, validate_lifecycle, validate_retention};
@@ -187,7 +187,7 @@ impl LoadedPlugin {
     /// retain-until that is not in the future or more than 100 years ahead.
     pub fn retention(
         &self,
-        object: &PolicyObject,
+        object: &ObjectVersion,
         now: Millis,
     ) -> Result<RetentionDecision, PolicyError> {
         if self.inner.kind != PolicyKind::Retention {
@@ -199,7 +199,7 @@ impl LoadedPlugin {
 
     /// [`Self::retention`], or [`RetentionDecision::none`] on any error (already logged and
     /// counted): the bucket default still applies, nothing is shortened.
-    pub fn retention_or_safe(&self, object: &PolicyObject, now: Millis) -> RetentionDecision {
+    pub fn retention_or_safe(&self, object: &ObjectVersion, now: Millis) -> RetentionDecision {
         self.retention(object, now)
             .unwrap_or_else(|_| RetentionDecision::none())
     }
@@ -254,7 +254,7 @@ impl LoadedPlugin {
     /// range. Not chunked: pass pages the plugin can plan within its time budget.
     pub fn backup_full(
         &self,
-        objects: &[PolicyObject],
+        objects: &[ObjectVersion],
         existing: &[TargetEntry],
         now: Millis,
     ) -> Result<Vec<BackupStep>, PolicyError> {
@@ -277,7 +277,7 @@ impl PluginInner {
 
     fn retention(
         &self,
-        object: &PolicyObject,
+        object: &ObjectVersion,
         now: Millis,
     ) -> Result<RetentionDecision, PolicyError> {
         let o = wit::object_to_wit(object);
@@ -325,7 +325,7 @@ impl PluginInner {
 
     fn backup_full(
         &self,
-        objects: &[PolicyObject],
+        objects: &[ObjectVersion],
         existing: &[TargetEntry],
         now: Millis,
     ) -> Result<Vec<BackupStep>, PolicyError> {

@@ -47,7 +47,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::bindings::{self, Binding};
 use super::defaults;
-use super::types::{Millis, PolicyKind, PolicyObject, Retention, RetentionMode};
+use super::types::{Millis, ObjectVersion, PolicyKind, Retention, RetentionMode};
 use super::{LoadedPlugin, PolicyEngine};
 use crate::store::{BucketInfo, NewVersion};
 use crate::sync::lock;
@@ -820,7 +820,7 @@ impl PolicyRegistry {
             }
             return;
         }
-        let object = PolicyObject {
+        let object = ObjectVersion {
             bucket: bucket.name.clone(),
             key: key.to_string(),
             // Not assigned until the commit.

@@ -58,8 +58,8 @@ use serde::Deserialize;
 use super::bindings::{self, BindingError};
 use super::limits::Limits;
 use super::types::{
-    BackupStep, ChangeEvent, ChangeKind, LifecycleAction, LifecycleItem, Millis, PolicyKind,
-    PolicyObject, PolicyUpload, Retention, RetentionMode, TargetEntry,
+    BackupStep, ChangeEvent, ChangeKind, LifecycleAction, LifecycleItem, Millis, ObjectVersion,
+    PolicyKind, PolicyUpload, Retention, RetentionMode, TargetEntry,
 };
 use super::{LoadedPlugin, PolicyEngine};
 use crate::clock::{Fraction, iso8601};
@@ -92,7 +92,7 @@ pub struct Suite {
     pub limits: Limits,
     pub bucket: String,
     pub now: Millis,
-    pub objects: Vec<PolicyObject>,
+    pub objects: Vec<ObjectVersion>,
     pub uploads: Vec<PolicyUpload>,
     pub events: Vec<ChangeEvent>,
     pub target: Vec<TargetEntry>,
@@ -251,7 +251,7 @@ fn days_before(now: Millis, days: f64) -> Millis {
 }
 
 impl RawObject {
-    fn build(self, bucket: &str, now: Millis, what: &str) -> Result<PolicyObject, SuiteError> {
+    fn build(self, bucket: &str, now: Millis, what: &str) -> Result<ObjectVersion, SuiteError> {
         let last_modified = match (&self.age_days, &self.last_modified) {
             (Some(_), Some(_)) => {
                 return Err(SuiteError(format!(
@@ -298,7 +298,7 @@ impl RawObject {
             );
             hex::encode(&d.as_ref()[..16])
         });
-        Ok(PolicyObject {
+        Ok(ObjectVersion {
             bucket: bucket.to_string(),
             key: self.key,
             version_id: self.version_id.unwrap_or_else(|| "null".into()),
@@ -497,7 +497,7 @@ fn error_line(e: &impl std::fmt::Display) -> String {
         .to_string()
 }
 
-fn version_label(o: &PolicyObject) -> String {
+fn version_label(o: &ObjectVersion) -> String {
     let mut s = format!("{} [{}]", o.key, o.version_id);
     if o.is_delete_marker {
         s.push_str(" (delete marker)");

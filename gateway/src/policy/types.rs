@@ -51,7 +51,7 @@ impl fmt::Display for PolicyKind {
 
 /// One version of one object (or a delete marker) as policies see it (WIT `object-version`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct PolicyObject {
+pub struct ObjectVersion {
     pub bucket: String,
     pub key: String,
     /// `null` for the null version.
@@ -77,18 +77,18 @@ pub struct PolicyObject {
     pub older_versions: u32,
 }
 
-impl PolicyObject {
+impl ObjectVersion {
     /// A stored version as policies see it: `newer_versions` and `older_versions` of the same
     /// key around it, `noncurrent_since` the next newer version's time (for a noncurrent one).
     pub fn of_version(
         bucket: &str,
         key: &str,
-        v: &crate::store::ObjectVersion,
+        v: &crate::store::VersionRecord,
         newer_versions: u32,
         older_versions: u32,
         noncurrent_since: Option<Millis>,
     ) -> Self {
-        PolicyObject {
+        ObjectVersion {
             bucket: bucket.to_string(),
             key: key.to_string(),
             version_id: v.version_id.clone(),
@@ -137,7 +137,7 @@ pub enum ChangeKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeEvent {
     pub kind: ChangeKind,
-    pub object: PolicyObject,
+    pub object: ObjectVersion,
 }
 
 /// A retention plugin's decision for a freshly written version.
@@ -164,7 +164,7 @@ impl RetentionDecision {
 /// One item of a lifecycle batch (WIT `lifecycle-item`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LifecycleItem {
-    Version(PolicyObject),
+    Version(ObjectVersion),
     Upload(PolicyUpload),
 }
 
@@ -213,7 +213,7 @@ pub struct TargetEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BackupStep {
     /// Copy this source version to the target under `path`.
-    Copy { object: PolicyObject, path: String },
+    Copy { object: ObjectVersion, path: String },
     /// Delete `path` from the target.
     Delete { path: String },
 }

@@ -17,7 +17,7 @@ use super::plugin::PluginInner;
 use super::pool::Instance;
 use super::target_path::{EmptySegments, check_target_path};
 use super::types::{
-    BackupStep, ChangeEvent, ChangeKind, LifecycleItem, Millis, PolicyKind, PolicyObject,
+    BackupStep, ChangeEvent, ChangeKind, LifecycleItem, Millis, ObjectVersion, PolicyKind,
     PolicyUpload, RetentionDecision, TargetEntry,
 };
 use super::wit::{self, wbackup, wlifecycle};
@@ -87,9 +87,9 @@ pub(super) fn validate_lifecycle(
 /// of anything else, or a step with an invalid target path, refuses the whole plan.
 pub(super) fn resolve_steps<'a>(
     steps: Vec<wbackup::BackupStep>,
-    inputs: impl Iterator<Item = &'a PolicyObject>,
+    inputs: impl Iterator<Item = &'a ObjectVersion>,
 ) -> Result<Vec<BackupStep>, PolicyError> {
-    let index: HashMap<(&str, &str, &str), &PolicyObject> = inputs
+    let index: HashMap<(&str, &str, &str), &ObjectVersion> = inputs
         .map(|o| {
             (
                 (o.bucket.as_str(), o.key.as_str(), o.version_id.as_str()),
@@ -119,8 +119,8 @@ pub(super) fn resolve_steps<'a>(
         .collect()
 }
 
-fn synthetic_object(now: Millis) -> PolicyObject {
-    PolicyObject {
+fn synthetic_object(now: Millis) -> ObjectVersion {
+    ObjectVersion {
         bucket: "lakegate-self-check".into(),
         key: "self-check/part-00000.parquet".into(),
         version_id: "00000000000000020000000000000002".into(),
@@ -146,7 +146,7 @@ impl PluginInner {
     pub(super) fn self_check(&self, inst: &mut Instance) -> Result<(), PolicyError> {
         let now = crate::store::now_millis();
         let latest = synthetic_object(now);
-        let noncurrent = PolicyObject {
+        let noncurrent = ObjectVersion {
             version_id: "00000000000000010000000000000001".into(),
             is_latest: false,
             newer_versions: 1,
@@ -245,11 +245,11 @@ mod tests {
     #[test]
     fn lifecycle_validation() {
         use wlifecycle::LifecycleAction as A;
-        let latest = PolicyObject {
+        let latest = ObjectVersion {
             is_latest: true,
             ..Default::default()
         };
-        let old = PolicyObject {
+        let old = ObjectVersion {
             is_latest: false,
             newer_versions: 1,
             ..Default::default()

@@ -6,8 +6,8 @@
 //! `async` because the store runs WASI's async host implementation (see `call.rs`, "Calls").
 
 use super::types::{
-    ChangeEvent, ChangeKind, LifecycleAction, LifecycleItem, PolicyObject, PolicyUpload, Retention,
-    RetentionDecision, RetentionMode, TargetEntry,
+    ChangeEvent, ChangeKind, LifecycleAction, LifecycleItem, ObjectVersion, PolicyUpload,
+    Retention, RetentionDecision, RetentionMode, TargetEntry,
 };
 
 pub(crate) mod retention_world {
@@ -63,7 +63,7 @@ pub(crate) fn mode_to_wit(m: RetentionMode) -> wtypes::RetentionMode {
     }
 }
 
-pub(crate) fn object_to_wit(o: &PolicyObject) -> wtypes::ObjectVersion {
+pub(crate) fn object_to_wit(o: &ObjectVersion) -> wtypes::ObjectVersion {
     wtypes::ObjectVersion {
         bucket: o.bucket.clone(),
         key: o.key.clone(),

@@ -11,8 +11,8 @@ use super::xml::XmlWriter;
 use super::{S3Api, S3Request, S3Response, headers, put, set_header, xml_response};
 use crate::clock::{Fraction, iso8601};
 use crate::store::{
-    Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, ObjectVersion, Store,
-    StoreError, VersionRef,
+    Checksum, ChecksumAlgorithm, ChecksumType, NewVersion, ObjectData, Store, StoreError,
+    VersionRecord, VersionRef,
 };
 
 /// A parsed `x-amz-copy-source`.
@@ -70,7 +70,7 @@ pub fn parse_copy_source(h: &HeaderMap) -> S3Result<CopySource> {
 }
 
 /// Resolves the copy source version and checks the `x-amz-copy-source-if-*` conditions.
-pub fn resolve_source(store: &Store, h: &HeaderMap) -> S3Result<(CopySource, ObjectVersion)> {
+pub fn resolve_source(store: &Store, h: &HeaderMap) -> S3Result<(CopySource, VersionRecord)> {
     let src = parse_copy_source(h)?;
     let which = VersionRef::from_option(src.version_id.as_deref());
     let v = match store.get_version(&src.bucket, &src.key, which) {

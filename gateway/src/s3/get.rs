@@ -7,7 +7,7 @@ use http::{HeaderMap, StatusCode};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::headers;
 use super::{S3Api, S3Request, S3Response, response, set_header};
-use crate::store::{BucketInfo, ObjectVersion, Store, VersionRef, Versioning};
+use crate::store::{BucketInfo, Store, VersionRecord, VersionRef, Versioning};
 
 /// Which bytes of an object a request wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +75,7 @@ pub fn parse_range(value: &str, size: u64) -> S3Result<Option<ByteRange>> {
 }
 
 /// The byte range of part `n` (1-based) of `v`.
-pub fn part_range(v: &ObjectVersion, n: u32) -> S3Result<ByteRange> {
+pub fn part_range(v: &VersionRecord, n: u32) -> S3Result<ByteRange> {
     if v.parts.is_empty() {
         // A single-PUT object has exactly one part: itself.
         if n == 1 {
@@ -111,7 +111,7 @@ pub fn part_number(q: &super::router::Query) -> S3Result<Option<u32>> {
 }
 
 /// Reads the version a request addresses (`versionId` query).
-pub fn resolve_version(store: &Store, req: &S3Request) -> S3Result<(BucketInfo, ObjectVersion)> {
+pub fn resolve_version(store: &Store, req: &S3Request) -> S3Result<(BucketInfo, VersionRecord)> {
     let bucket = store.bucket(&req.bucket)?;
     let which = VersionRef::from_option(req.query.get("versionId"));
     let v = store.get_version(&req.bucket, &req.key, which)?;

@@ -7,7 +7,7 @@ use percent_encoding::percent_decode_str;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::{http_date, parse_iso8601, validate_tags};
 use crate::clock::{Fraction, iso8601};
-use crate::store::{Millis, ObjectMeta, ObjectVersion, Retention, RetentionMode};
+use crate::store::{Millis, ObjectMeta, Retention, RetentionMode, VersionRecord};
 
 /// User metadata may total at most 2 KiB (names and values), as on AWS.
 const MAX_USER_METADATA: usize = 2048;
@@ -206,7 +206,7 @@ pub fn bypass_governance(h: &HeaderMap) -> bool {
 /// Writes an object version's headers (everything but Content-Length/Range).
 pub fn write_object_headers(
     out: &mut HeaderMap,
-    v: &ObjectVersion,
+    v: &VersionRecord,
     versioned: bool,
     checksum_mode: bool,
 ) {
@@ -298,7 +298,7 @@ fn etag_matches(list: &str, etag: &str) -> bool {
 /// The four `If-*` conditions of a GET/HEAD (or, with `prefix = "x-amz-copy-source-"`, of a copy
 /// source), evaluated per RFC 7232 / S3: If-Match and If-Unmodified-Since fail with 412;
 /// If-None-Match and If-Modified-Since answer 304 (412 for copy sources).
-pub fn check_preconditions(h: &HeaderMap, prefix: &str, v: &ObjectVersion) -> S3Result<()> {
+pub fn check_preconditions(h: &HeaderMap, prefix: &str, v: &VersionRecord) -> S3Result<()> {
     let get = |name: &str| {
         h.get(format!("{prefix}{name}"))
             .and_then(|x| x.to_str().ok())
@@ -355,8 +355,8 @@ mod tests {
     use super::*;
     use crate::store::ObjectData;
 
-    fn version(etag: &str, modified: Millis) -> ObjectVersion {
-        ObjectVersion {
+    fn version(etag: &str, modified: Millis) -> VersionRecord {
+        VersionRecord {
             version_id: "null".into(),
             seq: 1,
             is_delete_marker: false,

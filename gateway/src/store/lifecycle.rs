@@ -52,7 +52,7 @@ pub enum LifecycleOutcome {
     Stale,
 }
 
-fn locked(v: &ObjectVersion, now: Millis) -> Option<String> {
+fn locked(v: &VersionRecord, now: Millis) -> Option<String> {
     // Lifecycle never bypasses GOVERNANCE.
     lock::check_delete(v, now, false)
         .err()

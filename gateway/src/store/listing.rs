@@ -17,7 +17,7 @@
 //! ([`Listing::start_after`]). So a marker that is a common prefix resumes right after everything
 //! under it.
 
-use super::model::{CurrentEntry, ObjectVersion, UploadInfo};
+use super::model::{CurrentEntry, UploadInfo, VersionRecord};
 use super::{Store, StoreError};
 
 /// Smallest and largest store batch one scan step asks for.
@@ -248,7 +248,7 @@ impl Store {
         bucket: &str,
         listing: &Listing<'_>,
         start: Cursor,
-    ) -> Result<(Page<ObjectVersion>, Vec<bool>), StoreError> {
+    ) -> Result<(Page<VersionRecord>, Vec<bool>), StoreError> {
         let prefix = listing.prefix;
         let page = listing.run(
             start.clone(),
@@ -259,7 +259,7 @@ impl Store {
                 }
             },
             |_, _| true,
-            |k, v: &ObjectVersion| Cursor::After(k.to_string(), v.version_id.clone()),
+            |k, v: &VersionRecord| Cursor::After(k.to_string(), v.version_id.clone()),
         )?;
         let latest = latest_flags(&start, &page.entries);
         Ok((page, latest))

@@ -6,7 +6,7 @@ use super::model::*;
 
 /// Whether `v` may be permanently deleted at `now`.
 pub fn check_delete(
-    v: &ObjectVersion,
+    v: &VersionRecord,
     now: Millis,
     bypass_governance: bool,
 ) -> Result<(), StoreError> {
@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn deletes_respect_holds_and_retention() {
-        let mut v = ObjectVersion {
+        let mut v = VersionRecord {
             version_id: "v".into(),
             seq: 1,
             is_delete_marker: false,

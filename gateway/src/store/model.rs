@@ -261,7 +261,7 @@ pub struct PartSummary {
 
 /// One version of one object (or a delete marker).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObjectVersion {
+pub struct VersionRecord {
     /// `"null"` for the null version.
     pub version_id: String,
     /// Global write order; newer versions have larger sequence numbers.
@@ -295,7 +295,7 @@ pub struct CurrentEntry {
 }
 
 impl CurrentEntry {
-    pub fn of(v: &ObjectVersion) -> Self {
+    pub fn of(v: &VersionRecord) -> Self {
         CurrentEntry {
             seq: v.seq,
             version_id: v.version_id.clone(),

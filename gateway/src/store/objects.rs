@@ -107,12 +107,12 @@ pub(super) trait Lookup {
         bucket: &str,
         key: &str,
         vid: &str,
-    ) -> Result<Option<ObjectVersion>, StoreError> {
+    ) -> Result<Option<VersionRecord>, StoreError> {
         if let Some(seq) = seq_of_version_id(vid) {
             let Some(bytes) = self.raw(VERSIONS, &schema::version_key(bucket, key, seq))? else {
                 return Ok(None);
             };
-            let v: ObjectVersion = decode(&bytes)?;
+            let v: VersionRecord = decode(&bytes)?;
             return Ok((v.version_id == vid).then_some(v));
         }
         if vid != "null" {
@@ -123,7 +123,7 @@ pub(super) trait Lookup {
             schema::key_end(bucket, key),
         );
         for (_, bytes) in self.raw_range(VERSIONS, &start, &end, usize::MAX)? {
-            let v: ObjectVersion = decode(&bytes)?;
+            let v: VersionRecord = decode(&bytes)?;
             if v.version_id == "null" {
                 return Ok(Some(v));
             }
@@ -131,7 +131,7 @@ pub(super) trait Lookup {
         Ok(None)
     }
 
-    fn current(&self, bucket: &str, key: &str) -> Result<Option<ObjectVersion>, StoreError> {
+    fn current(&self, bucket: &str, key: &str) -> Result<Option<VersionRecord>, StoreError> {
         let Some(bytes) = self.raw(CURRENT, &schema::current_key(bucket, key))? else {
             return Ok(None);
         };
@@ -145,7 +145,7 @@ pub(super) trait Lookup {
     }
 
     /// The newest version of a key, after the current one was removed.
-    fn newest(&self, bucket: &str, key: &str) -> Result<Option<ObjectVersion>, StoreError> {
+    fn newest(&self, bucket: &str, key: &str) -> Result<Option<VersionRecord>, StoreError> {
         let (start, end) = (
             schema::key_prefix(bucket, key),
             schema::key_end(bucket, key),
@@ -165,7 +165,7 @@ pub(super) trait Lookup {
         bucket: &str,
         key: &str,
         which: VersionRef<'_>,
-    ) -> Result<ObjectVersion, StoreError> {
+    ) -> Result<VersionRecord, StoreError> {
         let found = match which {
             VersionRef::Current => self.current(bucket, key)?,
             VersionRef::Id(vid) => {
@@ -220,7 +220,7 @@ impl Lookup for WriteCtx {
 
 /// Checks `If-None-Match: *` / `If-Match` against the current version.
 fn check_conditions(
-    current: Option<&ObjectVersion>,
+    current: Option<&VersionRecord>,
     cond: &WriteConditions,
 ) -> Result<(), StoreError> {
     let live = current.filter(|v| !v.is_delete_marker);
@@ -282,7 +282,7 @@ pub(crate) fn insert_version(
         w.remove(VERSIONS, &schema::version_key(bucket, key, old.seq))?;
         w.release_data(&old.data)?;
     }
-    let version = ObjectVersion {
+    let version = VersionRecord {
         version_id: version_id.clone(),
         seq,
         is_delete_marker: false,
@@ -318,7 +318,7 @@ pub(super) fn remove_version(
     w: &mut WriteCtx,
     bucket: &str,
     key: &str,
-    v: &ObjectVersion,
+    v: &VersionRecord,
 ) -> Result<(), StoreError> {
     w.remove(VERSIONS, &schema::version_key(bucket, key, v.seq))?;
     w.release_data(&v.data)?;
@@ -392,7 +392,7 @@ impl Store {
                     schema::key_end(bucket, key),
                 );
                 for (_, bytes) in r.range(VERSIONS, &start, &end, 64)? {
-                    let v: ObjectVersion = decode(&bytes)?;
+                    let v: VersionRecord = decode(&bytes)?;
                     if !v.is_delete_marker
                         && v.last_modified == now
                         && v.etag == etag
@@ -419,7 +419,7 @@ impl Store {
         bucket: &str,
         key: &str,
         which: VersionRef<'_>,
-    ) -> Result<ObjectVersion, StoreError> {
+    ) -> Result<VersionRecord, StoreError> {
         let v = self.meta.read(|r| r.resolve(bucket, key, which))?;
         if v.is_delete_marker {
             return Err(StoreError::DeleteMarker {
@@ -438,8 +438,8 @@ impl Store {
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
-        f: impl FnOnce(&mut ObjectVersion, &BucketInfo) -> Result<(), StoreError> + Send + 'static,
-    ) -> Result<ObjectVersion, StoreError> {
+        f: impl FnOnce(&mut VersionRecord, &BucketInfo) -> Result<(), StoreError> + Send + 'static,
+    ) -> Result<VersionRecord, StoreError> {
         let (bucket, key) = (bucket.to_string(), key.to_string());
         let vid = version_id.map(str::to_string);
         self.meta
@@ -577,7 +577,7 @@ impl Store {
         from: &[u8],
         after: Option<(&str, &str)>,
         limit: usize,
-    ) -> Result<Vec<(String, ObjectVersion)>, StoreError> {
+    ) -> Result<Vec<(String, VersionRecord)>, StoreError> {
         let base = schema::bucket_prefix(bucket);
         let end = prefix_end(&base, prefix).unwrap_or_else(|| schema::bucket_end(bucket));
         self.meta.read(|r| {
@@ -611,7 +611,7 @@ impl Store {
                     let key = String::from_utf8_lossy(key_bytes).into_owned();
                     debug_assert_eq!(
                         schema::seq_of_version_key(&k),
-                        decode::<ObjectVersion>(&v).map(|x| x.seq).unwrap_or(0)
+                        decode::<VersionRecord>(&v).map(|x| x.seq).unwrap_or(0)
                     );
                     Ok((key, decode(&v)?))
                 })
@@ -698,7 +698,7 @@ pub(super) fn delete_in(
                 w.remove(VERSIONS, &schema::version_key(bucket, key, old.seq))?;
                 w.release_data(&old.data)?;
             }
-            let marker = ObjectVersion {
+            let marker = VersionRecord {
                 version_id: version_id.clone(),
                 seq,
                 is_delete_marker: true,

@@ -10,7 +10,7 @@
 //! | table | key | value | holds |
 //! |---|---|---|---|
 //! | [`BUCKETS`] | bucket name (UTF-8) | record [`BucketInfo`] | one entry per bucket |
-//! | [`VERSIONS`] | bucket `\0` key `\0` (`u64::MAX` − seq, 8 bytes BE) ([`version_key`]) | record [`ObjectVersion`] | every version and delete marker, newest first per key |
+//! | [`VERSIONS`] | bucket `\0` key `\0` (`u64::MAX` − seq, 8 bytes BE) ([`version_key`]) | record [`VersionRecord`] | every version and delete marker, newest first per key |
 //! | [`CURRENT`] | bucket `\0` key ([`current_key`]) | record [`CurrentEntry`] | the newest version of each key (delete markers too): what listings read |
 //! | [`UPLOADS`] | bucket `\0` key `\0` upload id ([`upload_key`]) | record [`UploadInfo`] | multipart uploads in progress |
 //! | [`PARTS`] | upload id `\0` part number (u32 BE) ([`part_key`]) | record [`PartInfo`] | the parts uploaded so far |
@@ -48,7 +48,7 @@
 //! A record is one format version byte followed by the postcard encoding of the record's type at
 //! that version ([`encode`], [`decode`]); the whole value is the record (no trailing bytes).
 //! Versions are counted per record type ([`RecordKind::version`]): a new `BucketInfo` version
-//! does not change how an `ObjectVersion` is written. Today every record type is at version 1.
+//! does not change how an `VersionRecord` is written. Today every record type is at version 1.
 //!
 //! Postcard is positional: a field is identified by its place, an enum variant by its index. So
 //! adding, removing or reordering a field of a record type (or of a type inside it:
@@ -61,7 +61,7 @@
 //! When a record's format must change:
 //! 1. Freeze the old shape: copy the record type (and the types inside it that change) as it is
 //!    into a module named after the version (e.g. `schema/v1.rs`, `ObjectVersionV1`), with
-//!    `From<ObjectVersionV1> for ObjectVersion` filling new fields with what the old format
+//!    `From<ObjectVersionV1> for VersionRecord` filling new fields with what the old format
 //!    meant.
 //! 2. Change the current type and raise its version in [`RecordKind::version`] (to 2).
 //! 3. Make [`Record::decode_older`] of that type read version 1 into the frozen type and convert
@@ -88,8 +88,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::model::{
-    BlobId, BucketInfo, CurrentEntry, ObjectVersion, PartInfo, S3LifecycleConfig, ScannerState,
-    UploadInfo,
+    BlobId, BucketInfo, CurrentEntry, PartInfo, S3LifecycleConfig, ScannerState, UploadInfo,
+    VersionRecord,
 };
 
 /// A table of the metadata database: bytes to bytes.
@@ -269,8 +269,8 @@ fn fixed<const N: usize>(what: &'static str, v: &[u8]) -> Result<[u8; N], Record
 pub enum RecordKind {
     /// [`BucketInfo`], in `buckets`.
     BucketInfo,
-    /// [`ObjectVersion`], in `versions`.
-    ObjectVersion,
+    /// [`VersionRecord`], in `versions`.
+    VersionRecord,
     /// [`CurrentEntry`], in `current`.
     CurrentEntry,
     /// [`UploadInfo`], in `uploads`.
@@ -287,7 +287,7 @@ impl RecordKind {
     /// Every record type.
     pub const ALL: [RecordKind; 7] = [
         RecordKind::BucketInfo,
-        RecordKind::ObjectVersion,
+        RecordKind::VersionRecord,
         RecordKind::CurrentEntry,
         RecordKind::UploadInfo,
         RecordKind::PartInfo,
@@ -299,7 +299,7 @@ impl RecordKind {
     pub const fn version(self) -> u8 {
         match self {
             RecordKind::BucketInfo
-            | RecordKind::ObjectVersion
+            | RecordKind::VersionRecord
             | RecordKind::CurrentEntry
             | RecordKind::UploadInfo
             | RecordKind::PartInfo
@@ -312,7 +312,7 @@ impl RecordKind {
     pub const fn name(self) -> &'static str {
         match self {
             RecordKind::BucketInfo => "BucketInfo",
-            RecordKind::ObjectVersion => "ObjectVersion",
+            RecordKind::VersionRecord => "VersionRecord",
             RecordKind::CurrentEntry => "CurrentEntry",
             RecordKind::UploadInfo => "UploadInfo",
             RecordKind::PartInfo => "PartInfo",
@@ -390,8 +390,8 @@ pub trait Record: Serialize + DeserializeOwned {
 impl Record for BucketInfo {
     const KIND: RecordKind = RecordKind::BucketInfo;
 }
-impl Record for ObjectVersion {
-    const KIND: RecordKind = RecordKind::ObjectVersion;
+impl Record for VersionRecord {
+    const KIND: RecordKind = RecordKind::VersionRecord;
 }
 impl Record for CurrentEntry {
     const KIND: RecordKind = RecordKind::CurrentEntry;
@@ -458,7 +458,7 @@ fn decode_body<T: DeserializeOwned>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoredRecord {
     BucketInfo(BucketInfo),
-    ObjectVersion(Box<ObjectVersion>),
+    VersionRecord(Box<VersionRecord>),
     CurrentEntry(CurrentEntry),
     UploadInfo(Box<UploadInfo>),
     PartInfo(PartInfo),
@@ -471,7 +471,7 @@ impl StoredRecord {
     pub fn encode(&self) -> Result<Vec<u8>, RecordError> {
         match self {
             StoredRecord::BucketInfo(r) => encode(r),
-            StoredRecord::ObjectVersion(r) => encode(r.as_ref()),
+            StoredRecord::VersionRecord(r) => encode(r.as_ref()),
             StoredRecord::CurrentEntry(r) => encode(r),
             StoredRecord::UploadInfo(r) => encode(r.as_ref()),
             StoredRecord::PartInfo(r) => encode(r),
@@ -486,7 +486,7 @@ impl StoredRecord {
 pub fn decode_record(kind: RecordKind, bytes: &[u8]) -> Result<StoredRecord, RecordError> {
     Ok(match kind {
         RecordKind::BucketInfo => StoredRecord::BucketInfo(decode(bytes)?),
-        RecordKind::ObjectVersion => StoredRecord::ObjectVersion(Box::new(decode(bytes)?)),
+        RecordKind::VersionRecord => StoredRecord::VersionRecord(Box::new(decode(bytes)?)),
         RecordKind::CurrentEntry => StoredRecord::CurrentEntry(decode(bytes)?),
         RecordKind::UploadInfo => StoredRecord::UploadInfo(Box::new(decode(bytes)?)),
         RecordKind::PartInfo => StoredRecord::PartInfo(decode(bytes)?),

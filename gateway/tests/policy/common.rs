@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use lakegate::policy::{Limits, LoadOptions, PolicyEngine, PolicyObject, PolicyUpload};
+use lakegate::policy::{Limits, LoadOptions, ObjectVersion, PolicyEngine, PolicyUpload};
 
 /// The `now` of most tests: 2025-06-15T15:06:40Z.
 pub const NOW: i64 = 1_750_000_000_000;
@@ -52,8 +52,8 @@ pub fn unchecked() -> LoadOptions {
     LoadOptions { self_check: false }
 }
 
-pub fn object(bucket: &str, key: &str) -> PolicyObject {
-    PolicyObject {
+pub fn object(bucket: &str, key: &str) -> ObjectVersion {
+    ObjectVersion {
         bucket: bucket.into(),
         key: key.into(),
         version_id: format!("{:032x}", key.len() as u128 * 7919),

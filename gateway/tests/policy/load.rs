@@ -1,8 +1,8 @@
 //! Loading: each kind loads and decides; what is refused at load, and why.
 
 use lakegate::policy::{
-    BackupStep, ChangeEvent, ChangeKind, LifecycleAction, LifecycleItem, PolicyError, PolicyKind,
-    PolicyObject, RetentionDecision, TargetEntry,
+    BackupStep, ChangeEvent, ChangeKind, LifecycleAction, LifecycleItem, ObjectVersion,
+    PolicyError, PolicyKind, RetentionDecision, TargetEntry,
 };
 use lakegate::store::{Retention, RetentionMode};
 
@@ -54,7 +54,7 @@ fn fixed_retention_decides() {
     held.tags.push(("hold".into(), "case-42".into()));
     assert!(p.retention(&held, NOW).unwrap().legal_hold);
 
-    let marker = PolicyObject {
+    let marker = ObjectVersion {
         is_delete_marker: true,
         ..object("silver", "raw/z")
     };
@@ -78,15 +78,15 @@ fn age_lifecycle_decides() {
             "age",
         )
         .unwrap();
-    let old_latest = PolicyObject {
+    let old_latest = ObjectVersion {
         last_modified: NOW - 31 * DAY,
         ..object("b", "old")
     };
-    let young_latest = PolicyObject {
+    let young_latest = ObjectVersion {
         last_modified: NOW - 29 * DAY,
         ..object("b", "young")
     };
-    let noncurrent = |since_days: i64| PolicyObject {
+    let noncurrent = |since_days: i64| ObjectVersion {
         is_latest: false,
         newer_versions: 1,
         last_modified: NOW - 100 * DAY,
@@ -133,7 +133,7 @@ fn mirror_backup_plans() {
         )
         .unwrap();
     let a = object("gold", "a");
-    let marker = PolicyObject {
+    let marker = ObjectVersion {
         is_delete_marker: true,
         ..object("gold", "b")
     };
@@ -160,12 +160,12 @@ fn mirror_backup_plans() {
     );
 
     let same = object("gold", "same");
-    let changed = PolicyObject {
+    let changed = ObjectVersion {
         etag: "new-etag".into(),
         ..object("gold", "changed")
     };
     let new = object("gold", "new");
-    let entry = |o: &PolicyObject, etag: &str| TargetEntry {
+    let entry = |o: &ObjectVersion, etag: &str| TargetEntry {
         path: o.key.clone(),
         source_key: o.key.clone(),
         size: o.size,

@@ -109,8 +109,8 @@ fn bucket_minimal() -> BucketInfo {
     }
 }
 
-fn version_full() -> ObjectVersion {
-    ObjectVersion {
+fn version_full() -> VersionRecord {
+    VersionRecord {
         version_id: "00000000000000070123456789abcdef".into(),
         seq: 7,
         is_delete_marker: false,
@@ -155,8 +155,8 @@ fn version_full() -> ObjectVersion {
 }
 
 /// A small object kept inline, with a full-object checksum.
-fn version_inline() -> ObjectVersion {
-    ObjectVersion {
+fn version_inline() -> VersionRecord {
+    VersionRecord {
         version_id: "null".into(),
         seq: 3,
         is_delete_marker: false,
@@ -181,8 +181,8 @@ fn version_inline() -> ObjectVersion {
 }
 
 /// A delete marker: the least a version record holds.
-fn version_minimal() -> ObjectVersion {
-    ObjectVersion {
+fn version_minimal() -> VersionRecord {
+    VersionRecord {
         version_id: "null".into(),
         seq: 1,
         is_delete_marker: true,
@@ -318,19 +318,19 @@ fn cases() -> Vec<Case> {
             R::BucketInfo(bucket_minimal()),
         ),
         case(
-            "object_version.v1.full.hex",
-            "ObjectVersion v1, fully populated (blob segments)",
-            R::ObjectVersion(Box::new(version_full())),
+            "version_record.v1.full.hex",
+            "VersionRecord v1, fully populated (blob segments)",
+            R::VersionRecord(Box::new(version_full())),
         ),
         case(
-            "object_version.v1.inline.hex",
-            "ObjectVersion v1, a small object kept inline",
-            R::ObjectVersion(Box::new(version_inline())),
+            "version_record.v1.inline.hex",
+            "VersionRecord v1, a small object kept inline",
+            R::VersionRecord(Box::new(version_inline())),
         ),
         case(
-            "object_version.v1.minimal.hex",
-            "ObjectVersion v1, minimal (a delete marker)",
-            R::ObjectVersion(Box::new(version_minimal())),
+            "version_record.v1.minimal.hex",
+            "VersionRecord v1, minimal (a delete marker)",
+            R::VersionRecord(Box::new(version_minimal())),
         ),
         case(
             "current_entry.v1.full.hex",
@@ -388,7 +388,7 @@ fn cases() -> Vec<Case> {
 fn kind_of(r: &StoredRecord) -> RecordKind {
     match r {
         StoredRecord::BucketInfo(_) => RecordKind::BucketInfo,
-        StoredRecord::ObjectVersion(_) => RecordKind::ObjectVersion,
+        StoredRecord::VersionRecord(_) => RecordKind::VersionRecord,
         StoredRecord::CurrentEntry(_) => RecordKind::CurrentEntry,
         StoredRecord::UploadInfo(_) => RecordKind::UploadInfo,
         StoredRecord::PartInfo(_) => RecordKind::PartInfo,
@@ -460,7 +460,7 @@ fn every_golden_file_is_a_case_and_every_kind_has_full_and_minimal() {
     }
 }
 
-/// `ObjectVersion` → `object_version`.
+/// `VersionRecord` → `version_record`.
 fn snake(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
@@ -589,9 +589,9 @@ fn unknown_versions_and_damaged_records_are_typed_errors() {
             let _ = decode_record(kind, &bytes);
         }
     }
-    let e = decode_record(RecordKind::ObjectVersion, &[1, 0xff]).unwrap_err();
+    let e = decode_record(RecordKind::VersionRecord, &[1, 0xff]).unwrap_err();
     assert!(matches!(e, RecordError::Malformed { .. }), "{e:?}");
-    assert!(e.to_string().contains("ObjectVersion"), "{e}");
+    assert!(e.to_string().contains("VersionRecord"), "{e}");
 }
 
 /// The key layouts and fixed-width values (no version byte: frozen as they are).
