@@ -389,28 +389,54 @@ impl BackupService {
         if self.registry.binding(bucket, PolicyKind::Backup).is_none() {
             return Err(BackupError::NoBinding(bucket.to_string()));
         }
-        let job = self.new_job(bucket, JobKind::Backup, trigger);
+        Ok(self.spawn_job(
+            bucket,
+            JobKind::Backup,
+            trigger,
+            move |this, job| async move {
+                let report = this.run_locked(&job, plan).await;
+                (report.outcome == "ok", report)
+            },
+            |status, report| status.last_run = Some(report),
+        ))
+    }
+
+    /// Queues `work` as a job of `bucket`: it starts once the bucket's earlier jobs have
+    /// finished, and its report is recorded in the bucket's status (`record`) and persisted
+    /// before the next job of the bucket may start.
+    fn spawn_job<R, Fut>(
+        self: &Arc<Self>,
+        bucket: &str,
+        kind: JobKind,
+        trigger: &str,
+        work: impl FnOnce(Arc<Self>, Arc<Job>) -> Fut + Send + 'static,
+        record: fn(&mut BucketStatus, R),
+    ) -> Arc<Job>
+    where
+        Fut: std::future::Future<Output = (bool, R)> + Send,
+        R: Serialize + Send + 'static,
+    {
+        let job = self.new_job(bucket, kind, trigger);
         let st = self.bucket_state(bucket);
         lock(&st.status).jobs.insert(job.id);
         let this = self.clone();
         let j = job.clone();
         tokio::spawn(async move {
             let bucket = j.bucket.clone();
-            // The report is recorded before the next job of the bucket may start.
             let _serial = st.lock.lock().await;
             j.set_running();
             this.ensure_loaded(&bucket, &st).await;
-            let report = this.run_locked(&j, plan).await;
-            let succeeded = report.outcome == "ok";
+            let (succeeded, report) = work(this.clone(), j.clone()).await;
+            let value = serde_json::to_value(&report).unwrap_or_default();
             {
                 let mut s = lock(&st.status);
-                s.last_run = Some(report.clone());
+                record(&mut s, report);
                 s.jobs.remove(&j.id);
             }
             this.persist(&bucket, &st).await;
-            j.finish(succeeded, serde_json::to_value(&report).unwrap_or_default());
+            j.finish(succeeded, value);
         });
-        Ok(job)
+        job
     }
 
     async fn run_locked(&self, job: &Job, plan: Plan) -> RunReport {
@@ -463,40 +489,29 @@ impl BackupService {
         at: Option<u64>,
     ) -> Result<Arc<Job>, BackupError> {
         let to = to.unwrap_or(bucket).to_string();
-        let job = self.new_job(bucket, JobKind::Restore, "manual");
-        let st = self.bucket_state(bucket);
-        lock(&st.status).jobs.insert(job.id);
-        let this = self.clone();
-        let j = job.clone();
-        tokio::spawn(async move {
-            let bucket = j.bucket.clone();
-            let _serial = st.lock.lock().await;
-            j.set_running();
-            this.ensure_loaded(&bucket, &st).await;
-            let restorer = restore::Restorer {
-                store: this.store.clone(),
-                registry: this.registry.clone(),
-                target: this.target.bucket(&bucket),
-                key: this.key.clone(),
-                region: this.region.clone(),
-                progress: j.progress.clone(),
-                now: this.clock.now(),
-            };
-            let report = RestoreReport {
-                job: Some(j.id),
-                ..Default::default()
-            };
-            let report = restorer.restore(&to, at, report).await;
-            let succeeded = report.outcome == "ok";
-            {
-                let mut s = lock(&st.status);
-                s.last_restore = Some(report.clone());
-                s.jobs.remove(&j.id);
-            }
-            this.persist(&bucket, &st).await;
-            j.finish(succeeded, serde_json::to_value(&report).unwrap_or_default());
-        });
-        Ok(job)
+        Ok(self.spawn_job(
+            bucket,
+            JobKind::Restore,
+            "manual",
+            move |this, job| async move {
+                let restorer = restore::Restorer {
+                    store: this.store.clone(),
+                    registry: this.registry.clone(),
+                    target: this.target.bucket(&job.bucket),
+                    key: this.key.clone(),
+                    region: this.region.clone(),
+                    progress: job.progress.clone(),
+                    now: this.clock.now(),
+                };
+                let report = RestoreReport {
+                    job: Some(job.id),
+                    ..Default::default()
+                };
+                let report = restorer.restore(&to, at, report).await;
+                (report.outcome == "ok", report)
+            },
+            |status, report| status.last_restore = Some(report),
+        ))
     }
 
     /// The backup status of `bucket`: binding, running jobs, last run and restore, next

@@ -126,6 +126,18 @@ fn write_contents(w: &mut XmlWriter, key: &str, e: &CurrentEntry, owner_id: Opti
     .close("Contents");
 }
 
+/// The elements every listing answers after `MaxKeys`: `Delimiter`, `EncodingType`,
+/// `IsTruncated`.
+fn write_page_settings(w: &mut XmlWriter, listing: &Listing, url: bool, truncated: bool) {
+    if let Some(d) = listing.delimiter {
+        w.elem("Delimiter", &encode_if(url, d));
+    }
+    if url {
+        w.elem("EncodingType", "url");
+    }
+    w.elem("IsTruncated", bool_text(truncated));
+}
+
 fn write_prefixes<T>(w: &mut XmlWriter, page: &Page<T>, url: bool) {
     for p in page.prefixes() {
         w.open("CommonPrefixes")
@@ -157,13 +169,7 @@ pub async fn list_objects_v1(state: &S3Api, req: S3Request) -> S3Result<S3Respon
         w.elem("NextMarker", &enc(last));
     }
     w.elem("MaxKeys", &max.to_string());
-    if let Some(d) = listing.delimiter {
-        w.elem("Delimiter", &enc(d));
-    }
-    if url {
-        w.elem("EncodingType", "url");
-    }
-    w.elem("IsTruncated", bool_text(page.is_truncated));
+    write_page_settings(&mut w, &listing, url, page.is_truncated);
     for (key, e) in page.items() {
         write_contents(&mut w, &enc(key), e, Some(&req.access_key));
     }
@@ -204,13 +210,7 @@ pub async fn list_objects_v2(state: &S3Api, req: S3Request) -> S3Result<S3Respon
     }
     w.elem("KeyCount", &page.entries.len().to_string())
         .elem("MaxKeys", &max.to_string());
-    if let Some(d) = listing.delimiter {
-        w.elem("Delimiter", &enc(d));
-    }
-    if url {
-        w.elem("EncodingType", "url");
-    }
-    w.elem("IsTruncated", bool_text(page.is_truncated));
+    write_page_settings(&mut w, &listing, url, page.is_truncated);
     let owner_id = fetch_owner.then_some(req.access_key.as_str());
     for (key, e) in page.items() {
         write_contents(&mut w, &enc(key), e, owner_id);
@@ -282,13 +282,7 @@ pub async fn list_object_versions(state: &S3Api, req: S3Request) -> S3Result<S3R
         }
     }
     w.elem("MaxKeys", &max.to_string());
-    if let Some(d) = listing.delimiter {
-        w.elem("Delimiter", &enc(d));
-    }
-    if url {
-        w.elem("EncodingType", "url");
-    }
-    w.elem("IsTruncated", bool_text(page.is_truncated));
+    write_page_settings(&mut w, &listing, url, page.is_truncated);
     for (entry, is_latest) in page.entries.iter().zip(latest) {
         let Entry::Item(key, v) = entry else {
             continue;

@@ -149,17 +149,11 @@ pub async fn put_retention(state: &S3Api, mut req: S3Request) -> S3Result<S3Resp
     let bypass = headers::bypass_governance(&req.headers);
     let now = req.now;
     state
-        .store
-        .update_version(
-            &req.bucket,
-            &req.key,
-            req.query.get("versionId"),
-            move |v, _| {
-                lock::check_retention_change(v.retention, new, now, bypass)?;
-                v.retention = new;
-                Ok(())
-            },
-        )
+        .update_named_version(&req, move |v| {
+            lock::check_retention_change(v.retention, new, now, bypass)?;
+            v.retention = new;
+            Ok(())
+        })
         .await?;
     Ok(empty_response(StatusCode::OK))
 }
@@ -182,16 +176,10 @@ pub async fn put_legal_hold(state: &S3Api, mut req: S3Request) -> S3Result<S3Res
         _ => return Err(S3Error::new(S3ErrorCode::MalformedXML)),
     };
     state
-        .store
-        .update_version(
-            &req.bucket,
-            &req.key,
-            req.query.get("versionId"),
-            move |v, _| {
-                v.legal_hold = on;
-                Ok(())
-            },
-        )
+        .update_named_version(&req, move |v| {
+            v.legal_hold = on;
+            Ok(())
+        })
         .await?;
     Ok(empty_response(StatusCode::OK))
 }

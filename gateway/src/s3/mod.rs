@@ -30,7 +30,7 @@ use crate::auth::{self, CredentialStore, RequestBody};
 use crate::clock::Clock;
 use crate::lifecycle::LifecycleScanner;
 use crate::policy::registry::PolicyRegistry;
-use crate::store::{Millis, Store, StoreError};
+use crate::store::{Millis, Store, StoreError, VersionRecord};
 use error::{S3Error, S3ErrorCode, S3Result};
 use router::{Operation, Query};
 
@@ -54,6 +54,29 @@ pub struct S3Api {
     pub lifecycle: Arc<LifecycleScanner>,
     /// A request body that delivers no bytes for this long fails with `RequestTimeout`.
     pub body_read_timeout: std::time::Duration,
+}
+
+impl S3Api {
+    /// Changes the object version a request names (`?versionId=`, else the current version) in
+    /// one metadata transaction; answers the changed version. (The future does not borrow the
+    /// request, whose body is not `Sync`.)
+    fn update_named_version<'a, F>(
+        &'a self,
+        req: &S3Request,
+        change: F,
+    ) -> impl Future<Output = S3Result<VersionRecord>> + Send + use<'a, F>
+    where
+        F: FnOnce(&mut VersionRecord) -> Result<(), StoreError> + Send + 'static,
+    {
+        let (bucket, key) = (req.bucket.clone(), req.key.clone());
+        let version_id = req.query.get("versionId").map(str::to_string);
+        async move {
+            Ok(self
+                .store
+                .update_version(&bucket, &key, version_id.as_deref(), move |v, _| change(v))
+                .await?)
+        }
+    }
 }
 
 /// One authenticated S3 request, as handlers see it.

@@ -46,16 +46,10 @@ async fn set_tags(
     status: StatusCode,
 ) -> S3Result<S3Response> {
     let v = state
-        .store
-        .update_version(
-            &req.bucket,
-            &req.key,
-            req.query.get("versionId"),
-            move |v, _| {
-                v.tags = tags;
-                Ok(())
-            },
-        )
+        .update_named_version(&req, move |v| {
+            v.tags = tags;
+            Ok(())
+        })
         .await?;
     let mut resp = empty_response(status);
     if v.version_id != "null" || req.query.has("versionId") {

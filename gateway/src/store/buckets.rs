@@ -1,5 +1,6 @@
 //! Bucket records: create, look up, list, configure, delete.
 
+use super::meta::Tables;
 use super::model::*;
 use super::names::check_bucket_name;
 use super::schema::{self, BUCKETS, CURRENT, PARTS, UPLOADS, VERSIONS, decode};

@@ -8,6 +8,7 @@
 //! retention is over; while it runs, the object stays visible.
 
 use super::lock;
+use super::meta::Tables;
 use super::meta::WriteCtx;
 use super::model::*;
 use super::objects::{Lookup, delete_in, remove_version};
@@ -107,7 +108,7 @@ fn apply_one(
                 schema::key_prefix(bucket, key),
                 schema::key_end(bucket, key),
             );
-            let only = w.raw_range(VERSIONS, &start, &end, 2)?.len() == 1;
+            let only = w.range(VERSIONS, &start, &end, 2)?.len() == 1;
             if !v.is_delete_marker || !only {
                 return Ok(LifecycleOutcome::Stale);
             }

@@ -51,28 +51,84 @@ type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 type Job =
     Box<dyn FnOnce(Result<&mut WriteCtx, StoreError>) -> (Completion, Option<StoreError>) + Send>;
 
+/// The reads both transaction kinds offer (a read transaction sees a table that was never
+/// written as empty).
+pub trait Tables {
+    /// The value under `key`.
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Entries with keys in `[start, end)`, at most `limit`, in key order.
+    fn range(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Entries, StoreError>;
+
+    /// The record under `key`, decoded.
+    fn get_record<T: Record>(&self, table: Table, key: &[u8]) -> Result<Option<T>, StoreError> {
+        match self.get(table, key)? {
+            Some(bytes) => Ok(Some(schema::decode(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// A table of the metadata database, opened by either kind of transaction.
+trait RawTable: ReadableTable<&'static [u8], &'static [u8]> {}
+impl<T: ReadableTable<&'static [u8], &'static [u8]>> RawTable for T {}
+
+fn value_in(t: &impl RawTable, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(t.get(key)?.map(|v| v.value().to_vec()))
+}
+
+fn entries_in(
+    t: &impl RawTable,
+    start: &[u8],
+    end: &[u8],
+    limit: usize,
+) -> Result<Entries, StoreError> {
+    let mut out = Vec::new();
+    if start >= end {
+        return Ok(out);
+    }
+    for item in t.range::<&[u8]>(start..end)? {
+        if out.len() >= limit {
+            break;
+        }
+        let (k, v) = item?;
+        out.push((k.value().to_vec(), v.value().to_vec()));
+    }
+    Ok(out)
+}
+
+impl Tables for WriteCtx {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        value_in(&self.txn.open_table(table)?, key)
+    }
+
+    fn range(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        entries_in(&self.txn.open_table(table)?, start, end, limit)
+    }
+}
+
 impl WriteCtx {
-    /// A fresh, strictly increasing sequence number.
     /// Records that `n` bytes of object data were removed by this mutation.
     pub fn note_freed(&mut self, n: u64) {
         self.freed_bytes = self.freed_bytes.saturating_add(n);
     }
 
+    /// A fresh, strictly increasing sequence number.
     pub fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
-    }
-
-    pub fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let t = self.txn.open_table(table)?;
-        Ok(t.get(key)?.map(|v| v.value().to_vec()))
-    }
-
-    pub fn get_record<T: Record>(&self, table: Table, key: &[u8]) -> Result<Option<T>, StoreError> {
-        match self.get(table, key)? {
-            Some(bytes) => Ok(Some(schema::decode(&bytes)?)),
-            None => Ok(None),
-        }
     }
 
     pub fn put_record<T: Record>(
@@ -91,26 +147,6 @@ impl WriteCtx {
         Ok(t.remove(key)?.is_some())
     }
 
-    /// Entries with keys in `[start, end)`, at most `limit`.
-    pub fn range(
-        &self,
-        table: Table,
-        start: &[u8],
-        end: &[u8],
-        limit: usize,
-    ) -> Result<Entries, StoreError> {
-        let t = self.txn.open_table(table)?;
-        let mut out = Vec::new();
-        for item in t.range::<&[u8]>(start..end)? {
-            if out.len() >= limit {
-                break;
-            }
-            let (k, v) = item?;
-            out.push((k.value().to_vec(), v.value().to_vec()));
-        }
-        Ok(out)
-    }
-
     /// Whether any key exists in `[start, end)`.
     pub fn any_in(&self, table: Table, start: &[u8], end: &[u8]) -> Result<bool, StoreError> {
         let t = self.txn.open_table(table)?;
@@ -119,28 +155,16 @@ impl WriteCtx {
 
     /// Adds one reference to every blob `data` uses.
     pub fn retain_data(&mut self, data: &ObjectData) -> Result<(), StoreError> {
-        let blobs: Vec<BlobId> = data.blobs().collect();
-        if blobs.is_empty() {
-            return Ok(());
-        }
-        let mut t = self.txn.open_table(BLOB_REFS)?;
-        for b in blobs {
-            let k = schema::blob_ref_key(b);
-            let n = match t.get(k.as_slice())? {
-                Some(v) => schema::decode_ref_count(v.value())?,
-                None => 0,
-            };
-            t.insert(
-                k.as_slice(),
-                schema::encode_ref_count(n.saturating_add(1)).as_slice(),
-            )?;
-        }
-        Ok(())
+        self.count_references(data, RefChange::Retain)
     }
 
     /// Drops one reference to every blob `data` uses; blobs left unreferenced are deleted after
     /// the commit.
     pub fn release_data(&mut self, data: &ObjectData) -> Result<(), StoreError> {
+        self.count_references(data, RefChange::Release)
+    }
+
+    fn count_references(&mut self, data: &ObjectData, change: RefChange) -> Result<(), StoreError> {
         let blobs: Vec<BlobId> = data.blobs().collect();
         if blobs.is_empty() {
             return Ok(());
@@ -152,16 +176,29 @@ impl WriteCtx {
                 Some(v) => schema::decode_ref_count(v.value())?,
                 None => 0,
             };
-            if n <= 1 {
+            let n = match change {
+                RefChange::Retain => n.saturating_add(1),
+                RefChange::Release => n.saturating_sub(1),
+            };
+            if n == 0 {
                 t.remove(k.as_slice())?;
                 self.freed.push(b);
             } else {
-                t.insert(k.as_slice(), schema::encode_ref_count(n - 1).as_slice())?;
+                t.insert(k.as_slice(), schema::encode_ref_count(n).as_slice())?;
             }
         }
         Ok(())
     }
 }
+
+/// Whether the blob references of a version are being added or dropped.
+#[derive(Clone, Copy)]
+enum RefChange {
+    Retain,
+    Release,
+}
+
+type ReadOnlyTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 /// Read access to one consistent snapshot.
 pub struct ReadCtx {
@@ -169,61 +206,47 @@ pub struct ReadCtx {
 }
 
 impl ReadCtx {
-    pub fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let t = match self.txn.open_table(table) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        Ok(t.get(key)?.map(|v| v.value().to_vec()))
-    }
-
-    pub fn get_record<T: Record>(&self, table: Table, key: &[u8]) -> Result<Option<T>, StoreError> {
-        match self.get(table, key)? {
-            Some(bytes) => Ok(Some(schema::decode(&bytes)?)),
-            None => Ok(None),
+    /// `table`, or `None` if it was never written.
+    fn table(&self, table: Table) -> Result<Option<ReadOnlyTable>, StoreError> {
+        match self.txn.open_table(table) {
+            Ok(t) => Ok(Some(t)),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(e.into()),
         }
-    }
-
-    /// Entries with keys in `[start, end)`, at most `limit`, in key order.
-    pub fn range(
-        &self,
-        table: Table,
-        start: &[u8],
-        end: &[u8],
-        limit: usize,
-    ) -> Result<Entries, StoreError> {
-        let t = match self.txn.open_table(table) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(e.into()),
-        };
-        let mut out = Vec::new();
-        if start >= end {
-            return Ok(out);
-        }
-        for item in t.range::<&[u8]>(start..end)? {
-            if out.len() >= limit {
-                break;
-            }
-            let (k, v) = item?;
-            out.push((k.value().to_vec(), v.value().to_vec()));
-        }
-        Ok(out)
     }
 
     /// Visits every key of `table` (for the orphan sweep).
     pub fn for_each_key(&self, table: Table, mut f: impl FnMut(&[u8])) -> Result<(), StoreError> {
-        let t = match self.txn.open_table(table) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
-            Err(e) => return Err(e.into()),
+        let Some(t) = self.table(table)? else {
+            return Ok(());
         };
         for item in t.iter()? {
             let (k, _) = item?;
             f(k.value());
         }
         Ok(())
+    }
+}
+
+impl Tables for ReadCtx {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.table(table)? {
+            Some(t) => value_in(&t, key),
+            None => Ok(None),
+        }
+    }
+
+    fn range(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        match self.table(table)? {
+            Some(t) => entries_in(&t, start, end, limit),
+            None => Ok(Vec::new()),
+        }
     }
 }
 

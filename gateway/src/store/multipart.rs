@@ -1,6 +1,7 @@
 //! Multipart uploads: parts are blobs (or inline bytes) of their own; completing an upload is a
 //! metadata-only operation that stitches the chosen parts' data into one object version.
 
+use super::meta::Tables;
 use super::model::*;
 use super::names::check_object_key;
 use super::objects::{NewVersion, PutOutcome, WriteConditions, insert_version, scan_start};

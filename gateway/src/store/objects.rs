@@ -2,10 +2,10 @@
 //! and the scans listing is built on.
 
 use super::lock;
-use super::meta::{self, ReadCtx, WriteCtx};
+use super::meta::{Tables, WriteCtx};
 use super::model::*;
 use super::names::check_object_key;
-use super::schema::{self, BUCKETS, CURRENT, Table, VERSIONS, decode};
+use super::schema::{self, BUCKETS, CURRENT, VERSIONS, decode};
 use super::{Store, StoreChangeKind, StoreError};
 
 /// A version about to be written.
@@ -91,17 +91,8 @@ pub fn check_version_id(vid: &str) -> Result<(), StoreError> {
     }
 }
 
-// Lookups shared by the read and write sides.
-pub(super) trait Lookup {
-    fn raw(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
-    fn raw_range(
-        &self,
-        table: Table,
-        start: &[u8],
-        end: &[u8],
-        limit: usize,
-    ) -> Result<meta::Entries, StoreError>;
-
+/// Object lookups shared by the read and write sides.
+pub(super) trait Lookup: Tables {
     fn find_version(
         &self,
         bucket: &str,
@@ -109,7 +100,7 @@ pub(super) trait Lookup {
         vid: &str,
     ) -> Result<Option<VersionRecord>, StoreError> {
         if let Some(seq) = seq_of_version_id(vid) {
-            let Some(bytes) = self.raw(VERSIONS, &schema::version_key(bucket, key, seq))? else {
+            let Some(bytes) = self.get(VERSIONS, &schema::version_key(bucket, key, seq))? else {
                 return Ok(None);
             };
             let v: VersionRecord = decode(&bytes)?;
@@ -122,7 +113,7 @@ pub(super) trait Lookup {
             schema::key_prefix(bucket, key),
             schema::key_end(bucket, key),
         );
-        for (_, bytes) in self.raw_range(VERSIONS, &start, &end, usize::MAX)? {
+        for (_, bytes) in self.range(VERSIONS, &start, &end, usize::MAX)? {
             let v: VersionRecord = decode(&bytes)?;
             if v.version_id == "null" {
                 return Ok(Some(v));
@@ -132,11 +123,11 @@ pub(super) trait Lookup {
     }
 
     fn current(&self, bucket: &str, key: &str) -> Result<Option<VersionRecord>, StoreError> {
-        let Some(bytes) = self.raw(CURRENT, &schema::current_key(bucket, key))? else {
+        let Some(bytes) = self.get(CURRENT, &schema::current_key(bucket, key))? else {
             return Ok(None);
         };
         let cur: CurrentEntry = decode(&bytes)?;
-        match self.raw(VERSIONS, &schema::version_key(bucket, key, cur.seq))? {
+        match self.get(VERSIONS, &schema::version_key(bucket, key, cur.seq))? {
             Some(bytes) => Ok(Some(decode(&bytes)?)),
             None => Err(StoreError::Corrupt(format!(
                 "current entry of {bucket}/{key} points at a missing version"
@@ -150,11 +141,7 @@ pub(super) trait Lookup {
             schema::key_prefix(bucket, key),
             schema::key_end(bucket, key),
         );
-        match self
-            .raw_range(VERSIONS, &start, &end, 1)?
-            .into_iter()
-            .next()
-        {
+        match self.range(VERSIONS, &start, &end, 1)?.into_iter().next() {
             Some((_, bytes)) => Ok(Some(decode(&bytes)?)),
             None => Ok(None),
         }
@@ -176,7 +163,7 @@ pub(super) trait Lookup {
         match found {
             Some(v) => Ok(v),
             None => {
-                if self.raw(BUCKETS, bucket.as_bytes())?.is_none() {
+                if self.get(BUCKETS, bucket.as_bytes())?.is_none() {
                     Err(StoreError::NoSuchBucket)
                 } else if matches!(which, VersionRef::Id(_)) {
                     Err(StoreError::NoSuchVersion)
@@ -188,35 +175,7 @@ pub(super) trait Lookup {
     }
 }
 
-impl Lookup for ReadCtx {
-    fn raw(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get(table, key)
-    }
-    fn raw_range(
-        &self,
-        table: Table,
-        start: &[u8],
-        end: &[u8],
-        limit: usize,
-    ) -> Result<meta::Entries, StoreError> {
-        self.range(table, start, end, limit)
-    }
-}
-
-impl Lookup for WriteCtx {
-    fn raw(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get(table, key)
-    }
-    fn raw_range(
-        &self,
-        table: Table,
-        start: &[u8],
-        end: &[u8],
-        limit: usize,
-    ) -> Result<meta::Entries, StoreError> {
-        self.range(table, start, end, limit)
-    }
-}
+impl<T: Tables> Lookup for T {}
 
 /// Checks `If-None-Match: *` / `If-Match` against the current version.
 fn check_conditions(
