@@ -1,20 +1,23 @@
 //! lakegate: an S3-compatible object storage server for Medallion data lakes.
 //!
 //! Layers, lowest first; a module imports only from layers below it (`ARCHITECTURE.md`,
-//! "Layers", declares the same order and `tests/layers.rs` checks it):
-//! - [`clock`], [`local_key`]: the data plane's time; the gateway's own secret key.
+//! "Layers", declares the same order and the unit test in `layers.rs` checks it):
 //! - [`sync`]: locking that survives a panicking holder.
-//! - [`store`]: blobs through OpenDAL, metadata in redb, versioning and object-lock rules,
-//!   bucket-name and key rules.
-//! - [`auth`]: SigV4/SigV2 verification and the verified request body.
-//! - [`policy`]: WebAssembly policy plugins, their bindings to buckets, hot reload, suites.
+//! - [`store`], [`local_key`]: blobs through OpenDAL, metadata in redb, versioning and
+//!   object-lock rules, listing, bucket-name and key rules, the on-disk schema; the gateway's own
+//!   secret key.
+//! - [`clock`], [`auth`]: the data plane's time; SigV4/SigV2 verification and the verified
+//!   request body.
+//! - [`policy`]: WebAssembly policy plugins, their bindings to buckets (the defaults built in),
+//!   hot reload, suites.
 //! - [`lifecycle`], [`backup`]: the lifecycle scanner and the backup service, which drive the
 //!   plugins over the store.
 //! - [`s3`]: the S3 API: routing, XML, errors, one handler module per operation family.
 //! - [`admin`]: the admin API (JSON, root only today).
-//! - [`console`]: the operator console; [`http`]: sockets, connections, the S3 port's dispatch.
+//! - [`console`], [`http`]: the operator console; sockets, connections, the S3 port's dispatch.
 //! - [`app`]: the application's state and wiring.
 //! - [`cli`]: the command line, one module per command (`lakegate server`, `policy`, `backup`).
+//! - `fuzzing`: entry points for the fuzz targets (`gateway/fuzz`), above everything.
 
 pub mod admin;
 pub mod app;

@@ -53,12 +53,3 @@ impl From<opendal::Error> for BackupError {
     }
 }
 
-impl BackupError {
-    /// Whether the error is about one object only (the run goes on and reports it).
-    pub fn is_per_object(&self) -> bool {
-        matches!(
-            self,
-            BackupError::Verify { .. } | BackupError::BadPath { .. } | BackupError::Corrupt { .. }
-        )
-    }
-}

@@ -69,15 +69,6 @@ impl BlobStore {
         })
     }
 
-    /// A blob store over any OpenDAL operator.
-    pub fn from_operator(op: Operator) -> Self {
-        BlobStore {
-            op,
-            space: None,
-            write_fault: None,
-        }
-    }
-
     /// Ties the blob store to the store's free-space state (see [`super::space`]).
     pub fn with_space(mut self, space: Arc<Space>) -> Self {
         self.space = Some(space);
