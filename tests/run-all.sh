@@ -10,7 +10,8 @@
 #   LAKEGATE_BIN=path               run e2e against this binary (skips the build step)
 #   E2E_JOBS=N                      pytest-xdist workers (default 2; 0 = no xdist)
 #   E2E_ARGS="..."                  extra pytest args (e.g. "-k boto3 -x")
-#   SKIP_RUST=1                     only run the e2e suite
+#   SKIP_RUST=1                     only run the e2e suite (and the conformance step)
+#   SKIP_CONFORMANCE=1              skip the S3 conformance step (tests/conformance/run.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -76,5 +77,10 @@ if [[ "$E2E_JOBS" != 0 ]]; then XDIST=(-n "$E2E_JOBS" --dist worksteal); fi
 # shellcheck disable=SC2086
 (cd tests/e2e && LAKEGATE_BIN="$(cd ../.. && realpath "$LAKEGATE_BIN")" \
   .venv/bin/python -m pytest "${XDIST[@]}" --durations=15 ${E2E_ARGS:-})
+
+if [[ "${SKIP_CONFORMANCE:-0}" != 1 ]]; then
+  step "S3 conformance (ceph/s3-tests, floor in tests/conformance/floor) against $LAKEGATE_BIN"
+  bash tests/conformance/run.sh "$LAKEGATE_BIN"
+fi
 
 step "all green in ${SECONDS}s"

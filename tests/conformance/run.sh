@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The S3 conformance step: ceph/s3-tests (../shared/conformance, beside the checkout) against a
+# fresh lakegate on an ephemeral loopback port, root user only. Fails when fewer tests pass than
+# the floor recorded in tests/conformance/floor (raise it as behaviour is fixed; never lower it).
+# Skips, saying so, where ../shared/conformance does not exist.
+#
+#   bash tests/conformance/run.sh [path/to/lakegate]     (default: $LAKEGATE_BIN)
+#
+# Keeps the generated config, JUnit XML and report.jsonl (every test's outcome and failure
+# reason) in $CONFORMANCE_KEEP (default: target/conformance).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SUITE="$(cd .. && pwd)/shared/conformance"
+if [[ ! -x "$SUITE/run.sh" ]]; then
+  echo "conformance: SKIPPED — no suite at $SUITE/run.sh (the ceph/s3-tests checkout lives beside the repository)"
+  exit 0
+fi
+BIN="$(realpath "${1:-${LAKEGATE_BIN:-target/release/lakegate}}")"
+FLOOR="$(tr -dc 0-9 < tests/conformance/floor)"
+KEEP="${CONFORMANCE_KEEP:-target/conformance}"
+rm -rf "$KEEP" && mkdir -p "$KEEP"
+KEEP="$(realpath "$KEEP")"
+WORK="$(mktemp -d)"
+ACCESS=conformance-root
+SECRET="$(head -c 24 /dev/urandom | base64 | tr -dc A-Za-z0-9)"
+export LAKEGATE_ROOT_USER="$ACCESS" LAKEGATE_ROOT_PASSWORD="$SECRET"
+
+"$BIN" server "$WORK/data" --address 127.0.0.1:0 --console-address 127.0.0.1:0 \
+  --policies "$WORK/policies" \
+  > "$WORK/stdout" 2> "$KEEP/server.log" < /dev/null &
+PID=$!
+# shellcheck disable=SC2317
+cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+PORT=""
+for _ in $(seq 1 600); do
+  PORT="$(grep -o 's3=http://127.0.0.1:[0-9]*' "$WORK/stdout" 2>/dev/null | head -1 | sed 's/.*://')" || true
+  [[ -n "$PORT" ]] && break
+  kill -0 "$PID" 2>/dev/null || { echo "conformance: the server exited"; cat "$KEEP/server.log"; exit 1; }
+  sleep 0.1
+done
+[[ -n "$PORT" ]] || { echo "conformance: no ready line in 60 s"; exit 1; }
+echo "conformance: lakegate on 127.0.0.1:$PORT, floor $FLOOR"
+
+set +e
+"$SUITE/run.sh" --port "$PORT" --access-key "$ACCESS" --secret-key "$SECRET" \
+  --keep "$KEEP" --summary-md "$KEEP/summary.md" | tee "$KEEP/run.log"
+set -e
+LAST="$(tail -1 "$KEEP/run.log")"
+PASSED="$(sed -n 's/^\([0-9][0-9]*\) passed.*/\1/p' <<< "$LAST")"
+[[ -n "$PASSED" ]] || { echo "conformance: no result line (last line: $LAST)"; exit 1; }
+if (( PASSED < FLOOR )); then
+  echo "conformance: FAILED — $PASSED passed, below the floor of $FLOOR (reasons: $KEEP/report.jsonl)"
+  exit 1
+fi
+echo "conformance: $PASSED passed (floor $FLOOR)"
