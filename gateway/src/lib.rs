@@ -2,7 +2,8 @@
 //!
 //! Layers, lowest first; a module imports only from layers below it (`ARCHITECTURE.md`,
 //! "Layers", declares the same order and the unit test in `layers.rs` checks it):
-//! - [`sync`]: locking that survives a panicking holder.
+//! - [`sync`], [`local_file`]: locking that survives a panicking holder; replacing a local file
+//!   atomically.
 //! - [`store`], [`local_key`]: blobs through OpenDAL, metadata in redb, versioning and
 //!   object-lock rules, listing, bucket-name and key rules, the on-disk schema; the gateway's own
 //!   secret key.
@@ -30,6 +31,7 @@ pub mod console;
 pub mod fuzzing;
 pub mod http;
 pub mod lifecycle;
+pub mod local_file;
 pub mod local_key;
 pub mod policy;
 pub mod s3;

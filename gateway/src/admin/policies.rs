@@ -11,7 +11,6 @@
 //! capped, so no upload can hang the ones behind it.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use axum::body::Body;
@@ -83,35 +82,18 @@ pub async fn binding(
     }
 }
 
-/// Writes `data` to `path` atomically: a hidden temporary file in the same directory, fsynced,
-/// then renamed over the target.
-fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{:016x}.tmp",
-        path.file_name().unwrap_or_default().to_string_lossy(),
-        uuid::Uuid::new_v4().as_u128() as u64
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
 /// Writes on a blocking thread.
 async fn write_file(path: PathBuf, data: Vec<u8>) -> AdminResult<()> {
     let shown = path.display().to_string();
-    tokio::task::spawn_blocking(move || write_atomic(&path, &data))
-        .await
-        .map_err(|e| AdminError::internal(format!("write of {shown} panicked: {e}")))?
-        .map_err(|e| AdminError::internal(format!("cannot write {shown}: {e}")))
+    tokio::task::spawn_blocking(move || {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        crate::local_file::write(&path, &[&data], 0o644)
+    })
+    .await
+    .map_err(|e| AdminError::internal(format!("write of {shown} panicked: {e}")))?
+    .map_err(|e| AdminError::internal(format!("cannot write {shown}: {e}")))
 }
 
 /// `PUT plugins/{name}.wasm`: checks the component (`engine.check`), writes

@@ -52,4 +52,3 @@ impl From<opendal::Error> for BackupError {
         BackupError::Target(e.to_string())
     }
 }
-

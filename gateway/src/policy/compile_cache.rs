@@ -56,7 +56,7 @@
 //! plugin after the upgrade recompiles it once, and no file ever needs migrating.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use wasmtime::Engine;
@@ -248,33 +248,10 @@ impl OpenDiskCache {
     /// exclusively created 0600 temporary file, fsync, rename over `path` (replacing whatever
     /// was there, a symlink included, never writing through it).
     fn write(&self, path: &Path, source_hash: &str, artifact: &[u8]) -> std::io::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        // Unique per write: concurrent compilations of the same component (in this process or
-        // another) must never write into a file someone else is about to rename.
-        static SEQ: AtomicU64 = AtomicU64::new(0);
-        let tmp = path.with_extension(format!(
-            "cwasm.tmp.{}.{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
+        // The temporary file is unique per write: concurrent compilations of the same component
+        // (in this process or another) never write into a file someone else is about to rename.
         let header = self.header(source_hash, artifact);
-        let result = (|| {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&tmp)?;
-            f.write_all(&header)?;
-            f.write_all(artifact)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+        crate::local_file::write(path, &[&header, artifact], 0o600)
     }
 }
 
@@ -419,7 +396,9 @@ fn remove_stale_temporaries(dir: &Path) {
         return;
     };
     for entry in entries.flatten() {
-        let stale = entry.file_name().to_string_lossy().contains(".cwasm.tmp.")
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // (`*.cwasm.tmp.*`: the temporaries of lakegate before `local_file`.)
+        let stale = (crate::local_file::is_temporary(&name) || name.contains(".cwasm.tmp."))
             && entry
                 .metadata()
                 .and_then(|m| m.modified())

@@ -731,12 +731,7 @@ fn write_snapshot(path: &Path, suite_file: &Path, content: &str) -> std::io::Res
         yaml_scalar(&source),
         canonical_snapshot_text(content)
     );
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    crate::local_file::write(path, &[text.as_bytes()], 0o644)
 }
 
 /// A YAML scalar: plain when safe, double-quoted otherwise.
