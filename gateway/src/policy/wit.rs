@@ -19,31 +19,26 @@ pub(crate) mod retention_world {
     });
 }
 
-pub(crate) mod lifecycle_world {
-    wasmtime::component::bindgen!({
-        world: "lifecycle",
-        path: "../sdk/wit",
-        exports: { default: async },
-        require_store_data_send: true,
-        with: {
-            "lakegate:policy/types": super::retention_world::lakegate::policy::types,
-            "lakegate:policy/host": super::retention_world::lakegate::policy::host,
-        },
-    });
+/// The bindings of a world other than `retention`, reusing its `types` and `host` interfaces.
+macro_rules! world_sharing_types {
+    ($module:ident, $world:literal) => {
+        pub(crate) mod $module {
+            wasmtime::component::bindgen!({
+                world: $world,
+                path: "../sdk/wit",
+                exports: { default: async },
+                require_store_data_send: true,
+                with: {
+                    "lakegate:policy/types": super::retention_world::lakegate::policy::types,
+                    "lakegate:policy/host": super::retention_world::lakegate::policy::host,
+                },
+            });
+        }
+    };
 }
 
-pub(crate) mod backup_world {
-    wasmtime::component::bindgen!({
-        world: "backup",
-        path: "../sdk/wit",
-        exports: { default: async },
-        require_store_data_send: true,
-        with: {
-            "lakegate:policy/types": super::retention_world::lakegate::policy::types,
-            "lakegate:policy/host": super::retention_world::lakegate::policy::host,
-        },
-    });
-}
+world_sharing_types!(lifecycle_world, "lifecycle");
+world_sharing_types!(backup_world, "backup");
 
 pub(crate) use backup_world::exports::lakegate::policy::backup_policy as wbackup;
 pub(crate) use backup_world::{Backup, BackupPre};

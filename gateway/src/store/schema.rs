@@ -387,27 +387,24 @@ pub trait Record: Serialize + DeserializeOwned {
     }
 }
 
-impl Record for BucketInfo {
-    const KIND: RecordKind = RecordKind::BucketInfo;
+/// Each record type is the [`RecordKind`] of the same name.
+macro_rules! record_kinds {
+    ($($record:ident),* $(,)?) => {
+        $(impl Record for $record {
+            const KIND: RecordKind = RecordKind::$record;
+        })*
+    };
 }
-impl Record for VersionRecord {
-    const KIND: RecordKind = RecordKind::VersionRecord;
-}
-impl Record for CurrentEntry {
-    const KIND: RecordKind = RecordKind::CurrentEntry;
-}
-impl Record for UploadInfo {
-    const KIND: RecordKind = RecordKind::UploadInfo;
-}
-impl Record for PartInfo {
-    const KIND: RecordKind = RecordKind::PartInfo;
-}
-impl Record for ScannerState {
-    const KIND: RecordKind = RecordKind::ScannerState;
-}
-impl Record for S3LifecycleConfig {
-    const KIND: RecordKind = RecordKind::S3LifecycleConfig;
-}
+
+record_kinds!(
+    BucketInfo,
+    VersionRecord,
+    CurrentEntry,
+    UploadInfo,
+    PartInfo,
+    ScannerState,
+    S3LifecycleConfig,
+);
 
 /// Encodes a record in its current version: the version byte, then postcard.
 pub fn encode<R: Record>(record: &R) -> Result<Vec<u8>, RecordError> {
