@@ -177,6 +177,14 @@ pub(crate) fn parse_http_or_amz_date(s: &str) -> Option<SystemTime> {
             let dt = chrono::DateTime::parse_from_rfc2822(s).ok()?;
             unix_secs_to_system_time(dt.timestamp())
         })
+        .or_else(|| {
+            // An IMF-fixdate whose weekday does not match the date (`Tue, 07 Jul 2010 ...`,
+            // a Wednesday): a well-formed time that is simply wrong, which must be answered as
+            // too skewed rather than as a missing date. The weekday is ignored.
+            let rest = s.split_once(", ").map_or(s, |(_, r)| r);
+            let dt = chrono::NaiveDateTime::parse_from_str(rest, "%d %b %Y %H:%M:%S GMT").ok()?;
+            unix_secs_to_system_time(dt.and_utc().timestamp())
+        })
 }
 
 /// Formats a time as ISO 8601 basic, `YYYYMMDDTHHMMSSZ`.
@@ -232,6 +240,15 @@ pub(crate) fn trim_collapse_spaces(value: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_with_the_wrong_weekday_is_still_a_date() {
+        // 7 Jul 2010 was a Wednesday: the time is read (then found too skewed), not refused.
+        let t = parse_http_or_amz_date("Tue, 07 Jul 2010 21:53:04 GMT").unwrap();
+        assert_eq!(unix_secs(t), 1_278_539_584);
+        assert!(parse_http_or_amz_date("Tue, 07 Jul 2010 25:53:04 GMT").is_none());
+        assert!(parse_http_or_amz_date("yesterday").is_none());
+    }
 
     #[test]
     fn uri_encode_follows_s3_rules() {

@@ -78,10 +78,17 @@ pub async fn create_bucket(state: &S3Api, mut req: S3Request) -> S3Result<S3Resp
             region = loc.trim().to_string();
         }
     }
-    state
+    match state
         .store
         .create_bucket(&req.bucket, &region, object_lock, req.now)
-        .await?;
+        .await
+    {
+        Ok(_) => {}
+        // AWS in us-east-1 answers 200 to a create of a bucket the caller already owns (and
+        // changes nothing); every other region answers 409 BucketAlreadyOwnedByYou.
+        Err(StoreError::BucketExists) if state.region == "us-east-1" => {}
+        Err(e) => return Err(e.into()),
+    }
     let mut resp = empty_response(StatusCode::OK);
     set_header(resp.headers_mut(), "location", &format!("/{}", req.bucket));
     Ok(resp)

@@ -195,8 +195,8 @@ pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
     }
     let mut resp = xml_response(w.finish("CopyObjectResult"));
     let h = resp.headers_mut();
-    if outcome.versioned {
-        set_header(h, "x-amz-version-id", &outcome.version_id);
+    if let Some(id) = outcome.version_header() {
+        set_header(h, "x-amz-version-id", id);
     }
     if source.version_id != "null" || src.version_id.is_some() {
         set_header(h, "x-amz-copy-source-version-id", &source.version_id);

@@ -119,12 +119,17 @@ pub fn object_meta(h: &HeaderMap) -> S3Result<ObjectMeta> {
         content_type: text(h, "content-type")?,
         content_encoding: text(h, "content-encoding")?
             .map(|ce| {
-                // aws-chunked is transfer framing, not a property of the object.
+                // aws-chunked is transfer framing, not a property of the object: dropped; any
+                // other value is kept as sent.
+                let chunked = |c: &str| c.trim().eq_ignore_ascii_case("aws-chunked");
+                if !ce.split(',').any(chunked) {
+                    return ce;
+                }
                 ce.split(',')
                     .map(str::trim)
-                    .filter(|c| !c.eq_ignore_ascii_case("aws-chunked") && !c.is_empty())
+                    .filter(|c| !chunked(c) && !c.is_empty())
                     .collect::<Vec<_>>()
-                    .join(",")
+                    .join(", ")
             })
             .filter(|ce| !ce.is_empty()),
         content_disposition: text(h, "content-disposition")?,

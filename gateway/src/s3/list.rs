@@ -185,9 +185,10 @@ pub async fn list_objects_v2(state: &S3Api, req: S3Request) -> S3Result<S3Respon
     let listing = Listing::new(prefix, q.get("delimiter"), max);
     let token = q.get("continuation-token");
     let start_after = q.get("start-after").filter(|s| !s.is_empty());
+    // An empty token lists from the start (and is echoed back), as AWS does.
     let start = match token {
-        Some(t) => listing.start_after(&decode_token(t)?),
-        None => listing.start_after(start_after.unwrap_or("")),
+        Some(t) if !t.is_empty() => listing.start_after(&decode_token(t)?),
+        _ => listing.start_after(start_after.unwrap_or("")),
     };
     let fetch_owner = q
         .get("fetch-owner")

@@ -94,7 +94,12 @@ pub async fn put_lock_configuration(state: &S3Api, mut req: S3Request) -> S3Resu
             b.default_retention = default;
             Ok(())
         })
-        .await?;
+        .await
+        // The bucket's versioning state forbids it: 409, as AWS answers.
+        .map_err(|e| match e {
+            StoreError::InvalidRequest(m) => S3Error::with_message(S3ErrorCode::InvalidBucketState, m),
+            other => other.into(),
+        })?;
     Ok(empty_response(StatusCode::OK))
 }
 

@@ -409,8 +409,8 @@ pub async fn complete(state: &S3Api, mut req: S3Request) -> S3Result<S3Response>
             .elem("ChecksumType", c.kind.as_str());
     }
     let mut resp = xml_response(w.finish("CompleteMultipartUploadResult"));
-    if outcome.versioned {
-        set_header(resp.headers_mut(), "x-amz-version-id", &outcome.version_id);
+    if let Some(id) = outcome.version_header() {
+        set_header(resp.headers_mut(), "x-amz-version-id", id);
     }
     Ok(resp)
 }

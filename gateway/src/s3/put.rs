@@ -227,8 +227,8 @@ pub async fn put_object(state: &S3Api, mut req: S3Request) -> S3Result<S3Respons
     let mut resp = empty_response(StatusCode::OK);
     let h = resp.headers_mut();
     set_header(h, "etag", &format!("\"{}\"", outcome.etag));
-    if outcome.versioned {
-        set_header(h, "x-amz-version-id", &outcome.version_id);
+    if let Some(id) = outcome.version_header() {
+        set_header(h, "x-amz-version-id", id);
     }
     checksum_response_headers(h, checksum.as_ref());
     Ok(resp)

@@ -374,6 +374,9 @@ pub fn validate_tags_up_to(
             return bad("Cannot provide multiple Tags with the same key");
         }
     }
+    // Kept (and answered) in key order, as AWS answers a tag set.
+    let mut tags = tags;
+    tags.sort();
     Ok(tags)
 }
 

@@ -59,11 +59,13 @@ pub fn check_retention_change(
                 "COMPLIANCE retention can only be extended".into(),
             )),
         },
+        // Extending GOVERNANCE retention is free; any other change (shortening, removing, or
+        // switching to COMPLIANCE, as AWS has it) alters the lock and needs the bypass.
         RetentionMode::Governance => match new {
-            Some(n) if extends(&n) => Ok(()),
+            Some(n) if n.mode == RetentionMode::Governance && extends(&n) => Ok(()),
             _ if bypass_governance => Ok(()),
             _ => Err(StoreError::Locked(
-                "shortening or removing GOVERNANCE retention requires x-amz-bypass-governance-retention".into(),
+                "shortening, removing or changing the mode of GOVERNANCE retention requires x-amz-bypass-governance-retention".into(),
             )),
         },
     }
@@ -95,7 +97,8 @@ mod tests {
     fn governance_needs_bypass_to_shorten() {
         let g = ret(RetentionMode::Governance, 100);
         assert!(check_retention_change(g, ret(RetentionMode::Governance, 200), 0, false).is_ok());
-        assert!(check_retention_change(g, ret(RetentionMode::Compliance, 200), 0, false).is_ok());
+        assert!(check_retention_change(g, ret(RetentionMode::Compliance, 200), 0, false).is_err());
+        assert!(check_retention_change(g, ret(RetentionMode::Compliance, 200), 0, true).is_ok());
         assert!(check_retention_change(g, ret(RetentionMode::Governance, 50), 0, false).is_err());
         assert!(check_retention_change(g, None, 0, false).is_err());
         assert!(check_retention_change(g, None, 0, true).is_ok());

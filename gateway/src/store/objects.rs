@@ -43,6 +43,15 @@ pub struct PutOutcome {
     pub retention: Option<Retention>,
 }
 
+impl PutOutcome {
+    /// The `x-amz-version-id` a write answers with: the new version's id in a versioned bucket;
+    /// none in an unversioned or suspended one (the version is the `null` one, and AWS sends no
+    /// header for it on writes).
+    pub fn version_header(&self) -> Option<&str> {
+        (self.versioned && self.version_id != "null").then_some(self.version_id.as_str())
+    }
+}
+
 /// What a delete did.
 #[derive(Debug, Clone, Default)]
 pub struct DeleteOutcome {
