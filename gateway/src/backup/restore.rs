@@ -206,7 +206,12 @@ impl Restorer {
                 }
                 match self
                     .store
-                    .delete_object(to, key, None, false, self.now)
+                    .delete_object(
+                        to,
+                        crate::store::DeleteTarget::key(key.as_str()),
+                        false,
+                        self.now,
+                    )
                     .await
                 {
                     Ok(_) => report.deleted += 1,

@@ -6,23 +6,62 @@ use super::checksum::read_document;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::{self, XmlWriter};
 use super::{S3Api, S3Request, S3Response, empty_response, headers, set_header, xml_response};
+use crate::store::{DeleteConditions, DeleteTarget};
+
+/// The ETag a conditional delete names: unquoted, `*` kept.
+fn unquoted_etag(s: &str) -> String {
+    s.trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .to_string()
+}
+
+/// A conditional delete's size: a decimal number of bytes.
+fn parse_size(s: &str, what: &str) -> S3Result<u64> {
+    s.trim()
+        .parse()
+        .map_err(|_| S3Error::invalid_argument(format!("Invalid {what}: {s:?}")))
+}
+
+/// A conditional delete's last-modified time, in seconds since the epoch.
+fn seconds(ms: crate::store::Millis) -> i64 {
+    ms.div_euclid(1000)
+}
+
+/// The conditions of a DeleteObject: `If-Match`, `x-amz-if-match-last-modified-time` (an HTTP
+/// date) and `x-amz-if-match-size`.
+fn delete_conditions(req: &S3Request) -> S3Result<DeleteConditions> {
+    let mut c = DeleteConditions::default();
+    if let Some(v) = req.header("if-match") {
+        c.if_match = Some(unquoted_etag(v));
+    }
+    if let Some(v) = req.header("x-amz-if-match-last-modified-time") {
+        let t = httpdate::parse_http_date(v.trim())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .ok_or_else(|| {
+                S3Error::invalid_argument(format!(
+                    "Invalid x-amz-if-match-last-modified-time: {v:?}"
+                ))
+            })?;
+        c.last_modified_secs = Some(t.as_secs() as i64);
+    }
+    if let Some(v) = req.header("x-amz-if-match-size") {
+        c.size = Some(parse_size(v, "x-amz-if-match-size")?);
+    }
+    Ok(c)
+}
 
 pub async fn delete_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
-    if req.headers.contains_key(http::header::IF_MATCH) {
-        return Err(S3Error::not_implemented(
-            "Conditional DeleteObject (If-Match)",
-        ));
-    }
     let bypass = headers::bypass_governance(&req.headers);
+    let target = DeleteTarget {
+        key: req.key.clone(),
+        version_id: req.query.get("versionId").map(str::to_string),
+        conditions: delete_conditions(&req)?,
+    };
     let outcome = state
         .store
-        .delete_object(
-            &req.bucket,
-            &req.key,
-            req.query.get("versionId"),
-            bypass,
-            req.now,
-        )
+        .delete_object(&req.bucket, target, bypass, req.now)
         .await?;
     let mut resp = empty_response(StatusCode::NO_CONTENT);
     let h = resp.headers_mut();
@@ -53,12 +92,35 @@ pub async fn delete_objects(state: &S3Api, mut req: S3Request) -> S3Result<S3Res
     let mut results: Vec<Option<Result<crate::store::DeleteOutcome, S3Error>>> = Vec::new();
     let mut targets = Vec::new();
     for o in &doc.objects {
-        match crate::store::check_object_key(&o.key) {
-            Ok(()) => {
+        let target = crate::store::check_object_key(&o.key)
+            .map_err(S3Error::from)
+            .and_then(|()| {
+                let last_modified_secs = match o.last_modified_time.as_deref() {
+                    None => None,
+                    Some(t) => Some(seconds(xml::parse_iso8601(t).ok_or_else(|| {
+                        S3Error::invalid_argument(format!("Invalid LastModifiedTime: {t:?}"))
+                    })?)),
+                };
+                Ok(DeleteTarget {
+                    key: o.key.clone(),
+                    version_id: o.version_id.clone(),
+                    conditions: DeleteConditions {
+                        if_match: o.etag.as_deref().map(unquoted_etag),
+                        last_modified_secs,
+                        size: o
+                            .size
+                            .as_deref()
+                            .map(|s| parse_size(s, "Size"))
+                            .transpose()?,
+                    },
+                })
+            });
+        match target {
+            Ok(t) => {
                 results.push(None);
-                targets.push((o.key.clone(), o.version_id.clone()));
+                targets.push(t);
             }
-            Err(e) => results.push(Some(Err(e.into()))),
+            Err(e) => results.push(Some(Err(e))),
         }
     }
     let mut done = state

@@ -518,7 +518,7 @@ mod tests {
                 .unwrap();
         }
         store
-            .delete_object("bkt", "y", None, false, 100)
+            .delete_object("bkt", crate::store::DeleteTarget::key("y"), false, 100)
             .await
             .unwrap();
 

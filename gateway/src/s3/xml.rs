@@ -301,6 +301,15 @@ pub struct DeleteObjectXml {
     pub key: String,
     #[serde(rename = "VersionId")]
     pub version_id: Option<String>,
+    /// Conditional delete: only if the object's ETag is this (or `*`: it exists).
+    #[serde(rename = "ETag")]
+    pub etag: Option<String>,
+    /// Conditional delete: only if the object was last modified at this time (ISO 8601).
+    #[serde(rename = "LastModifiedTime")]
+    pub last_modified_time: Option<String>,
+    /// Conditional delete: only if the object has this size.
+    #[serde(rename = "Size")]
+    pub size: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

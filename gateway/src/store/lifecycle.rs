@@ -77,7 +77,7 @@ fn apply_one(
             if let Some(why) = locked(&cur, now) {
                 return Ok(LifecycleOutcome::Locked(why));
             }
-            match delete_in(w, bucket, key, None, false, now) {
+            match delete_in(w, bucket, key, None, &Default::default(), false, now) {
                 Ok(out) => Ok(LifecycleOutcome::Done {
                     delete_marker: out.delete_marker.then_some(out.version_id).flatten(),
                 }),

@@ -31,7 +31,10 @@ pub use meta::MetaDb;
 pub use model::*;
 pub use multipart::{CompletePart, CompletedUpload, Completion};
 pub use names::{NameError, check_bucket_name, check_object_key};
-pub use objects::{DeleteOutcome, NewVersion, PutOutcome, VersionRef, WriteConditions};
+pub use objects::{
+    DeleteConditions, DeleteOutcome, DeleteTarget, NewVersion, PutOutcome, VersionRef,
+    WriteConditions,
+};
 
 /// What went wrong in the store. The S3 layer maps each variant to an S3 error.
 #[derive(Debug, Clone, thiserror::Error)]

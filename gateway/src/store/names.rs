@@ -260,11 +260,15 @@ mod tests {
             store.discard(&data).await;
             // Deleting in a versioned bucket would write a delete marker.
             assert!(
-                refused(store.delete_object("bkt", bad, None, false, 3).await),
+                refused(
+                    store
+                        .delete_object("bkt", crate::store::DeleteTarget::key(bad), false, 3)
+                        .await
+                ),
                 "{bad:?}"
             );
             let many = store
-                .delete_objects("bkt", vec![(bad.to_string(), None)], false, 3)
+                .delete_objects("bkt", vec![crate::store::DeleteTarget::key(bad)], false, 3)
                 .await
                 .unwrap();
             assert!(

@@ -52,6 +52,58 @@ impl PutOutcome {
     }
 }
 
+/// One object (or, with a version id, one version) a delete names, with its conditions.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteTarget {
+    pub key: String,
+    pub version_id: Option<String>,
+    pub conditions: DeleteConditions,
+}
+
+/// AWS's conditional deletes (DeleteObject headers, DeleteObjects per object), checked against
+/// the version the delete names (with a version id) or the current version (a delete marker
+/// included), in the committing transaction. A condition that does not hold fails the delete
+/// with `PreconditionFailed`; when there is nothing to delete, a conditional delete does nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteConditions {
+    /// `If-Match` / `ETag`: the ETag (unquoted), or `*` for any existing version.
+    pub if_match: Option<String>,
+    /// `x-amz-if-match-last-modified-time` / `LastModifiedTime`: seconds since the epoch.
+    pub last_modified_secs: Option<i64>,
+    /// `x-amz-if-match-size` / `Size`: bytes.
+    pub size: Option<u64>,
+}
+
+impl DeleteTarget {
+    /// The current object under `key`, unconditionally.
+    pub fn key(key: impl Into<String>) -> Self {
+        DeleteTarget {
+            key: key.into(),
+            ..Default::default()
+        }
+    }
+}
+
+impl DeleteConditions {
+    /// Whether the delete is unconditional.
+    pub fn is_empty(&self) -> bool {
+        *self == DeleteConditions::default()
+    }
+
+    /// Whether every condition holds for `v`.
+    fn hold_for(&self, v: &VersionRecord) -> bool {
+        let etag = self
+            .if_match
+            .as_deref()
+            .is_none_or(|m| m == "*" || (!v.is_delete_marker && m == v.etag));
+        let mtime = self
+            .last_modified_secs
+            .is_none_or(|t| v.last_modified.div_euclid(1000) == t);
+        let size = self.size.is_none_or(|s| s == v.size);
+        etag && mtime && size
+    }
+}
+
 /// What a delete did.
 #[derive(Debug, Clone, Default)]
 pub struct DeleteOutcome {
@@ -437,24 +489,34 @@ impl Store {
     pub async fn delete_object(
         &self,
         bucket: &str,
-        key: &str,
-        version_id: Option<&str>,
+        target: DeleteTarget,
         bypass_governance: bool,
         now: Millis,
     ) -> Result<DeleteOutcome, StoreError> {
-        check_object_key(key)?;
-        if let Some(vid) = version_id {
+        check_object_key(&target.key)?;
+        if let Some(vid) = &target.version_id {
             check_version_id(vid)?;
         }
-        let (b, k) = (bucket.to_string(), key.to_string());
-        let vid = version_id.map(str::to_string);
+        let b = bucket.to_string();
+        let key = target.key.clone();
         let out = self
             .meta
-            .write_freeing(move |w| delete_in(w, &b, &k, vid.as_deref(), bypass_governance, now))
+            .write_freeing(move |w| {
+                let t = &target;
+                delete_in(
+                    w,
+                    &b,
+                    &t.key,
+                    t.version_id.as_deref(),
+                    &t.conditions,
+                    bypass_governance,
+                    now,
+                )
+            })
             .await?;
         let vid = out.version_id.as_deref().unwrap_or_default();
         self.changes
-            .emit(bucket, key, vid, StoreChangeKind::Removed);
+            .emit(bucket, &key, vid, StoreChangeKind::Removed);
         Ok(out)
     }
 
@@ -463,12 +525,12 @@ impl Store {
     pub async fn delete_objects(
         &self,
         bucket: &str,
-        targets: Vec<(String, Option<String>)>,
+        targets: Vec<DeleteTarget>,
         bypass_governance: bool,
         now: Millis,
     ) -> Result<Vec<Result<DeleteOutcome, StoreError>>, StoreError> {
         let keys: Vec<String> = if self.changes.wants(bucket) {
-            targets.iter().map(|(k, _)| k.clone()).collect()
+            targets.iter().map(|t| t.key.clone()).collect()
         } else {
             Vec::new()
         };
@@ -481,13 +543,22 @@ impl Store {
                     return Err(StoreError::NoSuchBucket);
                 }
                 let mut out = Vec::with_capacity(targets.len());
-                for (key, vid) in &targets {
-                    let checked = check_object_key(key)
+                for t in &targets {
+                    let vid = t.version_id.as_deref();
+                    let checked = check_object_key(&t.key)
                         .map_err(StoreError::from)
-                        .and_then(|()| vid.as_deref().map_or(Ok(()), check_version_id));
+                        .and_then(|()| vid.map_or(Ok(()), check_version_id));
                     let r = match checked {
                         Err(e) => Err(e),
-                        Ok(()) => delete_in(w, bucket, key, vid.as_deref(), bypass_governance, now),
+                        Ok(()) => delete_in(
+                            w,
+                            bucket,
+                            &t.key,
+                            vid,
+                            &t.conditions,
+                            bypass_governance,
+                            now,
+                        ),
                     };
                     if let Err(e) = &r
                         && e.is_storage()
@@ -619,12 +690,29 @@ pub(super) fn delete_in(
     bucket: &str,
     key: &str,
     vid: Option<&str>,
+    conditions: &DeleteConditions,
     bypass_governance: bool,
     now: Millis,
 ) -> Result<DeleteOutcome, StoreError> {
     let info: BucketInfo = w
         .get_record(BUCKETS, bucket.as_bytes())?
         .ok_or(StoreError::NoSuchBucket)?;
+    if !conditions.is_empty() {
+        let target = match vid {
+            Some(vid) => w.find_version(bucket, key, vid)?,
+            None => w.current(bucket, key)?,
+        };
+        match target {
+            None => {
+                return Ok(DeleteOutcome {
+                    version_id: vid.map(str::to_string),
+                    delete_marker: false,
+                });
+            }
+            Some(v) if !conditions.hold_for(&v) => return Err(StoreError::PreconditionFailed),
+            Some(_) => {}
+        }
+    }
     if let Some(vid) = vid {
         let Some(v) = w.find_version(bucket, key, vid)? else {
             // Deleting a version that does not exist succeeds, as on AWS.

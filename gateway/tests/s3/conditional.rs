@@ -364,3 +364,126 @@ async fn concurrent_complete_if_none_match_exactly_one_wins() {
     }
     assert_eq!(s.get(&b, "race-mp").await, winners[0]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_delete_object() {
+    let s = TestServer::start().await;
+    let b = s.versioned_bucket().await;
+    let c = s.client();
+    let put = c
+        .put_object()
+        .bucket(&b)
+        .key("k")
+        .body(body("four"))
+        .send()
+        .await
+        .unwrap();
+    let etag = put.e_tag().unwrap().to_string();
+    let head = c.head_object().bucket(&b).key("k").send().await.unwrap();
+    let mtime = *head.last_modified().unwrap();
+    let later = aws_sdk_s3::primitives::DateTime::from_secs(mtime.secs() + 10);
+
+    // Each condition that does not hold: 412, nothing deleted.
+    for req in [
+        c.delete_object().bucket(&b).key("k").if_match("\"0123\""),
+        c.delete_object().bucket(&b).key("k").if_match_size(5),
+        c.delete_object()
+            .bucket(&b)
+            .key("k")
+            .if_match_last_modified_time(later),
+    ] {
+        assert_err(req.send().await, 412, "PreconditionFailed");
+    }
+    assert_eq!(s.get(&b, "k").await, b"four");
+
+    // All of them holding: the delete goes ahead (a delete marker here).
+    let out = c
+        .delete_object()
+        .bucket(&b)
+        .key("k")
+        .if_match(&etag)
+        .if_match_size(4)
+        .if_match_last_modified_time(mtime)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}", fmt_err(&e)));
+    assert_eq!(out.delete_marker(), Some(true));
+    // The current version is now a delete marker: `*` matches it, an ETag does not.
+    assert_err(
+        c.delete_object()
+            .bucket(&b)
+            .key("k")
+            .if_match(&etag)
+            .send()
+            .await,
+        412,
+        "PreconditionFailed",
+    );
+    // Nothing under the key: a conditional delete does nothing (and writes no marker).
+    let out = c
+        .delete_object()
+        .bucket(&b)
+        .key("never")
+        .if_match("*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.delete_marker(), None);
+    let versions = c
+        .list_object_versions()
+        .bucket(&b)
+        .prefix("never")
+        .send()
+        .await
+        .unwrap();
+    assert!(versions.delete_markers().is_empty());
+    // A malformed size is refused.
+    s.raw_object("DELETE", &b, "k")
+        .header("x-amz-if-match-size", "many")
+        .send()
+        .await
+        .assert_error(400, "InvalidArgument");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_delete_objects() {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let s = TestServer::start().await;
+    let b = s.bucket().await;
+    let c = s.client();
+    let put = c
+        .put_object()
+        .bucket(&b)
+        .key("a")
+        .body(body("aaa"))
+        .send()
+        .await
+        .unwrap();
+    s.put(&b, "b", "bbb").await;
+    let id = |key: &str| ObjectIdentifier::builder().key(key);
+    let delete = Delete::builder()
+        .objects(id("a").e_tag(put.e_tag().unwrap()).size(3).build().unwrap())
+        .objects(id("b").e_tag("\"ffff\"").build().unwrap())
+        .objects(id("b").size(99).build().unwrap())
+        .build()
+        .unwrap();
+    let out = c
+        .delete_objects()
+        .bucket(&b)
+        .delete(delete)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}", fmt_err(&e)));
+    let deleted: Vec<&str> = out.deleted().iter().filter_map(|d| d.key()).collect();
+    assert_eq!(deleted, ["a"]);
+    let failed: Vec<(&str, &str)> = out
+        .errors()
+        .iter()
+        .map(|e| (e.key().unwrap(), e.code().unwrap()))
+        .collect();
+    assert_eq!(
+        failed,
+        [("b", "PreconditionFailed"), ("b", "PreconditionFailed")]
+    );
+    assert_eq!(s.get(&b, "b").await, b"bbb");
+}
