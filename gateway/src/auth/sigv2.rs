@@ -36,6 +36,7 @@ const SUB_RESOURCES: &[&str] = &[
     "accelerate",
     "acl",
     "analytics",
+    "attributes",
     "cors",
     "defaultObjectAcl",
     "delete",

@@ -173,6 +173,25 @@ pub async fn get_object(state: &S3Api, req: S3Request, head: bool) -> S3Result<S
             &format!("bytes {start}-{end}/{}", v.size),
         );
     }
+    // A part GET in checksum mode answers that part's checksum (a single-PUT object's only
+    // part is the object itself).
+    if let (Some(n), Some(c)) = (part, &v.checksum)
+        && req
+            .header("x-amz-checksum-mode")
+            .is_some_and(|m| m.eq_ignore_ascii_case("ENABLED"))
+    {
+        let value = if v.parts.is_empty() {
+            Some(c.value.as_str())
+        } else {
+            v.parts
+                .get(n as usize - 1)
+                .and_then(|p| p.checksum.as_deref())
+        };
+        if let Some(value) = value {
+            set_header(h, c.algorithm.header(), value);
+            set_header(h, "x-amz-checksum-type", c.kind.as_str());
+        }
+    }
     for (param, header) in OVERRIDES {
         if let Some(value) = req.query.get(param) {
             set_header(h, header, value);

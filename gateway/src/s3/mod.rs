@@ -4,6 +4,7 @@
 //! routes to an [`Operation`], runs its handler and renders errors as S3 XML. [`S3Api`] is what
 //! the handlers work on.
 
+pub mod attributes;
 pub mod bucket;
 pub mod checksum;
 pub mod copy;
@@ -327,6 +328,7 @@ async fn run(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
         ListMultipartUploads => multipart::list_uploads(state, req).await,
         DeleteObjects => delete::delete_objects(state, req).await,
         GetObject => get::get_object(state, req, false).await,
+        GetObjectAttributes => attributes::get_object_attributes(state, req).await,
         HeadObject => get::get_object(state, req, true).await,
         PutObject => put::put_object(state, req).await,
         CopyObject => copy::copy_object(state, req).await,

@@ -71,6 +71,7 @@ pub enum Operation {
     ListMultipartUploads,
     DeleteObjects,
     GetObject,
+    GetObjectAttributes,
     HeadObject,
     PutObject,
     CopyObject,
@@ -119,6 +120,7 @@ impl Operation {
             Operation::ListMultipartUploads => "ListMultipartUploads",
             Operation::DeleteObjects => "DeleteObjects",
             Operation::GetObject => "GetObject",
+            Operation::GetObjectAttributes => "GetObjectAttributes",
             Operation::HeadObject => "HeadObject",
             Operation::PutObject => "PutObject",
             Operation::CopyObject => "CopyObject",
@@ -165,7 +167,7 @@ const UNIMPLEMENTED_BUCKET_SUBRESOURCES: &[&str] = &[
 ];
 
 const UNIMPLEMENTED_OBJECT_SUBRESOURCES: &[&str] =
-    &["attributes", "torrent", "restore", "select", "renameObject"];
+    &["torrent", "restore", "select", "renameObject"];
 
 /// Decides the operation. `bucket`/`key` presence comes from [`split_path`].
 pub fn resolve(
@@ -232,6 +234,7 @@ pub fn resolve(
         Method::GET if q.has("retention") => Ok(GetObjectRetention),
         Method::GET if q.has("legal-hold") => Ok(GetObjectLegalHold),
         Method::GET if q.has("acl") => Ok(GetObjectAcl),
+        Method::GET if q.has("attributes") => Ok(GetObjectAttributes),
         Method::GET => Ok(GetObject),
         Method::HEAD => Ok(HeadObject),
         Method::PUT if q.has("uploadId") || q.has("partNumber") => {

@@ -621,3 +621,103 @@ async fn multipart_full_object_checksum_computed_by_server() {
     check_full_object_server_computed(Algo::Crc32).await;
     check_full_object_server_computed(Algo::Crc32c).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_attributes_of_a_multipart_object_and_its_part_checksums() {
+    use aws_sdk_s3::types::ObjectAttributes as A;
+    let s = TestServer::start().await;
+    let b = s.versioned_bucket().await;
+    let c = s.client();
+    let (part, n) = (5 * MIB, 4);
+    let data = random_bytes(part * n, 21);
+    let (id, parts, raws) =
+        multipart_with_checksum(&s, &b, "mp", &data, part, Algo::Sha256, false).await;
+    let done = c
+        .complete_multipart_upload()
+        .bucket(&b)
+        .key("mp")
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let attrs = c
+        .get_object_attributes()
+        .bucket(&b)
+        .key("mp")
+        .object_attributes(A::Etag)
+        .object_attributes(A::Checksum)
+        .object_attributes(A::ObjectParts)
+        .object_attributes(A::StorageClass)
+        .object_attributes(A::ObjectSize)
+        .max_parts(2)
+        .part_number_marker("1")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}", fmt_err(&e)));
+    assert_eq!(attrs.e_tag(), done.e_tag().map(|e| e.trim_matches('"')));
+    assert_eq!(attrs.version_id(), done.version_id());
+    assert_eq!(attrs.object_size(), Some((part * n) as i64));
+    assert_eq!(attrs.storage_class().map(|s| s.as_str()), Some("STANDARD"));
+    let sum = attrs.checksum().unwrap();
+    assert_eq!(sum.checksum_sha256(), done.checksum_sha256());
+    assert_eq!(sum.checksum_type(), Some(&ChecksumType::Composite));
+    let p = attrs.object_parts().unwrap();
+    assert_eq!(p.total_parts_count(), Some(n as i32));
+    assert_eq!(p.part_number_marker(), Some("1"));
+    assert_eq!(p.next_part_number_marker(), Some("3"));
+    assert_eq!(p.max_parts(), Some(2));
+    assert_eq!(p.is_truncated(), Some(true));
+    let listed: Vec<(Option<i32>, Option<i64>, Option<String>)> = p
+        .parts()
+        .iter()
+        .map(|x| {
+            (
+                x.part_number(),
+                x.size(),
+                x.checksum_sha256().map(String::from),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (Some(2), Some(part as i64), Some(b64(&raws[1]))),
+            (Some(3), Some(part as i64), Some(b64(&raws[2]))),
+        ]
+    );
+    // A part GET in checksum mode answers that part's checksum.
+    let got = c
+        .get_object()
+        .bucket(&b)
+        .key("mp")
+        .part_number(3)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.checksum_sha256(), Some(b64(&raws[2]).as_str()));
+    assert_eq!(got.checksum_type(), Some(&ChecksumType::Composite));
+    // A single-PUT object has no parts; the header must name attributes.
+    s.put(&b, "small", "abc").await;
+    let attrs = c
+        .get_object_attributes()
+        .bucket(&b)
+        .key("small")
+        .object_attributes(A::ObjectParts)
+        .object_attributes(A::ObjectSize)
+        .send()
+        .await
+        .unwrap();
+    assert!(attrs.object_parts().is_none());
+    assert_eq!(attrs.object_size(), Some(3));
+    s.raw_object("GET", &b, "small")
+        .query("attributes", "")
+        .send()
+        .await
+        .assert_error(400, "InvalidArgument");
+}
