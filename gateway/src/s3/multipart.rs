@@ -16,7 +16,7 @@ use super::{
 use crate::clock::{Fraction, iso8601};
 use crate::store::{
     Checksum, ChecksumAlgorithm, ChecksumType, CompletePart, Completion, NewVersion, ObjectData,
-    PartInfo, PartSummary, UploadInfo,
+    PartInfo, PartSummary, StoreError, UploadInfo, VersionRef, Versioning,
 };
 
 /// Smallest part except the last, as on AWS.
@@ -250,7 +250,16 @@ pub async fn complete(state: &S3Api, mut req: S3Request) -> S3Result<S3Response>
         ));
     }
     let store = &state.store;
-    let listed = store.list_parts(&req.bucket, &req.key, &id, 0, 10_001)?;
+    let listed = match store.list_parts(&req.bucket, &req.key, &id, 0, 10_001) {
+        Ok(l) => l,
+        // A retried Complete whose first attempt succeeded (the answer was lost) gets the same
+        // answer, as on AWS: the object it made is still current.
+        Err(StoreError::NoSuchUpload) => {
+            return completed_again(state, &req, &doc)
+                .ok_or_else(|| StoreError::NoSuchUpload.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let upload = listed.upload;
     let mut chosen: Vec<&PartInfo> = Vec::with_capacity(doc.parts.len());
     let mut last = 0u32;
@@ -399,20 +408,64 @@ pub async fn complete(state: &S3Api, mut req: S3Request) -> S3Result<S3Response>
             req.now,
         )
         .await?;
+    Ok(completed(
+        &req,
+        &outcome.etag,
+        checksum.as_ref(),
+        outcome.version_header(),
+    ))
+}
+
+/// The answer of a successful CompleteMultipartUpload.
+fn completed(
+    req: &S3Request,
+    etag: &str,
+    checksum: Option<&Checksum>,
+    version_id: Option<&str>,
+) -> S3Response {
     let mut w = XmlWriter::new("CompleteMultipartUploadResult");
     w.elem("Location", &format!("/{}/{}", req.bucket, req.key))
         .elem("Bucket", &req.bucket)
         .elem("Key", &req.key)
-        .elem("ETag", &format!("\"{}\"", outcome.etag));
-    if let Some(c) = &checksum {
+        .elem("ETag", &format!("\"{etag}\""));
+    if let Some(c) = checksum {
         w.elem(&format!("Checksum{}", c.algorithm.as_str()), &c.value)
             .elem("ChecksumType", c.kind.as_str());
     }
     let mut resp = xml_response(w.finish("CompleteMultipartUploadResult"));
-    if let Some(id) = outcome.version_header() {
+    if let Some(id) = version_id {
         set_header(resp.headers_mut(), "x-amz-version-id", id);
     }
-    Ok(resp)
+    resp
+}
+
+/// The answer to a Complete of an upload that is gone, if the current object under the key is
+/// what this very request completed: a multipart object of the same parts (its ETag is the
+/// MD5 of the listed parts' ETags).
+fn completed_again(
+    state: &S3Api,
+    req: &S3Request,
+    doc: &xml::CompleteMultipartUploadXml,
+) -> Option<S3Response> {
+    let bucket = state.store.bucket(&req.bucket).ok()?;
+    let v = state
+        .store
+        .get_version(&req.bucket, &req.key, VersionRef::Current)
+        .ok()?;
+    let etags: Vec<&str> = doc
+        .parts
+        .iter()
+        .map(|p| p.etag.as_deref().unwrap_or("").trim().trim_matches('"'))
+        .collect();
+    if v.is_delete_marker
+        || v.parts.len() != doc.parts.len()
+        || v.etag != checksum::multipart_etag(&etags)
+    {
+        return None;
+    }
+    let version = (bucket.versioning != Versioning::Unversioned && v.version_id != "null")
+        .then_some(v.version_id.as_str());
+    Some(completed(req, &v.etag, v.checksum.as_ref(), version))
 }
 
 pub async fn abort(state: &S3Api, req: S3Request) -> S3Result<S3Response> {

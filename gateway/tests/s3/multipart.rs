@@ -163,6 +163,16 @@ async fn basic_multipart_upload() {
         404,
         "NoSuchUpload",
     );
+    // A retried Complete (its answer was lost) gets the same answer; other parts do not.
+    let again = complete(&s, &b, "mp/obj", &id, &[(1, &e1), (2, &e2), (3, &e3)])
+        .await
+        .unwrap_or_else(|e| panic!("{}", fmt_err(&e)));
+    assert_eq!(again.e_tag(), Some(want_etag.as_str()));
+    assert_err(
+        complete(&s, &b, "mp/obj", &id, &[(1, &e1), (2, &e2)]).await,
+        404,
+        "NoSuchUpload",
+    );
     let list = c.list_multipart_uploads().bucket(&b).send().await.unwrap();
     assert!(list.uploads().is_empty());
 }
