@@ -202,7 +202,20 @@ fn verify(
         })?;
     let sts = string_to_sign(parts, vhost_bucket, query, date_line);
     let computed = sign(&creds.secret_key, &sts);
-    if !ct_eq(computed.as_bytes(), signature.as_bytes()) {
+    // A path-style bucket request (`/bucket`) may be signed over the bucket's canonical
+    // resource `/bucket/` (botocore does so for every bucket operation).
+    let path = parts.uri.path();
+    let bucket_only = vhost_bucket.is_none() && path.len() > 1 && !path[1..].contains('/');
+    let matches = ct_eq(computed.as_bytes(), signature.as_bytes())
+        || bucket_only && {
+            let alt =
+                string_to_sign_for(parts, vhost_bucket, &format!("{path}/"), query, date_line);
+            ct_eq(
+                sign(&creds.secret_key, &alt).as_bytes(),
+                signature.as_bytes(),
+            )
+        };
+    if !matches {
         let sts_text = String::from_utf8_lossy(&sts).into_owned();
         tracing::debug!(%access_key, string_to_sign = %sts_text, "SigV2 signature mismatch");
         return Err(AuthError::SignatureMismatch {
@@ -229,6 +242,17 @@ pub(crate) fn sign(secret: &str, string_to_sign: &[u8]) -> String {
 pub(crate) fn string_to_sign(
     parts: &Parts,
     vhost_bucket: Option<&str>,
+    query: &[QueryParam<'_>],
+    date_line: &[u8],
+) -> Vec<u8> {
+    string_to_sign_for(parts, vhost_bucket, parts.uri.path(), query, date_line)
+}
+
+/// [`string_to_sign`] with the request path `path`.
+fn string_to_sign_for(
+    parts: &Parts,
+    vhost_bucket: Option<&str>,
+    path: &str,
     query: &[QueryParam<'_>],
     date_line: &[u8],
 ) -> Vec<u8> {
@@ -274,7 +298,6 @@ pub(crate) fn string_to_sign(
         out.push(b'/');
         out.extend_from_slice(bucket.as_bytes());
     }
-    let path = parts.uri.path();
     if path.is_empty() {
         out.push(b'/');
     } else {
@@ -566,6 +589,32 @@ mod tests {
         // Skew is measured from x-amz-date.
         let err = header_auth(&p, None, date(amz_date) + Duration::from_secs(901)).unwrap_err();
         assert_eq!(err.code(), "RequestTimeTooSkewed");
+    }
+
+    #[test]
+    fn a_bucket_request_may_be_signed_over_the_bucket_resource_with_a_slash() {
+        let d = "Tue, 27 Mar 2007 21:20:26 +0000";
+        let p = parts("PUT", "/johnsmith", &[("x-amz-date", d)]);
+        // Signed as botocore does: over `/johnsmith/`.
+        let sts = string_to_sign_for(&p, None, "/johnsmith/", &[], b"");
+        let mut p = p;
+        p.headers.insert(
+            "authorization",
+            http::HeaderValue::from_str(&format!("AWS {AK}:{}", sign(SK, &sts))).unwrap(),
+        );
+        header_auth(&p, None, date(d)).unwrap();
+        // An object path gets no such second reading.
+        let p = parts("PUT", "/johnsmith/k", &[("x-amz-date", d)]);
+        let sts = string_to_sign_for(&p, None, "/johnsmith/k/", &[], b"");
+        let mut p = p;
+        p.headers.insert(
+            "authorization",
+            http::HeaderValue::from_str(&format!("AWS {AK}:{}", sign(SK, &sts))).unwrap(),
+        );
+        assert_eq!(
+            header_auth(&p, None, date(d)).unwrap_err().code(),
+            "SignatureMismatch"
+        );
     }
 
     #[test]
