@@ -51,9 +51,16 @@ struct RuleXml {
     #[serde(rename = "AbortIncompleteMultipartUpload")]
     abort: Option<AbortXml>,
     #[serde(rename = "Transition", default)]
-    transitions: Vec<serde::de::IgnoredAny>,
+    transitions: Vec<TransitionXml>,
     #[serde(rename = "NoncurrentVersionTransition", default)]
     noncurrent_transitions: Vec<serde::de::IgnoredAny>,
+}
+
+/// A transition to another storage class: checked, then refused as not supported.
+#[derive(Debug, Deserialize)]
+struct TransitionXml {
+    #[serde(rename = "Date")]
+    date: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -114,6 +121,22 @@ fn malformed(msg: impl Into<String>) -> S3Error {
     S3Error::with_message(S3ErrorCode::MalformedXML, msg)
 }
 
+/// A rule's `Date`: ISO 8601, at midnight GMT (as AWS requires).
+fn check_midnight(date: &str) -> S3Result<()> {
+    let t = chrono::DateTime::parse_from_rfc3339(date.trim())
+        .map_err(|_| invalid(format!("Invalid Date {date:?}: expected ISO 8601")))?
+        .with_timezone(&chrono::Utc);
+    if t.time() != chrono::NaiveTime::MIN {
+        return Err(invalid("'Date' must be at midnight GMT"));
+    }
+    Ok(())
+}
+
+/// An ID for a rule put without one (AWS assigns one too): 32 random hex digits.
+fn generated_id() -> String {
+    format!("{:032x}", uuid::Uuid::new_v4().as_u128())
+}
+
 /// Translates one rule to the lifecycle plugin's JSON.
 fn translate_rule(i: usize, r: RuleXml) -> S3Result<Value> {
     let mut rule = Map::new();
@@ -135,6 +158,14 @@ fn translate_rule(i: usize, r: RuleXml) -> S3Result<Value> {
         }
     };
     rule.insert("status".into(), json!(status));
+    for t in &r.transitions {
+        if let Some(d) = &t.date {
+            check_midnight(d)?;
+        }
+    }
+    if let Some(d) = r.expiration.as_ref().and_then(|e| e.date.as_deref()) {
+        check_midnight(d)?;
+    }
     if !r.transitions.is_empty() || !r.noncurrent_transitions.is_empty() {
         return Err(S3Error::with_message(
             S3ErrorCode::NotImplemented,
@@ -149,8 +180,9 @@ fn translate_rule(i: usize, r: RuleXml) -> S3Result<Value> {
                 "Rule {i}: use Filter or Prefix, not both"
             )));
         }
+        // The legacy rule-level prefix stays one (so Get answers what was put).
         (Some(p), None) => {
-            filter.insert("prefix".into(), json!(p));
+            rule.insert("prefix".into(), json!(p));
         }
         (None, Some(f)) => {
             let set = [
@@ -269,6 +301,9 @@ pub(crate) fn render(config: &Value) -> String {
     for r in config["rules"].as_array().into_iter().flatten() {
         w.open("Rule");
         w.elem_opt("ID", s(r, "id").as_deref());
+        if let Some(p) = s(r, "prefix") {
+            w.elem("Prefix", &p);
+        }
         let f = &r["filter"];
         let tags: Vec<(String, String)> = f["tags"]
             .as_object()
@@ -287,7 +322,10 @@ pub(crate) fn render(config: &Value) -> String {
         .filter(|k| f.get(**k).is_some())
         .count()
             + tags.len();
-        w.open("Filter");
+        let legacy = r.get("prefix").is_some();
+        if !legacy {
+            w.open("Filter");
+        }
         if conds > 1 {
             w.open("And");
         }
@@ -306,7 +344,9 @@ pub(crate) fn render(config: &Value) -> String {
         if conds > 1 {
             w.close("And");
         }
-        w.close("Filter");
+        if !legacy {
+            w.close("Filter");
+        }
         w.elem(
             "Status",
             &s(r, "status").unwrap_or_else(|| "Enabled".into()),
@@ -364,7 +404,14 @@ fn governed_by_binding(state: &S3Api, bucket: &str) -> S3Result<()> {
 pub async fn put(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     state.store.bucket(&req.bucket)?;
     let body = read_document(&mut req, 1024 * 1024).await?;
-    let config = translate(&body)?;
+    let mut config = translate(&body)?;
+    for rule in config["rules"].as_array_mut().into_iter().flatten() {
+        if let Some(r) = rule.as_object_mut()
+            && !r.contains_key("id")
+        {
+            r.insert("id".into(), json!(generated_id()));
+        }
+    }
     governed_by_binding(state, &req.bucket)?;
     let text = config.to_string();
     // The plugin validates the translation (and the scanner will run exactly this).
@@ -423,7 +470,7 @@ mod tests {
                  "expiration": {"days": 30},
                  "noncurrent_version_expiration": {"noncurrent_days": 7, "newer_noncurrent_versions": 2},
                  "abort_incomplete_multipart_upload": {"days_after_initiation": 3}},
-                {"status": "Disabled", "filter": {"prefix": "tmp/"},
+                {"status": "Disabled", "prefix": "tmp/",
                  "expiration": {"expired_object_delete_marker": true}}
             ]})
         );
@@ -465,6 +512,30 @@ mod tests {
                 "<LifecycleConfiguration><Rule><Status>Enabled</Status><Transition><Days>1</Days><StorageClass>GLACIER</StorageClass></Transition></Rule></LifecycleConfiguration>"
             ),
             S3ErrorCode::NotImplemented
+        );
+        // Dates at midnight GMT only (a transition's too, before it is refused).
+        let dated = |action: &str| {
+            format!(
+                "<LifecycleConfiguration><Rule><Status>Enabled</Status><Prefix/>{action}</Rule></LifecycleConfiguration>"
+            )
+        };
+        assert!(
+            translate(
+                dated("<Expiration><Date>2030-01-01T00:00:00.000Z</Date></Expiration>").as_bytes()
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            t(&dated(
+                "<Expiration><Date>1970-08-22T19:15:01Z</Date></Expiration>"
+            )),
+            S3ErrorCode::InvalidArgument
+        );
+        assert_eq!(
+            t(&dated(
+                "<Transition><Date>2030-01-01T10:00:00Z</Date><StorageClass>GLACIER</StorageClass></Transition>"
+            )),
+            S3ErrorCode::InvalidArgument
         );
         assert_eq!(
             t(

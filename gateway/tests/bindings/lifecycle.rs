@@ -430,6 +430,55 @@ async fn s3_lifecycle_configurations_are_translated_and_enforced() {
         err.as_service_error().and_then(|e| e.meta().code()),
         Some("InvalidRequest")
     );
+    // A rule as old clients write it (a rule-level Prefix, no ID) comes back as it was put,
+    // with the ID the server gave it.
+    let legacy = "<LifecycleConfiguration><Rule><Prefix>old/</Prefix><Status>Enabled</Status>\
+                  <Expiration><Days>5</Days></Expiration></Rule></LifecycleConfiguration>";
+    let r = srv
+        .raw("PUT", "/legacy")
+        .query("lifecycle", "")
+        .send()
+        .await;
+    assert_eq!(r.status, 404, "no such bucket yet: {}", r.text());
+    c.create_bucket().bucket("legacy").send().await.unwrap();
+    let r = srv
+        .raw("PUT", "/legacy")
+        .query("lifecycle", "")
+        .body(legacy)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = c
+        .get_bucket_lifecycle_configuration()
+        .bucket("legacy")
+        .send()
+        .await
+        .unwrap();
+    let raw = srv
+        .raw("GET", "/legacy")
+        .query("lifecycle", "")
+        .send()
+        .await
+        .text();
+    assert!(
+        raw.contains("<Prefix>old/</Prefix>") && !raw.contains("<Filter"),
+        "{raw}"
+    );
+    let id = got.rules()[0].id().unwrap_or_default();
+    assert_eq!(id.len(), 32, "{raw}");
+    // A Date must be midnight GMT.
+    let dated = "<LifecycleConfiguration><Rule><ID>d</ID><Prefix/><Status>Enabled</Status>\
+                 <Expiration><Date>2031-01-01T12:00:00Z</Date></Expiration></Rule>\
+                 </LifecycleConfiguration>";
+    let r = srv
+        .raw("PUT", "/legacy")
+        .query("lifecycle", "")
+        .body(dated)
+        .send()
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("midnight GMT"), "{}", r.text());
+
     // The first configuration is still the one in force; delete removes it.
     assert_eq!(
         c.get_bucket_lifecycle_configuration()

@@ -132,6 +132,10 @@ pub struct RuleConfig {
     /// `"Enabled"` (default) or `"Disabled"`.
     #[serde(default = "enabled", deserialize_with = "status", rename = "status")]
     pub enabled: bool,
+    /// S3's legacy (pre-`Filter`) rule prefix: the same as `filter.prefix` (give one of the
+    /// two), kept apart so the gateway answers a configuration as it was put.
+    #[serde(default)]
+    pub prefix: Option<String>,
     /// Which keys and versions the rule applies to.
     #[serde(default)]
     pub filter: FilterConfig,
@@ -243,7 +247,15 @@ impl Rule {
         {
             return Err(format!("{what}.id: longer than {MAX_ID_CHARS} characters"));
         }
-        let f = c.filter;
+        let mut f = c.filter;
+        if let Some(p) = c.prefix {
+            if !f.prefix.is_empty() {
+                return Err(format!(
+                    "{what}: prefix and filter.prefix: give one of the two"
+                ));
+            }
+            f.prefix = p;
+        }
         if let Some(k) = f.tags.keys().find(|k| k.is_empty()) {
             return Err(format!(
                 "{what}.filter.tags: tag name {k:?} must not be empty"
