@@ -114,13 +114,26 @@ pub async fn ingest(
 /// `If-None-Match` / `If-Match` on a write (PutObject, CompleteMultipartUpload).
 pub fn write_conditions(h: &HeaderMap) -> S3Result<WriteConditions> {
     let mut cond = WriteConditions::default();
+    // AWS takes `*`; a list of ETags (RFC 9110: write unless the current object has one of
+    // them) is honoured too.
     if let Some(v) = h.get(http::header::IF_NONE_MATCH) {
-        if v.as_bytes().trim_ascii() != b"*" {
-            return Err(S3Error::not_implemented(
-                "If-None-Match with a value other than '*' on a write",
-            ));
+        let s = v
+            .to_str()
+            .map_err(|_| S3Error::invalid_argument("Invalid If-None-Match header"))?;
+        let list: Vec<String> = s
+            .split(',')
+            .map(|e| {
+                e.trim()
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .to_string()
+            })
+            .filter(|e| !e.is_empty())
+            .collect();
+        if list.is_empty() {
+            return Err(S3Error::invalid_argument("Invalid If-None-Match header"));
         }
-        cond.if_none_match_star = true;
+        cond.if_none_match = Some(list);
     }
     if let Some(v) = h.get(http::header::IF_MATCH) {
         let s = v
@@ -144,7 +157,7 @@ pub fn precheck_conditions(
     key: &str,
     cond: &WriteConditions,
 ) -> S3Result<()> {
-    if !cond.if_none_match_star && cond.if_match.is_none() {
+    if cond.is_empty() {
         return Ok(());
     }
     let current = match store.get_version(bucket, key, crate::store::VersionRef::Current) {
@@ -154,19 +167,7 @@ pub fn precheck_conditions(
         ) => None,
         Err(e) => return Err(e.into()),
     };
-    if cond.if_none_match_star && current.is_some() {
-        return Err(S3Error::new(S3ErrorCode::PreconditionFailed));
-    }
-    if let Some(want) = &cond.if_match {
-        match &current {
-            None => return Err(S3Error::new(S3ErrorCode::NoSuchKey)),
-            Some(v) if want != "*" && want != &v.etag => {
-                return Err(S3Error::new(S3ErrorCode::PreconditionFailed));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
+    Ok(cond.check(current.as_ref())?)
 }
 
 /// Adds the headers describing a stored checksum to a write's response.

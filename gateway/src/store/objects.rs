@@ -26,10 +26,38 @@ pub struct NewVersion {
 /// Conditions checked inside the committing transaction.
 #[derive(Debug, Clone, Default)]
 pub struct WriteConditions {
-    /// `If-None-Match: *`: only if no current object exists.
-    pub if_none_match_star: bool,
+    /// `If-None-Match`: `*`, only if no current object exists; ETags (unquoted), only if the
+    /// current object (if any) has none of them.
+    pub if_none_match: Option<Vec<String>>,
     /// `If-Match`: only if the current object's ETag (unquoted) is this, or exists at all for `*`.
     pub if_match: Option<String>,
+}
+
+impl WriteConditions {
+    /// Whether the write is unconditional.
+    pub fn is_empty(&self) -> bool {
+        self.if_none_match.is_none() && self.if_match.is_none()
+    }
+
+    /// Checks the conditions against the current version (a delete marker counts as none):
+    /// `PreconditionFailed`, or `NoSuchKey` for an `If-Match` with no object.
+    pub fn check(&self, current: Option<&VersionRecord>) -> Result<(), StoreError> {
+        let live = current.filter(|v| !v.is_delete_marker);
+        if let (Some(list), Some(v)) = (&self.if_none_match, live)
+            && list.iter().any(|e| e == "*" || *e == v.etag)
+        {
+            return Err(StoreError::PreconditionFailed);
+        }
+        if let Some(want) = &self.if_match {
+            let Some(v) = live else {
+                return Err(StoreError::NoSuchKey);
+            };
+            if want != "*" && want != &v.etag {
+                return Err(StoreError::PreconditionFailed);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What a successful write produced.
@@ -238,26 +266,6 @@ pub(super) trait Lookup: Tables {
 
 impl<T: Tables> Lookup for T {}
 
-/// Checks `If-None-Match: *` / `If-Match` against the current version.
-fn check_conditions(
-    current: Option<&VersionRecord>,
-    cond: &WriteConditions,
-) -> Result<(), StoreError> {
-    let live = current.filter(|v| !v.is_delete_marker);
-    if cond.if_none_match_star && live.is_some() {
-        return Err(StoreError::PreconditionFailed);
-    }
-    if let Some(want) = &cond.if_match {
-        let Some(v) = live else {
-            return Err(StoreError::NoSuchKey);
-        };
-        if want != "*" && want != &v.etag {
-            return Err(StoreError::PreconditionFailed);
-        }
-    }
-    Ok(())
-}
-
 /// Writes a new version inside a metadata transaction: versioning rules, default retention,
 /// conditions. The caller's data gains one reference. Shared by PUT, copy and complete-multipart.
 pub(crate) fn insert_version(
@@ -272,7 +280,7 @@ pub(crate) fn insert_version(
         .get_record(BUCKETS, bucket.as_bytes())?
         .ok_or(StoreError::NoSuchBucket)?;
     let current = w.current(bucket, key)?;
-    check_conditions(current.as_ref(), cond)?;
+    cond.check(current.as_ref())?;
     if !info.object_lock_enabled && (new.retention.is_some() || new.legal_hold) {
         return Err(StoreError::InvalidRequest(
             "Bucket is missing Object Lock Configuration".into(),

@@ -487,3 +487,50 @@ async fn conditional_delete_objects() {
     );
     assert_eq!(s.get(&b, "b").await, b"bbb");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_if_none_match_etag() {
+    let s = TestServer::start().await;
+    let b = s.versioned_bucket().await;
+    let c = s.client();
+    let first = c
+        .put_object()
+        .bucket(&b)
+        .key("k")
+        .body(body("one"))
+        .send()
+        .await
+        .unwrap();
+    let second = c
+        .put_object()
+        .bucket(&b)
+        .key("k")
+        .body(body("two"))
+        .send()
+        .await
+        .unwrap();
+    // The current object's ETag: refused; an older version's or an unknown one: written.
+    assert_err(
+        c.put_object()
+            .bucket(&b)
+            .key("k")
+            .if_none_match(second.e_tag().unwrap())
+            .body(body("three"))
+            .send()
+            .await,
+        412,
+        "PreconditionFailed",
+    );
+    assert_eq!(s.get(&b, "k").await, b"two");
+    for etag in [first.e_tag().unwrap(), "\"badetag\""] {
+        c.put_object()
+            .bucket(&b)
+            .key("k")
+            .if_none_match(etag)
+            .body(body("four"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}", fmt_err(&e)));
+    }
+    assert_eq!(s.get(&b, "k").await, b"four");
+}
