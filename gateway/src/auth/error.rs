@@ -22,6 +22,8 @@ pub enum SignatureLocation {
     Header,
     /// The `X-Amz-*` query parameters of a presigned URL.
     Query,
+    /// The `x-amz-*` fields of a browser form upload (POST Object).
+    Form,
 }
 
 impl SignatureLocation {
@@ -303,5 +305,8 @@ fn wrong_region_message(location: SignatureLocation, signed: &str, expected: &st
             "Error parsing the X-Amz-Credential parameter; the region '{signed}' is wrong; \
              expecting '{expected}'"
         ),
+        SignatureLocation::Form => {
+            format!("the region '{signed}' is wrong; expecting '{expected}'")
+        }
     }
 }

@@ -15,6 +15,7 @@
 pub mod body;
 pub mod credentials;
 pub mod error;
+pub mod post;
 pub mod sigv2;
 pub mod sigv4;
 mod util;
@@ -28,6 +29,7 @@ pub use body::RequestBody;
 pub use credentials::{CredentialStore, Credentials};
 pub use error::{AuthError, SignatureLocation};
 pub use util::decode_query_component;
+pub(crate) use util::uri_encode;
 
 /// How the request body is covered by the signature; decides what [`RequestBody`] verifies.
 #[derive(Clone)]

@@ -84,14 +84,14 @@ pub(crate) fn parse_payload_hash(value: &str) -> Result<PayloadHash, AuthError> 
 
 /// The credential scope, parsed from `AK/YYYYMMDD/region/s3/aws4_request`.
 #[derive(Debug, Clone)]
-struct Credential {
-    access_key: String,
-    date: String,
-    region: String,
+pub(crate) struct Credential {
+    pub(crate) access_key: String,
+    pub(crate) date: String,
+    pub(crate) region: String,
 }
 
 impl Credential {
-    fn parse(value: &str, form: SignatureLocation) -> Result<Self, AuthError> {
+    pub(crate) fn parse(value: &str, form: SignatureLocation) -> Result<Self, AuthError> {
         let bad = || {
             form.malformed(format!(
                 "The {} is malformed; the Credential is mal-formed; expecting \
@@ -132,7 +132,11 @@ impl Credential {
 
     /// The scope must name this server's region; AWS answers a request signed for another one
     /// with the region it expects, which SDKs use to re-sign.
-    fn check_region(&self, expected: &str, form: SignatureLocation) -> Result<(), AuthError> {
+    pub(crate) fn check_region(
+        &self,
+        expected: &str,
+        form: SignatureLocation,
+    ) -> Result<(), AuthError> {
         if self.region == expected {
             return Ok(());
         }
@@ -152,6 +156,7 @@ fn form_subject(form: SignatureLocation) -> &'static str {
     match form {
         SignatureLocation::Header => "authorization header",
         SignatureLocation::Query => "authorization query parameters",
+        SignatureLocation::Form => "x-amz-credential form field",
     }
 }
 

@@ -37,6 +37,7 @@ pub enum S3ErrorCode {
     InvalidPart,
     InvalidPartOrder,
     InvalidPartNumber,
+    InvalidPolicyDocument,
     InvalidRange,
     InvalidRequest,
     InvalidRetentionPeriod,
@@ -44,8 +45,10 @@ pub enum S3ErrorCode {
     InvalidTag,
     InvalidURI,
     KeyTooLongError,
+    MalformedPOSTRequest,
     MalformedTrailerError,
     MalformedXML,
+    MaxPostPreDataLengthExceeded,
     MetadataTooLarge,
     MethodNotAllowed,
     MissingContentLength,
@@ -109,6 +112,9 @@ impl S3ErrorCode {
             KeyTooLongError => "KeyTooLongError",
             MalformedTrailerError => "MalformedTrailerError",
             MalformedXML => "MalformedXML",
+            MalformedPOSTRequest => "MalformedPOSTRequest",
+            MaxPostPreDataLengthExceeded => "MaxPostPreDataLengthExceeded",
+            InvalidPolicyDocument => "InvalidPolicyDocument",
             MetadataTooLarge => "MetadataTooLarge",
             MethodNotAllowed => "MethodNotAllowed",
             MissingContentLength => "MissingContentLength",
@@ -210,6 +216,12 @@ impl S3ErrorCode {
                 "The XML you provided was not well-formed or did not validate against our published schema."
             }
             MethodNotAllowed => "The specified method is not allowed against this resource.",
+            MalformedPOSTRequest => {
+                "The body of your POST request is not well-formed multipart/form-data."
+            }
+            MaxPostPreDataLengthExceeded => {
+                "Your POST request fields preceeding the upload file was too large."
+            }
             MissingContentLength => "You must provide the Content-Length HTTP header.",
             NoSuchBucket => "The specified bucket does not exist.",
             NoSuchKey => "The specified key does not exist.",
@@ -472,6 +484,7 @@ fn malformed_code(location: SignatureLocation) -> S3ErrorCode {
     match location {
         SignatureLocation::Header => S3ErrorCode::AuthorizationHeaderMalformed,
         SignatureLocation::Query => S3ErrorCode::AuthorizationQueryParametersError,
+        SignatureLocation::Form => S3ErrorCode::InvalidArgument,
     }
 }
 

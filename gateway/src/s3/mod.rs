@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod list;
 pub mod lock;
 pub mod multipart;
+pub mod post;
 pub mod put;
 pub mod router;
 pub mod tagging;
@@ -278,6 +279,29 @@ async fn dispatch(state: &S3Api, req: Request<Body>, request_id: &str) -> S3Resu
     if let Some(k) = &key {
         crate::store::check_object_key(k)?;
     }
+    if op == Operation::PostObject {
+        // A browser form upload is authorized by its signed form, not by the request.
+        let location = match host {
+            Some(h) if vhost.is_some() => format!("http://{h}/"),
+            Some(h) => format!("http://{h}/{}/", bucket.as_deref().unwrap_or_default()),
+            None => format!("/{}/", bucket.as_deref().unwrap_or_default()),
+        };
+        let body =
+            post::plain_body(body, &parts.headers)?.with_read_timeout(state.body_read_timeout);
+        let req = S3Request {
+            request_id: request_id.to_string(),
+            op,
+            method: parts.method,
+            bucket: bucket.unwrap_or_default(),
+            key: String::new(),
+            query,
+            headers: parts.headers,
+            body,
+            access_key: String::new(),
+            now: state.clock.now(),
+        };
+        return post::post_object(state, req, location).await;
+    }
     let authenticated = auth::authenticate(
         &parts,
         vhost,
@@ -330,6 +354,9 @@ async fn run(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
         GetObject => get::get_object(state, req, false).await,
         GetObjectAttributes => attributes::get_object_attributes(state, req).await,
         HeadObject => get::get_object(state, req, true).await,
+        PostObject => Err(S3Error::internal(
+            "PostObject is answered before authentication (dispatch)",
+        )),
         PutObject => put::put_object(state, req).await,
         CopyObject => copy::copy_object(state, req).await,
         DeleteObject => delete::delete_object(state, req).await,

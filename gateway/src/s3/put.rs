@@ -24,65 +24,100 @@ pub struct Ingested {
     pub digests: Digests,
 }
 
-/// Streams `body` into the store, verifying `Content-MD5` and the declared checksum (header or
-/// trailer). On failure nothing is left behind (a partial blob is deleted).
-pub async fn ingest(
-    store: &Store,
-    body: &mut RequestBody,
-    headers: &HeaderMap,
-    extra_algorithms: &[ChecksumAlgorithm],
-) -> S3Result<Ingested> {
-    let content_md5 = match headers.get("content-md5") {
-        Some(v) => Some(checksum::decode_content_md5(v.to_str().unwrap_or(""))?),
-        None => None,
+/// The sizes an upload may have (bytes, inclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeLimit {
+    pub min: u64,
+    pub max: u64,
+}
+
+impl SizeLimit {
+    /// A PutObject or a part: up to 5 GiB.
+    pub const PUT: SizeLimit = SizeLimit {
+        min: 0,
+        max: MAX_PUT_SIZE,
     };
-    let declared = checksum::requested_algorithm(headers)?;
-    let mut algorithms: Vec<ChecksumAlgorithm> = extra_algorithms.to_vec();
-    if let Some(a) = declared {
-        algorithms.push(a);
+}
+
+/// What a body's headers (or form fields) declare about it: `Content-MD5` and the
+/// `x-amz-checksum-*` algorithm.
+pub struct Declared {
+    content_md5: Option<[u8; 16]>,
+    algorithm: Option<ChecksumAlgorithm>,
+}
+
+impl Declared {
+    pub fn of(headers: &HeaderMap) -> S3Result<Declared> {
+        let content_md5 = match headers.get("content-md5") {
+            Some(v) => Some(checksum::decode_content_md5(v.to_str().unwrap_or(""))?),
+            None => None,
+        };
+        Ok(Declared {
+            content_md5,
+            algorithm: checksum::requested_algorithm(headers)?,
+        })
     }
-    if let Some(len) = body.declared_len()
-        && len > MAX_PUT_SIZE
-    {
-        return Err(S3Error::new(S3ErrorCode::EntityTooLarge)
-            .with_detail("ProposedSize", len.to_string())
-            .with_detail("MaxSizeAllowed", MAX_PUT_SIZE.to_string()));
+}
+
+/// Streams `chunks` into the store (hashing them for `declared` and `extra_algorithms`, at most
+/// `limit.max` bytes) and checks the size against `limit.min`; [`verify_ingested`] then checks
+/// the digests. On failure nothing is left behind (a partial blob is deleted).
+pub async fn ingest_chunks(
+    store: &Store,
+    chunks: impl futures::Stream<Item = S3Result<bytes::Bytes>>,
+    declared: &Declared,
+    extra_algorithms: &[ChecksumAlgorithm],
+    limit: SizeLimit,
+) -> S3Result<(crate::store::Staged, Digests, u64)> {
+    let mut algorithms: Vec<ChecksumAlgorithm> = extra_algorithms.to_vec();
+    if let Some(a) = declared.algorithm {
+        algorithms.push(a);
     }
     let mut hasher = Checksummer::new(&algorithms);
     let mut size: u64 = 0;
-    let chunks = futures::stream::unfold(&mut *body, |body| async move {
-        match body.chunk().await {
-            Ok(Some(chunk)) => Some((Ok(chunk), body)),
-            Ok(None) => None,
-            Err(e) => Some((Err(S3Error::from(e)), body)),
-        }
-    });
     let staged = store
         .ingest(chunks, |chunk| {
             size += chunk.len() as u64;
-            if size > MAX_PUT_SIZE {
-                return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
+            if size > limit.max {
+                return Err(S3Error::new(S3ErrorCode::EntityTooLarge)
+                    .with_detail("ProposedSize", size.to_string())
+                    .with_detail("MaxSizeAllowed", limit.max.to_string()));
             }
             hasher.update(chunk);
             Ok(())
         })
         .await?;
     let digests = hasher.finish();
+    if size < limit.min {
+        staged.abort().await;
+        return Err(S3Error::new(S3ErrorCode::EntityTooSmall)
+            .with_detail("ProposedSize", size.to_string())
+            .with_detail("MinSizeAllowed", limit.min.to_string()));
+    }
+    Ok((staged, digests, size))
+}
+
+/// Checks a streamed body's digests against what was declared (the checksum value from
+/// `headers`, else `trailer_value`), then makes it durable; aborts it on a mismatch.
+pub async fn verify_ingested(
+    staged: crate::store::Staged,
+    digests: Digests,
+    size: u64,
+    headers: &HeaderMap,
+    declared: &Declared,
+    trailer_value: Option<&str>,
+) -> S3Result<Ingested> {
     let verify = (|| -> S3Result<()> {
-        if let Some(want) = content_md5
+        if let Some(want) = declared.content_md5
             && want != digests.md5
         {
             return Err(S3Error::new(S3ErrorCode::BadDigest));
         }
-        if let Some(a) = declared {
+        if let Some(a) = declared.algorithm {
             let supplied = headers
                 .get(a.header())
                 .and_then(|v| v.to_str().ok())
-                .or_else(|| {
-                    body.trailers()
-                        .get(a.header())
-                        .and_then(|v| v.to_str().ok())
-                });
+                .or(trailer_value);
             match supplied {
                 Some(s) => checksum::verify(a, s, digests.get(a).unwrap_or_default())?,
                 None if headers.contains_key("x-amz-trailer") => {
@@ -109,6 +144,48 @@ pub async fn ingest(
         size,
         digests,
     })
+}
+
+/// Streams `body` into the store, verifying `Content-MD5` and the declared checksum (header or
+/// trailer). On failure nothing is left behind (a partial blob is deleted).
+pub async fn ingest(
+    store: &Store,
+    body: &mut RequestBody,
+    headers: &HeaderMap,
+    extra_algorithms: &[ChecksumAlgorithm],
+) -> S3Result<Ingested> {
+    let declared = Declared::of(headers)?;
+    if let Some(len) = body.declared_len()
+        && len > MAX_PUT_SIZE
+    {
+        return Err(S3Error::new(S3ErrorCode::EntityTooLarge)
+            .with_detail("ProposedSize", len.to_string())
+            .with_detail("MaxSizeAllowed", MAX_PUT_SIZE.to_string()));
+    }
+    let chunks = futures::stream::unfold(&mut *body, |body| async move {
+        match body.chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), body)),
+            Ok(None) => None,
+            Err(e) => Some((Err(S3Error::from(e)), body)),
+        }
+    });
+    let (staged, digests, size) =
+        ingest_chunks(store, chunks, &declared, extra_algorithms, SizeLimit::PUT).await?;
+    let trailer = declared.algorithm.and_then(|a| {
+        body.trailers()
+            .get(a.header())
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    verify_ingested(
+        staged,
+        digests,
+        size,
+        headers,
+        &declared,
+        trailer.as_deref(),
+    )
+    .await
 }
 
 /// `If-None-Match` / `If-Match` on a write (PutObject, CompleteMultipartUpload).

@@ -73,6 +73,7 @@ pub enum Operation {
     GetObject,
     GetObjectAttributes,
     HeadObject,
+    PostObject,
     PutObject,
     CopyObject,
     DeleteObject,
@@ -121,6 +122,7 @@ impl Operation {
             Operation::DeleteObjects => "DeleteObjects",
             Operation::GetObject => "GetObject",
             Operation::GetObjectAttributes => "GetObjectAttributes",
+            Operation::PostObject => "PostObject",
             Operation::HeadObject => "HeadObject",
             Operation::PutObject => "PutObject",
             Operation::CopyObject => "CopyObject",
@@ -216,9 +218,7 @@ pub fn resolve(
             Method::HEAD => Ok(HeadBucket),
             Method::DELETE => Ok(DeleteBucket),
             Method::POST if q.has("delete") => Ok(DeleteObjects),
-            Method::POST => Err(S3Error::not_implemented(
-                "Browser-based (POST form) uploads",
-            )),
+            Method::POST => Ok(PostObject),
             _ => not_allowed(),
         };
     }
