@@ -21,13 +21,45 @@ fn owner(w: &mut XmlWriter, id: &str) {
         .close("Owner");
 }
 
+/// Most buckets one ListBuckets page may ask for.
+const MAX_BUCKETS: usize = 10_000;
+
+/// ListBuckets, with AWS's filters and pages: `prefix`, `bucket-region`, `max-buckets`
+/// (1..=10000) and `continuation-token` (opaque; resumes after the last bucket of a page).
 pub async fn list_buckets(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
-    let buckets = state.store.list_buckets()?;
-    let prefix = req.query.get("prefix").unwrap_or("");
+    let q = &req.query;
+    let prefix = q.get("prefix").unwrap_or("");
+    let region = q.get("bucket-region");
+    let max = match q.get("max-buckets") {
+        None => MAX_BUCKETS,
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_BUCKETS).contains(&n) => n,
+            _ => {
+                return Err(S3Error::invalid_argument(
+                    "max-buckets must be an integer between 1 and 10000",
+                ));
+            }
+        },
+    };
+    let after = match q.get("continuation-token").filter(|t| !t.is_empty()) {
+        Some(t) => Some(super::list::decode_token(t)?),
+        None => None,
+    };
+    let mut buckets: Vec<_> = state
+        .store
+        .list_buckets()?
+        .into_iter()
+        .filter(|b| b.name.starts_with(prefix))
+        .filter(|b| region.is_none_or(|r| b.region == r))
+        .filter(|b| after.as_deref().is_none_or(|a| b.name.as_str() > a))
+        .collect();
+    buckets.sort_by(|a, b| a.name.cmp(&b.name));
+    let more = buckets.len() > max;
+    buckets.truncate(max);
     let mut w = XmlWriter::new("ListAllMyBucketsResult");
     owner(&mut w, &req.access_key);
     w.open("Buckets");
-    for b in buckets.iter().filter(|b| b.name.starts_with(prefix)) {
+    for b in &buckets {
         w.open("Bucket")
             .elem("Name", &b.name)
             .elem("CreationDate", &iso8601(b.created, Fraction::Millis))
@@ -35,6 +67,9 @@ pub async fn list_buckets(state: &S3Api, req: S3Request) -> S3Result<S3Response>
             .close("Bucket");
     }
     w.close("Buckets");
+    if more && let Some(last) = buckets.last() {
+        w.elem("ContinuationToken", &super::list::encode_token(&last.name));
+    }
     if !prefix.is_empty() {
         w.elem("Prefix", prefix);
     }

@@ -460,3 +460,53 @@ async fn delete_bucket_aborts_uploads_in_progress() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_buckets_pages_and_filters() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    let prefix = "pages-";
+    let names: Vec<String> = ["c", "a", "b"]
+        .iter()
+        .map(|n| format!("{prefix}{n}"))
+        .collect();
+    for n in &names {
+        c.create_bucket().bucket(n).send().await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = c
+            .list_buckets()
+            .prefix(prefix)
+            .max_buckets(2)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}", fmt_err(&e)));
+        assert!(page.buckets().len() <= 2);
+        seen.extend(
+            page.buckets()
+                .iter()
+                .filter_map(|b| b.name().map(String::from)),
+        );
+        token = page.continuation_token().map(String::from);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, ["pages-a", "pages-b", "pages-c"]);
+    let other = c
+        .list_buckets()
+        .prefix(prefix)
+        .bucket_region("eu-west-1")
+        .send()
+        .await
+        .unwrap();
+    assert!(other.buckets().is_empty());
+    assert_err(
+        c.list_buckets().max_buckets(0).send().await,
+        400,
+        "InvalidArgument",
+    );
+}
