@@ -2,8 +2,10 @@
 //! expire noncurrent versions, remove delete markers, abort stale uploads) through the store.
 //! It sits beside [`crate::backup`]: both drive policy plugins over the store's contents.
 //! The S3 `PutBucketLifecycleConfiguration` XML is translated for the same plugin in
-//! `crate::s3::lifecycle`.
+//! `crate::s3::lifecycle`. [`expiry`] says when the configuration will expire an object (S3's
+//! `x-amz-expiration` header).
 
+pub mod expiry;
 pub mod scanner;
 
 pub use scanner::{LifecycleScanner, ScanError, ScanReport};

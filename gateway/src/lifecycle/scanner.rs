@@ -244,6 +244,33 @@ impl LifecycleScanner {
             .collect()
     }
 
+    /// S3's `x-amz-expiration` for the current object `o` of `bucket`: when the bucket's
+    /// lifecycle configuration (a `builtin:lifecycle` binding, else its S3 configuration) will
+    /// expire it, and by which rule.
+    pub fn expiration_header(
+        &self,
+        bucket: &str,
+        o: &super::expiry::ObjectFacts<'_>,
+    ) -> Option<String> {
+        let (at, rule) = match self.policies.binding(bucket, PolicyKind::Lifecycle) {
+            Some(active) if active.binding.plugin_raw == "builtin:lifecycle" => {
+                super::expiry::expiry_of(&active.binding.config, o)?
+            }
+            Some(_) => return None,
+            None => {
+                let text = self.store.s3_lifecycle(bucket).ok()??;
+                let config: serde_json::Value = serde_json::from_str(&text).ok()?;
+                super::expiry::expiry_of(&config, o)?
+            }
+        };
+        let t = std::time::UNIX_EPOCH
+            + std::time::Duration::from_millis(u64::try_from(at).ok()?.min(253_402_300_799_000));
+        Some(format!(
+            "expiry-date=\"{}\", rule-id=\"{rule}\"",
+            httpdate::fmt_http_date(t)
+        ))
+    }
+
     /// The builtin lifecycle plugin configured with `config` (an S3 lifecycle configuration as
     /// translated by `s3::lifecycle`), loaded once per distinct configuration. Blocking.
     pub fn s3_plugin(

@@ -165,6 +165,11 @@ pub async fn get_object(state: &S3Api, req: S3Request, head: bool) -> S3Result<S
         checksum_mode,
     );
     set_header(h, "content-length", &len.to_string());
+    if req.query.get("versionId").is_none()
+        && let Some(facts) = crate::lifecycle::expiry::ObjectFacts::of(&req.key, &v)
+    {
+        state.set_expiration(&req.bucket, &facts, h);
+    }
     if status == StatusCode::PARTIAL_CONTENT {
         let end = (start + len).saturating_sub(1);
         set_header(

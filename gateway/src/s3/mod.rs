@@ -59,6 +59,19 @@ pub struct S3Api {
 }
 
 impl S3Api {
+    /// Adds `x-amz-expiration` when the bucket's lifecycle configuration will expire the
+    /// current object `o`.
+    fn set_expiration(
+        &self,
+        bucket: &str,
+        o: &crate::lifecycle::expiry::ObjectFacts<'_>,
+        h: &mut HeaderMap,
+    ) {
+        if let Some(v) = self.lifecycle.expiration_header(bucket, o) {
+            set_header(h, "x-amz-expiration", &v);
+        }
+    }
+
     /// Changes the object version a request names (`?versionId=`, else the current version) in
     /// one metadata transaction; answers the changed version. (The future does not borrow the
     /// request, whose body is not `Sync`.)

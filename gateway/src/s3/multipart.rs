@@ -408,12 +408,20 @@ pub async fn complete(state: &S3Api, mut req: S3Request) -> S3Result<S3Response>
             req.now,
         )
         .await?;
-    Ok(completed(
+    let mut resp = completed(
         &req,
         &outcome.etag,
         checksum.as_ref(),
         outcome.version_header(),
-    ))
+    );
+    let facts = crate::lifecycle::expiry::ObjectFacts {
+        key: &req.key,
+        last_modified: outcome.last_modified,
+        size,
+        tags: &upload.tags,
+    };
+    state.set_expiration(&req.bucket, &facts, resp.headers_mut());
+    Ok(resp)
 }
 
 /// The answer of a successful CompleteMultipartUpload.

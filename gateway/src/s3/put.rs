@@ -284,7 +284,7 @@ pub async fn put_object(state: &S3Api, mut req: S3Request) -> S3Result<S3Respons
         meta,
         checksum: checksum.clone(),
         parts: Vec::new(),
-        tags,
+        tags: tags.clone(),
         retention,
         legal_hold,
     };
@@ -309,5 +309,12 @@ pub async fn put_object(state: &S3Api, mut req: S3Request) -> S3Result<S3Respons
         set_header(h, "x-amz-version-id", id);
     }
     checksum_response_headers(h, checksum.as_ref());
+    let facts = crate::lifecycle::expiry::ObjectFacts {
+        key: &req.key,
+        last_modified: outcome.last_modified,
+        size: ingested.size,
+        tags: &tags,
+    };
+    state.set_expiration(&req.bucket, &facts, h);
     Ok(resp)
 }

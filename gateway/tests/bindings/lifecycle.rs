@@ -384,6 +384,63 @@ async fn s3_lifecycle_configurations_are_translated_and_enforced() {
         Some(3)
     );
 
+    // PUT, HEAD and GET announce when the rule will expire an object (the first midnight UTC
+    // a day after the write), and name the rule; other keys get no announcement.
+    let out = c
+        .put_object()
+        .bucket("scratch")
+        .key("tmp/announced")
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let announced = out
+        .expiration()
+        .expect("x-amz-expiration on PUT")
+        .to_string();
+    assert!(
+        announced.starts_with("expiry-date=\"")
+            && announced.ends_with("00:00:00 GMT\", rule-id=\"tmp\""),
+        "{announced}"
+    );
+    let head = c
+        .head_object()
+        .bucket("scratch")
+        .key("tmp/announced")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.expiration(), Some(announced.as_str()));
+    let got = c
+        .get_object()
+        .bucket("scratch")
+        .key("tmp/announced")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.expiration(), Some(announced.as_str()));
+    let other = c
+        .put_object()
+        .bucket("scratch")
+        .key("keep/quiet")
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.expiration(), None);
+    c.delete_object()
+        .bucket("scratch")
+        .key("tmp/announced")
+        .send()
+        .await
+        .unwrap();
+    c.delete_object()
+        .bucket("scratch")
+        .key("keep/quiet")
+        .send()
+        .await
+        .unwrap();
+
     // Enforced: two days later tmp/ is gone, the rest stays.
     put(&srv, "scratch", "tmp/x", "x").await;
     put(&srv, "scratch", "keep/y", "y").await;
