@@ -3,7 +3,7 @@
 use super::meta::Tables;
 use super::model::*;
 use super::names::check_bucket_name;
-use super::schema::{self, BUCKETS, CURRENT, PARTS, UPLOADS, VERSIONS, decode};
+use super::schema::{self, BUCKETS, CURRENT, PARTS, SYSTEM, UPLOADS, VERSIONS, decode};
 use super::{Store, StoreError};
 
 impl Store {
@@ -102,6 +102,10 @@ impl Store {
                     w.remove(UPLOADS, &ukey)?;
                 }
                 w.remove(BUCKETS, name.as_bytes())?;
+                // The bucket's settings go with it: a bucket created later under the same name
+                // starts without them.
+                w.remove(SYSTEM, &schema::s3_lifecycle_key(&name))?;
+                w.remove(SYSTEM, &schema::scanner_state_key(&name))?;
                 Ok(())
             })
             .await

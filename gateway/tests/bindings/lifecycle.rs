@@ -535,6 +535,19 @@ async fn s3_lifecycle_configurations_are_translated_and_enforced() {
         .await;
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("midnight GMT"), "{}", r.text());
+    // A bucket's lifecycle configuration goes with it: re-created, it has none.
+    c.delete_bucket().bucket("legacy").send().await.unwrap();
+    c.create_bucket().bucket("legacy").send().await.unwrap();
+    let err = c
+        .get_bucket_lifecycle_configuration()
+        .bucket("legacy")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("NoSuchLifecycleConfiguration")
+    );
 
     // The first configuration is still the one in force; delete removes it.
     assert_eq!(
