@@ -23,6 +23,14 @@ fn parse_size(s: &str, what: &str) -> S3Result<u64> {
         .map_err(|_| S3Error::invalid_argument(format!("Invalid {what}: {s:?}")))
 }
 
+/// An HTTP date, in milliseconds since the epoch.
+fn http_date_ms(s: &str) -> Option<crate::store::Millis> {
+    httpdate::parse_http_date(s.trim())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as crate::store::Millis)
+}
+
 /// A conditional delete's last-modified time, in seconds since the epoch.
 fn seconds(ms: crate::store::Millis) -> i64 {
     ms.div_euclid(1000)
@@ -36,15 +44,10 @@ fn delete_conditions(req: &S3Request) -> S3Result<DeleteConditions> {
         c.if_match = Some(unquoted_etag(v));
     }
     if let Some(v) = req.header("x-amz-if-match-last-modified-time") {
-        let t = httpdate::parse_http_date(v.trim())
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .ok_or_else(|| {
-                S3Error::invalid_argument(format!(
-                    "Invalid x-amz-if-match-last-modified-time: {v:?}"
-                ))
-            })?;
-        c.last_modified_secs = Some(t.as_secs() as i64);
+        let t = http_date_ms(v).ok_or_else(|| {
+            S3Error::invalid_argument(format!("Invalid x-amz-if-match-last-modified-time: {v:?}"))
+        })?;
+        c.last_modified_secs = Some(seconds(t));
     }
     if let Some(v) = req.header("x-amz-if-match-size") {
         c.size = Some(parse_size(v, "x-amz-if-match-size")?);
@@ -97,9 +100,16 @@ pub async fn delete_objects(state: &S3Api, mut req: S3Request) -> S3Result<S3Res
             .and_then(|()| {
                 let last_modified_secs = match o.last_modified_time.as_deref() {
                     None => None,
-                    Some(t) => Some(seconds(xml::parse_iso8601(t).ok_or_else(|| {
-                        S3Error::invalid_argument(format!("Invalid LastModifiedTime: {t:?}"))
-                    })?)),
+                    // The model says an HTTP date (botocore sends one); ISO 8601 is taken too.
+                    Some(t) => Some(seconds(
+                        xml::parse_iso8601(t)
+                            .or_else(|| http_date_ms(t))
+                            .ok_or_else(|| {
+                                S3Error::invalid_argument(format!(
+                                    "Invalid LastModifiedTime: {t:?}"
+                                ))
+                            })?,
+                    )),
                 };
                 Ok(DeleteTarget {
                     key: o.key.clone(),
