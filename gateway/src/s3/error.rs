@@ -15,6 +15,8 @@ use crate::store::names::MAX_KEY_LEN;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum S3ErrorCode {
     AccessDenied,
+    AccessForbidden,
+    BadRequest,
     AuthorizationHeaderMalformed,
     AuthorizationQueryParametersError,
     BadDigest,
@@ -55,6 +57,7 @@ pub enum S3ErrorCode {
     MissingRequestBodyError,
     MissingSecurityHeader,
     NoSuchBucket,
+    NoSuchCORSConfiguration,
     NoSuchKey,
     NoSuchLifecycleConfiguration,
     NoSuchObjectLockConfiguration,
@@ -81,6 +84,9 @@ impl S3ErrorCode {
         use S3ErrorCode::*;
         match self {
             AccessDenied => "AccessDenied",
+            AccessForbidden => "AccessForbidden",
+            BadRequest => "BadRequest",
+            NoSuchCORSConfiguration => "NoSuchCORSConfiguration",
             AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
             AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
             BadDigest => "BadDigest",
@@ -146,6 +152,7 @@ impl S3ErrorCode {
         use S3ErrorCode::*;
         match self {
             AccessDenied
+            | AccessForbidden
             | InvalidAccessKeyId
             | RequestTimeTooSkewed
             | SignatureDoesNotMatch
@@ -160,6 +167,7 @@ impl S3ErrorCode {
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             MissingContentLength => StatusCode::LENGTH_REQUIRED,
             NoSuchBucket
+            | NoSuchCORSConfiguration
             | NoSuchKey
             | NoSuchLifecycleConfiguration
             | NoSuchObjectLockConfiguration
@@ -226,6 +234,7 @@ impl S3ErrorCode {
             NoSuchBucket => "The specified bucket does not exist.",
             NoSuchKey => "The specified key does not exist.",
             NoSuchTagSet => "The TagSet does not exist.",
+            NoSuchCORSConfiguration => "The CORS configuration does not exist",
             NoSuchUpload => {
                 "The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed."
             }

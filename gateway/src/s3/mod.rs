@@ -8,6 +8,7 @@ pub mod attributes;
 pub mod bucket;
 pub mod checksum;
 pub mod copy;
+pub mod cors;
 pub mod delete;
 pub mod error;
 pub mod get;
@@ -292,6 +293,56 @@ async fn dispatch(state: &S3Api, req: Request<Body>, request_id: &str) -> S3Resu
     if let Some(k) = &key {
         crate::store::check_object_key(k)?;
     }
+    if op == Operation::PreflightCors {
+        // A browser's preflight is never signed.
+        return cors::preflight(state, bucket.as_deref().unwrap_or_default(), &parts.headers);
+    }
+    // A cross-origin request gets the bucket's CORS headers on its answer, success or error.
+    let cors_headers = match (
+        &bucket,
+        parts.headers.get("origin").and_then(|v| v.to_str().ok()),
+    ) {
+        (Some(b), Some(origin)) => cors::response_headers(state, b, &parts.method, origin),
+        _ => HeaderMap::new(),
+    };
+    let vhost = vhost.map(str::to_string);
+    let result = dispatch_authenticated(
+        state, parts, body, op, vhost, bucket, key, query, request_id,
+    )
+    .await;
+    if cors_headers.is_empty() {
+        return result;
+    }
+    match result {
+        Ok(mut r) => {
+            r.headers_mut().extend(cors_headers);
+            Ok(r)
+        }
+        Err(mut e) => {
+            e.headers.extend(cors_headers);
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn dispatch_authenticated(
+    state: &S3Api,
+    parts: http::request::Parts,
+    body: Body,
+    op: Operation,
+    vhost: Option<String>,
+    bucket: Option<String>,
+    key: Option<String>,
+    query: Query,
+    request_id: &str,
+) -> S3Result<S3Response> {
+    let vhost = vhost.as_deref();
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()));
     if op == Operation::PostObject {
         // A browser form upload is authorized by its signed form, not by the request.
         let location = match host {
@@ -367,9 +418,12 @@ async fn run(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
         GetObject => get::get_object(state, req, false).await,
         GetObjectAttributes => attributes::get_object_attributes(state, req).await,
         HeadObject => get::get_object(state, req, true).await,
-        PostObject => Err(S3Error::internal(
-            "PostObject is answered before authentication (dispatch)",
+        PostObject | PreflightCors => Err(S3Error::internal(
+            "answered before authentication (dispatch)",
         )),
+        GetBucketCors => cors::get(state, req).await,
+        PutBucketCors => cors::put(state, req).await,
+        DeleteBucketCors => cors::delete(state, req).await,
         PutObject => put::put_object(state, req).await,
         CopyObject => copy::copy_object(state, req).await,
         DeleteObject => delete::delete_object(state, req).await,

@@ -74,6 +74,10 @@ pub enum Operation {
     GetObjectAttributes,
     HeadObject,
     PostObject,
+    GetBucketCors,
+    PutBucketCors,
+    DeleteBucketCors,
+    PreflightCors,
     PutObject,
     CopyObject,
     DeleteObject,
@@ -123,6 +127,10 @@ impl Operation {
             Operation::GetObject => "GetObject",
             Operation::GetObjectAttributes => "GetObjectAttributes",
             Operation::PostObject => "PostObject",
+            Operation::GetBucketCors => "GetBucketCors",
+            Operation::PutBucketCors => "PutBucketCors",
+            Operation::DeleteBucketCors => "DeleteBucketCors",
+            Operation::PreflightCors => "PreflightCors",
             Operation::HeadObject => "HeadObject",
             Operation::PutObject => "PutObject",
             Operation::CopyObject => "CopyObject",
@@ -151,7 +159,6 @@ impl Operation {
 const UNIMPLEMENTED_BUCKET_SUBRESOURCES: &[&str] = &[
     "accelerate",
     "analytics",
-    "cors",
     "encryption",
     "intelligent-tiering",
     "inventory",
@@ -200,6 +207,10 @@ pub fn resolve(
             Method::GET if q.has("acl") => Ok(GetBucketAcl),
             Method::GET if q.has("tagging") => Ok(GetBucketTagging),
             Method::GET if q.has("lifecycle") => Ok(GetBucketLifecycleConfiguration),
+            Method::GET if q.has("cors") => Ok(GetBucketCors),
+            Method::PUT if q.has("cors") => Ok(PutBucketCors),
+            Method::DELETE if q.has("cors") => Ok(DeleteBucketCors),
+            Method::OPTIONS => Ok(PreflightCors),
             Method::PUT if q.has("lifecycle") => Ok(PutBucketLifecycleConfiguration),
             Method::DELETE if q.has("lifecycle") => Ok(DeleteBucketLifecycle),
             Method::PUT if q.has("tagging") => Ok(PutBucketTagging),
@@ -229,6 +240,7 @@ pub fn resolve(
     }
     let copy_source = headers.contains_key("x-amz-copy-source");
     match *method {
+        Method::OPTIONS => Ok(PreflightCors),
         Method::GET if q.has("uploadId") => Ok(ListParts),
         Method::GET if q.has("tagging") => Ok(GetObjectTagging),
         Method::GET if q.has("retention") => Ok(GetObjectRetention),

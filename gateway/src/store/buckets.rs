@@ -106,6 +106,44 @@ impl Store {
                 // starts without them.
                 w.remove(SYSTEM, &schema::s3_lifecycle_key(&name))?;
                 w.remove(SYSTEM, &schema::scanner_state_key(&name))?;
+                w.remove(SYSTEM, &schema::s3_cors_key(&name))?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+impl Store {
+    /// The bucket's CORS configuration (its XML), if any.
+    pub fn s3_cors(&self, bucket: &str) -> Result<Option<String>, StoreError> {
+        let k = schema::s3_cors_key(bucket);
+        let config = self
+            .meta
+            .read(|r| r.get_record::<S3CorsConfig>(SYSTEM, &k))?;
+        Ok(config.map(|c| c.0))
+    }
+
+    /// Sets (or with `None` removes) the bucket's CORS configuration. The bucket must exist
+    /// (checked in the same transaction).
+    pub async fn set_s3_cors(
+        &self,
+        bucket: &str,
+        config: Option<String>,
+    ) -> Result<(), StoreError> {
+        let b = bucket.to_string();
+        let k = schema::s3_cors_key(bucket);
+        let config = config.map(S3CorsConfig);
+        self.meta
+            .write(move |w| {
+                if w.get(BUCKETS, b.as_bytes())?.is_none() {
+                    return Err(StoreError::NoSuchBucket);
+                }
+                match config {
+                    Some(c) => w.put_record(SYSTEM, &k, &c)?,
+                    None => {
+                        w.remove(SYSTEM, &k)?;
+                    }
+                }
                 Ok(())
             })
             .await

@@ -343,6 +343,11 @@ pub struct ScannerState(pub Vec<u8>);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct S3LifecycleConfig(pub String);
 
+/// A bucket's CORS configuration: the `CORSConfiguration` XML as it was put (checked by
+/// `s3::cors`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3CorsConfig(pub String);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,7 @@
 //! | [`SEQ_KEY`] `seq` | u64 BE, 8 bytes ([`encode_seq`]) | the last sequence number committed (written by every commit) |
 //! | `lifecycle-scan/<bucket>` ([`scanner_state_key`]) | record [`ScannerState`] | the lifecycle scanner's saved progress for the bucket |
 //! | `s3-lifecycle/<bucket>` ([`s3_lifecycle_key`]) | record [`S3LifecycleConfig`] | the bucket's S3 lifecycle configuration |
+//! | `s3-cors/<bucket>` ([`s3_cors_key`]) | record [`S3CorsConfig`] | the bucket's CORS configuration |
 //!
 //! The per-bucket keys are removed when their bucket is deleted.
 //!
@@ -88,8 +89,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::model::{
-    BlobId, BucketInfo, CurrentEntry, PartInfo, S3LifecycleConfig, ScannerState, UploadInfo,
-    VersionRecord,
+    BlobId, BucketInfo, CurrentEntry, PartInfo, S3CorsConfig, S3LifecycleConfig, ScannerState,
+    UploadInfo, VersionRecord,
 };
 
 /// A table of the metadata database: bytes to bytes.
@@ -222,6 +223,7 @@ const SCANNER_STATE_PREFIX: &str = "lifecycle-scan/";
 
 /// `system` key prefix of buckets' S3 lifecycle configurations.
 const S3_LIFECYCLE_PREFIX: &str = "s3-lifecycle/";
+const S3_CORS_PREFIX: &str = "s3-cors/";
 
 /// `lifecycle-scan/<bucket>`.
 pub(crate) fn scanner_state_key(bucket: &str) -> Vec<u8> {
@@ -231,6 +233,11 @@ pub(crate) fn scanner_state_key(bucket: &str) -> Vec<u8> {
 /// `s3-lifecycle/<bucket>`.
 pub(crate) fn s3_lifecycle_key(bucket: &str) -> Vec<u8> {
     format!("{S3_LIFECYCLE_PREFIX}{bucket}").into_bytes()
+}
+
+/// `s3-cors/<bucket>`.
+pub(crate) fn s3_cors_key(bucket: &str) -> Vec<u8> {
+    format!("{S3_CORS_PREFIX}{bucket}").into_bytes()
 }
 
 /// The value of `system` [`SEQ_KEY`].
@@ -281,11 +288,13 @@ pub enum RecordKind {
     ScannerState,
     /// [`S3LifecycleConfig`], in `system` under `s3-lifecycle/<bucket>`.
     S3LifecycleConfig,
+    /// [`S3CorsConfig`], in `system` under `s3-cors/<bucket>`.
+    S3CorsConfig,
 }
 
 impl RecordKind {
     /// Every record type.
-    pub const ALL: [RecordKind; 7] = [
+    pub const ALL: [RecordKind; 8] = [
         RecordKind::BucketInfo,
         RecordKind::VersionRecord,
         RecordKind::CurrentEntry,
@@ -293,6 +302,7 @@ impl RecordKind {
         RecordKind::PartInfo,
         RecordKind::ScannerState,
         RecordKind::S3LifecycleConfig,
+        RecordKind::S3CorsConfig,
     ];
 
     /// The format version this build writes for this record type.
@@ -304,7 +314,8 @@ impl RecordKind {
             | RecordKind::UploadInfo
             | RecordKind::PartInfo
             | RecordKind::ScannerState
-            | RecordKind::S3LifecycleConfig => 1,
+            | RecordKind::S3LifecycleConfig
+            | RecordKind::S3CorsConfig => 1,
         }
     }
 
@@ -318,6 +329,7 @@ impl RecordKind {
             RecordKind::PartInfo => "PartInfo",
             RecordKind::ScannerState => "ScannerState",
             RecordKind::S3LifecycleConfig => "S3LifecycleConfig",
+            RecordKind::S3CorsConfig => "S3CorsConfig",
         }
     }
 }
@@ -404,6 +416,7 @@ record_kinds!(
     PartInfo,
     ScannerState,
     S3LifecycleConfig,
+    S3CorsConfig,
 );
 
 /// Encodes a record in its current version: the version byte, then postcard.
@@ -461,6 +474,7 @@ pub enum StoredRecord {
     PartInfo(PartInfo),
     ScannerState(ScannerState),
     S3LifecycleConfig(S3LifecycleConfig),
+    S3CorsConfig(S3CorsConfig),
 }
 
 impl StoredRecord {
@@ -474,6 +488,7 @@ impl StoredRecord {
             StoredRecord::PartInfo(r) => encode(r),
             StoredRecord::ScannerState(r) => encode(r),
             StoredRecord::S3LifecycleConfig(r) => encode(r),
+            StoredRecord::S3CorsConfig(r) => encode(r),
         }
     }
 }
@@ -489,6 +504,7 @@ pub fn decode_record(kind: RecordKind, bytes: &[u8]) -> Result<StoredRecord, Rec
         RecordKind::PartInfo => StoredRecord::PartInfo(decode(bytes)?),
         RecordKind::ScannerState => StoredRecord::ScannerState(decode(bytes)?),
         RecordKind::S3LifecycleConfig => StoredRecord::S3LifecycleConfig(decode(bytes)?),
+        RecordKind::S3CorsConfig => StoredRecord::S3CorsConfig(decode(bytes)?),
     })
 }
 

@@ -310,10 +310,10 @@ async fn unimplemented_features() {
                 .body("{\"Version\":\"2012-10-17\",\"Statement\":[]}"),
         ),
         (
-            "PUT bucket cors",
-            s.raw("PUT", &format!("/{b}")).query("cors", "").body(
-                "<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod>\
-                     <AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>",
+            "PUT bucket website",
+            s.raw("PUT", &format!("/{b}")).query("website", "").body(
+                "<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix>\
+                     </IndexDocument></WebsiteConfiguration>",
             ),
         ),
         (

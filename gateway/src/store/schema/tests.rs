@@ -382,6 +382,18 @@ fn cases() -> Vec<Case> {
             "S3LifecycleConfig v1, empty",
             R::S3LifecycleConfig(S3LifecycleConfig(String::new())),
         ),
+        case(
+            "s3_cors_config.v1.full.hex",
+            "S3CorsConfig v1 (system s3-cors/<bucket>), with XML",
+            R::S3CorsConfig(S3CorsConfig(
+                "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>".into(),
+            )),
+        ),
+        case(
+            "s3_cors_config.v1.minimal.hex",
+            "S3CorsConfig v1, empty",
+            R::S3CorsConfig(S3CorsConfig(String::new())),
+        ),
     ]
 }
 
@@ -394,6 +406,7 @@ fn kind_of(r: &StoredRecord) -> RecordKind {
         StoredRecord::PartInfo(_) => RecordKind::PartInfo,
         StoredRecord::ScannerState(_) => RecordKind::ScannerState,
         StoredRecord::S3LifecycleConfig(_) => RecordKind::S3LifecycleConfig,
+        StoredRecord::S3CorsConfig(_) => RecordKind::S3CorsConfig,
     }
 }
 
