@@ -24,6 +24,22 @@ pub fn lifecycle_render(config: &serde_json::Value) -> String {
     crate::s3::lifecycle::render(config)
 }
 
+/// A POST Object policy (the `policy` field as sent) checked against form fields: the size
+/// range it allows.
+pub fn post_policy(
+    policy_field: &str,
+    fields: &[(String, String)],
+    bucket: &str,
+    now_ms: i64,
+) -> S3Result<(u64, u64)> {
+    crate::s3::post::check_policy(policy_field, fields, bucket, now_ms)
+}
+
+/// A `CORSConfiguration` document, checked and rendered as PutBucketCors stores it.
+pub fn cors_configuration(body: &[u8]) -> S3Result<String> {
+    crate::s3::cors::check_and_render(body)
+}
+
 /// An `ObjectLockConfiguration` document's default retention (PutObjectLockConfiguration).
 pub fn default_retention(doc: ObjectLockConfiguration) -> S3Result<Option<DefaultRetention>> {
     crate::s3::lock::parse_default_retention(doc)

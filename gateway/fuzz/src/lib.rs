@@ -7,6 +7,7 @@
 
 pub mod auth_request;
 pub mod aws_chunked;
+pub mod browser_form;
 pub mod headers;
 pub mod records;
 pub mod router;

@@ -397,6 +397,23 @@ fn evaluate(
     Ok(limit)
 }
 
+/// The policy of a form (the `policy` field as sent) checked against its fields (name, value)
+/// for `bucket` at `now_ms`: the size range the file must fall in. For the fuzz targets.
+pub(crate) fn check_policy(
+    policy_field: &str,
+    fields: &[(String, String)],
+    bucket: &str,
+    now_ms: i64,
+) -> S3Result<(u64, u64)> {
+    let mut form = Form::default();
+    for (k, v) in fields {
+        form.add(k, v.clone());
+    }
+    let policy = parse_policy(policy_field)?;
+    let limit = evaluate(&policy, &form, bucket, false, now_ms)?;
+    Ok((limit.min, limit.max))
+}
+
 /// The form fields that describe the object, as the headers a PutObject would carry.
 fn object_headers(form: &Form) -> S3Result<HeaderMap> {
     let mut h = HeaderMap::new();
