@@ -333,13 +333,19 @@ fn check(input: Input) {
         input.content_length,
         Some(wire.len() as u64),
     );
+    // Outside the STREAMING-* modes, `Content-Encoding: aws-chunked` frames the body only with
+    // a decoded length beside it (`auth::body`): these modes always send one.
+    let decoded_length = match (input.mode, input.decoded_length) {
+        (Mode::UnsignedAwsChunked | Mode::Sha256AwsChunked, Length::Absent) => Length::Exact,
+        (_, l) => l,
+    };
     set_len(
         "x-amz-decoded-content-length",
-        input.decoded_length,
+        decoded_length,
         decoded_total.or(Some(wire.len() as u64)),
     );
     let lengths_exact = matches!(input.content_length, Length::Absent | Length::Exact)
-        && matches!(input.decoded_length, Length::Absent | Length::Exact);
+        && matches!(decoded_length, Length::Absent | Length::Exact);
     if input.mode.chunked()
         && !input.mode.signed()
         && !matches!(input.mode, Mode::StreamingUnsignedTrailer)

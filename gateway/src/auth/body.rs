@@ -4,8 +4,8 @@
 //! the request headers, and picks a decoder:
 //! - **plain**: the bytes are passed through as they arrive. With `PayloadCheck::Sha256` they are
 //!   hashed, and the hash is compared at the end ([`AuthError::ContentSha256Mismatch`]).
-//! - **aws-chunked** (the `STREAMING-*` payload modes, or `Content-Encoding: aws-chunked` without
-//!   one): the framing `hex-size[;chunk-signature=sig]\r\n data \r\n … 0[;…]\r\n trailers \r\n`
+//! - **aws-chunked** (the `STREAMING-*` payload modes, or `Content-Encoding: aws-chunked` with
+//!   `x-amz-decoded-content-length` without one): the framing `hex-size[;chunk-signature=sig]\r\n data \r\n … 0[;…]\r\n trailers \r\n`
 //!   is decoded by a small state machine. Chunk data is yielded as it arrives (never buffered: a
 //!   chunk may be split over many frames and may be large), hashed incrementally, and its
 //!   signature checked when its last byte has arrived; the final zero-size chunk, the trailers
@@ -108,17 +108,21 @@ impl RequestBody {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .any(|e| e.trim().eq_ignore_ascii_case("aws-chunked"));
+        // Outside the STREAMING-* modes a body is framed as aws-chunked only when the request
+        // says so twice: the encoding, and the decoded length the framing wraps. The encoding
+        // alone names how the object is encoded (AWS strips it), not how the body is sent.
+        let aws_chunked_framing = aws_chunked_encoding && decoded_len.is_some();
         let announced = parse_announced_trailers(headers)?;
         let all_announced = announced.clone();
 
         let (expected_sha, chunked) = match payload {
             PayloadCheck::Unsigned => (
                 None,
-                aws_chunked_encoding.then(|| Chunked::new(None, false, true, announced)),
+                aws_chunked_framing.then(|| Chunked::new(None, false, true, announced)),
             ),
             PayloadCheck::Sha256(h) => (
                 Some(h),
-                aws_chunked_encoding.then(|| Chunked::new(None, false, true, announced)),
+                aws_chunked_framing.then(|| Chunked::new(None, false, true, announced)),
             ),
             PayloadCheck::StreamingUnsignedTrailer => {
                 (None, Some(Chunked::new(None, false, true, announced)))
@@ -1344,6 +1348,15 @@ mod tests {
             drain(&mut b).await.unwrap_err().code(),
             "ContentSha256Mismatch"
         );
+        // The encoding without the decoded length only names the object's encoding: the body
+        // is plain (an empty PUT with `Content-Encoding: gzip, aws-chunked`).
+        let plain = headers(&[
+            ("content-encoding", "gzip, aws-chunked"),
+            ("content-length", "0"),
+        ]);
+        let mut b =
+            RequestBody::new(body_from(b"", &[], false), PayloadCheck::Unsigned, &plain).unwrap();
+        assert_eq!(drain(&mut b).await.unwrap(), b"");
     }
 
     #[tokio::test]
