@@ -173,7 +173,7 @@ pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
         meta,
         checksum: checksum.clone(),
         parts: source.parts.clone(),
-        tags,
+        tags: tags.clone(),
         retention,
         legal_hold,
     };
@@ -201,6 +201,13 @@ pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
     if source.version_id != "null" || src.version_id.is_some() {
         set_header(h, "x-amz-copy-source-version-id", &source.version_id);
     }
+    let facts = crate::lifecycle::expiry::ObjectFacts {
+        key: &req.key,
+        last_modified: outcome.last_modified,
+        size: source.size,
+        tags: &tags,
+    };
+    state.set_expiration(&req.bucket, &facts, h);
     Ok(resp)
 }
 

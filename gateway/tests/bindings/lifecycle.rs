@@ -419,6 +419,26 @@ async fn s3_lifecycle_configurations_are_translated_and_enforced() {
         .await
         .unwrap();
     assert_eq!(got.expiration(), Some(announced.as_str()));
+    let copied = c
+        .copy_object()
+        .bucket("scratch")
+        .key("tmp/copied")
+        .copy_source("scratch/tmp/announced")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        copied
+            .expiration()
+            .is_some_and(|e| e.ends_with("rule-id=\"tmp\"")),
+        "{copied:?}"
+    );
+    c.delete_object()
+        .bucket("scratch")
+        .key("tmp/copied")
+        .send()
+        .await
+        .unwrap();
     let other = c
         .put_object()
         .bucket("scratch")
