@@ -24,7 +24,7 @@ use super::xml::{self, validate_tags};
 use super::{S3Api, S3Request, S3Response, empty_response, headers, response, set_header};
 use crate::auth::post::{FormSignature, verify_form};
 use crate::auth::{AuthError, RequestBody};
-use crate::store::{ChecksumType, NewVersion, WriteConditions};
+use crate::store::WriteConditions;
 
 /// Most bytes of form data before the file (AWS: 20 KiB).
 pub const MAX_PRE_DATA: u64 = 20 * 1024;
@@ -696,24 +696,8 @@ async fn upload(
     let (staged, digests, size) = put::ingest_chunks(store, chunks, &declared, &[], limit).await?;
     let ingested = put::verify_ingested(staged, digests, size, &h, &declared, None).await?;
     drop(file);
-    let checksum = checksum_algorithm(&h)?.and_then(|a| {
-        ingested.digests.get(a).map(|v| crate::store::Checksum {
-            algorithm: a,
-            value: v.to_string(),
-            kind: ChecksumType::FullObject,
-        })
-    });
-    let mut new = NewVersion {
-        data: ingested.data.clone(),
-        size: ingested.size,
-        etag: ingested.digests.etag(),
-        meta,
-        checksum: checksum.clone(),
-        parts: Vec::new(),
-        tags,
-        retention,
-        legal_hold,
-    };
+    let checksum = ingested.checksum(&h)?;
+    let mut new = ingested.version(meta, checksum.clone(), tags, (retention, legal_hold));
     state
         .policies
         .apply_retention(&bucket, &key, &mut new, req.now)

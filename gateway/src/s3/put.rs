@@ -24,6 +24,40 @@ pub struct Ingested {
     pub digests: Digests,
 }
 
+impl Ingested {
+    /// The object's checksum: the declared algorithm's (`headers`), over the whole object.
+    pub fn checksum(&self, headers: &HeaderMap) -> S3Result<Option<Checksum>> {
+        Ok(checksum::requested_algorithm(headers)?.and_then(|a| {
+            self.digests.get(a).map(|v| Checksum {
+                algorithm: a,
+                value: v.to_string(),
+                kind: ChecksumType::FullObject,
+            })
+        }))
+    }
+
+    /// A new single-part object version of these bytes.
+    pub fn version(
+        &self,
+        meta: crate::store::ObjectMeta,
+        checksum: Option<Checksum>,
+        tags: Vec<(String, String)>,
+        lock: (Option<crate::store::Retention>, bool),
+    ) -> NewVersion {
+        NewVersion {
+            data: self.data.clone(),
+            size: self.size,
+            etag: self.digests.etag(),
+            meta,
+            checksum,
+            parts: Vec::new(),
+            tags,
+            retention: lock.0,
+            legal_hold: lock.1,
+        }
+    }
+}
+
 /// The sizes an upload may have (bytes, inclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SizeLimit {
@@ -270,24 +304,13 @@ pub async fn put_object(state: &S3Api, mut req: S3Request) -> S3Result<S3Respons
     }
     precheck_conditions(store, &req.bucket, &req.key, &cond)?;
     let ingested = ingest(store, &mut req.body, &req.headers, &[]).await?;
-    let checksum = checksum::requested_algorithm(&req.headers)?.and_then(|a| {
-        ingested.digests.get(a).map(|v| Checksum {
-            algorithm: a,
-            value: v.to_string(),
-            kind: ChecksumType::FullObject,
-        })
-    });
-    let mut new = NewVersion {
-        data: ingested.data.clone(),
-        size: ingested.size,
-        etag: ingested.digests.etag(),
+    let checksum = ingested.checksum(&req.headers)?;
+    let mut new = ingested.version(
         meta,
-        checksum: checksum.clone(),
-        parts: Vec::new(),
-        tags: tags.clone(),
-        retention,
-        legal_hold,
-    };
+        checksum.clone(),
+        tags.clone(),
+        (retention, legal_hold),
+    );
     state
         .policies
         .apply_retention(&bucket, &req.key, &mut new, req.now)
