@@ -2,7 +2,7 @@
 //! lifecycle scanner and the backup service, each created once) and its wiring ([`Server`]:
 //! opens the data directory, creates the default buckets on first start, binds the S3 and
 //! console ports, builds the routers over the state — the S3 API, the admin API and the health
-//! checks on one port ([`crate::http::Dispatch`]), the console on the other — starts the
+//! checks on one port ([`crate::net::Dispatch`]), the console on the other — starts the
 //! background tasks, and shuts it all down gracefully).
 
 use std::net::SocketAddr;
@@ -18,8 +18,8 @@ use crate::admin::AdminApi;
 use crate::auth::{CredentialStore, Credentials};
 use crate::backup::BackupService;
 use crate::clock::Clock;
-use crate::http::{ConnectionLimits, Dispatch, connection};
 use crate::lifecycle::LifecycleScanner;
+use crate::net::{ConnectionLimits, Dispatch, connection};
 use crate::policy::registry::PolicyRegistry;
 use crate::policy::{PolicyEngine, PolicyError};
 use crate::s3::S3Api;

@@ -15,7 +15,7 @@
 //!   plugins over the store.
 //! - [`s3`]: the S3 API: routing, XML, errors, one handler module per operation family.
 //! - [`admin`]: the admin API (JSON, root only today).
-//! - [`console`], [`http`]: the operator console; sockets, connections, the S3 port's dispatch.
+//! - [`console`], [`net`]: the operator console; sockets, connections, the S3 port's dispatch.
 //! - [`app`]: the application's state and wiring.
 //! - [`cli`]: the command line, one module per command (`lakegate server`, `policy`, `backup`).
 //! - `fuzzing`: entry points for the fuzz targets (`gateway/fuzz`), above everything.
@@ -29,10 +29,10 @@ pub mod clock;
 pub mod console;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod http;
 pub mod lifecycle;
 pub mod local_file;
 pub mod local_key;
+pub mod net;
 pub mod policy;
 pub mod s3;
 pub mod store;

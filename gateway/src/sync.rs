@@ -1,5 +1,5 @@
 //! Locking that survives a panicking holder. A panic in one request is contained to that request
-//! (`http::dispatch`); the state behind the gateway's mutexes is kept consistent by each writer
+//! (`net/dispatch.rs`); the state behind the gateway's mutexes is kept consistent by each writer
 //! (plain counters, maps updated in one step), so a poisoned mutex is taken as it is rather than
 //! failing every later request.
 

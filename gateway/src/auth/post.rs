@@ -6,7 +6,7 @@
 //!   as for any SigV4 request from the `x-amz-credential` scope (date, region, `s3`);
 //!   `x-amz-date` must be a SigV4 time on the scope's day.
 //!
-//! What the policy allows is the S3 layer's business (`s3::post`); this module only says who
+//! What the policy allows is the S3 layer's business (`s3/post.rs`); this module only says who
 //! signed it.
 
 use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};

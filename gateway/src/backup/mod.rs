@@ -11,8 +11,8 @@
 //! - [`run`]: executing plans; [`restore`]: restoring. A binding's `[backup]` settings
 //!   (schedule, generations, events) are parsed with the binding, in
 //!   [`crate::policy::backup_settings`].
-//! - The admin API's backup routes are in `crate::admin::backup`, the `lakegate backup`
-//!   command in `crate::cli::backup`.
+//! - The admin API's backup routes are in `admin/backup.rs`, the `lakegate backup`
+//!   command in `cli/backup.rs`.
 //! - [`BackupService`]: per-bucket serialization of runs and restores, jobs and their
 //!   progress, the scheduler, and the debounced event-driven incremental runs.
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::app::{Server, ServerConfig, root_password_is_weak};
-use crate::http::ConnectionLimits;
+use crate::net::ConnectionLimits;
 use crate::store::StoreOptions;
 
 use super::CliError;
@@ -161,7 +161,7 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
         );
     }
     let insecure = args.insecure_default_credentials;
-    let fd_limit = crate::http::connection::raise_open_files_limit();
+    let fd_limit = crate::net::connection::raise_open_files_limit();
     let mut limits = ConnectionLimits::for_fd_limit(fd_limit);
     if let Some(n) = args.max_connections {
         limits.max_connections = n.max(1);

@@ -272,7 +272,7 @@ impl LifecycleScanner {
     }
 
     /// The builtin lifecycle plugin configured with `config` (an S3 lifecycle configuration as
-    /// translated by `s3::lifecycle`), loaded once per distinct configuration. Blocking.
+    /// translated by `s3/lifecycle.rs`), loaded once per distinct configuration. Blocking.
     pub fn s3_plugin(
         &self,
         config: &str,

@@ -1,5 +1,5 @@
 //! The `[backup]` table of a backup binding: the host-side settings of its backups (schedule,
-//! generations kept, event-driven runs), parsed with the binding file and used by `crate::backup`.
+//! generations kept, event-driven runs), parsed with the binding file and used by the backup service.
 //!
 //! ```toml
 //! [backup]

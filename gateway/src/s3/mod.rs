@@ -1,6 +1,6 @@
 //! The S3 API: routing, XML, errors and one handler module per operation family.
 //!
-//! [`handle`] takes every S3 request the HTTP layer (`crate::http`) hands it: it authenticates,
+//! [`handle`] takes every S3 request the HTTP layer (`net/`) hands it: it authenticates,
 //! routes to an [`Operation`], runs its handler and renders errors as S3 XML. [`S3Api`] is what
 //! the handlers work on.
 
@@ -41,7 +41,7 @@ use router::{Operation, Query};
 /// `RequestHeaderSectionTooLarge`. hyper refuses anything past 256 KiB before we see it.
 const MAX_HEADER_SECTION: usize = 64 * 1024;
 
-/// What every S3 handler works on: the S3 API's share of the application (see `crate::app`).
+/// What every S3 handler works on: the S3 API's share of the application (see `app.rs`).
 pub struct S3Api {
     pub store: Arc<Store>,
     pub credentials: CredentialStore,

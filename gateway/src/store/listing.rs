@@ -8,7 +8,7 @@
 //! incremented; UTF-8 never contains 0xFF), so the keys under it are never iterated beyond the
 //! batch that found it. [`Store::list_current`], [`Store::list_versions`] and
 //! [`Store::list_uploads`] run it over the store's tables; query parsing and rendering are the
-//! caller's (for S3, `s3::list`).
+//! caller's (for S3, `s3/list.rs`).
 //!
 //! Marker rule (ListObjects `marker`, V2 `start-after` / continuation token, versions
 //! `key-marker`): every entry returned sorts strictly after the marker; if the marker itself lies

@@ -344,7 +344,7 @@ pub struct ScannerState(pub Vec<u8>);
 pub struct S3LifecycleConfig(pub String);
 
 /// A bucket's CORS configuration: the `CORSConfiguration` XML as it was put (checked by
-/// `s3::cors`).
+/// `s3/cors.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct S3CorsConfig(pub String);
 

@@ -7,7 +7,7 @@
 //! name the S3 API would refuse. Writes that only act on what already exists (updating a
 //! version's tags or retention, uploading a part of an existing upload, lifecycle actions on
 //! listed items) cannot introduce a name and do not check again. The S3 router applies the same
-//! functions before any work, to answer with S3's own errors (`s3::router`).
+//! functions before any work, to answer with S3's own errors (`s3/router.rs`).
 //!
 //! The key rule protects a store invariant as well as clients: keys never contain NUL, so the
 //! `\0` separators of the metadata keys keep byte order equal to (bucket, key) order.

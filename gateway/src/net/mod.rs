@@ -1,4 +1,4 @@
-//! HTTP: sockets, connections and the first look at every request.
+//! The network side of both ports: sockets, connections and the first look at every request.
 //!
 //! - [`connection`]: one accept loop for both ports, connection caps and timeouts, graceful
 //!   shutdown.
