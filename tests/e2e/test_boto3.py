@@ -19,19 +19,13 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from conftest import make_s3
-from util import md5_file, multipart_etag, write_random
+from util import expect_error, md5_file, multipart_etag, write_random
 
 MiB = 1024 * 1024
 
 
 def err(e: ClientError) -> tuple[int, str]:
     return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]
-
-
-def expect_error(fn, *args, **kw) -> tuple[int, str]:
-    with pytest.raises(ClientError) as ei:
-        fn(*args, **kw)
-    return err(ei.value)
 
 
 def b64(d: bytes) -> str:

@@ -1,16 +1,9 @@
 """CORS: a bucket's rules (boto3 Put/Get/DeleteBucketCors), a browser's unsigned preflight, and
 the Access-Control-* headers on cross-origin answers."""
 
-import pytest
 import urllib3
-from botocore.exceptions import ClientError
 
-
-def expect_error(fn, **kw):
-    with pytest.raises(ClientError) as ei:
-        fn(**kw)
-    r = ei.value.response
-    return r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Code"]
+from util import expect_error
 
 
 def test_cors_rules_preflight_and_response_headers(s3, bucket):

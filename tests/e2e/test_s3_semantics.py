@@ -4,15 +4,7 @@ Content-Encoding as sent, GOVERNANCE to COMPLIANCE."""
 
 import datetime
 
-import pytest
-from botocore.exceptions import ClientError
-
-
-def expect_error(fn, **kw):
-    with pytest.raises(ClientError) as ei:
-        fn(**kw)
-    r = ei.value.response
-    return r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Code"]
+from util import expect_error
 
 
 LOCK = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}}

@@ -78,3 +78,14 @@ def make_tree(root: Path, spec: dict[str, int] = TREE_SPEC, seed: int = 1) -> di
         write_random(root / rel, size, seed=seed * 1000 + i)
         os.utime(root / rel, (old, old))
     return tree(root)
+
+
+def expect_error(fn, *args, **kw) -> tuple[int, str]:
+    """Calls a boto3 operation that must fail; its (HTTP status, S3 error code)."""
+    import pytest
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as ei:
+        fn(*args, **kw)
+    r = ei.value.response
+    return r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Code"]

@@ -305,11 +305,16 @@ async fn dispatch(state: &S3Api, req: Request<Body>, request_id: &str) -> S3Resu
         (Some(b), Some(origin)) => cors::response_headers(state, b, &parts.method, origin),
         _ => HeaderMap::new(),
     };
-    let vhost = vhost.map(str::to_string);
-    let result = dispatch_authenticated(
-        state, parts, body, op, vhost, bucket, key, query, request_id,
-    )
-    .await;
+    let routed = Routed {
+        vhost: vhost.map(str::to_string),
+        parts,
+        body,
+        op,
+        bucket,
+        key,
+        query,
+    };
+    let result = answer(state, routed, request_id).await;
     if cors_headers.is_empty() {
         return result;
     }
@@ -325,18 +330,29 @@ async fn dispatch(state: &S3Api, req: Request<Body>, request_id: &str) -> S3Resu
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn dispatch_authenticated(
-    state: &S3Api,
+/// A request after routing, before authentication.
+struct Routed {
     parts: http::request::Parts,
     body: Body,
     op: Operation,
+    /// The bucket named by the Host header (virtual-host style), if any.
     vhost: Option<String>,
     bucket: Option<String>,
     key: Option<String>,
     query: Query,
-    request_id: &str,
-) -> S3Result<S3Response> {
+}
+
+/// Authenticates a routed request (from its form, for a POST Object) and runs its handler.
+async fn answer(state: &S3Api, routed: Routed, request_id: &str) -> S3Result<S3Response> {
+    let Routed {
+        parts,
+        body,
+        op,
+        vhost,
+        bucket,
+        key,
+        query,
+    } = routed;
     let vhost = vhost.as_deref();
     let host = parts
         .headers

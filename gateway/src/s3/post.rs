@@ -679,7 +679,7 @@ async fn upload(
         ));
     }
     let declared = Declared::of(&h)?;
-    if let Some(a) = checksum_algorithm(&h)?
+    if let Some(a) = super::checksum::requested_algorithm(&h)?
         && let Some(v) = h.get(a.header()).and_then(|v| v.to_str().ok())
     {
         super::checksum::decode_checksum(a, v)?;
@@ -770,11 +770,6 @@ async fn upload(
     }
     put::checksum_response_headers(h, checksum.as_ref());
     Ok(resp)
-}
-
-/// The checksum algorithm the form names (`x-amz-checksum-algorithm` or a value field).
-fn checksum_algorithm(h: &HeaderMap) -> S3Result<Option<crate::store::ChecksumAlgorithm>> {
-    super::checksum::requested_algorithm(h)
 }
 
 /// The body of a POST Object, before any authentication: a plain stream (no aws-chunked
