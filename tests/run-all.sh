@@ -18,7 +18,9 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 PROFILE="${LAKEGATE_PROFILE:-release}"
 E2E_JOBS="${E2E_JOBS:-2}"
 
-step() { printf '\n==> %s  (%s)\n' "$*" "$(date +%H:%M:%S)"; }
+step() {
+  printf '\n==> %s  (%s, %s free)\n' "$*" "$(date +%H:%M:%S)" "$(df -h --output=avail . 2>/dev/null | tail -1 | tr -d ' ')"
+}
 
 # A fresh machine lacks the end-to-end clients Debian packages; install them when we can.
 if ! command -v rclone >/dev/null || ! command -v s3cmd >/dev/null; then

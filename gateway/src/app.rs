@@ -18,6 +18,7 @@ use crate::admin::AdminApi;
 use crate::auth::{CredentialStore, Credentials};
 use crate::backup::BackupService;
 use crate::clock::Clock;
+use crate::iam::{BucketPolicies, Identities};
 use crate::lifecycle::LifecycleScanner;
 use crate::net::{ConnectionLimits, Dispatch, connection};
 use crate::policy::registry::PolicyRegistry;
@@ -75,6 +76,8 @@ pub enum ServerError {
     Backup(#[from] crate::backup::BackupError),
     #[error(transparent)]
     LocalKey(#[from] crate::local_key::LocalKeyError),
+    #[error("cannot load the identities: {0}")]
+    Identities(#[from] crate::iam::IamError),
     #[error("no random bytes from the operating system")]
     Random,
     #[error(
@@ -120,6 +123,10 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// The access keys requests may be signed with.
     pub credentials: CredentialStore,
+    /// Users, groups, policies and access keys.
+    pub identities: Arc<Identities>,
+    /// Buckets' policies.
+    pub bucket_policies: Arc<BucketPolicies>,
     /// The region this server answers for.
     pub region: String,
     /// Base domains for virtual-host-style requests.
@@ -139,6 +146,8 @@ impl AppState {
         S3Api {
             store: self.store.clone(),
             credentials: self.credentials.clone(),
+            identities: self.identities.clone(),
+            bucket_policies: self.bucket_policies.clone(),
             domains: self.domains.clone(),
             region: self.region.clone(),
             policies: self.policies.clone(),
@@ -153,6 +162,7 @@ impl AppState {
         AdminApi {
             store: self.store.clone(),
             credentials: self.credentials.clone(),
+            identities: self.identities.clone(),
             region: self.region.clone(),
             policies: self.policies.clone(),
             clock: self.clock.clone(),
@@ -272,6 +282,12 @@ impl Server {
             }
         };
         tracing::info!(target = %backup_target.url(), "backup target");
+        let identities = Arc::new(Identities::load(
+            store.clone(),
+            local_key.clone(),
+            config.root.access_key.clone(),
+            config.root.secret_key.clone(),
+        )?);
         let backup = BackupService::new(
             store.clone(),
             policies.clone(),
@@ -282,7 +298,9 @@ impl Server {
         );
         let app = AppState {
             store: store.clone(),
-            credentials: CredentialStore::new(config.root.clone()),
+            credentials: CredentialStore::from_identities(identities.clone()),
+            identities,
+            bucket_policies: Arc::new(BucketPolicies::new(store.clone())),
             region: config.region.clone(),
             domains: config.domains.clone(),
             policies: policies.clone(),

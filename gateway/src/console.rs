@@ -69,10 +69,15 @@ impl Console {
     }
 
     fn credentials_match(&self, access_key: &str, secret_key: &str) -> bool {
-        let root = self.credentials.root();
-        let user_ok = root.access_key.as_bytes().ct_eq(access_key.as_bytes());
-        let secret_ok = root.secret_key.as_bytes().ct_eq(secret_key.as_bytes());
-        (user_ok & secret_ok).into()
+        let Some(root) = self.credentials.lookup(access_key) else {
+            return false;
+        };
+        if !matches!(root.owner, crate::iam::KeyOwner::Root) {
+            return false;
+        }
+        // Access keys are not secret (the lookup found this one); the secret is compared in
+        // constant time.
+        root.secret.as_bytes().ct_eq(secret_key.as_bytes()).into()
     }
 }
 

@@ -7,8 +7,10 @@
 //! - [`store`], [`local_key`]: blobs through OpenDAL, metadata in redb, versioning and
 //!   object-lock rules, listing, bucket-name and key rules, the on-disk schema; the gateway's own
 //!   secret key.
-//! - [`clock`], [`auth`]: the data plane's time; SigV4/SigV2 verification and the verified
-//!   request body.
+//! - [`clock`], [`iam`]: the data plane's time; identities, the IAM policy language and the one
+//!   evaluator every request goes through.
+//! - [`auth`]: SigV4/SigV2 verification against the identities' keys and the verified request
+//!   body.
 //! - [`policy`]: WebAssembly policy plugins, their bindings to buckets (the defaults built in),
 //!   hot reload, suites.
 //! - [`lifecycle`], [`backup`]: the lifecycle scanner and the backup service, which drive the
@@ -29,6 +31,7 @@ pub mod clock;
 pub mod console;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod iam;
 pub mod lifecycle;
 pub mod local_file;
 pub mod local_key;

@@ -26,6 +26,8 @@ pub enum Purpose {
     BackupManifest,
     /// HMAC-SHA256 over compiled plugin artifacts in the plugin cache.
     PluginCache,
+    /// AES-256-GCM sealing of identities' secret keys in the metadata database.
+    IdentitySecret,
 }
 
 impl Purpose {
@@ -33,6 +35,7 @@ impl Purpose {
         match self {
             Purpose::BackupManifest => b"lakegate backup manifest v1",
             Purpose::PluginCache => b"lakegate plugin cache v1",
+            Purpose::IdentitySecret => b"lakegate identity secret v1",
         }
     }
 }
@@ -48,7 +51,14 @@ pub enum LocalKeyError {
     Invalid { path: PathBuf },
     #[error("no random bytes for the local key")]
     Random,
+    /// A sealed value that does not open under this key: another gateway's key, another
+    /// owner (`aad`), or tampered bytes.
+    #[error("a sealed secret does not open with this gateway's local key")]
+    Unsealable,
 }
+
+/// Length of the nonce in front of every sealed value.
+pub const SEAL_NONCE_LEN: usize = 12;
 
 /// The gateway's local key (see the module docs). Never printed.
 #[derive(Clone)]
@@ -161,6 +171,65 @@ impl LocalKey {
         out
     }
 
+    /// The AES-256-GCM key for `purpose` (HKDF-SHA256 as for [`LocalKey::hmac_key`]).
+    fn aead_key(&self, purpose: Purpose) -> ring::aead::LessSafeKey {
+        let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, &[]).extract(&self.secret);
+        let info = [purpose.label()];
+        match prk.expand(&info, &ring::aead::AES_256_GCM) {
+            Ok(okm) => ring::aead::LessSafeKey::new(ring::aead::UnboundKey::from(okm)),
+            // Only outputs longer than 255 hash lengths fail; 32 bytes never does.
+            Err(_) => unreachable!("HKDF output of one hash length"),
+        }
+    }
+
+    /// Seals `plain` for `purpose`, bound to `aad` (who owns it, e.g. an access key): a random
+    /// 12-byte nonce followed by the AES-256-GCM ciphertext and tag.
+    pub fn seal(
+        &self,
+        purpose: Purpose,
+        aad: &[u8],
+        plain: &[u8],
+    ) -> Result<Vec<u8>, LocalKeyError> {
+        use ring::rand::SecureRandom;
+        let mut nonce = [0u8; SEAL_NONCE_LEN];
+        ring::rand::SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| LocalKeyError::Random)?;
+        let mut out = Vec::with_capacity(SEAL_NONCE_LEN + plain.len() + 16);
+        out.extend_from_slice(&nonce);
+        let mut body = plain.to_vec();
+        self.aead_key(purpose)
+            .seal_in_place_append_tag(
+                ring::aead::Nonce::assume_unique_for_key(nonce),
+                ring::aead::Aad::from(aad),
+                &mut body,
+            )
+            .map_err(|_| LocalKeyError::Unsealable)?;
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Opens what [`LocalKey::seal`] made for the same `purpose` and `aad`.
+    pub fn open(
+        &self,
+        purpose: Purpose,
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, LocalKeyError> {
+        if sealed.len() < SEAL_NONCE_LEN + 16 {
+            return Err(LocalKeyError::Unsealable);
+        }
+        let (nonce, body) = sealed.split_at(SEAL_NONCE_LEN);
+        let nonce = ring::aead::Nonce::try_assume_unique_for_key(nonce)
+            .map_err(|_| LocalKeyError::Unsealable)?;
+        let mut body = body.to_vec();
+        let plain = self
+            .aead_key(purpose)
+            .open_in_place(nonce, ring::aead::Aad::from(aad), &mut body)
+            .map_err(|_| LocalKeyError::Unsealable)?;
+        Ok(plain.to_vec())
+    }
+
     /// Whether `tag` is the HMAC-SHA256 of `data` for `purpose` (constant time).
     pub fn verify(&self, purpose: Purpose, data: &[u8], tag: &[u8]) -> bool {
         hmac::verify(&self.hmac_key(purpose), data, tag).is_ok()
@@ -212,6 +281,44 @@ mod tests {
             .unwrap();
         assert!(LocalKey::load_or_create(&d).is_err());
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_the_same_key_purpose_and_owner() {
+        let k = LocalKey::from_bytes([3; KEY_LEN]);
+        let sealed = k
+            .seal(Purpose::IdentitySecret, b"alice", b"s3cret")
+            .unwrap();
+        assert_eq!(sealed.len(), SEAL_NONCE_LEN + 6 + 16);
+        assert!(!sealed.windows(6).any(|w| w == b"s3cret"));
+        assert_eq!(
+            k.open(Purpose::IdentitySecret, b"alice", &sealed).unwrap(),
+            b"s3cret"
+        );
+        // Fresh nonce each time.
+        assert_ne!(
+            sealed,
+            k.seal(Purpose::IdentitySecret, b"alice", b"s3cret")
+                .unwrap()
+        );
+        assert!(k.open(Purpose::IdentitySecret, b"bob", &sealed).is_err());
+        assert!(k.open(Purpose::BackupManifest, b"alice", &sealed).is_err());
+        let other = LocalKey::from_bytes([4; KEY_LEN]);
+        assert!(
+            other
+                .open(Purpose::IdentitySecret, b"alice", &sealed)
+                .is_err()
+        );
+        let mut tampered = sealed.clone();
+        tampered[SEAL_NONCE_LEN] ^= 1;
+        assert!(
+            k.open(Purpose::IdentitySecret, b"alice", &tampered)
+                .is_err()
+        );
+        assert!(
+            k.open(Purpose::IdentitySecret, b"alice", &sealed[..10])
+                .is_err()
+        );
     }
 
     #[test]

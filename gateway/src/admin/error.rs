@@ -32,7 +32,7 @@ impl AdminError {
         AdminError::new(
             StatusCode::FORBIDDEN,
             "AccessDenied",
-            "The admin API requires a request signed by the root credentials.",
+            "Access denied: the request is not signed by a key allowed this action.",
         )
     }
 

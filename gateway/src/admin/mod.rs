@@ -10,7 +10,9 @@
 pub mod backup;
 pub mod clock;
 pub mod error;
+pub mod identities;
 pub mod lifecycle;
+pub mod minio;
 pub mod policies;
 
 use std::collections::HashMap;
@@ -25,6 +27,8 @@ pub use error::{AdminError, AdminResult};
 use crate::auth::{self, CredentialStore, RequestBody};
 use crate::backup::BackupService;
 use crate::clock::Clock;
+use crate::iam::condition::ConditionContext;
+use crate::iam::{Caller, Identities};
 use crate::lifecycle::LifecycleScanner;
 use crate::policy::registry::PolicyRegistry;
 use crate::s3::error::S3Error;
@@ -37,6 +41,8 @@ pub const PREFIX: &str = "/lakegate/admin/v1/";
 pub struct AdminApi {
     pub store: Arc<Store>,
     pub credentials: CredentialStore,
+    /// Who may do what: every admin request is judged by its IAM action.
+    pub identities: Arc<Identities>,
     /// The region request signatures are scoped to.
     pub region: String,
     pub policies: Arc<PolicyRegistry>,
@@ -47,9 +53,10 @@ pub struct AdminApi {
     pub body_read_timeout: Duration,
 }
 
-/// Whether a request is for the admin API (path-style requests under [`PREFIX`]).
+/// Whether a request is for an admin API (path-style requests under [`PREFIX`], or MinIO's
+/// under [`minio::PREFIX`]).
 pub fn is_admin_path(path: &str, vhost_bucket: Option<&str>) -> bool {
-    vhost_bucket.is_none() && path.starts_with(PREFIX)
+    vhost_bucket.is_none() && (path.starts_with(PREFIX) || minio::is_minio_admin_path(path))
 }
 
 /// Every route of the admin API: the path after [`PREFIX`], parsed.
@@ -79,6 +86,30 @@ pub enum Route<'a> {
     Job(&'a str),
     /// `clock`
     Clock,
+    /// `iam/users`
+    Users,
+    /// `iam/users/{access_key}`
+    User(&'a str),
+    /// `iam/users/{access_key}/enable` (`true`) or `/disable`
+    UserStatus(&'a str, bool),
+    /// `iam/groups`
+    Groups,
+    /// `iam/groups/{name}`
+    Group(&'a str),
+    /// `iam/groups/{name}/remove-members`
+    GroupRemoveMembers(&'a str),
+    /// `iam/groups/{name}/enable` (`true`) or `/disable`
+    GroupStatus(&'a str, bool),
+    /// `iam/policies`
+    IamPolicies,
+    /// `iam/policies/{name}`
+    IamPolicy(&'a str),
+    /// `iam/attach` (`true`) or `iam/detach`
+    Attachment(bool),
+    /// `iam/access-keys`
+    AccessKeys,
+    /// `iam/access-keys/{access_key}`
+    AccessKey(&'a str),
 }
 
 impl<'a> Route<'a> {
@@ -104,6 +135,21 @@ impl<'a> Route<'a> {
             ["jobs"] | ["jobs", ""] => Route::Jobs,
             ["jobs", id] => Route::Job(id),
             ["clock"] => Route::Clock,
+            ["iam", "users"] => Route::Users,
+            ["iam", "users", ak] => Route::User(ak),
+            ["iam", "users", ak, "enable"] => Route::UserStatus(ak, true),
+            ["iam", "users", ak, "disable"] => Route::UserStatus(ak, false),
+            ["iam", "groups"] => Route::Groups,
+            ["iam", "groups", g] => Route::Group(g),
+            ["iam", "groups", g, "remove-members"] => Route::GroupRemoveMembers(g),
+            ["iam", "groups", g, "enable"] => Route::GroupStatus(g, true),
+            ["iam", "groups", g, "disable"] => Route::GroupStatus(g, false),
+            ["iam", "policies"] => Route::IamPolicies,
+            ["iam", "policies", p] => Route::IamPolicy(p),
+            ["iam", "attach"] => Route::Attachment(true),
+            ["iam", "detach"] => Route::Attachment(false),
+            ["iam", "access-keys"] => Route::AccessKeys,
+            ["iam", "access-keys", ak] => Route::AccessKey(ak),
             _ => return None,
         })
     }
@@ -114,13 +160,104 @@ impl<'a> Route<'a> {
             Route::Binding(_) => "GET, PUT, DELETE",
             Route::Plugin(_) => "PUT",
             Route::Clock => "GET, PUT",
-            Route::LifecycleRun(_) | Route::BackupRun(_) | Route::BackupRestore(_) => "POST",
+            Route::LifecycleRun(_)
+            | Route::BackupRun(_)
+            | Route::BackupRestore(_)
+            | Route::UserStatus(..)
+            | Route::GroupRemoveMembers(_)
+            | Route::GroupStatus(..)
+            | Route::Attachment(_) => "POST",
+            Route::User(_) | Route::Group(_) | Route::IamPolicy(_) | Route::AccessKey(_) => {
+                "GET, PUT, DELETE"
+            }
+            Route::AccessKeys => "GET, POST",
+            Route::Users | Route::Groups | Route::IamPolicies => "GET",
             Route::Policies
             | Route::Lifecycle(_)
             | Route::Backups
             | Route::Backup(_)
             | Route::Jobs
             | Route::Job(_) => "GET",
+        }
+    }
+
+    /// The IAM action a request on this route needs, and the resource it acts on.
+    pub fn permission(&self, method: &Method) -> (&'static str, String) {
+        let any = || "arn:aws:s3:::*".to_string();
+        let bucket = |b: &str| format!("arn:aws:s3:::{b}");
+        let by_method = |get, put, delete| match *method {
+            Method::PUT => put,
+            Method::DELETE => delete,
+            _ => get,
+        };
+        match *self {
+            Route::Policies => ("lakegate:ListPolicyBindings", any()),
+            Route::Binding(_) => (
+                by_method(
+                    "lakegate:GetPolicyBinding",
+                    "lakegate:PutPolicyBinding",
+                    "lakegate:DeletePolicyBinding",
+                ),
+                any(),
+            ),
+            Route::Plugin(_) => ("lakegate:PutPlugin", any()),
+            Route::Lifecycle(b) => ("lakegate:GetLifecycleStatus", bucket(b)),
+            Route::LifecycleRun(b) => ("lakegate:RunLifecycle", bucket(b)),
+            Route::Backups => ("lakegate:ListBackups", any()),
+            Route::Backup(b) => ("lakegate:GetBackupStatus", bucket(b)),
+            Route::BackupRun(b) => ("lakegate:RunBackup", bucket(b)),
+            Route::BackupRestore(b) => ("lakegate:RestoreBackup", bucket(b)),
+            Route::Jobs => ("lakegate:ListJobs", any()),
+            Route::Job(_) => ("lakegate:GetJob", any()),
+            Route::Clock => (
+                by_method(
+                    "lakegate:GetClock",
+                    "lakegate:SetClock",
+                    "lakegate:SetClock",
+                ),
+                any(),
+            ),
+            Route::Users => ("admin:ListUsers", any()),
+            Route::User(_) => (
+                by_method("admin:GetUser", "admin:CreateUser", "admin:DeleteUser"),
+                any(),
+            ),
+            Route::UserStatus(_, true) => ("admin:EnableUser", any()),
+            Route::UserStatus(_, false) => ("admin:DisableUser", any()),
+            Route::Groups => ("admin:ListGroups", any()),
+            Route::Group(_) => (
+                by_method(
+                    "admin:GetGroup",
+                    "admin:AddUserToGroup",
+                    "admin:RemoveUserFromGroup",
+                ),
+                any(),
+            ),
+            Route::GroupRemoveMembers(_) => ("admin:RemoveUserFromGroup", any()),
+            Route::GroupStatus(_, true) => ("admin:EnableGroup", any()),
+            Route::GroupStatus(_, false) => ("admin:DisableGroup", any()),
+            Route::IamPolicies => ("admin:GetPolicy", any()),
+            Route::IamPolicy(_) => (
+                by_method(
+                    "admin:GetPolicy",
+                    "admin:CreatePolicy",
+                    "admin:DeletePolicy",
+                ),
+                any(),
+            ),
+            Route::Attachment(_) => ("admin:AttachUserOrGroupPolicy", any()),
+            Route::AccessKeys => match *method {
+                Method::POST => ("admin:CreateServiceAccount", any()),
+                _ => ("admin:ListServiceAccounts", any()),
+            },
+            Route::AccessKey(_) => (
+                by_method(
+                    "admin:ListServiceAccounts",
+                    "admin:UpdateServiceAccount",
+                    "admin:RemoveServiceAccount",
+                ),
+                any(),
+            ),
         }
     }
 
@@ -135,7 +272,15 @@ impl<'a> Route<'a> {
 }
 
 /// Handles one admin request: authenticates, routes, runs the handler, renders JSON.
-pub async fn handle(api: &AdminApi, parts: http::request::Parts, body: Body) -> Response<Body> {
+pub async fn handle(
+    api: &AdminApi,
+    parts: http::request::Parts,
+    body: Body,
+    request_id: &str,
+) -> Response<Body> {
+    if minio::is_minio_admin_path(parts.uri.path()) {
+        return minio::handle(api, parts, body, request_id).await;
+    }
     let is_head = parts.method == Method::HEAD;
     match run(api, parts, body).await {
         Ok(r) => r,
@@ -156,7 +301,7 @@ async fn run(
     body: Body,
 ) -> AdminResult<Response<Body>> {
     crate::s3::check_header_section(&parts).map_err(body_error)?;
-    let body = authorize(api, &parts, body)?;
+    let (caller, body) = authenticate(api, &parts, body)?;
     let rest = parts.uri.path().strip_prefix(PREFIX).unwrap_or_default();
     let Some(route) = Route::parse(rest) else {
         return Err(AdminError::not_found(format!(
@@ -167,8 +312,10 @@ async fn run(
     if !route.allows(&parts.method) {
         return Err(AdminError::method_not_allowed(route.allowed()));
     }
+    authorize(api, &caller, &route, &parts.method)?;
     let query = Query::parse(parts.uri.query())?;
     let method = &parts.method;
+    let now = api.clock.now();
     match route {
         Route::Policies => policies::list(api),
         Route::Binding(name) => policies::binding(api, method, name, body).await,
@@ -182,13 +329,56 @@ async fn run(
         Route::Jobs => backup::jobs(api),
         Route::Job(id) => backup::job(api, id),
         Route::Clock => clock::clock(api, method, body).await,
+        Route::Users => identities::list_users(api),
+        Route::User(ak) => identities::user(api, &caller, method, ak, body, now).await,
+        Route::UserStatus(ak, on) => identities::set_user_status(api, &caller, ak, on, now).await,
+        Route::Groups => identities::list_groups(api),
+        Route::Group(g) => identities::group(api, &caller, method, g, body, now).await,
+        Route::GroupRemoveMembers(g) => {
+            identities::remove_members(api, &caller, g, body, now).await
+        }
+        Route::GroupStatus(g, on) => identities::set_group_status(api, &caller, g, on, now).await,
+        Route::IamPolicies => identities::list_policies(api),
+        Route::IamPolicy(p) => identities::policy(api, &caller, method, p, body, now).await,
+        Route::Attachment(attach) => identities::attachment(api, &caller, body, attach, now).await,
+        Route::AccessKeys if method == Method::POST => {
+            identities::create_access_key(api, &caller, body, now).await
+        }
+        Route::AccessKeys => identities::list_access_keys(api, query.get("user")),
+        Route::AccessKey(ak) => identities::access_key(api, &caller, method, ak, body, now).await,
     }
 }
 
-/// The one authentication step: the request must be signed by the root credentials (IAM
-/// actions come later). Any failure (unsigned, unknown key, bad signature, expired) is
-/// `AccessDenied`; the reason goes to the debug log only.
-fn authorize(api: &AdminApi, parts: &http::request::Parts, body: Body) -> AdminResult<RequestBody> {
+/// The one authorisation step: the caller must be allowed the route's IAM action (the root
+/// user always is).
+fn authorize(
+    api: &AdminApi,
+    caller: &Caller,
+    route: &Route<'_>,
+    method: &Method,
+) -> AdminResult<()> {
+    let (action, resource) = route.permission(method);
+    let mut context = ConditionContext::new();
+    if api
+        .identities
+        .authorize(caller, action, &resource, &mut context, None)
+        .is_allowed()
+    {
+        Ok(())
+    } else {
+        tracing::debug!(caller = ?caller.access_key(), action, "admin request refused");
+        Err(AdminError::access_denied())
+    }
+}
+
+/// The one authentication step: the request must be signed by a known key. Any failure
+/// (unsigned, unknown key, bad signature, expired) is `AccessDenied`; the reason goes to the
+/// debug log only.
+fn authenticate(
+    api: &AdminApi,
+    parts: &http::request::Parts,
+    body: Body,
+) -> AdminResult<(Caller, RequestBody)> {
     let authenticated = auth::authenticate(
         parts,
         None,
@@ -200,12 +390,12 @@ fn authorize(api: &AdminApi, parts: &http::request::Parts, body: Body) -> AdminR
         tracing::debug!(reason = %e, "admin request not authenticated");
         AdminError::access_denied()
     })?;
-    if authenticated.access_key != api.credentials.root().access_key {
-        return Err(AdminError::access_denied());
-    }
     let body = RequestBody::new(body, authenticated.payload.clone(), &parts.headers)
         .map_err(body_error)?;
-    Ok(body.with_read_timeout(api.body_read_timeout))
+    Ok((
+        Caller::Key(authenticated.key),
+        body.with_read_timeout(api.body_read_timeout),
+    ))
 }
 
 /// Reads a whole request body of at most `limit` bytes.

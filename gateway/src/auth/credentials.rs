@@ -1,4 +1,11 @@
-//! The credential store: access keys and their secrets.
+//! The credential store: which keys may sign requests, and their secrets.
+//!
+//! In the gateway it reads the identities' snapshot (`iam/identity.rs`), so a new, disabled or
+//! removed key takes effect on the next request; tools and tests use one fixed key.
+
+use std::sync::Arc;
+
+use crate::iam::{Identities, KeyOwner, SigningKey};
 
 /// One access key and its secret. `Debug` never prints the secret.
 #[derive(Clone)]
@@ -16,23 +23,45 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// The access keys the gateway accepts. Today: the root credentials.
+#[derive(Debug, Clone)]
+enum Keys {
+    /// One key, with root's permissions.
+    Fixed(Arc<SigningKey>),
+    Identities(Arc<Identities>),
+}
+
+/// The keys the gateway accepts.
 #[derive(Debug, Clone)]
 pub struct CredentialStore {
-    root: Credentials,
+    keys: Keys,
 }
 
 impl CredentialStore {
+    /// A store of one key, the root user's (tools and tests).
     pub fn new(root: Credentials) -> Self {
-        CredentialStore { root }
+        CredentialStore {
+            keys: Keys::Fixed(Arc::new(SigningKey {
+                access_key: root.access_key,
+                secret: root.secret_key,
+                owner: KeyOwner::Root,
+                session_token_sha256: None,
+                expires: None,
+            })),
+        }
     }
 
-    /// The credentials for an access key, if it exists.
-    pub fn lookup(&self, access_key: &str) -> Option<&Credentials> {
-        (self.root.access_key == access_key).then_some(&self.root)
+    /// The gateway's store: every enabled key of the identities.
+    pub fn from_identities(identities: Arc<Identities>) -> Self {
+        CredentialStore {
+            keys: Keys::Identities(identities),
+        }
     }
 
-    pub fn root(&self) -> &Credentials {
-        &self.root
+    /// The key `access_key` names, if it may sign now.
+    pub fn lookup(&self, access_key: &str) -> Option<Arc<SigningKey>> {
+        match &self.keys {
+            Keys::Fixed(k) => (k.access_key == access_key).then(|| k.clone()),
+            Keys::Identities(ids) => ids.signing_key(access_key, crate::store::now_millis()),
+        }
     }
 }

@@ -74,9 +74,15 @@ impl std::fmt::Debug for PayloadCheck {
 pub struct Authenticated {
     /// The access key that signed the request.
     pub access_key: String,
+    /// That key, with whose permissions it signs.
+    pub key: std::sync::Arc<crate::iam::SigningKey>,
     /// What the body must satisfy.
     pub payload: PayloadCheck,
 }
+
+/// The `region` argument of [`authenticate`] that takes a SigV4 scope naming any region (MinIO's
+/// admin clients sign with an empty one).
+pub const ANY_REGION: &str = "";
 
 /// Verifies the request's signature (SigV4 header or query, SigV2 header or query).
 ///

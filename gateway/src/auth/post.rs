@@ -38,7 +38,7 @@ pub fn verify_form(
     region: &str,
 ) -> Result<Authenticated, AuthError> {
     let form = SignatureLocation::Form;
-    let (access_key, computed, provided) = match signature {
+    let (access_key, key, computed, provided) = match signature {
         FormSignature::V2 {
             access_key,
             signature,
@@ -48,8 +48,8 @@ pub fn verify_form(
                 .ok_or_else(|| AuthError::UnknownAccessKey {
                     access_key: access_key.to_string(),
                 })?;
-            let computed = super::sigv2::sign(&creds.secret_key, policy.as_bytes());
-            (access_key.to_string(), computed, signature)
+            let computed = super::sigv2::sign(&creds.secret, policy.as_bytes());
+            (access_key.to_string(), creds, computed, signature)
         }
         FormSignature::V4 {
             algorithm,
@@ -77,9 +77,9 @@ pub fn verify_form(
             })?;
             let day = parse_scope_date(&credential.date)
                 .ok_or_else(|| form.malformed("Invalid credential date."))?;
-            let key = generate_signing_key(&creds.secret_key, day, &credential.region, "s3");
-            let computed = calculate_signature(key.as_ref(), policy.as_bytes());
-            (credential.access_key, computed, signature)
+            let signing_key = generate_signing_key(&creds.secret, day, &credential.region, "s3");
+            let computed = calculate_signature(signing_key.as_ref(), policy.as_bytes());
+            (credential.access_key, creds, computed, signature)
         }
     };
     if !ct_eq(computed.as_bytes(), provided.as_bytes()) {
@@ -92,6 +92,7 @@ pub fn verify_form(
     }
     Ok(Authenticated {
         access_key,
+        key,
         payload: PayloadCheck::Unsigned,
     })
 }

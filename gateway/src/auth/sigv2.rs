@@ -201,7 +201,7 @@ fn verify(
             access_key: access_key.to_string(),
         })?;
     let sts = string_to_sign(parts, vhost_bucket, query, date_line);
-    let computed = sign(&creds.secret_key, &sts);
+    let computed = sign(&creds.secret, &sts);
     // A path-style bucket request (`/bucket`) may be signed over the bucket's canonical
     // resource `/bucket/` (botocore does so for every bucket operation).
     let path = parts.uri.path();
@@ -210,10 +210,7 @@ fn verify(
         || bucket_only && {
             let alt =
                 string_to_sign_for(parts, vhost_bucket, &format!("{path}/"), query, date_line);
-            ct_eq(
-                sign(&creds.secret_key, &alt).as_bytes(),
-                signature.as_bytes(),
-            )
+            ct_eq(sign(&creds.secret, &alt).as_bytes(), signature.as_bytes())
         };
     if !matches {
         let sts_text = String::from_utf8_lossy(&sts).into_owned();
@@ -227,6 +224,7 @@ fn verify(
     }
     Ok(Authenticated {
         access_key: access_key.to_string(),
+        key: creds,
         payload: PayloadCheck::Unsigned,
     })
 }

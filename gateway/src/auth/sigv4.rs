@@ -137,7 +137,7 @@ impl Credential {
         expected: &str,
         form: SignatureLocation,
     ) -> Result<(), AuthError> {
-        if self.region == expected {
+        if self.region == expected || expected == super::ANY_REGION {
             return Ok(());
         }
         Err(AuthError::WrongRegion {
@@ -434,7 +434,7 @@ fn verify(
     let scope_time = parse_scope_date(&p.credential.date)
         .ok_or_else(|| p.form.malformed("Invalid credential date."))?;
     let signing_key =
-        generate_signing_key(&creds.secret_key, scope_time, &p.credential.region, SERVICE);
+        generate_signing_key(&creds.secret, scope_time, &p.credential.region, SERVICE);
     let scope = p.credential.scope();
     let signed: Vec<&str> = p.signed_headers.iter().map(String::as_str).collect();
     let presigned = p.form == SignatureLocation::Query;
@@ -480,6 +480,7 @@ fn verify(
     };
     Ok(Authenticated {
         access_key: p.credential.access_key,
+        key: creds,
         payload,
     })
 }

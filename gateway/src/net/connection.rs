@@ -192,8 +192,10 @@ pub async fn serve<S, F>(
                 let service = {
                     let activity = activity.clone();
                     let handler = handler.clone();
-                    hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                    hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                         let guard = InFlight::start(activity.clone());
+                        // Who is asking, for policies' aws:SourceIp.
+                        req.extensions_mut().insert(crate::s3::access::ClientAddr(peer));
                         let fut = handler(req.map(Body::new));
                         async move {
                             let resp = fut.await;

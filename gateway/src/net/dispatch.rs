@@ -64,7 +64,7 @@ impl Dispatch {
         }
         // Only a path under the admin prefix needs the virtual-host check (most requests stop
         // here, so the S3 API's own routing is the only parse of the Host header they get).
-        if !path.starts_with(admin::PREFIX) {
+        if !path.starts_with(admin::PREFIX) && !path.starts_with(admin::minio::PREFIX) {
             return Destination::S3;
         }
         let host = req
@@ -106,12 +106,17 @@ impl Dispatch {
                 Destination::Admin => {
                     tracing::Span::current().record("op", "Admin");
                     let (parts, body) = req.into_parts();
-                    std::panic::AssertUnwindSafe(admin::handle(&self.admin, parts, body))
-                        .catch_unwind()
-                        .await
-                        .unwrap_or_else(|_| {
-                            AdminError::internal("request handler panicked").into_response(is_head)
-                        })
+                    std::panic::AssertUnwindSafe(admin::handle(
+                        &self.admin,
+                        parts,
+                        body,
+                        &request_id,
+                    ))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| {
+                        AdminError::internal("request handler panicked").into_response(is_head)
+                    })
                 }
                 Destination::S3 => {
                     std::panic::AssertUnwindSafe(s3::handle(&self.s3, req, &request_id))

@@ -45,10 +45,13 @@ pub async fn list_buckets(state: &S3Api, req: S3Request) -> S3Result<S3Response>
         Some(t) => Some(super::list::decode_token(t)?),
         None => None,
     };
+    // A caller who may not list every bucket sees those it may list or locate (MinIO's rule).
+    let every = super::access::may_list_every_bucket(state, &req)?;
     let mut buckets: Vec<_> = state
         .store
         .list_buckets()?
         .into_iter()
+        .filter(|b| every || super::access::may_see_bucket(state, &req, &b.name).unwrap_or(false))
         .filter(|b| b.name.starts_with(prefix))
         .filter(|b| region.is_none_or(|r| b.region == r))
         .filter(|b| after.as_deref().is_none_or(|a| b.name.as_str() > a))
@@ -57,7 +60,7 @@ pub async fn list_buckets(state: &S3Api, req: S3Request) -> S3Result<S3Response>
     let more = buckets.len() > max;
     buckets.truncate(max);
     let mut w = XmlWriter::new("ListAllMyBucketsResult");
-    owner(&mut w, &req.access_key);
+    owner(&mut w, state.account());
     w.open("Buckets");
     for b in &buckets {
         w.open("Bucket")
@@ -138,6 +141,8 @@ pub async fn head_bucket(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
 
 pub async fn delete_bucket(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     state.store.delete_bucket(&req.bucket).await?;
+    // The store removed the policy with the bucket.
+    state.bucket_policies.forget(&req.bucket);
     // A bucket created later under the same name starts without these.
     for r in [
         state.store.set_s3_lifecycle(&req.bucket, None).await,
@@ -225,7 +230,7 @@ pub async fn get_acl(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     } else {
         state.store.bucket(&req.bucket)?;
     }
-    let id = &req.access_key;
+    let id = state.account();
     let mut w = XmlWriter::new("AccessControlPolicy");
     owner(&mut w, id);
     w.open("AccessControlList").open("Grant");

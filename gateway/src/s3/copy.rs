@@ -69,9 +69,18 @@ pub fn parse_copy_source(h: &HeaderMap) -> S3Result<CopySource> {
     })
 }
 
-/// Resolves the copy source version and checks the `x-amz-copy-source-if-*` conditions.
-pub fn resolve_source(store: &Store, h: &HeaderMap) -> S3Result<(CopySource, VersionRecord)> {
+/// Resolves the copy source version (which the caller must be allowed to read) and checks the
+/// `x-amz-copy-source-if-*` conditions.
+pub fn resolve_source(state: &S3Api, req: &S3Request) -> S3Result<(CopySource, VersionRecord)> {
+    let (store, h) = (&state.store, &req.headers);
     let src = parse_copy_source(h)?;
+    super::access::authorize_copy_source(
+        state,
+        req,
+        &src.bucket,
+        &src.key,
+        src.version_id.as_deref(),
+    )?;
     let which = VersionRef::from_option(src.version_id.as_deref());
     let v = match store.get_version(&src.bucket, &src.key, which) {
         Ok(v) => v,
@@ -114,7 +123,7 @@ pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
     headers::refuse_unimplemented(&req.headers)?;
     let store = &state.store;
     let dest_bucket = store.bucket(&req.bucket)?;
-    let (src, source) = resolve_source(store, &req.headers)?;
+    let (src, source) = resolve_source(state, &req)?;
     let replace_meta = directive(&req.headers, "x-amz-metadata-directive")?;
     let replace_tags = directive(&req.headers, "x-amz-tagging-directive")?;
     let (retention, legal_hold) = headers::lock_headers(&req.headers, req.now)?;

@@ -95,9 +95,18 @@ pub async fn delete_objects(state: &S3Api, mut req: S3Request) -> S3Result<S3Res
     let mut results: Vec<Option<Result<crate::store::DeleteOutcome, S3Error>>> = Vec::new();
     let mut targets = Vec::new();
     for o in &doc.objects {
+        let action = if o.version_id.is_some() {
+            "s3:DeleteObjectVersion"
+        } else {
+            "s3:DeleteObject"
+        };
         let target = crate::store::check_object_key(&o.key)
             .map_err(S3Error::from)
             .and_then(|()| {
+                // Each key is judged on its own, as AWS does.
+                if !super::access::allowed_object(state, &req, action, &o.key)? {
+                    return Err(S3Error::new(S3ErrorCode::AccessDenied));
+                }
                 let last_modified_secs = match o.last_modified_time.as_deref() {
                     None => None,
                     // The model says an HTTP date (botocore sends one); ISO 8601 is taken too.

@@ -48,6 +48,7 @@ pub enum S3ErrorCode {
     InvalidURI,
     KeyTooLongError,
     MalformedPOSTRequest,
+    MalformedPolicy,
     MalformedTrailerError,
     MalformedXML,
     MaxPostPreDataLengthExceeded,
@@ -57,6 +58,7 @@ pub enum S3ErrorCode {
     MissingRequestBodyError,
     MissingSecurityHeader,
     NoSuchBucket,
+    NoSuchBucketPolicy,
     NoSuchCORSConfiguration,
     NoSuchKey,
     NoSuchLifecycleConfiguration,
@@ -87,6 +89,8 @@ impl S3ErrorCode {
             AccessForbidden => "AccessForbidden",
             BadRequest => "BadRequest",
             NoSuchCORSConfiguration => "NoSuchCORSConfiguration",
+            NoSuchBucketPolicy => "NoSuchBucketPolicy",
+            MalformedPolicy => "MalformedPolicy",
             AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
             AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
             BadDigest => "BadDigest",
@@ -167,6 +171,7 @@ impl S3ErrorCode {
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             MissingContentLength => StatusCode::LENGTH_REQUIRED,
             NoSuchBucket
+            | NoSuchBucketPolicy
             | NoSuchCORSConfiguration
             | NoSuchKey
             | NoSuchLifecycleConfiguration
@@ -235,6 +240,8 @@ impl S3ErrorCode {
             NoSuchKey => "The specified key does not exist.",
             NoSuchTagSet => "The TagSet does not exist.",
             NoSuchCORSConfiguration => "The CORS configuration does not exist",
+            NoSuchBucketPolicy => "The bucket policy does not exist",
+            MalformedPolicy => "Policies must be valid JSON and the first byte must be '{'",
             NoSuchUpload => {
                 "The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed."
             }

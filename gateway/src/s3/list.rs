@@ -171,7 +171,7 @@ pub async fn list_objects_v1(state: &S3Api, req: S3Request) -> S3Result<S3Respon
     w.elem("MaxKeys", &max.to_string());
     write_page_settings(&mut w, &listing, url, page.is_truncated);
     for (key, e) in page.items() {
-        write_contents(&mut w, &enc(key), e, Some(&req.access_key));
+        write_contents(&mut w, &enc(key), e, Some(state.account()));
     }
     write_prefixes(&mut w, &page, url);
     Ok(xml_response(w.finish("ListBucketResult")))
@@ -212,7 +212,7 @@ pub async fn list_objects_v2(state: &S3Api, req: S3Request) -> S3Result<S3Respon
     w.elem("KeyCount", &page.entries.len().to_string())
         .elem("MaxKeys", &max.to_string());
     write_page_settings(&mut w, &listing, url, page.is_truncated);
-    let owner_id = fetch_owner.then_some(req.access_key.as_str());
+    let owner_id = fetch_owner.then_some(state.account());
     for (key, e) in page.items() {
         write_contents(&mut w, &enc(key), e, owner_id);
     }
@@ -306,7 +306,7 @@ pub async fn list_object_versions(state: &S3Api, req: S3Request) -> S3Result<S3R
                     v.meta.storage_class.as_deref().unwrap_or("STANDARD"),
                 );
         }
-        owner(&mut w, &req.access_key);
+        owner(&mut w, state.account());
         w.close(tag);
     }
     write_prefixes(&mut w, &page, url);

@@ -4,8 +4,10 @@
 //! routes to an [`Operation`], runs its handler and renders errors as S3 XML. [`S3Api`] is what
 //! the handlers work on.
 
+pub mod access;
 pub mod attributes;
 pub mod bucket;
+pub mod bucket_policy;
 pub mod checksum;
 pub mod copy;
 pub mod cors;
@@ -31,6 +33,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 
 use crate::auth::{self, CredentialStore, RequestBody};
 use crate::clock::Clock;
+use crate::iam::{BucketPolicies, Caller, Identities};
 use crate::lifecycle::LifecycleScanner;
 use crate::policy::registry::PolicyRegistry;
 use crate::store::{Millis, Store, StoreError, VersionRecord};
@@ -45,6 +48,10 @@ const MAX_HEADER_SECTION: usize = 64 * 1024;
 pub struct S3Api {
     pub store: Arc<Store>,
     pub credentials: CredentialStore,
+    /// Users, groups, policies and access keys; judges every request (`access.rs`).
+    pub identities: Arc<Identities>,
+    /// Buckets' policies, parsed and cached.
+    pub bucket_policies: Arc<BucketPolicies>,
     /// Base domains for virtual-host-style requests (`<bucket>.<domain>`).
     pub domains: Vec<String>,
     /// The region this server answers for (GetBucketLocation, default LocationConstraint).
@@ -60,6 +67,11 @@ pub struct S3Api {
 }
 
 impl S3Api {
+    /// The account's canonical id: the owner of every bucket and object.
+    pub fn account(&self) -> &str {
+        self.identities.root_access_key()
+    }
+
     /// Adds `x-amz-expiration` when the bucket's lifecycle configuration will expire the
     /// current object `o`.
     fn set_expiration(
@@ -107,7 +119,10 @@ pub struct S3Request {
     pub query: Query,
     pub headers: HeaderMap,
     pub body: RequestBody,
-    pub access_key: String,
+    /// Who sent it (anonymous when unsigned).
+    pub caller: Caller,
+    /// The client's address, when the network layer knows it.
+    pub client: Option<access::ClientAddr>,
     /// The request's arrival time.
     pub now: Millis,
 }
@@ -377,20 +392,27 @@ async fn answer(state: &S3Api, routed: Routed, request_id: &str) -> S3Result<S3R
             query,
             headers: parts.headers,
             body,
-            access_key: String::new(),
+            caller: Caller::Anonymous,
+            client: parts.extensions.get::<access::ClientAddr>().copied(),
             now: state.clock.now(),
         };
         return post::post_object(state, req, location).await;
     }
-    let authenticated = auth::authenticate(
+    let (caller, payload) = match auth::authenticate(
         &parts,
         vhost,
         &state.credentials,
         &state.region,
         SystemTime::now(),
-    )?;
-    let body = RequestBody::new(body, authenticated.payload.clone(), &parts.headers)?
-        .with_read_timeout(state.body_read_timeout);
+    ) {
+        Ok(a) => (Caller::Key(a.key), a.payload),
+        // Unsigned: judged as anonymous (only a bucket policy can let it in).
+        Err(auth::AuthError::Anonymous) => (Caller::Anonymous, auth::PayloadCheck::Unsigned),
+        Err(e) => return Err(e.into()),
+    };
+    let client = parts.extensions.get::<access::ClientAddr>().copied();
+    let body =
+        RequestBody::new(body, payload, &parts.headers)?.with_read_timeout(state.body_read_timeout);
     let req = S3Request {
         request_id: request_id.to_string(),
         op,
@@ -400,9 +422,11 @@ async fn answer(state: &S3Api, routed: Routed, request_id: &str) -> S3Result<S3R
         query,
         headers: parts.headers,
         body,
-        access_key: authenticated.access_key,
+        caller,
+        client,
         now: state.clock.now(),
     };
+    access::authorize(state, &req)?;
     run(state, req).await
 }
 
@@ -440,6 +464,10 @@ async fn run(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
         GetBucketCors => cors::get(state, req).await,
         PutBucketCors => cors::put(state, req).await,
         DeleteBucketCors => cors::delete(state, req).await,
+        GetBucketPolicy => bucket_policy::get(state, req).await,
+        PutBucketPolicy => bucket_policy::put(state, req).await,
+        DeleteBucketPolicy => bucket_policy::delete(state, req).await,
+        GetBucketPolicyStatus => bucket_policy::status(state, req).await,
         PutObject => put::put_object(state, req).await,
         CopyObject => copy::copy_object(state, req).await,
         DeleteObject => delete::delete_object(state, req).await,

@@ -177,7 +177,7 @@ pub async fn upload_part_copy(state: &S3Api, req: S3Request) -> S3Result<S3Respo
     let id = upload_id(&req)?.to_string();
     let store = &state.store;
     let upload = store.get_upload(&req.bucket, &req.key, &id)?;
-    let (_, source) = copy::resolve_source(store, &req.headers)?;
+    let (_, source) = copy::resolve_source(state, &req)?;
     let (start, len) = copy_range(&req.headers, source.size)?;
     if len > put::MAX_PUT_SIZE {
         return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
@@ -528,7 +528,7 @@ pub async fn list_parts(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     w.elem("Bucket", &req.bucket)
         .elem("Key", &req.key)
         .elem("UploadId", &id);
-    owner(&mut w, &req.access_key);
+    owner(&mut w, state.account());
     w.elem(
         "StorageClass",
         listed
@@ -616,7 +616,7 @@ pub async fn list_uploads(state: &S3Api, req: S3Request) -> S3Result<S3Response>
         w.open("Upload")
             .elem("Key", &enc(key))
             .elem("UploadId", &u.upload_id);
-        owner(&mut w, &req.access_key);
+        owner(&mut w, state.account());
         w.elem(
             "StorageClass",
             u.meta.storage_class.as_deref().unwrap_or("STANDARD"),

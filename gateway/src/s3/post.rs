@@ -542,12 +542,15 @@ pub async fn post_object(
 struct RequestView {
     bucket: String,
     now: i64,
+    /// The request's condition keys, for judging the form's signer.
+    context: crate::iam::condition::ConditionContext,
 }
 
 fn req_view(req: &S3Request) -> RequestView {
     RequestView {
         bucket: req.bucket.clone(),
         now: req.now,
+        context: super::access::context(req),
     }
 }
 
@@ -642,7 +645,19 @@ async fn upload(
         }
     };
     let policy_field = form.get("policy").ok_or_else(|| missing_field("Policy"))?;
-    verify_form(policy_field, signature, &state.credentials, &state.region)?;
+    let signer = verify_form(policy_field, signature, &state.credentials, &state.region)?;
+    let caller = crate::iam::Caller::Key(signer.key);
+    let verdict = super::access::judge_in(
+        state,
+        &caller,
+        req.context.clone(),
+        "s3:PutObject",
+        &req.bucket,
+        Some(&key),
+    )?;
+    if !verdict.is_allowed() {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    }
 
     // What the policy allows.
     let policy = parse_policy(policy_field)?;

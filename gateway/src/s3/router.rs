@@ -78,6 +78,10 @@ pub enum Operation {
     PutBucketCors,
     DeleteBucketCors,
     PreflightCors,
+    GetBucketPolicy,
+    PutBucketPolicy,
+    DeleteBucketPolicy,
+    GetBucketPolicyStatus,
     PutObject,
     CopyObject,
     DeleteObject,
@@ -131,6 +135,10 @@ impl Operation {
             Operation::PutBucketCors => "PutBucketCors",
             Operation::DeleteBucketCors => "DeleteBucketCors",
             Operation::PreflightCors => "PreflightCors",
+            Operation::GetBucketPolicy => "GetBucketPolicy",
+            Operation::PutBucketPolicy => "PutBucketPolicy",
+            Operation::DeleteBucketPolicy => "DeleteBucketPolicy",
+            Operation::GetBucketPolicyStatus => "GetBucketPolicyStatus",
             Operation::HeadObject => "HeadObject",
             Operation::PutObject => "PutObject",
             Operation::CopyObject => "CopyObject",
@@ -167,8 +175,6 @@ const UNIMPLEMENTED_BUCKET_SUBRESOURCES: &[&str] = &[
     "metrics",
     "notification",
     "ownershipControls",
-    "policy",
-    "policyStatus",
     "publicAccessBlock",
     "replication",
     "requestPayment",
@@ -207,6 +213,10 @@ pub fn resolve(
             Method::GET if q.has("acl") => Ok(GetBucketAcl),
             Method::GET if q.has("tagging") => Ok(GetBucketTagging),
             Method::GET if q.has("lifecycle") => Ok(GetBucketLifecycleConfiguration),
+            Method::GET if q.has("policyStatus") => Ok(GetBucketPolicyStatus),
+            Method::GET if q.has("policy") => Ok(GetBucketPolicy),
+            Method::PUT if q.has("policy") => Ok(PutBucketPolicy),
+            Method::DELETE if q.has("policy") => Ok(DeleteBucketPolicy),
             Method::GET if q.has("cors") => Ok(GetBucketCors),
             Method::PUT if q.has("cors") => Ok(PutBucketCors),
             Method::DELETE if q.has("cors") => Ok(DeleteBucketCors),
@@ -410,7 +420,15 @@ mod tests {
             resolve(&Method::PUT, true, true, &q("partNumber=1&uploadId=x"), &h).unwrap(),
             Operation::UploadPart
         );
-        let e = resolve(&Method::GET, true, false, &q("policy"), &h).unwrap_err();
+        assert_eq!(
+            resolve(&Method::GET, true, false, &q("policy"), &h).unwrap(),
+            Operation::GetBucketPolicy
+        );
+        assert_eq!(
+            resolve(&Method::GET, true, false, &q("policyStatus"), &h).unwrap(),
+            Operation::GetBucketPolicyStatus
+        );
+        let e = resolve(&Method::GET, true, false, &q("website"), &h).unwrap_err();
         assert_eq!(e.code, S3ErrorCode::NotImplemented);
     }
 }

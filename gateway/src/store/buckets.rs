@@ -107,6 +107,7 @@ impl Store {
                 w.remove(SYSTEM, &schema::s3_lifecycle_key(&name))?;
                 w.remove(SYSTEM, &schema::scanner_state_key(&name))?;
                 w.remove(SYSTEM, &schema::s3_cors_key(&name))?;
+                w.remove(SYSTEM, &schema::s3_policy_key(&name))?;
                 Ok(())
             })
             .await

@@ -348,6 +348,72 @@ pub struct S3LifecycleConfig(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct S3CorsConfig(pub String);
 
+// ---------------------------------------------------------------------------------------------
+// Identities and permissions (the `iam` table; written and read by `iam/`)
+
+/// An IAM user: a long-lived access key with its own policies. The root user is not stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamUser {
+    pub access_key: String,
+    /// The secret key, sealed with the gateway's local key (bound to the access key).
+    pub sealed_secret: Vec<u8>,
+    /// Disabled users' requests are refused (and their access keys' too).
+    pub enabled: bool,
+    /// Names of the policies attached to the user.
+    pub policies: Vec<String>,
+    pub created: Millis,
+    pub updated: Millis,
+}
+
+/// A group of users; its policies apply to every member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamGroup {
+    pub name: String,
+    /// Access keys of the member users.
+    pub members: Vec<String>,
+    pub policies: Vec<String>,
+    /// A disabled group's policies grant nothing.
+    pub enabled: bool,
+    pub updated: Millis,
+}
+
+/// A named policy document (IAM JSON) that users and groups attach by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamPolicy {
+    pub name: String,
+    /// The JSON text as it was put.
+    pub document: String,
+    pub created: Millis,
+    pub updated: Millis,
+}
+
+/// An access key that acts for a parent identity (a service account, or with a session token
+/// the temporary credentials of an STS session): at most the parent's permissions, narrowed by
+/// its own policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamAccessKey {
+    pub access_key: String,
+    pub sealed_secret: Vec<u8>,
+    /// The access key of the user (or root) it acts for.
+    pub parent: String,
+    /// An embedded policy (IAM JSON): effective permissions are the parent's intersected
+    /// with it. `None`: the parent's.
+    pub policy: Option<String>,
+    pub enabled: bool,
+    /// After this instant the key is refused (and swept).
+    pub expires: Option<Millis>,
+    pub name: String,
+    pub description: String,
+    /// SHA-256 of the session token that must accompany requests (STS credentials only).
+    pub session_token_sha256: Option<Vec<u8>>,
+    pub created: Millis,
+    pub updated: Millis,
+}
+
+/// A bucket's policy: the JSON text as it was put (checked by `iam/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3BucketPolicy(pub String);
+
 #[cfg(test)]
 mod tests {
     use super::*;

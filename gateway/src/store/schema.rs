@@ -16,6 +16,7 @@
 //! | [`PARTS`] | upload id `\0` part number (u32 BE) ([`part_key`]) | record [`PartInfo`] | the parts uploaded so far |
 //! | [`BLOB_REFS`] | blob id (u128 BE, 16 bytes) ([`blob_ref_key`]) | reference count (u32 BE, 4 bytes) | how many version and part records name each blob |
 //! | [`SYSTEM`] | a name (see below) | per key | the gateway's own state |
+//! | [`IAM`] | `user/<access key>`, `group/<name>`, `policy/<name>`, `key/<access key>` ([`iam_key`]) | record [`IamUser`], [`IamGroup`], [`IamPolicy`], [`IamAccessKey`] | identities and permissions |
 //!
 //! Invariants (kept by the store's mutations, relied on by its reads):
 //! - Bucket names and object keys never contain NUL (the naming rules refuse it), so the `\0`
@@ -41,6 +42,7 @@
 //! | `lifecycle-scan/<bucket>` ([`scanner_state_key`]) | record [`ScannerState`] | the lifecycle scanner's saved progress for the bucket |
 //! | `s3-lifecycle/<bucket>` ([`s3_lifecycle_key`]) | record [`S3LifecycleConfig`] | the bucket's S3 lifecycle configuration |
 //! | `s3-cors/<bucket>` ([`s3_cors_key`]) | record [`S3CorsConfig`] | the bucket's CORS configuration |
+//! | `s3-policy/<bucket>` ([`s3_policy_key`]) | record [`S3BucketPolicy`] | the bucket's policy |
 //!
 //! The per-bucket keys are removed when their bucket is deleted.
 //!
@@ -89,8 +91,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::model::{
-    BlobId, BucketInfo, CurrentEntry, PartInfo, S3CorsConfig, S3LifecycleConfig, ScannerState,
-    UploadInfo, VersionRecord,
+    BlobId, BucketInfo, CurrentEntry, IamAccessKey, IamGroup, IamPolicy, IamUser, PartInfo,
+    S3BucketPolicy, S3CorsConfig, S3LifecycleConfig, ScannerState, UploadInfo, VersionRecord,
 };
 
 /// A table of the metadata database: bytes to bytes.
@@ -110,10 +112,12 @@ pub(crate) const PARTS: Table = Table::new("parts");
 pub(crate) const BLOB_REFS: Table = Table::new("blob_refs");
 /// The gateway's own state (see the module docs for its keys).
 pub(crate) const SYSTEM: Table = Table::new("system");
+/// Users, groups, named policies and access keys.
+pub(crate) const IAM: Table = Table::new("iam");
 
 /// Every table; all are created when the database is opened.
-pub(crate) const ALL_TABLES: [Table; 7] = [
-    BUCKETS, VERSIONS, CURRENT, UPLOADS, PARTS, BLOB_REFS, SYSTEM,
+pub(crate) const ALL_TABLES: [Table; 8] = [
+    BUCKETS, VERSIONS, CURRENT, UPLOADS, PARTS, BLOB_REFS, SYSTEM, IAM,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -224,6 +228,7 @@ const SCANNER_STATE_PREFIX: &str = "lifecycle-scan/";
 /// `system` key prefix of buckets' S3 lifecycle configurations.
 const S3_LIFECYCLE_PREFIX: &str = "s3-lifecycle/";
 const S3_CORS_PREFIX: &str = "s3-cors/";
+const S3_POLICY_PREFIX: &str = "s3-policy/";
 
 /// `lifecycle-scan/<bucket>`.
 pub(crate) fn scanner_state_key(bucket: &str) -> Vec<u8> {
@@ -238,6 +243,44 @@ pub(crate) fn s3_lifecycle_key(bucket: &str) -> Vec<u8> {
 /// `s3-cors/<bucket>`.
 pub(crate) fn s3_cors_key(bucket: &str) -> Vec<u8> {
     format!("{S3_CORS_PREFIX}{bucket}").into_bytes()
+}
+
+/// `s3-policy/<bucket>`.
+pub(crate) fn s3_policy_key(bucket: &str) -> Vec<u8> {
+    format!("{S3_POLICY_PREFIX}{bucket}").into_bytes()
+}
+
+/// What an `iam` table entry is; its key is the kind's prefix and the entry's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IamKind {
+    User,
+    Group,
+    Policy,
+    AccessKey,
+}
+
+impl IamKind {
+    pub const ALL: [IamKind; 4] = [
+        IamKind::User,
+        IamKind::Group,
+        IamKind::Policy,
+        IamKind::AccessKey,
+    ];
+
+    /// The key prefix (ends in `/`; no prefix is a prefix of another).
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            IamKind::User => "user/",
+            IamKind::Group => "group/",
+            IamKind::Policy => "policy/",
+            IamKind::AccessKey => "key/",
+        }
+    }
+}
+
+/// `<kind prefix><name>`, the `iam` table key.
+pub(crate) fn iam_key(kind: IamKind, name: &str) -> Vec<u8> {
+    format!("{}{name}", kind.prefix()).into_bytes()
 }
 
 /// The value of `system` [`SEQ_KEY`].
@@ -290,11 +333,21 @@ pub enum RecordKind {
     S3LifecycleConfig,
     /// [`S3CorsConfig`], in `system` under `s3-cors/<bucket>`.
     S3CorsConfig,
+    /// [`S3BucketPolicy`], in `system` under `s3-policy/<bucket>`.
+    S3BucketPolicy,
+    /// [`IamUser`], in `iam` under `user/<access key>`.
+    IamUser,
+    /// [`IamGroup`], in `iam` under `group/<name>`.
+    IamGroup,
+    /// [`IamPolicy`], in `iam` under `policy/<name>`.
+    IamPolicy,
+    /// [`IamAccessKey`], in `iam` under `key/<access key>`.
+    IamAccessKey,
 }
 
 impl RecordKind {
     /// Every record type.
-    pub const ALL: [RecordKind; 8] = [
+    pub const ALL: [RecordKind; 13] = [
         RecordKind::BucketInfo,
         RecordKind::VersionRecord,
         RecordKind::CurrentEntry,
@@ -303,6 +356,11 @@ impl RecordKind {
         RecordKind::ScannerState,
         RecordKind::S3LifecycleConfig,
         RecordKind::S3CorsConfig,
+        RecordKind::S3BucketPolicy,
+        RecordKind::IamUser,
+        RecordKind::IamGroup,
+        RecordKind::IamPolicy,
+        RecordKind::IamAccessKey,
     ];
 
     /// The format version this build writes for this record type.
@@ -315,7 +373,12 @@ impl RecordKind {
             | RecordKind::PartInfo
             | RecordKind::ScannerState
             | RecordKind::S3LifecycleConfig
-            | RecordKind::S3CorsConfig => 1,
+            | RecordKind::S3CorsConfig
+            | RecordKind::S3BucketPolicy
+            | RecordKind::IamUser
+            | RecordKind::IamGroup
+            | RecordKind::IamPolicy
+            | RecordKind::IamAccessKey => 1,
         }
     }
 
@@ -330,6 +393,11 @@ impl RecordKind {
             RecordKind::ScannerState => "ScannerState",
             RecordKind::S3LifecycleConfig => "S3LifecycleConfig",
             RecordKind::S3CorsConfig => "S3CorsConfig",
+            RecordKind::S3BucketPolicy => "S3BucketPolicy",
+            RecordKind::IamUser => "IamUser",
+            RecordKind::IamGroup => "IamGroup",
+            RecordKind::IamPolicy => "IamPolicy",
+            RecordKind::IamAccessKey => "IamAccessKey",
         }
     }
 }
@@ -417,6 +485,11 @@ record_kinds!(
     ScannerState,
     S3LifecycleConfig,
     S3CorsConfig,
+    S3BucketPolicy,
+    IamUser,
+    IamGroup,
+    IamPolicy,
+    IamAccessKey,
 );
 
 /// Encodes a record in its current version: the version byte, then postcard.
@@ -475,6 +548,11 @@ pub enum StoredRecord {
     ScannerState(ScannerState),
     S3LifecycleConfig(S3LifecycleConfig),
     S3CorsConfig(S3CorsConfig),
+    S3BucketPolicy(S3BucketPolicy),
+    IamUser(IamUser),
+    IamGroup(IamGroup),
+    IamPolicy(IamPolicy),
+    IamAccessKey(IamAccessKey),
 }
 
 impl StoredRecord {
@@ -489,6 +567,11 @@ impl StoredRecord {
             StoredRecord::ScannerState(r) => encode(r),
             StoredRecord::S3LifecycleConfig(r) => encode(r),
             StoredRecord::S3CorsConfig(r) => encode(r),
+            StoredRecord::S3BucketPolicy(r) => encode(r),
+            StoredRecord::IamUser(r) => encode(r),
+            StoredRecord::IamGroup(r) => encode(r),
+            StoredRecord::IamPolicy(r) => encode(r),
+            StoredRecord::IamAccessKey(r) => encode(r),
         }
     }
 }
@@ -505,6 +588,11 @@ pub fn decode_record(kind: RecordKind, bytes: &[u8]) -> Result<StoredRecord, Rec
         RecordKind::ScannerState => StoredRecord::ScannerState(decode(bytes)?),
         RecordKind::S3LifecycleConfig => StoredRecord::S3LifecycleConfig(decode(bytes)?),
         RecordKind::S3CorsConfig => StoredRecord::S3CorsConfig(decode(bytes)?),
+        RecordKind::S3BucketPolicy => StoredRecord::S3BucketPolicy(decode(bytes)?),
+        RecordKind::IamUser => StoredRecord::IamUser(decode(bytes)?),
+        RecordKind::IamGroup => StoredRecord::IamGroup(decode(bytes)?),
+        RecordKind::IamPolicy => StoredRecord::IamPolicy(decode(bytes)?),
+        RecordKind::IamAccessKey => StoredRecord::IamAccessKey(decode(bytes)?),
     })
 }
 

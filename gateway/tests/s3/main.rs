@@ -12,6 +12,7 @@ mod checksums;
 mod conditional;
 mod connections;
 mod faults;
+mod iam;
 mod keys;
 mod listing;
 mod multipart;

@@ -300,14 +300,9 @@ async fn unimplemented_features() {
     s.put(&b, "k", "v").await;
     let cases = vec![
         (
-            "GET bucket policy",
-            s.raw("GET", &format!("/{b}")).query("policy", ""),
-        ),
-        (
-            "PUT bucket policy",
-            s.raw("PUT", &format!("/{b}"))
-                .query("policy", "")
-                .body("{\"Version\":\"2012-10-17\",\"Statement\":[]}"),
+            "GET bucket public access block",
+            s.raw("GET", &format!("/{b}"))
+                .query("publicAccessBlock", ""),
         ),
         (
             "PUT bucket website",
@@ -334,7 +329,7 @@ async fn unimplemented_features() {
         );
     }
     assert_err(
-        s.client().get_bucket_policy().bucket(&b).send().await,
+        s.client().get_bucket_website().bucket(&b).send().await,
         501,
         "NotImplemented",
     );

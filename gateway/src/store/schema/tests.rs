@@ -394,6 +394,118 @@ fn cases() -> Vec<Case> {
             "S3CorsConfig v1, empty",
             R::S3CorsConfig(S3CorsConfig(String::new())),
         ),
+        case(
+            "s3_bucket_policy.v1.full.hex",
+            "S3BucketPolicy v1 (system s3-policy/<bucket>), with JSON",
+            R::S3BucketPolicy(S3BucketPolicy(
+                r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::gold/*"}]}"#.into(),
+            )),
+        ),
+        case(
+            "s3_bucket_policy.v1.minimal.hex",
+            "S3BucketPolicy v1, empty",
+            R::S3BucketPolicy(S3BucketPolicy(String::new())),
+        ),
+        case(
+            "iam_user.v1.full.hex",
+            "IamUser v1 (iam user/<access key>), enabled with policies",
+            R::IamUser(IamUser {
+                access_key: "spark-etl".into(),
+                sealed_secret: vec![0xA5; 40],
+                enabled: true,
+                policies: vec!["readwrite".into(), "bronze-writer".into()],
+                created: 1_700_000_000_123,
+                updated: 1_700_000_100_456,
+            }),
+        ),
+        case(
+            "iam_user.v1.minimal.hex",
+            "IamUser v1, minimal",
+            R::IamUser(IamUser {
+                access_key: String::new(),
+                sealed_secret: Vec::new(),
+                enabled: false,
+                policies: Vec::new(),
+                created: 0,
+                updated: 0,
+            }),
+        ),
+        case(
+            "iam_group.v1.full.hex",
+            "IamGroup v1 (iam group/<name>), members and policies",
+            R::IamGroup(IamGroup {
+                name: "analysts".into(),
+                members: vec!["ana".into(), "bo".into()],
+                policies: vec!["readonly".into()],
+                enabled: true,
+                updated: 1_700_000_000_123,
+            }),
+        ),
+        case(
+            "iam_group.v1.minimal.hex",
+            "IamGroup v1, minimal",
+            R::IamGroup(IamGroup {
+                name: String::new(),
+                members: Vec::new(),
+                policies: Vec::new(),
+                enabled: false,
+                updated: 0,
+            }),
+        ),
+        case(
+            "iam_policy.v1.full.hex",
+            "IamPolicy v1 (iam policy/<name>), with JSON",
+            R::IamPolicy(IamPolicy {
+                name: "gold-reader".into(),
+                document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::gold/*"}]}"#.into(),
+                created: 1_700_000_000_123,
+                updated: 1_700_000_100_456,
+            }),
+        ),
+        case(
+            "iam_policy.v1.minimal.hex",
+            "IamPolicy v1, minimal",
+            R::IamPolicy(IamPolicy {
+                name: String::new(),
+                document: String::new(),
+                created: 0,
+                updated: 0,
+            }),
+        ),
+        case(
+            "iam_access_key.v1.full.hex",
+            "IamAccessKey v1 (iam key/<access key>), STS session with policy and expiry",
+            R::IamAccessKey(IamAccessKey {
+                access_key: "LGTEMP0123".into(),
+                sealed_secret: vec![0x5A; 40],
+                parent: "spark-etl".into(),
+                policy: Some(r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#.into()),
+                enabled: true,
+                expires: Some(1_700_003_600_000),
+                name: "nightly".into(),
+                description: "nightly compaction".into(),
+                session_token_sha256: Some(vec![0x11; 32]),
+                created: 1_700_000_000_123,
+                updated: 1_700_000_100_456,
+            }),
+        ),
+        case(
+            "iam_access_key.v1.minimal.hex",
+            "IamAccessKey v1, minimal",
+            R::IamAccessKey(IamAccessKey {
+                access_key: String::new(),
+                sealed_secret: Vec::new(),
+                parent: String::new(),
+                policy: None,
+                enabled: false,
+                expires: None,
+                name: String::new(),
+                description: String::new(),
+                session_token_sha256: None,
+                created: 0,
+                updated: 0,
+            }),
+        ),
     ]
 }
 
@@ -407,6 +519,11 @@ fn kind_of(r: &StoredRecord) -> RecordKind {
         StoredRecord::ScannerState(_) => RecordKind::ScannerState,
         StoredRecord::S3LifecycleConfig(_) => RecordKind::S3LifecycleConfig,
         StoredRecord::S3CorsConfig(_) => RecordKind::S3CorsConfig,
+        StoredRecord::S3BucketPolicy(_) => RecordKind::S3BucketPolicy,
+        StoredRecord::IamUser(_) => RecordKind::IamUser,
+        StoredRecord::IamGroup(_) => RecordKind::IamGroup,
+        StoredRecord::IamPolicy(_) => RecordKind::IamPolicy,
+        StoredRecord::IamAccessKey(_) => RecordKind::IamAccessKey,
     }
 }
 
@@ -634,6 +751,11 @@ fn key_layouts_and_fixed_values_are_frozen() {
     assert_eq!(SEQ_KEY, b"seq");
     assert_eq!(scanner_state_key("gold"), b"lifecycle-scan/gold");
     assert_eq!(s3_lifecycle_key("gold"), b"s3-lifecycle/gold");
+    assert_eq!(s3_policy_key("gold"), b"s3-policy/gold");
+    assert_eq!(iam_key(IamKind::User, "ana"), b"user/ana");
+    assert_eq!(iam_key(IamKind::Group, "ana"), b"group/ana");
+    assert_eq!(iam_key(IamKind::Policy, "ana"), b"policy/ana");
+    assert_eq!(iam_key(IamKind::AccessKey, "ana"), b"key/ana");
     assert_eq!(h(&encode_seq(0x0102)), "0000000000000102");
     assert_eq!(decode_seq(&encode_seq(u64::MAX)), Ok(u64::MAX));
     assert_eq!(h(&encode_ref_count(3)), "00000003");
@@ -656,7 +778,8 @@ fn key_layouts_and_fixed_values_are_frozen() {
             "uploads",
             "parts",
             "blob_refs",
-            "system"
+            "system",
+            "iam"
         ]
     );
 }

@@ -1,0 +1,286 @@
+//! Authorisation of S3 requests: each operation's IAM action and resource, the request's
+//! condition keys, and the call to the one evaluator (`iam/access.rs`).
+//!
+//! Requests are judged after routing and authentication, before their handler runs. Operations
+//! that touch several resources are judged again inside their handler for the others: the copy
+//! source of CopyObject and UploadPartCopy ([`authorize_copy_source`]) and each key of
+//! DeleteObjects ([`allowed_object`]).
+
+use std::net::SocketAddr;
+
+use super::error::{S3Error, S3ErrorCode, S3Result};
+use super::router::Operation;
+use super::{S3Api, S3Request};
+use crate::iam::condition::ConditionContext;
+use crate::iam::{Caller, Verdict};
+
+/// The address of the client a request came from (the network layer puts it into the
+/// request's extensions).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// The IAM action of an operation, and whether it acts on an object (else the bucket, or for
+/// ListBuckets every bucket).
+pub fn action(op: Operation, versioned: bool) -> (&'static str, bool) {
+    use Operation::*;
+    let v = |plain, version| if versioned { version } else { plain };
+    match op {
+        ListBuckets => ("s3:ListAllMyBuckets", false),
+        CreateBucket => ("s3:CreateBucket", false),
+        DeleteBucket => ("s3:DeleteBucket", false),
+        HeadBucket | ListObjects | ListObjectsV2 => ("s3:ListBucket", false),
+        GetBucketLocation => ("s3:GetBucketLocation", false),
+        GetBucketVersioning => ("s3:GetBucketVersioning", false),
+        PutBucketVersioning => ("s3:PutBucketVersioning", false),
+        GetObjectLockConfiguration => ("s3:GetBucketObjectLockConfiguration", false),
+        PutObjectLockConfiguration => ("s3:PutBucketObjectLockConfiguration", false),
+        GetBucketAcl => ("s3:GetBucketAcl", false),
+        PutBucketAcl => ("s3:PutBucketAcl", false),
+        GetBucketTagging => ("s3:GetBucketTagging", false),
+        PutBucketTagging | DeleteBucketTagging => ("s3:PutBucketTagging", false),
+        GetBucketLifecycleConfiguration => ("s3:GetLifecycleConfiguration", false),
+        PutBucketLifecycleConfiguration | DeleteBucketLifecycle => {
+            ("s3:PutLifecycleConfiguration", false)
+        }
+        GetBucketCors => ("s3:GetBucketCORS", false),
+        PutBucketCors | DeleteBucketCors => ("s3:PutBucketCORS", false),
+        GetBucketPolicy => ("s3:GetBucketPolicy", false),
+        PutBucketPolicy => ("s3:PutBucketPolicy", false),
+        DeleteBucketPolicy => ("s3:DeleteBucketPolicy", false),
+        GetBucketPolicyStatus => ("s3:GetBucketPolicyStatus", false),
+        ListObjectVersions => ("s3:ListBucketVersions", false),
+        ListMultipartUploads => ("s3:ListBucketMultipartUploads", false),
+        // Judged per key by the handler; the request itself needs no more.
+        DeleteObjects => ("s3:DeleteObject", false),
+        GetObject | HeadObject => (v("s3:GetObject", "s3:GetObjectVersion"), true),
+        GetObjectAttributes => (
+            v("s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"),
+            true,
+        ),
+        PostObject
+        | PutObject
+        | CopyObject
+        | CreateMultipartUpload
+        | UploadPart
+        | UploadPartCopy
+        | CompleteMultipartUpload => ("s3:PutObject", true),
+        // Never judged: a preflight carries no credentials.
+        PreflightCors => ("s3:GetObject", true),
+        DeleteObject => (v("s3:DeleteObject", "s3:DeleteObjectVersion"), true),
+        GetObjectTagging => (v("s3:GetObjectTagging", "s3:GetObjectVersionTagging"), true),
+        PutObjectTagging => (v("s3:PutObjectTagging", "s3:PutObjectVersionTagging"), true),
+        DeleteObjectTagging => (
+            v("s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"),
+            true,
+        ),
+        GetObjectRetention => ("s3:GetObjectRetention", true),
+        PutObjectRetention => ("s3:PutObjectRetention", true),
+        GetObjectLegalHold => ("s3:GetObjectLegalHold", true),
+        PutObjectLegalHold => ("s3:PutObjectLegalHold", true),
+        GetObjectAcl => (v("s3:GetObjectAcl", "s3:GetObjectVersionAcl"), true),
+        PutObjectAcl => (v("s3:PutObjectAcl", "s3:PutObjectVersionAcl"), true),
+        AbortMultipartUpload => ("s3:AbortMultipartUpload", true),
+        ListParts => ("s3:ListMultipartUploadParts", true),
+    }
+}
+
+/// `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`.
+pub fn resource(bucket: &str, key: Option<&str>) -> String {
+    match key {
+        Some(k) => format!("arn:aws:s3:::{bucket}/{k}"),
+        None if bucket.is_empty() => "arn:aws:s3:::*".to_string(),
+        None => format!("arn:aws:s3:::{bucket}"),
+    }
+}
+
+/// The condition keys a request carries (AWS's global keys and S3's own).
+pub fn context(req: &S3Request) -> ConditionContext {
+    let mut c = ConditionContext::new();
+    if let Some(ClientAddr(addr)) = req.client {
+        c.insert("aws:SourceIp", addr.ip().to_canonical().to_string());
+    }
+    c.insert("aws:SecureTransport", "false");
+    let secs = req.now.div_euclid(1000);
+    c.insert("aws:EpochTime", secs.to_string());
+    if let Some(t) = chrono::DateTime::from_timestamp(secs, 0) {
+        c.insert(
+            "aws:CurrentTime",
+            t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        );
+    }
+    for (header, key) in [
+        ("referer", "aws:Referer"),
+        ("user-agent", "aws:UserAgent"),
+        ("x-amz-acl", "s3:x-amz-acl"),
+        (
+            "x-amz-server-side-encryption",
+            "s3:x-amz-server-side-encryption",
+        ),
+        (
+            "x-amz-server-side-encryption-aws-kms-key-id",
+            "s3:x-amz-server-side-encryption-aws-kms-key-id",
+        ),
+        (
+            "x-amz-server-side-encryption-customer-algorithm",
+            "s3:x-amz-server-side-encryption-customer-algorithm",
+        ),
+        ("x-amz-copy-source", "s3:x-amz-copy-source"),
+        ("x-amz-metadata-directive", "s3:x-amz-metadata-directive"),
+        ("x-amz-storage-class", "s3:x-amz-storage-class"),
+        ("x-amz-content-sha256", "s3:x-amz-content-sha256"),
+        ("x-amz-object-lock-mode", "s3:object-lock-mode"),
+        (
+            "x-amz-object-lock-retain-until-date",
+            "s3:object-lock-retain-until-date",
+        ),
+        ("x-amz-object-lock-legal-hold", "s3:object-lock-legal-hold"),
+        ("x-amz-grant-read", "s3:x-amz-grant-read"),
+        ("x-amz-grant-write", "s3:x-amz-grant-write"),
+        ("x-amz-grant-read-acp", "s3:x-amz-grant-read-acp"),
+        ("x-amz-grant-write-acp", "s3:x-amz-grant-write-acp"),
+        ("x-amz-grant-full-control", "s3:x-amz-grant-full-control"),
+    ] {
+        if let Some(v) = req.header(header) {
+            c.insert(key, v);
+        }
+    }
+    for (param, key) in [
+        ("prefix", "s3:prefix"),
+        ("delimiter", "s3:delimiter"),
+        ("max-keys", "s3:max-keys"),
+        ("versionId", "s3:VersionId"),
+    ] {
+        if let Some(v) = req.query.get(param) {
+            c.insert(key, v);
+        }
+    }
+    if matches!(
+        req.op,
+        Operation::ListObjects | Operation::ListObjectsV2 | Operation::ListObjectVersions
+    ) && req.query.get("prefix").is_none()
+    {
+        // AWS: a listing without a prefix has the empty prefix.
+        c.insert("s3:prefix", "");
+    }
+    if let Some(tagging) = req.header("x-amz-tagging") {
+        for pair in tagging.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let dec = |s: &str| {
+                String::from_utf8_lossy(&crate::auth::decode_query_component(s)).into_owned()
+            };
+            let (k, v) = (dec(k), dec(v));
+            c.insert(&format!("s3:RequestObjectTag/{k}"), v);
+            c.insert("s3:RequestObjectTagKeys", k);
+        }
+    }
+    c
+}
+
+/// Judges `action` on `bucket`/`key` for the request's caller.
+fn judge(
+    state: &S3Api,
+    req: &S3Request,
+    action: &str,
+    bucket: &str,
+    key: Option<&str>,
+) -> S3Result<Verdict> {
+    if req.caller.is_root() {
+        return Ok(Verdict::Allowed);
+    }
+    judge_in(state, &req.caller, context(req), action, bucket, key)
+}
+
+/// Judges `action` on `bucket`/`key` for `caller`, with the request's condition keys
+/// (from [`context`]).
+pub fn judge_in(
+    state: &S3Api,
+    caller: &Caller,
+    mut context: ConditionContext,
+    action: &str,
+    bucket: &str,
+    key: Option<&str>,
+) -> S3Result<Verdict> {
+    if caller.is_root() {
+        return Ok(Verdict::Allowed);
+    }
+    let policy = if bucket.is_empty() {
+        None
+    } else {
+        state.bucket_policies.get(bucket)?
+    };
+    Ok(state.identities.authorize(
+        caller,
+        action,
+        &resource(bucket, key),
+        &mut context,
+        policy.as_deref(),
+    ))
+}
+
+fn access_denied() -> S3Error {
+    S3Error::new(S3ErrorCode::AccessDenied)
+}
+
+/// Whether the request's caller may perform its operation; `AccessDenied` if not.
+pub fn authorize(state: &S3Api, req: &S3Request) -> S3Result<()> {
+    if req.op == Operation::ListBuckets && !matches!(req.caller, Caller::Anonymous) {
+        // Every signed caller may ask; the answer holds the buckets it may see
+        // ([`may_list_every_bucket`], [`may_see_bucket`]).
+        return Ok(());
+    }
+    let versioned = req.query.get("versionId").is_some();
+    let (action, on_object) = action(req.op, versioned);
+    let key = on_object.then_some(req.key.as_str());
+    if !judge(state, req, action, &req.bucket, key)?.is_allowed() {
+        return Err(access_denied());
+    }
+    if req
+        .header("x-amz-bypass-governance-retention")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        && !judge(state, req, "s3:BypassGovernanceRetention", &req.bucket, key)?.is_allowed()
+    {
+        return Err(access_denied());
+    }
+    Ok(())
+}
+
+/// Whether the caller may perform `action` on one object of the request's bucket (DeleteObjects
+/// judges each key so).
+pub fn allowed_object(state: &S3Api, req: &S3Request, action: &str, key: &str) -> S3Result<bool> {
+    Ok(judge(state, req, action, &req.bucket, Some(key))?.is_allowed())
+}
+
+/// CopyObject and UploadPartCopy read their source: the caller needs `s3:GetObject` (or
+/// `s3:GetObjectVersion`) on it too.
+pub fn authorize_copy_source(
+    state: &S3Api,
+    req: &S3Request,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> S3Result<()> {
+    let action = if version_id.is_some() {
+        "s3:GetObjectVersion"
+    } else {
+        "s3:GetObject"
+    };
+    if judge(state, req, action, bucket, Some(key))?.is_allowed() {
+        Ok(())
+    } else {
+        Err(access_denied())
+    }
+}
+
+/// Whether the caller may list every bucket (`s3:ListAllMyBuckets`).
+pub fn may_list_every_bucket(state: &S3Api, req: &S3Request) -> S3Result<bool> {
+    Ok(judge(state, req, "s3:ListAllMyBuckets", "", None)?.is_allowed())
+}
+
+/// Whether a caller who may not list every bucket may see this one in ListBuckets (MinIO's
+/// rule: any bucket it may list or locate).
+pub fn may_see_bucket(state: &S3Api, req: &S3Request, bucket: &str) -> S3Result<bool> {
+    Ok(
+        judge(state, req, "s3:ListBucket", bucket, None)?.is_allowed()
+            || judge(state, req, "s3:GetBucketLocation", bucket, None)?.is_allowed(),
+    )
+}
