@@ -1,0 +1,207 @@
+"""Users, keys and permissions with real clients: the MinIO SDK's MinioAdmin manages identities
+(MinIO's admin API, encrypted bodies); boto3, the AWS CLI and rclone use the keys it made;
+anonymous HTTP reads what a bucket policy makes public."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+
+import boto3
+import pytest
+from minio import MinioAdmin
+from minio.credentials import StaticProvider
+from minio.error import MinioAdminException
+
+from conftest import VENV_BIN, boto_config, require_tool, run, unique_bucket
+from lgserver import REGION, scrubbed_env
+from util import expect_error
+
+
+def _admin(server, access_key=None, secret_key=None) -> MinioAdmin:
+    host = server.s3_url.split("://", 1)[1]
+    return MinioAdmin(endpoint=host, secure=False, credentials=StaticProvider(
+        access_key or server.user, secret_key or server.password))
+
+
+def _s3_as(server, access_key, secret_key):
+    return boto3.session.Session().client(
+        "s3", endpoint_url=server.s3_url, aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key, region_name=REGION, config=boto_config())
+
+
+def _read_policy(bucket: str) -> dict:
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+         "Resource": [f"arn:aws:s3:::{bucket}"]},
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{bucket}/*"]}]}
+
+
+def test_minio_admin_manages_identities_and_keys_are_enforced(server, s3, tmp_path, aws_env):
+    root = _admin(server)
+    b = unique_bucket("gold")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="kpi/2026.csv", Body=b"day,revenue\n")
+    suffix = uuid.uuid4().hex[:6]
+    user, secret = f"analyst-{suffix}", "analyst-secret-1"
+    policy, group = f"gold-read-{suffix}", f"analysts-{suffix}"
+
+    root.user_add(user, secret)
+    users = json.loads(root.user_list())  # an encrypted answer, decrypted by the SDK
+    assert users[user]["status"] == "enabled"
+    root.policy_add(policy, policy=_read_policy(b))
+    assert json.loads(root.policy_info(policy))["Statement"][1]["Action"] == ["s3:GetObject"]
+    assert policy in json.loads(root.policy_list())
+    attached = json.loads(root.attach_policy([policy], user=user))
+    assert attached["policiesAttached"] == [policy]
+    # Attaching again changes nothing, and MinIO says so.
+    with pytest.raises(MinioAdminException) as e:
+        root.attach_policy([policy], user=user)
+    assert "XMinioAdminPolicyChangeAlreadyApplied" in e.value._body
+    root.group_add(group, [user])
+    info = json.loads(root.group_info(group))
+    assert info["members"] == [user]
+    assert group in json.loads(root.group_list())
+    assert json.loads(root.user_info(user))["memberOf"] == [group]
+
+    # The user's own access key, made by the user (the SDK has no target user).
+    as_user = _admin(server, user, secret)
+    created = json.loads(as_user.add_service_account(name="ci", description="nightly job"))
+    key, key_secret = created["credentials"]["accessKey"], created["credentials"]["secretKey"]
+    listed = json.loads(root.list_service_account(user))["accounts"]
+    assert [a["accessKey"] for a in listed] == [key]
+    assert json.loads(root.get_service_account(key))["parentUser"] == user
+
+    # boto3 with the read-only key: list and get, never put or delete.
+    ro = _s3_as(server, key, key_secret)
+    assert [o["Key"] for o in ro.list_objects_v2(Bucket=b)["Contents"]] == ["kpi/2026.csv"]
+    assert ro.get_object(Bucket=b, Key="kpi/2026.csv")["Body"].read() == b"day,revenue\n"
+    assert expect_error(lambda: ro.put_object(Bucket=b, Key="x", Body=b"x")) == (403, "AccessDenied")
+    assert expect_error(lambda: ro.delete_object(Bucket=b, Key="kpi/2026.csv")) == (403, "AccessDenied")
+    assert s3.get_object(Bucket=b, Key="kpi/2026.csv")["Body"].read() == b"day,revenue\n"
+
+    # The AWS CLI with the user's keys: the same.
+    env = dict(aws_env, AWS_ACCESS_KEY_ID=user, AWS_SECRET_ACCESS_KEY=secret)
+    aws = [str(VENV_BIN / "aws"), "--endpoint-url", server.s3_url]
+    _, out, _ = run([*aws, "s3", "ls", f"s3://{b}/kpi/"], env=env, server=server)
+    assert "2026.csv" in out
+    src = tmp_path / "up.txt"
+    src.write_text("nope")
+    rc, out, err = run([*aws, "s3", "cp", str(src), f"s3://{b}/up.txt"], env=env,
+                       server=server, check=False)
+    assert rc != 0 and "AccessDenied" in (out + err), out + err
+
+    # Disabling the key takes effect on the next request.
+    root.update_service_account(access_key=key, status="disabled")
+    assert expect_error(lambda: ro.list_objects_v2(Bucket=b)) == (403, "InvalidAccessKeyId")
+    root.delete_service_account(key)
+    assert json.loads(root.list_service_account(user))["accounts"] == []
+
+    # A user may not administer.
+    with pytest.raises(MinioAdminException) as e:
+        as_user.user_add(f"other-{suffix}", "other-secret-12")
+    assert e.value._code == "403"
+
+    # Clean up through the same API.
+    detached = json.loads(root.detach_policy([policy], user=user))
+    assert detached["policiesDetached"] == [policy]
+    root.group_remove(group, [user])
+    root.group_remove(group)
+    root.policy_remove(policy)
+    root.user_remove(user)
+    with pytest.raises(MinioAdminException) as e:
+        root.user_info(user)
+    assert e.value._code == "404" and "XMinioAdminNoSuchUser" in e.value._body
+    gone = _s3_as(server, user, secret)
+    assert expect_error(lambda: gone.list_objects_v2(Bucket=b)) == (403, "InvalidAccessKeyId")
+
+
+def test_minio_admin_refuses_bad_input(server):
+    root = _admin(server)
+    suffix = uuid.uuid4().hex[:6]
+    for bad in ({"Statement": [{"Effect": "Allow", "Action": "s3:NoSuchAction", "Resource": "*"}]},
+                {"Statement": [{"Effect": "Maybe", "Action": "s3:GetObject", "Resource": "*"}]},
+                {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "not-an-arn"}]}):
+        with pytest.raises(MinioAdminException) as e:
+            root.policy_add(f"bad-{suffix}", policy=bad)
+        assert e.value._code == "400", e.value._body
+        assert "XMinioMalformedIAMPolicy" in e.value._body
+    assert f"bad-{suffix}" not in json.loads(root.policy_list())
+    with pytest.raises(MinioAdminException) as e:
+        root.user_add(f"weak-{suffix}", "short")
+    assert e.value._code == "400"
+    with pytest.raises(MinioAdminException) as e:
+        root.user_add(server.user, "whatever-secret")
+    assert e.value._code == "403"
+    # A body encrypted with another secret does not open.
+    wrong = _admin(server, server.user, "not-the-root-secret")
+    with pytest.raises(MinioAdminException) as e:
+        wrong.user_add(f"x-{suffix}", "x-secret-1234")
+    assert e.value._code == "403"
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_anonymous_reads_only_what_a_bucket_policy_opens(server, s3):
+    b = unique_bucket("reports")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="public/summary.csv", Body=b"ok")
+    s3.put_object(Bucket=b, Key="private/raw.csv", Body=b"secret")
+    assert _get(f"{server.s3_url}/{b}/public/summary.csv")[0] == 403
+    s3.put_bucket_policy(Bucket=b, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{b}/public/*"}]}))
+    assert _get(f"{server.s3_url}/{b}/public/summary.csv") == (200, b"ok")
+    status, body = _get(f"{server.s3_url}/{b}/private/raw.csv")
+    assert status == 403 and b"AccessDenied" in body
+    assert _get(f"{server.s3_url}/{b}")[0] == 403  # listing stays closed
+    s3.delete_bucket_policy(Bucket=b)
+    assert _get(f"{server.s3_url}/{b}/public/summary.csv")[0] == 403
+
+
+@require_tool("rclone")
+def test_rclone_with_a_key_scoped_to_one_bucket(server, s3, tmp_path):
+    root = _admin(server)
+    suffix = uuid.uuid4().hex[:6]
+    silver, gold = unique_bucket("silver"), unique_bucket("gold")
+    for b in (silver, gold):
+        s3.create_bucket(Bucket=b)
+    user, secret = f"etl-{suffix}", "etl-secret-123"
+    root.user_add(user, secret)
+    root.policy_add(f"silver-rw-{suffix}", policy={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+         "Resource": [f"arn:aws:s3:::{silver}"]},
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Resource": [f"arn:aws:s3:::{silver}/*"]}]})
+    root.attach_policy([f"silver-rw-{suffix}"], user=user)
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(5):
+        (src / f"part-{i}.parquet").write_bytes(bytes([i]) * 1000)
+    conf = tmp_path / "rclone.conf"
+    conf.write_text("")
+    env = scrubbed_env({
+        "RCLONE_CONFIG": str(conf), "RCLONE_CONFIG_LG_TYPE": "s3",
+        "RCLONE_CONFIG_LG_PROVIDER": "Minio", "RCLONE_CONFIG_LG_ENV_AUTH": "false",
+        "RCLONE_CONFIG_LG_ENDPOINT": server.s3_url, "RCLONE_CONFIG_LG_ACCESS_KEY_ID": user,
+        "RCLONE_CONFIG_LG_SECRET_ACCESS_KEY": secret, "RCLONE_CONFIG_LG_REGION": "us-east-1",
+    })
+    for k in list(env):
+        if k.startswith("AWS_"):
+            env.pop(k)
+    common = ["--retries", "1", "--low-level-retries", "1", "--s3-no-check-bucket"]
+    run(["rclone", "sync", str(src), f"lg:{silver}/table", *common], env=env, server=server)
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=silver)["Contents"])
+    assert keys == [f"table/part-{i}.parquet" for i in range(5)]
+    rc, out, err = run(["rclone", "sync", str(src), f"lg:{gold}/table", *common], env=env,
+                       server=server, check=False)
+    assert rc != 0, out + err
+    assert s3.list_objects_v2(Bucket=gold).get("KeyCount") == 0
