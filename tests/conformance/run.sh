@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The S3 conformance step: ceph/s3-tests (../shared/conformance, beside the checkout) against a
-# fresh lakegate on an ephemeral loopback port, root user only. Fails when fewer tests pass than
+# fresh lakegate on an ephemeral loopback port: the main user is root, the second and third users
+# (the suite's alt and tenant) are users created through the admin API with no policies of their
+# own, as another account's users would be. Fails when fewer tests pass than
 # the floor recorded in tests/conformance/floor (raise it as behaviour is fixed; never lower it).
 # Skips, saying so, where ../shared/conformance does not exist.
 #
@@ -42,8 +44,20 @@ done
 [[ -n "$PORT" ]] || { echo "conformance: no ready line in 60 s"; exit 1; }
 echo "conformance: lakegate on 127.0.0.1:$PORT, floor $FLOOR"
 
+# The second and third users, made as an operator would (`lakegate admin`, signed as root).
+ALT=conformance-alt TENANT=conformance-tenant
+ALT_SECRET="$(head -c 24 /dev/urandom | base64 | tr -dc A-Za-z0-9)"
+TENANT_SECRET="$(head -c 24 /dev/urandom | base64 | tr -dc A-Za-z0-9)"
+for user in "$ALT:$ALT_SECRET" "$TENANT:$TENANT_SECRET"; do
+  "$BIN" admin user add "${user%%:*}" "${user#*:}" --endpoint "http://127.0.0.1:$PORT" >/dev/null \
+    || { echo "conformance: cannot create the user ${user%%:*}"; exit 1; }
+done
+
 set +e
 "$SUITE/run.sh" --port "$PORT" --access-key "$ACCESS" --secret-key "$SECRET" \
+  --alt-access-key "$ALT" --alt-secret-key "$ALT_SECRET" \
+  --tenant-access-key "$TENANT" --tenant-secret-key "$TENANT_SECRET" \
+  --main-user-id "$ACCESS" --alt-user-id "$ALT" \
   --keep "$KEEP" --summary-md "$KEEP/summary.md" | tee "$KEEP/run.log"
 set -e
 LAST="$(tail -1 "$KEEP/run.log")"

@@ -3,12 +3,14 @@
 //! - [`server`]: `lakegate server`, the gateway itself;
 //! - [`policy`]: `lakegate policy test|check|dry-run`;
 //! - [`backup`]: `lakegate backup run|restore|status`;
+//! - [`admin`]: `lakegate admin user|group|policy|accesskey`;
 //! - [`connection`]: the root credentials (one lookup for the server and every client command)
 //!   and the endpoint of a running gateway; [`admin_client`]: the SigV4-signed client of its
 //!   admin API that the client commands use.
 //!
 //! The binary (`src/main.rs`) only parses the command line and calls [`run`].
 
+pub mod admin;
 pub mod admin_client;
 pub mod backup;
 pub mod connection;
@@ -59,6 +61,10 @@ enum Command {
     /// AWS_SECRET_ACCESS_KEY).
     #[command(subcommand)]
     Backup(backup::BackupCommand),
+    /// Manage users, groups, policies and access keys of a running gateway (its admin API, as
+    /// root; endpoint and credentials as for `backup`). `--json` prints the API's answer.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 /// Why a command could not run (a command's own failures, such as a failed suite, are its exit
@@ -85,6 +91,9 @@ pub enum CliError {
     },
     #[error(transparent)]
     Admin(#[from] AdminClientError),
+    /// An argument the command cannot use (a file that is not JSON, a bad time).
+    #[error("{0}")]
+    Usage(String),
     /// Writing the command's output failed.
     #[error(transparent)]
     Output(#[from] std::io::Error),
@@ -98,7 +107,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     // warnings and errors are logged.
     let default_level = match cli.command {
         Command::Server(_) => "info",
-        Command::Policy(_) | Command::Backup(_) => "warn",
+        Command::Policy(_) | Command::Backup(_) | Command::Admin(_) => "warn",
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -120,6 +129,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Policy(cmd) => policy::run(cmd, &runtime),
         Command::Backup(cmd) => runtime.block_on(backup::run(cmd)),
+        Command::Admin(cmd) => runtime.block_on(admin::run(cmd)),
     }
 }
 

@@ -203,4 +203,77 @@ mod tests {
             Decision::NotApplicable
         );
     }
+
+    #[test]
+    fn the_lab_examples_parse_and_scope_each_workload() {
+        let examples = [
+            (
+                "spark-etl",
+                include_str!("../../../examples/iam/spark-etl.json"),
+            ),
+            ("mlflow", include_str!("../../../examples/iam/mlflow.json")),
+            (
+                "analyst",
+                include_str!("../../../examples/iam/analyst.json"),
+            ),
+            (
+                "backup-operator",
+                include_str!("../../../examples/iam/backup-operator.json"),
+            ),
+        ];
+        let docs: Vec<PolicyDocument> = examples
+            .iter()
+            .map(|(name, json)| {
+                PolicyDocument::parse(json.as_bytes(), &PolicyKind::Identity)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"))
+            })
+            .collect();
+        let [spark, mlflow, _, operator] = &docs[..] else {
+            panic!("four examples");
+        };
+        assert_eq!(
+            decide(spark, "s3:PutObject", "arn:aws:s3:::silver/t/p.parquet"),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(spark, "s3:GetObject", "arn:aws:s3:::gold/kpi.csv"),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(spark, "s3:PutObject", "arn:aws:s3:::gold/kpi.csv"),
+            Decision::NotApplicable
+        );
+        assert_eq!(
+            decide(
+                mlflow,
+                "s3:PutObject",
+                "arn:aws:s3:::mlflow/models/production/m"
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(
+                mlflow,
+                "s3:DeleteObject",
+                "arn:aws:s3:::mlflow/models/production/m"
+            ),
+            Decision::Deny
+        );
+        assert_eq!(
+            decide(mlflow, "s3:GetObject", "arn:aws:s3:::gold/x"),
+            Decision::NotApplicable
+        );
+        assert_eq!(
+            decide(operator, "lakegate:RunBackup", "arn:aws:s3:::gold"),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(operator, "lakegate:RunLifecycle", "arn:aws:s3:::gold"),
+            Decision::NotApplicable
+        );
+        assert_eq!(
+            decide(operator, "s3:PutObject", "arn:aws:s3:::gold/x"),
+            Decision::Deny
+        );
+    }
 }

@@ -40,10 +40,9 @@ pub enum PolicyKind {
     /// forbidden ("Policy document should not specify a principal.").
     Identity,
     /// A bucket's policy: `Principal` (or `NotPrincipal`) required in every statement, and every
-    /// `Resource`/`NotResource` must name this bucket or objects in it
-    /// (`arn:aws:s3:::bucket`, `arn:aws:s3:::bucket/...`; wildcards allowed only such that the
-    /// pattern stays inside the bucket, e.g. `arn:aws:s3:::bucket/*`; else
-    /// "Policy has invalid resource").
+    /// `Resource`/`NotResource` must be able to name this bucket or objects in it
+    /// (`arn:aws:s3:::bucket`, `arn:aws:s3:::bucket/...`, or a wildcard reaching them such as
+    /// `arn:aws:s3:::*`; else "Policy has invalid resource").
     Bucket { bucket: String },
 }
 
@@ -516,14 +515,23 @@ fn is_resource(text: &str) -> bool {
         && parts.count() == 3
 }
 
-/// Whether a bucket policy's resource stays inside its bucket: the bucket itself or a key
-/// pattern under `bucket/`.
+/// Whether a bucket policy's resource can name its bucket or objects in it (AWS refuses one
+/// that names only other buckets). A wildcard reaching further (`arn:aws:s3:::*`) is taken:
+/// a bucket's policy is only ever consulted for requests on that bucket, so it grants nothing
+/// elsewhere.
 fn is_in_bucket(text: &str, bucket: &str) -> bool {
-    !bucket.is_empty()
-        && text
-            .strip_prefix("arn:aws:s3:::")
-            .and_then(|rest| rest.strip_prefix(bucket))
-            .is_some_and(|tail| tail.is_empty() || tail.starts_with('/'))
+    if bucket.is_empty() {
+        return false;
+    }
+    let arn = format!("arn:aws:s3:::{bucket}");
+    let objects = format!("{arn}/");
+    match text.find(['*', '?']) {
+        None => text == arn || text.starts_with(&objects),
+        Some(i) => {
+            let literal = &text[..i];
+            literal.starts_with(&objects) || objects.starts_with(literal)
+        }
+    }
 }
 
 fn parse_principals(value: &Json) -> Result<Principals, PolicyError> {
@@ -1190,16 +1198,22 @@ mod tests {
         ] {
             assert!(bucket_policy("b", &with_resource(good)).is_ok(), "{good}");
         }
+        // Wildcards that reach the bucket are taken (they grant nothing beyond it: the policy
+        // is consulted only for this bucket's requests).
+        for wide in [
+            r#""arn:aws:s3:::*""#,
+            r#""arn:aws:s3:::*/*""#,
+            r#""arn:aws:s3:::b*""#,
+            r#""*""#,
+        ] {
+            assert!(bucket_policy("b", &with_resource(wide)).is_ok(), "{wide}");
+        }
         for bad in [
             r#""arn:aws:s3:::other/*""#,
-            r#""arn:aws:s3:::b*""#,
-            r#""arn:aws:s3:::b?/x""#,
             r#""arn:aws:s3:::bb/*""#,
-            r#""arn:aws:s3:::*""#,
-            r#""*""#,
+            r#""arn:aws:s3:::c*""#,
             r#""arn:aws:s3:::b2""#,
             r#"["arn:aws:s3:::b/*", "arn:aws:s3:::c/*"]"#,
-            r#""arn:*:s3:::b/*""#,
         ] {
             let message = match bucket_policy("b", &with_resource(bad)) {
                 Err(PolicyError::Malformed(message)) => message,

@@ -528,3 +528,96 @@ async fn bucket_policies_open_and_close_a_bucket() {
         .await
         .assert_error(403, "AccessDenied");
 }
+
+/// `lakegate admin ...` against the running gateway: (exit success, stdout).
+fn cli(s: &TestServer, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lakegate"))
+        .arg("admin")
+        .args(args)
+        .args(["--endpoint", &s.s3_url])
+        .env("LAKEGATE_ROOT_USER", ROOT_USER)
+        .env("LAKEGATE_ROOT_PASSWORD", ROOT_PASSWORD)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_command_line_manages_identities() {
+    let s = TestServer::start().await;
+    let b = s.bucket().await;
+    s.put(&b, "k", "v").await;
+    let policy = s.root.join("b-reader.json");
+    std::fs::write(&policy, reader_policy(&b)).unwrap();
+
+    let (ok, out, err) = cli(&s, &["user", "add", "spark-etl", "spark-secret-1"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("added spark-etl  enabled"), "{out}");
+    let (ok, _, err) = cli(&s, &["user", "add", "x-y", "short"]);
+    assert!(!ok && err.contains("refused (400)"), "{err}");
+    let (ok, _, err) = cli(
+        &s,
+        &["policy", "create", "b-reader", policy.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(&s, &["policy", "attach", "b-reader", "--user", "spark-etl"]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = cli(&s, &["policy", "ls"]);
+    assert!(
+        ok && out.lines().any(|l| l == "b-reader") && out.contains("readwrite"),
+        "{out}"
+    );
+    let (ok, out, _) = cli(&s, &["user", "ls", "--json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["users"][0]["policies"][0], "b-reader", "{v}");
+    s.client_with("spark-etl", "spark-secret-1")
+        .get_object()
+        .bucket(&b)
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+
+    let (ok, out, err) = cli(&s, &["accesskey", "create", "spark-etl", "--json"]);
+    assert!(ok, "{err}");
+    let key: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (ak, sk) = (
+        key["access_key"].as_str().unwrap().to_string(),
+        key["secret_key"].as_str().unwrap().to_string(),
+    );
+    let keyed = s.client_with(&ak, &sk);
+    keyed.get_object().bucket(&b).key("k").send().await.unwrap();
+    let (ok, _, err) = cli(&s, &["accesskey", "edit", &ak, "--status", "disabled"]);
+    assert!(ok, "{err}");
+    assert_err(
+        keyed.get_object().bucket(&b).key("k").send().await,
+        403,
+        "InvalidAccessKeyId",
+    );
+    let (ok, out, _) = cli(&s, &["accesskey", "ls", "--user", "spark-etl"]);
+    assert!(ok && out.contains(&ak) && out.contains("disabled"), "{out}");
+
+    let (ok, _, err) = cli(&s, &["group", "add", "etl", "spark-etl"]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = cli(&s, &["group", "info", "etl"]);
+    assert!(ok && out.contains("members: spark-etl"), "{out}");
+    let (ok, _, err) = cli(&s, &["group", "rm", "etl"]);
+    assert!(!ok && err.contains("refused (409)"), "{err}");
+    let (ok, _, _) = cli(&s, &["group", "rm", "etl", "spark-etl"]);
+    assert!(ok);
+    let (ok, _, _) = cli(&s, &["group", "rm", "etl"]);
+    assert!(ok);
+    let (ok, _, _) = cli(&s, &["user", "disable", "spark-etl"]);
+    assert!(ok);
+    let (ok, out, _) = cli(&s, &["user", "info", "spark-etl"]);
+    assert!(ok && out.contains("disabled"), "{out}");
+    let (ok, _, _) = cli(&s, &["user", "rm", "spark-etl"]);
+    assert!(ok);
+    let (ok, out, _) = cli(&s, &["accesskey", "ls"]);
+    assert!(ok && out.contains("no access_keys"), "{out}");
+}
