@@ -157,6 +157,17 @@ impl AppState {
         }
     }
 
+    /// STS's share.
+    pub fn sts_api(&self) -> crate::sts::StsApi {
+        crate::sts::StsApi {
+            credentials: self.credentials.clone(),
+            identities: self.identities.clone(),
+            region: self.region.clone(),
+            clock: self.clock.clone(),
+            body_read_timeout: self.body_read_timeout,
+        }
+    }
+
     /// The admin API's share.
     pub fn admin_api(&self) -> AdminApi {
         AdminApi {
@@ -298,7 +309,7 @@ impl Server {
         );
         let app = AppState {
             store: store.clone(),
-            credentials: CredentialStore::from_identities(identities.clone()),
+            credentials: CredentialStore::from_identities(identities.clone(), clock.clone()),
             identities,
             bucket_policies: Arc::new(BucketPolicies::new(store.clone())),
             region: config.region.clone(),
@@ -314,6 +325,7 @@ impl Server {
         let dispatch = Arc::new(Dispatch::new(
             Arc::new(app.s3_api()),
             Arc::new(app.admin_api()),
+            Arc::new(app.sts_api()),
         ));
         let s3_handler = move |req| dispatch.clone().handle(req);
         let console = crate::console::router(Arc::new(

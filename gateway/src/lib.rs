@@ -16,7 +16,7 @@
 //! - [`lifecycle`], [`backup`]: the lifecycle scanner and the backup service, which drive the
 //!   plugins over the store.
 //! - [`s3`]: the S3 API: routing, XML, errors, one handler module per operation family.
-//! - [`admin`]: the admin API (JSON, root only today).
+//! - [`admin`], [`sts`]: the admin APIs (lakegate's JSON, MinIO's); STS AssumeRole.
 //! - [`console`], [`net`]: the operator console; sockets, connections, the S3 port's dispatch.
 //! - [`app`]: the application's state and wiring.
 //! - [`cli`]: the command line, one module per command (`lakegate server`, `policy`, `backup`).
@@ -39,6 +39,7 @@ pub mod net;
 pub mod policy;
 pub mod s3;
 pub mod store;
+pub mod sts;
 pub mod sync;
 
 #[cfg(test)]

@@ -15,9 +15,9 @@ from minio import MinioAdmin
 from minio.credentials import StaticProvider
 from minio.error import MinioAdminException
 
-from conftest import VENV_BIN, boto_config, require_tool, run, unique_bucket
+from conftest import VENV_BIN, boto_config, make_s3, require_tool, run, unique_bucket
 from lgserver import REGION, scrubbed_env
-from util import expect_error
+from util import Admin, expect_error
 
 
 def _admin(server, access_key=None, secret_key=None) -> MinioAdmin:
@@ -30,6 +30,13 @@ def _s3_as(server, access_key, secret_key):
     return boto3.session.Session().client(
         "s3", endpoint_url=server.s3_url, aws_access_key_id=access_key,
         aws_secret_access_key=secret_key, region_name=REGION, config=boto_config())
+
+
+def _s3_with_token(server, creds: dict):
+    return boto3.session.Session().client(
+        "s3", endpoint_url=server.s3_url, region_name=REGION, config=boto_config(),
+        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"])
 
 
 def _read_policy(bucket: str) -> dict:
@@ -205,3 +212,68 @@ def test_rclone_with_a_key_scoped_to_one_bucket(server, s3, tmp_path):
                        server=server, check=False)
     assert rc != 0, out + err
     assert s3.list_objects_v2(Bucket=gold).get("KeyCount") == 0
+
+
+def test_sts_assume_role_credentials_work_until_they_expire(new_server, tmp_path):
+    srv = new_server(env={"LAKEGATE_UNSAFE_ADJUSTABLE_CLOCK": "true"})
+    srv.start()
+    s3 = make_s3(srv)
+    b = unique_bucket("gold")
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="kpi.csv", Body=b"ok")
+    root = _admin(srv)
+    root.user_add("airflow", "airflow-secret-1")
+    root.attach_policy(["readwrite"], user="airflow")
+
+    # The AWS CLI asks, as the user, for one hour narrowed to reading.
+    cfg = tmp_path / "aws-config"
+    cfg.write_text("[default]\nregion = us-east-1\n")
+    env = scrubbed_env({
+        "AWS_ACCESS_KEY_ID": "airflow", "AWS_SECRET_ACCESS_KEY": "airflow-secret-1",
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(cfg),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "AWS_PAGER": "",
+        "AWS_MAX_ATTEMPTS": "1", "PATH": f"{VENV_BIN}:/usr/bin:/bin",
+    })
+    read_only = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{b}/*"}]})
+    _, out, _ = run([str(VENV_BIN / "aws"), "--endpoint-url", srv.s3_url, "sts", "assume-role",
+                     "--role-arn", "arn:aws:iam::lakegate:role/reader",
+                     "--role-session-name", "nightly", "--duration-seconds", "3600",
+                     "--policy", read_only], env=env, server=srv)
+    creds = json.loads(out)["Credentials"]
+    assert creds["SessionToken"] and creds["AccessKeyId"] != "airflow"
+    session = _s3_with_token(srv, creds)
+    assert session.get_object(Bucket=b, Key="kpi.csv")["Body"].read() == b"ok"
+    # The session policy narrows the user's readwrite.
+    assert expect_error(lambda: session.put_object(Bucket=b, Key="x", Body=b"x")) == (403, "AccessDenied")
+    # The keys without their token, or with another token, are refused.
+    tokenless = _s3_as(srv, creds["AccessKeyId"], creds["SecretAccessKey"])
+    assert expect_error(lambda: tokenless.get_object(Bucket=b, Key="kpi.csv")) == (400, "InvalidToken")
+    forged = boto3.session.Session().client(
+        "s3", endpoint_url=srv.s3_url, region_name=REGION, config=boto_config(),
+        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"][:-1] + "x")
+    assert expect_error(lambda: forged.get_object(Bucket=b, Key="kpi.csv")) == (400, "InvalidToken")
+    # Out of range durations are refused by the server too (boto3 without its own checks).
+    sts = boto3.session.Session().client(
+        "sts", endpoint_url=srv.s3_url, region_name=REGION,
+        aws_access_key_id="airflow", aws_secret_access_key="airflow-secret-1",
+        config=boto_config(parameter_validation=False))
+    assert expect_error(lambda: sts.assume_role(
+        RoleArn="arn:aws:iam::lakegate:role/reader", RoleSessionName="short",
+        DurationSeconds=60)) == (400, "ValidationError")
+    # Root does not assume roles.
+    as_root = boto3.session.Session().client(
+        "sts", endpoint_url=srv.s3_url, region_name=REGION, aws_access_key_id=srv.user,
+        aws_secret_access_key=srv.password, config=boto_config())
+    assert expect_error(lambda: as_root.assume_role(
+        RoleArn="arn:aws:iam::lakegate:role/reader", RoleSessionName="root")) == (403, "AccessDenied")
+    # boto3's own STS client gets working credentials too.
+    again = sts.assume_role(RoleArn="arn:aws:iam::lakegate:role/reader",
+                            RoleSessionName="boto3", DurationSeconds=900)["Credentials"]
+    assert _s3_with_token(srv, again).get_object(Bucket=b, Key="kpi.csv")["Body"].read() == b"ok"
+    # An hour later (the data plane's clock moved), they no longer work.
+    Admin(srv).call("PUT", "clock", json.dumps({"offset_ms": 3_601_000}).encode())
+    assert expect_error(lambda: session.get_object(Bucket=b, Key="kpi.csv")) == (403, "InvalidAccessKeyId")
+    # The user's own keys are unaffected.
+    assert _s3_as(srv, "airflow", "airflow-secret-1").get_object(Bucket=b, Key="kpi.csv")["Body"].read() == b"ok"

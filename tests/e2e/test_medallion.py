@@ -13,38 +13,11 @@ import subprocess
 
 import pyarrow as pa
 import pytest
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from deltalake import DeltaTable, write_deltalake
 
 from conftest import make_s3
+from util import DAY_MS, Admin
 from lgserver import REPO_ROOT, scrubbed_env
-
-DAY_MS = 86_400_000
-
-
-class Admin:
-    def __init__(self, srv):
-        self.srv = srv
-        self.creds = Credentials(srv.user, srv.password)
-
-    def call(self, method: str, path: str, body: bytes = b"", query: str = "") -> dict:
-        import urllib.request
-
-        url = f"{self.srv.s3_url}/lakegate/admin/v1/{path}" + (f"?{query}" if query else "")
-        req = AWSRequest(method=method, url=url, data=body)
-        S3SigV4Auth(self.creds, "s3", "us-east-1").add_auth(req)
-        r = urllib.request.Request(url, data=body or None, method=method,
-                                   headers=dict(req.headers.items()))
-        with urllib.request.urlopen(r, timeout=120) as resp:
-            return json.loads(resp.read())
-
-    def clock(self, offset_days: float):
-        self.call("PUT", "clock", json.dumps({"offset_ms": int(offset_days * DAY_MS)}).encode())
-
-    def scan(self, bucket: str, dry_run: bool = False) -> dict:
-        return self.call("POST", f"lifecycle/{bucket}/run", query="dry_run=true" if dry_run else "")
 
 
 @pytest.fixture

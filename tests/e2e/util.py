@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import time
@@ -89,3 +90,36 @@ def expect_error(fn, *args, **kw) -> tuple[int, str]:
         fn(*args, **kw)
     r = ei.value.response
     return r["ResponseMetadata"]["HTTPStatusCode"], r["Error"]["Code"]
+
+
+DAY_MS = 86_400_000
+
+
+class Admin:
+    """lakegate's admin API, SigV4-signed as root with botocore."""
+
+    def __init__(self, srv):
+        self.srv = srv
+        from botocore.credentials import Credentials
+
+        self.creds = Credentials(srv.user, srv.password)
+
+    def call(self, method: str, path: str, body: bytes = b"", query: str = "") -> dict:
+        import urllib.request
+
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        url = f"{self.srv.s3_url}/lakegate/admin/v1/{path}" + (f"?{query}" if query else "")
+        req = AWSRequest(method=method, url=url, data=body)
+        S3SigV4Auth(self.creds, "s3", "us-east-1").add_auth(req)
+        r = urllib.request.Request(url, data=body or None, method=method,
+                                   headers=dict(req.headers.items()))
+        with urllib.request.urlopen(r, timeout=120) as resp:
+            return json.loads(resp.read())
+
+    def clock(self, offset_days: float):
+        self.call("PUT", "clock", json.dumps({"offset_ms": int(offset_days * DAY_MS)}).encode())
+
+    def scan(self, bucket: str, dry_run: bool = False) -> dict:
+        return self.call("POST", f"lifecycle/{bucket}/run", query="dry_run=true" if dry_run else "")

@@ -27,7 +27,8 @@ impl std::fmt::Debug for Credentials {
 enum Keys {
     /// One key, with root's permissions.
     Fixed(Arc<SigningKey>),
-    Identities(Arc<Identities>),
+    /// With the data plane's clock, which decides when temporary keys expire.
+    Identities(Arc<Identities>, Arc<crate::clock::Clock>),
 }
 
 /// The keys the gateway accepts.
@@ -50,10 +51,11 @@ impl CredentialStore {
         }
     }
 
-    /// The gateway's store: every enabled key of the identities.
-    pub fn from_identities(identities: Arc<Identities>) -> Self {
+    /// The gateway's store: every enabled key of the identities, temporary ones until they
+    /// expire by `clock`.
+    pub fn from_identities(identities: Arc<Identities>, clock: Arc<crate::clock::Clock>) -> Self {
         CredentialStore {
-            keys: Keys::Identities(identities),
+            keys: Keys::Identities(identities, clock),
         }
     }
 
@@ -61,7 +63,7 @@ impl CredentialStore {
     pub fn lookup(&self, access_key: &str) -> Option<Arc<SigningKey>> {
         match &self.keys {
             Keys::Fixed(k) => (k.access_key == access_key).then(|| k.clone()),
-            Keys::Identities(ids) => ids.signing_key(access_key, crate::store::now_millis()),
+            Keys::Identities(ids, clock) => ids.signing_key(access_key, clock.now()),
         }
     }
 }

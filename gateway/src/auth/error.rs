@@ -150,9 +150,16 @@ pub enum AuthError {
     },
 
     // --- Who signed ---
-    /// A session token (`x-amz-security-token`): temporary credentials are not supported.
-    #[error("Temporary security credentials (session tokens) are not supported by this server.")]
+    /// A session token (`x-amz-security-token`) with SigV2 or in a POST form: temporary
+    /// credentials sign with SigV4 only.
+    #[error(
+        "Temporary security credentials (session tokens) are supported with Signature Version 4 only."
+    )]
     SessionTokenNotSupported,
+    /// A session token that is not the key's, or a key of temporary credentials without its
+    /// token, or a token with a long-term key.
+    #[error("The provided token is malformed or otherwise invalid.")]
+    InvalidToken,
     /// The access key is not in the credential store.
     #[error("The access key {access_key} does not exist.")]
     UnknownAccessKey { access_key: String },
@@ -227,6 +234,7 @@ impl AuthError {
             PresignedExpired { .. } => "PresignedExpired",
             PresignedLifetimeTooLong { .. } => "PresignedLifetimeTooLong",
             SessionTokenNotSupported => "SessionTokenNotSupported",
+            InvalidToken => "InvalidToken",
             UnknownAccessKey { .. } => "UnknownAccessKey",
             UnsignedHeaders { .. } => "UnsignedHeaders",
             SignatureMismatch { .. } => "SignatureMismatch",
@@ -265,6 +273,7 @@ impl AuthError {
             | TrailerNotSigned => StatusCode::FORBIDDEN,
             SigV4aNotImplemented => StatusCode::NOT_IMPLEMENTED,
             MultipleAuthorizationHeaders
+            | InvalidToken
             | MultipleAuthMechanisms { .. }
             | UnsupportedAuthorizationType
             | Malformed { .. }

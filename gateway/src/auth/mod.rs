@@ -78,6 +78,28 @@ pub struct Authenticated {
     pub key: std::sync::Arc<crate::iam::SigningKey>,
     /// What the body must satisfy.
     pub payload: PayloadCheck,
+    /// The service the signature is scoped to: `s3`, or `sts` ([`authenticate_sts`]).
+    pub service: &'static str,
+}
+
+/// A temporary key (STS) signs only together with its session token, and only it may send one
+/// (compared in constant time through its SHA-256).
+pub(crate) fn check_session_token(
+    key: &crate::iam::SigningKey,
+    sent: Option<&str>,
+) -> Result<(), AuthError> {
+    match (&key.session_token_sha256, sent) {
+        (None, None) => Ok(()),
+        (Some(expected), Some(token)) => {
+            let digest = util::sha256(token.as_bytes());
+            if util::ct_eq(&digest, expected) {
+                Ok(())
+            } else {
+                Err(AuthError::InvalidToken)
+            }
+        }
+        _ => Err(AuthError::InvalidToken),
+    }
 }
 
 /// The `region` argument of [`authenticate`] that takes a SigV4 scope naming any region (MinIO's
@@ -96,6 +118,43 @@ pub const ANY_REGION: &str = "";
 ///
 /// Anonymous requests (no signature at all) are refused ([`AuthError::Anonymous`]).
 pub fn authenticate(
+    parts: &http::request::Parts,
+    vhost_bucket: Option<&str>,
+    store: &CredentialStore,
+    region: &str,
+    now: SystemTime,
+) -> Result<Authenticated, AuthError> {
+    let a = authenticate_any(parts, vhost_bucket, store, region, now)?;
+    if a.service != "s3" {
+        return Err(wrong_service(a.service, "s3"));
+    }
+    Ok(a)
+}
+
+/// [`authenticate`] for STS requests: the SigV4 scope names the service `sts`.
+pub fn authenticate_sts(
+    parts: &http::request::Parts,
+    store: &CredentialStore,
+    region: &str,
+    now: SystemTime,
+) -> Result<Authenticated, AuthError> {
+    let a = authenticate_any(parts, None, store, region, now)?;
+    if a.service != sigv4::STS_SERVICE {
+        return Err(wrong_service(a.service, sigv4::STS_SERVICE));
+    }
+    Ok(a)
+}
+
+fn wrong_service(signed: &str, expected: &str) -> AuthError {
+    AuthError::Malformed {
+        location: SignatureLocation::Header,
+        reason: format!(
+            "The authorization header is malformed; incorrect service \"{signed}\". This endpoint belongs to \"{expected}\"."
+        ),
+    }
+}
+
+fn authenticate_any(
     parts: &http::request::Parts,
     vhost_bucket: Option<&str>,
     store: &CredentialStore,

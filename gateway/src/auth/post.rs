@@ -90,10 +90,13 @@ pub fn verify_form(
             canonical_request: None,
         });
     }
+    // Temporary credentials are not taken in forms (their token is refused by the caller).
+    super::check_session_token(&key, None)?;
     Ok(Authenticated {
         access_key,
         key,
         payload: PayloadCheck::Unsigned,
+        service: "s3",
     })
 }
 

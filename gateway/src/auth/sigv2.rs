@@ -222,10 +222,13 @@ fn verify(
             canonical_request: None,
         });
     }
+    // Temporary credentials sign with SigV4 only (their token is refused above).
+    super::check_session_token(&creds, None)?;
     Ok(Authenticated {
         access_key: access_key.to_string(),
         key: creds,
         payload: PayloadCheck::Unsigned,
+        service: "s3",
     })
 }
 

@@ -38,6 +38,8 @@ pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// SigV4a (asymmetric), which lakegate does not implement.
 pub const SIGV4A_ALGORITHM: &str = "AWS4-ECDSA-P256-SHA256";
 const SERVICE: &str = "s3";
+/// The service name of STS requests (`POST /?Action=AssumeRole`), signed on the same port.
+pub const STS_SERVICE: &str = "sts";
 const TERMINATOR: &str = "aws4_request";
 /// The longest a presigned URL may be valid, in seconds (7 days).
 pub const MAX_PRESIGNED_EXPIRES: u64 = 604_800;
@@ -88,6 +90,8 @@ pub(crate) struct Credential {
     pub(crate) access_key: String,
     pub(crate) date: String,
     pub(crate) region: String,
+    /// `s3`, or `sts` for STS requests ([`super::authenticate`] takes only `s3`).
+    pub(crate) service: String,
 }
 
 impl Credential {
@@ -118,7 +122,7 @@ impl Credential {
                 form_subject(form)
             )));
         }
-        if service != SERVICE {
+        if service != SERVICE && service != STS_SERVICE {
             return Err(form.malformed(format!(
                 "The {} is malformed; incorrect service \"{service}\". This endpoint belongs to \
                  \"{SERVICE}\".",
@@ -129,6 +133,7 @@ impl Credential {
             access_key: access_key.to_string(),
             date: date.to_string(),
             region: region.to_string(),
+            service: service.to_string(),
         })
     }
 
@@ -150,7 +155,10 @@ impl Credential {
     }
 
     fn scope(&self) -> String {
-        format!("{}/{}/{SERVICE}/{TERMINATOR}", self.date, self.region)
+        format!(
+            "{}/{}/{}/{TERMINATOR}",
+            self.date, self.region, self.service
+        )
     }
 }
 
@@ -197,6 +205,8 @@ struct Parsed {
     /// The payload hash as it enters the canonical request.
     payload_hash_value: String,
     payload: PayloadHash,
+    /// `x-amz-security-token` (or `X-Amz-Security-Token` in a presigned URL).
+    session_token: Option<String>,
 }
 
 /// Verifies `Authorization: AWS4-HMAC-SHA256 …`.
@@ -296,9 +306,10 @@ pub fn verify_header(
             amz_date.get(..8).unwrap_or_default()
         )));
     }
-    if parts.headers.contains_key(X_AMZ_SECURITY_TOKEN) {
-        return Err(AuthError::SessionTokenNotSupported);
-    }
+    let session_token = parts
+        .headers
+        .get(X_AMZ_SECURITY_TOKEN)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
 
     let query = super::util::parse_query(parts.uri.query());
     verify(
@@ -312,6 +323,7 @@ pub fn verify_header(
             amz_date,
             payload_hash_value,
             payload,
+            session_token,
         },
         store,
     )
@@ -391,9 +403,13 @@ pub(crate) fn verify_presigned(
             server_time: format_amz_date(now),
         });
     }
-    if get("X-Amz-Security-Token")?.is_some() || parts.headers.contains_key(X_AMZ_SECURITY_TOKEN) {
-        return Err(AuthError::SessionTokenNotSupported);
-    }
+    let session_token = match get("X-Amz-Security-Token")? {
+        Some(t) => Some(t),
+        None => parts
+            .headers
+            .get(X_AMZ_SECURITY_TOKEN)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+    };
 
     let (payload_hash_value, payload) = match get("X-Amz-Content-Sha256")? {
         Some(v) => {
@@ -414,6 +430,7 @@ pub(crate) fn verify_presigned(
             amz_date,
             payload_hash_value,
             payload,
+            session_token,
         },
         store,
     )
@@ -432,11 +449,16 @@ fn verify(
             .ok_or_else(|| AuthError::UnknownAccessKey {
                 access_key: p.credential.access_key.clone(),
             })?;
+    super::check_session_token(&creds, p.session_token.as_deref())?;
     check_amz_headers_signed(&parts.headers, &p.signed_headers)?;
     let scope_time = parse_scope_date(&p.credential.date)
         .ok_or_else(|| p.form.malformed("Invalid credential date."))?;
-    let signing_key =
-        generate_signing_key(&creds.secret, scope_time, &p.credential.region, SERVICE);
+    let signing_key = generate_signing_key(
+        &creds.secret,
+        scope_time,
+        &p.credential.region,
+        &p.credential.service,
+    );
     let scope = p.credential.scope();
     let signed: Vec<&str> = p.signed_headers.iter().map(String::as_str).collect();
     let presigned = p.form == SignatureLocation::Query;
@@ -484,6 +506,11 @@ fn verify(
         access_key: p.credential.access_key,
         key: creds,
         payload,
+        service: if p.credential.service == STS_SERVICE {
+            STS_SERVICE
+        } else {
+            SERVICE
+        },
     })
 }
 
@@ -837,16 +864,13 @@ mod tests {
     }
 
     #[test]
-    fn session_tokens_are_refused() {
+    fn a_session_token_with_a_long_term_key_is_refused() {
         let mut p = get_object_example(GET_OBJECT_SIG);
         p.headers.insert(
             "x-amz-security-token",
             http::HeaderValue::from_static("tok"),
         );
-        assert_eq!(
-            header_auth(&p, at(0)).unwrap_err().code(),
-            "SessionTokenNotSupported"
-        );
+        assert_eq!(header_auth(&p, at(0)).unwrap_err().code(), "InvalidToken");
     }
 
     /// `GET /bucket/key` at 2013-05-24T00:00:00Z (empty payload), signed by us for `region`
@@ -1101,10 +1125,10 @@ mod tests {
         let err =
             presigned_auth(&format!("{PRESIGNED}&X-Amz-Date=20130524T000000Z"), at(0)).unwrap_err();
         assert_eq!(err.code(), "Malformed");
-        // Session token.
+        // A session token with a long-term key.
         let err =
             presigned_auth(&format!("{PRESIGNED}&X-Amz-Security-Token=abc"), at(0)).unwrap_err();
-        assert_eq!(err.code(), "SessionTokenNotSupported");
+        assert_eq!(err.code(), "InvalidToken");
         // SigV4a.
         let err = presigned_auth(
             &PRESIGNED.replace("AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256"),

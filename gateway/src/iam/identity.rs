@@ -846,6 +846,33 @@ impl Identities {
         .await
     }
 
+    /// Removes the access keys whose expiry has passed (temporary credentials accumulate
+    /// otherwise); answers how many.
+    pub async fn remove_expired_keys(&self, actor: &str, now: Millis) -> Result<usize, IamError> {
+        let expired = self
+            .snapshot()
+            .records()
+            .access_keys
+            .iter()
+            .any(|k| k.expires.is_some_and(|t| t <= now));
+        if !expired {
+            return Ok(0);
+        }
+        self.change(actor, "remove-expired-keys", "-", move |c| {
+            let gone: Vec<String> = c
+                .access_keys()?
+                .into_iter()
+                .filter(|k| k.expires.is_some_and(|t| t <= now))
+                .map(|k| k.access_key)
+                .collect();
+            for k in &gone {
+                c.remove(IamKind::AccessKey, k)?;
+            }
+            Ok(gone.len())
+        })
+        .await
+    }
+
     /// Removes an access key.
     pub async fn remove_access_key(&self, actor: &str, access_key: &str) -> Result<(), IamError> {
         let ak = access_key.to_string();

@@ -19,11 +19,13 @@ use tracing::Instrument;
 use crate::admin::{self, AdminApi, AdminError};
 use crate::s3::error::S3Error;
 use crate::s3::{self, S3Api};
+use crate::sts::{self, StsApi};
 
 /// Routes the S3 port's requests.
 pub struct Dispatch {
     s3: Arc<S3Api>,
     admin: Arc<AdminApi>,
+    sts: Arc<StsApi>,
     request_counter: AtomicU64,
     boot_id: u32,
 }
@@ -32,14 +34,16 @@ pub struct Dispatch {
 enum Destination {
     Health,
     Admin,
+    Sts,
     S3,
 }
 
 impl Dispatch {
-    pub fn new(s3: Arc<S3Api>, admin: Arc<AdminApi>) -> Dispatch {
+    pub fn new(s3: Arc<S3Api>, admin: Arc<AdminApi>, sts: Arc<StsApi>) -> Dispatch {
         Dispatch {
             s3,
             admin,
+            sts,
             request_counter: AtomicU64::new(0),
             boot_id: uuid::Uuid::new_v4().as_u128() as u32,
         }
@@ -62,9 +66,12 @@ impl Dispatch {
         {
             return Destination::Health;
         }
-        // Only a path under the admin prefix needs the virtual-host check (most requests stop
-        // here, so the S3 API's own routing is the only parse of the Host header they get).
-        if !path.starts_with(admin::PREFIX) && !path.starts_with(admin::minio::PREFIX) {
+        // Only a path under an admin prefix, or a POST to `/`, needs the virtual-host check
+        // (most requests stop here, so the S3 API's own routing is the only parse of the Host
+        // header they get).
+        let post_root = req.method() == Method::POST && path == "/";
+        if !post_root && !path.starts_with(admin::PREFIX) && !path.starts_with(admin::minio::PREFIX)
+        {
             return Destination::S3;
         }
         let host = req
@@ -73,7 +80,9 @@ impl Dispatch {
             .and_then(|v| v.to_str().ok())
             .or_else(|| req.uri().authority().map(|a| a.as_str()));
         let vhost = s3::router::vhost_bucket(host, &self.s3.domains);
-        if admin::is_admin_path(path, vhost) {
+        if sts::is_sts_request(req.method(), path, vhost) {
+            Destination::Sts
+        } else if admin::is_admin_path(path, vhost) {
             Destination::Admin
         } else {
             Destination::S3
@@ -117,6 +126,17 @@ impl Dispatch {
                     .unwrap_or_else(|_| {
                         AdminError::internal("request handler panicked").into_response(is_head)
                     })
+                }
+                Destination::Sts => {
+                    tracing::Span::current().record("op", "AssumeRole");
+                    let (parts, body) = req.into_parts();
+                    std::panic::AssertUnwindSafe(sts::handle(&self.sts, parts, body, &request_id))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|_| {
+                            let e = S3Error::internal("request handler panicked");
+                            s3::error_response(&e, &resource, &request_id, is_head)
+                        })
                 }
                 Destination::S3 => {
                     std::panic::AssertUnwindSafe(s3::handle(&self.s3, req, &request_id))

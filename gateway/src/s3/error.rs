@@ -31,6 +31,7 @@ pub enum S3ErrorCode {
     IncompleteBody,
     InternalError,
     InvalidAccessKeyId,
+    InvalidToken,
     InvalidArgument,
     InvalidBucketName,
     InvalidBucketState,
@@ -105,6 +106,7 @@ impl S3ErrorCode {
             IncompleteBody => "IncompleteBody",
             InternalError => "InternalError",
             InvalidAccessKeyId => "InvalidAccessKeyId",
+            InvalidToken => "InvalidToken",
             InvalidArgument => "InvalidArgument",
             InvalidBucketName => "InvalidBucketName",
             InvalidBucketState => "InvalidBucketState",
@@ -217,6 +219,7 @@ impl S3ErrorCode {
             InvalidAccessKeyId => {
                 "The AWS Access Key Id you provided does not exist in our records."
             }
+            InvalidToken => "The provided token is malformed or otherwise invalid.",
             InvalidBucketName => "The specified bucket is not valid.",
             InvalidPart => {
                 "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
@@ -465,6 +468,7 @@ impl From<AuthError> for S3Error {
                 S3Error::with_message(C::InvalidAccessKeyId, message)
             }
             AuthError::UnknownAccessKey { .. } => S3Error::new(C::InvalidAccessKeyId),
+            AuthError::InvalidToken => S3Error::new(C::InvalidToken),
             AuthError::UnsignedHeaders { names } => S3Error::with_message(C::AccessDenied, message)
                 .with_detail("HeadersNotSigned", names.join(", ")),
             AuthError::SignatureMismatch {
@@ -774,7 +778,13 @@ mod tests {
             (
                 A::SessionTokenNotSupported,
                 C::InvalidAccessKeyId,
-                "Temporary security credentials (session tokens) are not supported by this server.",
+                "Temporary security credentials (session tokens) are supported with Signature Version 4 only.",
+                vec![],
+            ),
+            (
+                A::InvalidToken,
+                C::InvalidToken,
+                "The provided token is malformed or otherwise invalid.",
                 vec![],
             ),
             (
