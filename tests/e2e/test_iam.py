@@ -106,6 +106,16 @@ def test_minio_admin_manages_identities_and_keys_are_enforced(server, s3, tmp_pa
     root.delete_service_account(key)
     assert json.loads(root.list_service_account(user))["accounts"] == []
 
+    # A key narrowed by its own policy cannot mint an unnarrowed key for its user.
+    narrow = Admin(server).call("POST", "iam/access-keys", json.dumps({
+        "parent": user, "policy": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}}).encode())
+    as_narrow = _admin(server, narrow["access_key"], narrow["secret_key"])
+    with pytest.raises(MinioAdminException) as e:
+        as_narrow.add_service_account(name="escalate")
+    assert e.value._code == "403"
+    root.delete_service_account(narrow["access_key"])
+
     # A user may not administer.
     with pytest.raises(MinioAdminException) as e:
         as_user.user_add(f"other-{suffix}", "other-secret-12")

@@ -370,9 +370,12 @@ fn require(api: &AdminApi, call: &Call, action: &str) -> MinioResult<()> {
     }
 }
 
-/// Service accounts: a user manages its own without admin rights (MinIO's rule).
+/// Service accounts: a user signing with its own credentials manages its own without admin
+/// rights (MinIO's rule). Not an access key acting for the user: a key narrowed by its own
+/// policy could otherwise mint an unnarrowed one.
 fn require_unless_own(api: &AdminApi, call: &Call, action: &str, parent: &str) -> MinioResult<()> {
-    if call.caller.user() == Some(parent) {
+    let own = matches!(&call.caller, Caller::Key(k) if matches!(&k.owner, KeyOwner::User(u) if u == parent));
+    if own {
         return Ok(());
     }
     require(api, call, action)
