@@ -15,6 +15,7 @@ use crate::auth::{self, CredentialStore, RequestBody};
 use crate::clock::{Clock, Fraction, iso8601};
 use crate::iam::identity::{NewAccessKey, random_string};
 use crate::iam::{Caller, IamError, Identities, KeyOwner};
+use crate::s3::error::xml_escape;
 use std::sync::Arc;
 
 const MIN_DURATION: i64 = 900;
@@ -84,21 +85,6 @@ fn xml(status: StatusCode, body: String) -> Response<Body> {
         HeaderValue::from_static("text/xml"),
     );
     r
-}
-
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Handles one STS request.

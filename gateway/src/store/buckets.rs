@@ -3,7 +3,7 @@
 use super::meta::Tables;
 use super::model::*;
 use super::names::check_bucket_name;
-use super::schema::{self, BUCKETS, CURRENT, PARTS, SYSTEM, UPLOADS, VERSIONS, decode};
+use super::schema::{self, BUCKETS, CURRENT, PARTS, Record, SYSTEM, UPLOADS, VERSIONS, decode};
 use super::{Store, StoreError};
 
 impl Store {
@@ -115,38 +115,56 @@ impl Store {
 }
 
 impl Store {
-    /// The bucket's CORS configuration (its XML), if any.
-    pub fn s3_cors(&self, bucket: &str) -> Result<Option<String>, StoreError> {
-        let k = schema::s3_cors_key(bucket);
-        let config = self
-            .meta
-            .read(|r| r.get_record::<S3CorsConfig>(SYSTEM, &k))?;
-        Ok(config.map(|c| c.0))
+    /// One of a bucket's settings kept in `system` under `key` (its S3 lifecycle
+    /// configuration, CORS configuration, policy).
+    pub(crate) fn bucket_setting<R: Record>(&self, key: &[u8]) -> Result<Option<R>, StoreError> {
+        self.meta.read(|r| r.get_record::<R>(SYSTEM, key))
     }
 
-    /// Sets (or with `None` removes) the bucket's CORS configuration. The bucket must exist
-    /// (checked in the same transaction).
-    pub async fn set_s3_cors(
+    /// Sets one of a bucket's settings (the bucket must exist: checked in the same
+    /// transaction), or with `None` removes it.
+    pub(crate) async fn set_bucket_setting<R: Record + Send + 'static>(
         &self,
         bucket: &str,
-        config: Option<String>,
+        key: Vec<u8>,
+        value: Option<R>,
     ) -> Result<(), StoreError> {
         let b = bucket.to_string();
-        let k = schema::s3_cors_key(bucket);
-        let config = config.map(S3CorsConfig);
         self.meta
             .write(move |w| {
-                if w.get(BUCKETS, b.as_bytes())?.is_none() {
-                    return Err(StoreError::NoSuchBucket);
-                }
-                match config {
-                    Some(c) => w.put_record(SYSTEM, &k, &c)?,
+                match value {
+                    Some(v) => {
+                        if w.get(BUCKETS, b.as_bytes())?.is_none() {
+                            return Err(StoreError::NoSuchBucket);
+                        }
+                        w.put_record(SYSTEM, &key, &v)?;
+                    }
                     None => {
-                        w.remove(SYSTEM, &k)?;
+                        w.remove(SYSTEM, &key)?;
                     }
                 }
                 Ok(())
             })
             .await
+    }
+
+    /// The bucket's CORS configuration (its XML), if any.
+    pub fn s3_cors(&self, bucket: &str) -> Result<Option<String>, StoreError> {
+        let c: Option<S3CorsConfig> = self.bucket_setting(&schema::s3_cors_key(bucket))?;
+        Ok(c.map(|c| c.0))
+    }
+
+    /// Sets (or with `None` removes) the bucket's CORS configuration.
+    pub async fn set_s3_cors(
+        &self,
+        bucket: &str,
+        config: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.set_bucket_setting(
+            bucket,
+            schema::s3_cors_key(bucket),
+            config.map(S3CorsConfig),
+        )
+        .await
     }
 }

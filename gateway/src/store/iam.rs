@@ -5,7 +5,7 @@
 
 use super::meta::{Tables, WriteCtx};
 use super::model::{IamAccessKey, IamGroup, IamPolicy, IamUser, S3BucketPolicy};
-use super::schema::{self, BUCKETS, IAM, IamKind, Record, SYSTEM, decode};
+use super::schema::{self, IAM, IamKind, Record, decode};
 use super::{Store, StoreError};
 
 /// Every record of the `iam` table, decoded.
@@ -125,36 +125,21 @@ impl Store {
 
     /// The bucket's policy (its JSON), if any.
     pub fn s3_bucket_policy(&self, bucket: &str) -> Result<Option<String>, StoreError> {
-        let k = schema::s3_policy_key(bucket);
-        let p = self
-            .meta
-            .read(|r| r.get_record::<S3BucketPolicy>(SYSTEM, &k))?;
+        let p: Option<S3BucketPolicy> = self.bucket_setting(&schema::s3_policy_key(bucket))?;
         Ok(p.map(|p| p.0))
     }
 
-    /// Sets (or with `None` removes) the bucket's policy. The bucket must exist (checked in
-    /// the same transaction).
+    /// Sets (or with `None` removes) the bucket's policy.
     pub async fn set_s3_bucket_policy(
         &self,
         bucket: &str,
         policy: Option<String>,
     ) -> Result<(), StoreError> {
-        let b = bucket.to_string();
-        let k = schema::s3_policy_key(bucket);
-        let policy = policy.map(S3BucketPolicy);
-        self.meta
-            .write(move |w| {
-                if w.get(BUCKETS, b.as_bytes())?.is_none() {
-                    return Err(StoreError::NoSuchBucket);
-                }
-                match policy {
-                    Some(p) => w.put_record(SYSTEM, &k, &p)?,
-                    None => {
-                        w.remove(SYSTEM, &k)?;
-                    }
-                }
-                Ok(())
-            })
-            .await
+        self.set_bucket_setting(
+            bucket,
+            schema::s3_policy_key(bucket),
+            policy.map(S3BucketPolicy),
+        )
+        .await
     }
 }

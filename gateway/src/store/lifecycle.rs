@@ -213,36 +213,22 @@ impl Store {
 impl Store {
     /// The bucket's S3 lifecycle configuration (translated to the lifecycle plugin's JSON).
     pub fn s3_lifecycle(&self, bucket: &str) -> Result<Option<String>, StoreError> {
-        let k = schema::s3_lifecycle_key(bucket);
-        let config = self
-            .meta
-            .read(|r| r.get_record::<S3LifecycleConfig>(SYSTEM, &k))?;
-        Ok(config.map(|c| c.0))
+        let c: Option<S3LifecycleConfig> =
+            self.bucket_setting(&schema::s3_lifecycle_key(bucket))?;
+        Ok(c.map(|c| c.0))
     }
 
-    /// Sets (or with `None` removes) the bucket's S3 lifecycle configuration. The bucket must
-    /// exist (checked in the same transaction).
+    /// Sets (or with `None` removes) the bucket's S3 lifecycle configuration.
     pub async fn set_s3_lifecycle(
         &self,
         bucket: &str,
         config: Option<String>,
     ) -> Result<(), StoreError> {
-        let b = bucket.to_string();
-        let k = schema::s3_lifecycle_key(bucket);
-        let config = config.map(S3LifecycleConfig);
-        self.meta
-            .write(move |w| {
-                if config.is_some() && w.get(BUCKETS, b.as_bytes())?.is_none() {
-                    return Err(StoreError::NoSuchBucket);
-                }
-                match config {
-                    Some(c) => w.put_record(SYSTEM, &k, &c)?,
-                    None => {
-                        w.remove(SYSTEM, &k)?;
-                    }
-                }
-                Ok(())
-            })
-            .await
+        self.set_bucket_setting(
+            bucket,
+            schema::s3_lifecycle_key(bucket),
+            config.map(S3LifecycleConfig),
+        )
+        .await
     }
 }
