@@ -226,21 +226,6 @@ impl Identities {
         Ok(ids)
     }
 
-    /// Identities with only the root user and no store records (tests of other layers).
-    pub fn root_only(store: Arc<Store>, root_access_key: String, root_secret: String) -> Self {
-        let ids = Identities {
-            store,
-            local_key: LocalKey::from_bytes([0; 32]),
-            root_access_key,
-            root_secret,
-            snapshot: ArcSwap::from_pointee(Snapshot::default()),
-            changes: tokio::sync::Mutex::new(()),
-        };
-        ids.snapshot
-            .store(Arc::new(ids.build(IamRecords::default())));
-        ids
-    }
-
     /// The root user's access key (also the account's canonical id).
     pub fn root_access_key(&self) -> &str {
         &self.root_access_key

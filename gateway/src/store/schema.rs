@@ -260,13 +260,6 @@ pub enum IamKind {
 }
 
 impl IamKind {
-    pub const ALL: [IamKind; 4] = [
-        IamKind::User,
-        IamKind::Group,
-        IamKind::Policy,
-        IamKind::AccessKey,
-    ];
-
     /// The key prefix (ends in `/`; no prefix is a prefix of another).
     pub const fn prefix(self) -> &'static str {
         match self {
