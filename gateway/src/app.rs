@@ -39,6 +39,8 @@ pub struct ServerConfig {
     pub address: String,
     pub console_address: String,
     pub root: Credentials,
+    /// The account's display name in ACLs and owners (empty: the root access key).
+    pub root_display_name: String,
     /// Base domains for virtual-host-style requests.
     pub domains: Vec<String>,
     pub region: String,
@@ -293,12 +295,15 @@ impl Server {
             }
         };
         tracing::info!(target = %backup_target.url(), "backup target");
-        let identities = Arc::new(Identities::load(
-            store.clone(),
-            local_key.clone(),
-            config.root.access_key.clone(),
-            config.root.secret_key.clone(),
-        )?);
+        let identities = Arc::new(
+            Identities::load(
+                store.clone(),
+                local_key.clone(),
+                config.root.access_key.clone(),
+                config.root.secret_key.clone(),
+            )?
+            .with_root_display_name(&config.root_display_name),
+        );
         let backup = BackupService::new(
             store.clone(),
             policies.clone(),

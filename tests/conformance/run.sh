@@ -25,7 +25,10 @@ KEEP="$(realpath "$KEEP")"
 WORK="$(mktemp -d)"
 ACCESS=conformance-root
 SECRET="$(head -c 24 /dev/urandom | base64 | tr -dc A-Za-z0-9)"
-export LAKEGATE_ROOT_USER="$ACCESS" LAKEGATE_ROOT_PASSWORD="$SECRET"
+# The suite compares owners and grantees with the display names in its own configuration: the
+# account's ("M. Tester") and the second user's ("john.doe", a user's display name being its
+# name).
+export LAKEGATE_ROOT_USER="$ACCESS" LAKEGATE_ROOT_PASSWORD="$SECRET" LAKEGATE_ROOT_DISPLAY_NAME="M. Tester"
 
 "$BIN" server "$WORK/data" --address 127.0.0.1:0 --console-address 127.0.0.1:0 \
   --policies "$WORK/policies" \
@@ -45,7 +48,7 @@ done
 echo "conformance: lakegate on 127.0.0.1:$PORT, floor $FLOOR"
 
 # The second and third users, made as an operator would (`lakegate admin`, signed as root).
-ALT=conformance-alt TENANT=conformance-tenant
+ALT=john.doe TENANT=conformance-tenant
 ALT_SECRET="$(head -c 24 /dev/urandom | base64 | tr -dc A-Za-z0-9)"
 TENANT_SECRET="$(head -c 24 /dev/urandom | base64 | tr -dc A-Za-z0-9)"
 for user in "$ALT:$ALT_SECRET" "$TENANT:$TENANT_SECRET"; do

@@ -1,6 +1,6 @@
 """Users, keys and permissions with real clients: the MinIO SDK's MinioAdmin manages identities
 (MinIO's admin API, encrypted bodies); boto3, the AWS CLI and rclone use the keys it made;
-anonymous HTTP reads what a bucket policy makes public."""
+anonymous HTTP reads what a bucket policy or an ACL makes public."""
 
 from __future__ import annotations
 
@@ -182,6 +182,60 @@ def test_anonymous_reads_only_what_a_bucket_policy_opens(server, s3):
     assert _get(f"{server.s3_url}/{b}")[0] == 403  # listing stays closed
     s3.delete_bucket_policy(Bucket=b)
     assert _get(f"{server.s3_url}/{b}/public/summary.csv")[0] == 403
+
+
+@require_tool("curl")
+def test_acls_set_with_the_aws_cli_open_objects_to_curl_and_to_a_user(server, s3, tmp_path,
+                                                                      aws_env):
+    """ACLs where no policy decides: the AWS CLI sets canned ACLs and grants, an anonymous curl
+    and a user without policies get exactly what they grant."""
+    b = unique_bucket("share")
+    s3.create_bucket(Bucket=b)
+    aws = [str(VENV_BIN / "aws"), "--endpoint-url", server.s3_url]
+    report = tmp_path / "report.csv"
+    report.write_bytes(b"quarter,revenue\n")
+    run([*aws, "s3", "cp", str(report), f"s3://{b}/public/report.csv", "--acl", "public-read"],
+        env=aws_env, server=server)
+    s3.put_object(Bucket=b, Key="private/raw.csv", Body=b"secret")
+
+    def curl(key: str) -> tuple[str, str]:
+        _, out, _ = run(["curl", "-s", "-o", str(tmp_path / "body"), "-w", "%{http_code}",
+                         f"{server.s3_url}/{b}/{key}"], env=aws_env)
+        return out, (tmp_path / "body").read_text()
+
+    assert curl("public/report.csv") == ("200", "quarter,revenue\n")
+    status, body = curl("private/raw.csv")
+    assert status == "403" and "AccessDenied" in body
+    # The object's ACL as the CLI reads it: AllUsers READ, the owner FULL_CONTROL.
+    _, out, _ = run([*aws, "s3api", "get-object-acl", "--bucket", b, "--key",
+                     "public/report.csv"], env=aws_env, server=server)
+    grants = json.loads(out)["Grants"]
+    assert [(g["Grantee"].get("URI", g["Grantee"].get("ID")), g["Permission"]) for g in grants] \
+        == [("http://acs.amazonaws.com/groups/global/AllUsers", "READ"),
+            (server.user, "FULL_CONTROL")]
+
+    # A user without policies reads the private object once a grant names it.
+    suffix = uuid.uuid4().hex[:6]
+    user, secret = f"reader-{suffix}", "reader-secret-1"
+    _admin(server).user_add(user, secret)
+    reader = _s3_as(server, user, secret)
+    assert expect_error(reader.get_object, Bucket=b, Key="private/raw.csv") == (403, "AccessDenied")
+    run([*aws, "s3api", "put-object-acl", "--bucket", b, "--key", "private/raw.csv",
+         "--grant-read", f"id={user}"], env=aws_env, server=server)
+    assert reader.get_object(Bucket=b, Key="private/raw.csv")["Body"].read() == b"secret"
+    assert expect_error(reader.put_object, Bucket=b, Key="private/new.csv", Body=b"x") \
+        == (403, "AccessDenied")
+    # Unknown grantees and public ACLs in a bucket that blocks them are refused.
+    rc, _, err = run([*aws, "s3api", "put-object-acl", "--bucket", b, "--key", "private/raw.csv",
+                      "--grant-read", "id=nobody-here"], env=aws_env, check=False)
+    assert rc != 0 and "InvalidArgument" in err, err
+    s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True})
+    assert expect_error(s3.put_object_acl, Bucket=b, Key="private/raw.csv",
+                        ACL="public-read") == (403, "AccessDenied")
+    assert curl("public/report.csv")[0] == "403"  # public grants are ignored now
+    s3.delete_public_access_block(Bucket=b)
+    assert curl("public/report.csv")[0] == "200"
 
 
 @require_tool("rclone")

@@ -126,6 +126,8 @@ fn check(input: Input) {
         tags: Vec::new(),
         retention: None,
         legal_hold: false,
+        owner: None,
+        acl: None,
     };
     if let Ok(r) = part_range(&version, input.part) {
         assert!(

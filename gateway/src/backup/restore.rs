@@ -284,6 +284,8 @@ impl Restorer {
             tags: e.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             retention: None,
             legal_hold: false,
+            owner: None,
+            acl: None,
         };
         self.registry
             .apply_retention(info, key, &mut new, self.now)

@@ -66,6 +66,9 @@ pub struct ServerArgs {
     /// The region the server answers for.
     #[arg(long, default_value = "us-east-1", env = "LAKEGATE_REGION")]
     region: String,
+    /// The account's display name in ACLs and object owners [default: the root user].
+    #[arg(long, env = "LAKEGATE_ROOT_DISPLAY_NAME")]
+    root_display_name: Option<String>,
     /// Objects up to this many bytes are stored inline with their metadata (one fsync for both).
     #[arg(long, default_value_t = 16 * 1024, env = "LAKEGATE_INLINE_THRESHOLD")]
     inline_threshold: usize,
@@ -195,6 +198,7 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
         allow_weak_root_credentials: insecure,
         domains: args.domain,
         region: args.region,
+        root_display_name: args.root_display_name.unwrap_or_default(),
         store: StoreOptions {
             inline_threshold: args.inline_threshold,
             metadata_cache_bytes: args.metadata_cache_mib * 1024 * 1024,

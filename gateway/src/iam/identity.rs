@@ -194,6 +194,8 @@ pub struct Identities {
     local_key: LocalKey,
     root_access_key: String,
     root_secret: String,
+    /// The account's display name in ACLs and owners (default: the root access key).
+    root_display_name: String,
     snapshot: ArcSwap<Snapshot>,
     changes: tokio::sync::Mutex<()>,
 }
@@ -217,6 +219,7 @@ impl Identities {
         let ids = Identities {
             store,
             local_key,
+            root_display_name: root_access_key.clone(),
             root_access_key,
             root_secret,
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
@@ -229,6 +232,30 @@ impl Identities {
     /// The root user's access key (also the account's canonical id).
     pub fn root_access_key(&self) -> &str {
         &self.root_access_key
+    }
+
+    /// Names the account (the root user) in ACLs and owners; an empty name keeps the default,
+    /// the root access key.
+    pub fn with_root_display_name(mut self, name: &str) -> Self {
+        if !name.is_empty() {
+            self.root_display_name = name.to_string();
+        }
+        self
+    }
+
+    /// The display name of a canonical id: the account's for the root access key, else the
+    /// id itself (a user's canonical id is its name).
+    pub fn display_name(&self, canonical_id: &str) -> String {
+        if canonical_id == self.root_access_key {
+            self.root_display_name.clone()
+        } else {
+            canonical_id.to_string()
+        }
+    }
+
+    /// Whether `canonical_id` names someone an ACL can grant to: the account or a user.
+    pub fn is_canonical_id(&self, canonical_id: &str) -> bool {
+        canonical_id == self.root_access_key || self.snapshot().user(canonical_id).is_some()
     }
 
     /// The current snapshot.

@@ -128,6 +128,8 @@ mod tests {
                 .collect(),
             retention: None,
             legal_hold: false,
+            owner: None,
+            acl: None,
         }
     }
 

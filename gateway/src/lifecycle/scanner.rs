@@ -731,6 +731,8 @@ mod tests {
             tags: vec![("k".into(), key.into())],
             retention: None,
             legal_hold: false,
+            owner: None,
+            acl: None,
         }
     }
 
@@ -754,6 +756,8 @@ mod tests {
                 tags: Vec::new(),
                 retention: None,
                 legal_hold: false,
+                owner: None,
+                acl: None,
             };
             store
                 .put_version("bkt", k, v, WriteConditions::default(), 10 + i as i64)

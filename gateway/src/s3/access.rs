@@ -8,11 +8,13 @@
 
 use std::net::SocketAddr;
 
+use super::acl;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::router::Operation;
 use super::{S3Api, S3Request};
 use crate::iam::condition::ConditionContext;
-use crate::iam::{Caller, Verdict};
+use crate::iam::{Caller, KeyOwner, Verdict};
+use crate::store::{AclGrant, AclPermission, ObjectOwnership, VersionRef};
 
 /// The address of the client a request came from (the network layer puts it into the
 /// request's extensions).
@@ -48,6 +50,12 @@ pub fn action(op: Operation, versioned: bool) -> (&'static str, bool) {
         PutBucketPolicy => ("s3:PutBucketPolicy", false),
         DeleteBucketPolicy => ("s3:DeleteBucketPolicy", false),
         GetBucketPolicyStatus => ("s3:GetBucketPolicyStatus", false),
+        GetBucketOwnershipControls => ("s3:GetBucketOwnershipControls", false),
+        PutBucketOwnershipControls | DeleteBucketOwnershipControls => {
+            ("s3:PutBucketOwnershipControls", false)
+        }
+        GetPublicAccessBlock => ("s3:GetBucketPublicAccessBlock", false),
+        PutPublicAccessBlock | DeletePublicAccessBlock => ("s3:PutBucketPublicAccessBlock", false),
         ListObjectVersions => ("s3:ListBucketVersions", false),
         ListMultipartUploads => ("s3:ListBucketMultipartUploads", false),
         // Judged per key by the handler; the request itself needs no more.
@@ -203,11 +211,21 @@ pub fn judge_in(
     if caller.is_root() {
         return Ok(Verdict::Allowed);
     }
-    let policy = if bucket.is_empty() {
+    let mut policy = if bucket.is_empty() {
         None
     } else {
         state.bucket_policies.get(bucket)?
     };
+    if matches!(caller, Caller::Anonymous)
+        && policy.as_ref().is_some_and(|p| p.is_public())
+        && state
+            .store
+            .s3_public_access_block(bucket)?
+            .is_some_and(|b| b.restrict_public_buckets)
+    {
+        // RestrictPublicBuckets: a public policy lets in only the account's own principals.
+        policy = None;
+    }
     Ok(state.identities.authorize(
         caller,
         action,
@@ -221,6 +239,132 @@ fn access_denied() -> S3Error {
     S3Error::new(S3ErrorCode::AccessDenied)
 }
 
+/// Whether `caller` may perform `action` on `bucket`/`key` (`version_id`: the version an object
+/// action names): allowed by a policy ([`judge_in`]), or else, when no policy denied it, by
+/// the bucket's or the object's access control list ([`acl_allows`]).
+pub fn permitted(
+    state: &S3Api,
+    caller: &Caller,
+    context: ConditionContext,
+    action: &str,
+    bucket: &str,
+    key: Option<&str>,
+    version_id: Option<&str>,
+) -> S3Result<bool> {
+    match judge_in(state, caller, context, action, bucket, key)? {
+        Verdict::Allowed => Ok(true),
+        Verdict::ExplicitDeny => Ok(false),
+        Verdict::ImplicitDeny => acl_allows(state, caller, action, bucket, key, version_id),
+    }
+}
+
+/// The ACL permission an action needs, and whether the object's ACL holds it (else the
+/// bucket's). AWS's table: READ on a bucket lists it, WRITE on a bucket writes and deletes
+/// any object in it, READ on an object reads it; READ_ACP and WRITE_ACP read and replace the
+/// ACL itself. Actions no ACL permission covers are `None`.
+fn acl_permission(action: &str) -> Option<(bool, AclPermission)> {
+    use AclPermission::*;
+    Some(match action {
+        "s3:ListBucket" | "s3:ListBucketVersions" | "s3:ListBucketMultipartUploads" => {
+            (false, Read)
+        }
+        "s3:PutObject"
+        | "s3:DeleteObject"
+        | "s3:DeleteObjectVersion"
+        | "s3:AbortMultipartUpload"
+        | "s3:ListMultipartUploadParts" => (false, Write),
+        "s3:GetBucketAcl" => (false, ReadAcp),
+        "s3:PutBucketAcl" => (false, WriteAcp),
+        "s3:GetObject"
+        | "s3:GetObjectVersion"
+        | "s3:GetObjectAttributes"
+        | "s3:GetObjectVersionAttributes" => (true, Read),
+        "s3:GetObjectAcl" | "s3:GetObjectVersionAcl" => (true, ReadAcp),
+        "s3:PutObjectAcl" | "s3:PutObjectVersionAcl" => (true, WriteAcp),
+        _ => return None,
+    })
+}
+
+/// Whether the bucket's or the object's ACL lets `caller` perform `action` (only asked when no
+/// policy allowed or denied it). ACLs allow nothing when the bucket's ownership controls are
+/// `BucketOwnerEnforced`; public grants count for nothing under `IgnorePublicAcls`. An access
+/// key narrowed by a policy of its own (and so an STS session) gets nothing from ACLs: its
+/// policy is the most it may do. A bucket that does not exist is `NoSuchBucket`; an object
+/// that does not exist is `NoSuchKey` to a caller who may list the bucket.
+pub fn acl_allows(
+    state: &S3Api,
+    caller: &Caller,
+    action: &str,
+    bucket: &str,
+    key: Option<&str>,
+    version_id: Option<&str>,
+) -> S3Result<bool> {
+    let Some((on_object, permission)) = acl_permission(action) else {
+        return Ok(false);
+    };
+    if bucket.is_empty() {
+        return Ok(false);
+    }
+    if let Caller::Key(k) = caller
+        && matches!(
+            &k.owner,
+            KeyOwner::AccessKey {
+                policy: Some(_),
+                ..
+            }
+        )
+    {
+        return Ok(false);
+    }
+    state.store.bucket(bucket)?;
+    if state
+        .store
+        .s3_ownership(bucket)?
+        .is_some_and(|o| o.object_ownership == ObjectOwnership::BucketOwnerEnforced)
+    {
+        return Ok(false);
+    }
+    let ignore_public = state
+        .store
+        .s3_public_access_block(bucket)?
+        .is_some_and(|b| b.ignore_public_acls);
+    let id = caller.user();
+    let bucket_grants = || -> S3Result<Vec<AclGrant>> {
+        Ok(match state.store.s3_bucket_acl(bucket)? {
+            Some(a) => a.grants,
+            None => acl::private(state.account()),
+        })
+    };
+    let (Some(key), true) = (key, on_object) else {
+        return Ok(acl::allows(
+            &bucket_grants()?,
+            id,
+            permission,
+            ignore_public,
+        ));
+    };
+    let version = match state
+        .store
+        .get_version(bucket, key, VersionRef::from_option(version_id))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            // Only a caller who may list the bucket learns that the object does not exist.
+            let may_list = acl::allows(&bucket_grants()?, id, AclPermission::Read, ignore_public);
+            return if may_list { Err(e.into()) } else { Ok(false) };
+        }
+    };
+    let owner = version.owner.as_deref().unwrap_or(state.account());
+    if id == Some(owner) && matches!(permission, AclPermission::ReadAcp | AclPermission::WriteAcp) {
+        // An object's owner may always read and replace its ACL.
+        return Ok(true);
+    }
+    Ok(match &version.acl {
+        Some(grants) => acl::allows(grants, id, permission, ignore_public),
+        None => acl::allows(&acl::private(owner), id, permission, ignore_public),
+    })
+}
+
 /// Whether the request's caller may perform its operation; `AccessDenied` if not.
 pub fn authorize(state: &S3Api, req: &S3Request) -> S3Result<()> {
     if req.op == Operation::ListBuckets && !matches!(req.caller, Caller::Anonymous) {
@@ -228,10 +372,19 @@ pub fn authorize(state: &S3Api, req: &S3Request) -> S3Result<()> {
         // ([`may_list_every_bucket`], [`may_see_bucket`]).
         return Ok(());
     }
-    let versioned = req.query.get("versionId").is_some();
-    let (action, on_object) = action(req.op, versioned);
+    // `x-amz-expected-bucket-owner`: the caller's guard against writing into (or reading from)
+    // a bucket someone else owns. Every bucket is the account's.
+    if !req.bucket.is_empty()
+        && req
+            .header("x-amz-expected-bucket-owner")
+            .is_some_and(|owner| owner != state.account())
+    {
+        return Err(access_denied());
+    }
+    let version_id = req.query.get("versionId");
+    let (action, on_object) = action(req.op, version_id.is_some());
     let key = on_object.then_some(req.key.as_str());
-    if !judge(state, req, action, &req.bucket, key)?.is_allowed() {
+    if !allowed(state, req, action, &req.bucket, key, version_id)? {
         return Err(access_denied());
     }
     if req
@@ -244,10 +397,39 @@ pub fn authorize(state: &S3Api, req: &S3Request) -> S3Result<()> {
     Ok(())
 }
 
+/// [`permitted`] for the request's caller and condition keys.
+fn allowed(
+    state: &S3Api,
+    req: &S3Request,
+    action: &str,
+    bucket: &str,
+    key: Option<&str>,
+    version_id: Option<&str>,
+) -> S3Result<bool> {
+    if req.caller.is_root() {
+        return Ok(true);
+    }
+    permitted(
+        state,
+        &req.caller,
+        context(req),
+        action,
+        bucket,
+        key,
+        version_id,
+    )
+}
+
 /// Whether the caller may perform `action` on one object of the request's bucket (DeleteObjects
 /// judges each key so).
-pub fn allowed_object(state: &S3Api, req: &S3Request, action: &str, key: &str) -> S3Result<bool> {
-    Ok(judge(state, req, action, &req.bucket, Some(key))?.is_allowed())
+pub fn allowed_object(
+    state: &S3Api,
+    req: &S3Request,
+    action: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> S3Result<bool> {
+    allowed(state, req, action, &req.bucket, Some(key), version_id)
 }
 
 /// CopyObject and UploadPartCopy read their source: the caller needs `s3:GetObject` (or
@@ -259,16 +441,31 @@ pub fn authorize_copy_source(
     key: &str,
     version_id: Option<&str>,
 ) -> S3Result<()> {
+    if req
+        .header("x-amz-source-expected-bucket-owner")
+        .is_some_and(|owner| owner != state.account())
+    {
+        return Err(access_denied());
+    }
     let action = if version_id.is_some() {
         "s3:GetObjectVersion"
     } else {
         "s3:GetObject"
     };
-    if judge(state, req, action, bucket, Some(key))?.is_allowed() {
+    if allowed(state, req, action, bucket, Some(key), version_id)? {
         Ok(())
     } else {
         Err(access_denied())
     }
+}
+
+/// The canonical id that owns what the request's caller writes: `None` for the account (the
+/// root user and its access keys), else the user's name.
+pub fn writer(state: &S3Api, caller: &Caller) -> Option<String> {
+    caller
+        .user()
+        .filter(|id| *id != state.account())
+        .map(str::to_string)
 }
 
 /// Whether the caller may list every bucket (`s3:ListAllMyBuckets`).

@@ -5,21 +5,13 @@ use http::StatusCode;
 
 use super::checksum::read_document;
 use super::error::{S3Error, S3ErrorCode, S3Result};
-use super::router::Operation;
 use super::xml::{self, XmlWriter};
-use super::{S3Api, S3Request, S3Response, empty_response, get, set_header, xml_response};
+use super::{S3Api, S3Request, S3Response, empty_response, set_header, xml_response};
 use crate::clock::{Fraction, iso8601};
 use crate::store::{StoreError, Versioning};
 
 /// Path-style requests under `/lakegate/admin/` are the admin API, so no bucket may be named so.
 pub const RESERVED_BUCKET: &str = "lakegate";
-
-fn owner(w: &mut XmlWriter, id: &str) {
-    w.open("Owner")
-        .elem("ID", id)
-        .elem("DisplayName", id)
-        .close("Owner");
-}
 
 /// Most buckets one ListBuckets page may ask for.
 const MAX_BUCKETS: usize = 10_000;
@@ -60,7 +52,7 @@ pub async fn list_buckets(state: &S3Api, req: S3Request) -> S3Result<S3Response>
     let more = buckets.len() > max;
     buckets.truncate(max);
     let mut w = XmlWriter::new("ListAllMyBucketsResult");
-    owner(&mut w, state.account());
+    state.write_owner(&mut w, "Owner", None);
     w.open("Buckets");
     for b in &buckets {
         w.open("Bucket")
@@ -116,9 +108,10 @@ pub async fn create_bucket(state: &S3Api, mut req: S3Request) -> S3Result<S3Resp
             region = loc.trim().to_string();
         }
     }
+    let access = super::access_control::create_bucket_access(state, &req.headers)?;
     match state
         .store
-        .create_bucket(&req.bucket, &region, object_lock, req.now)
+        .create_bucket_with(&req.bucket, &region, object_lock, access, req.now)
         .await
     {
         Ok(_) => {}
@@ -220,42 +213,6 @@ pub async fn put_versioning(state: &S3Api, mut req: S3Request) -> S3Result<S3Res
             StoreError::InvalidRequest(m) => S3Error::with_message(S3ErrorCode::InvalidBucketState, m),
             other => other.into(),
         })?;
-    Ok(empty_response(StatusCode::OK))
-}
-
-/// The only ACL lakegate has: the owner (the root credentials) holds FULL_CONTROL.
-pub async fn get_acl(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
-    if req.op == Operation::GetObjectAcl {
-        get::resolve_version(&state.store, &req)?;
-    } else {
-        state.store.bucket(&req.bucket)?;
-    }
-    let id = state.account();
-    let mut w = XmlWriter::new("AccessControlPolicy");
-    owner(&mut w, id);
-    w.open("AccessControlList").open("Grant");
-    w.raw("<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">");
-    w.elem("ID", id).elem("DisplayName", id).close("Grantee");
-    w.elem("Permission", "FULL_CONTROL")
-        .close("Grant")
-        .close("AccessControlList");
-    Ok(xml_response(w.finish("AccessControlPolicy")))
-}
-
-/// Accepts only the ACL that is already true (private); anything else is not implemented.
-pub async fn put_acl(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
-    if req.op == Operation::PutObjectAcl {
-        get::resolve_version(&state.store, &req)?;
-    } else {
-        state.store.bucket(&req.bucket)?;
-    }
-    super::headers::refuse_unimplemented(&req.headers)?;
-    let body = read_document(&mut req, 64 * 1024).await?;
-    if !body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(S3Error::not_implemented(
-            "Access control lists other than the canned 'private'",
-        ));
-    }
     Ok(empty_response(StatusCode::OK))
 }
 

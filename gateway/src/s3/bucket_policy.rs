@@ -8,7 +8,7 @@ use super::checksum::read_document;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::XmlWriter;
 use super::{S3Api, S3Request, S3Response, empty_response, response, xml_response};
-use crate::iam::{BucketPolicyError, PolicyError};
+use crate::iam::{BucketPolicyError, PolicyDocument, PolicyError, PolicyKind};
 
 /// Largest body read; the policy language allows 20 KiB, and says so for anything between.
 const MAX_BODY: usize = 64 * 1024;
@@ -27,9 +27,28 @@ impl From<BucketPolicyError> for S3Error {
     }
 }
 
+/// PutBucketPolicy; a public policy is refused (403) when the bucket's Block Public Access
+/// settings block public policies.
 pub async fn put(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     state.store.bucket(&req.bucket)?;
     let body = read_document(&mut req, MAX_BODY).await?;
+    if state
+        .store
+        .s3_public_access_block(&req.bucket)?
+        .is_some_and(|b| b.block_public_policy)
+    {
+        let kind = PolicyKind::Bucket {
+            bucket: req.bucket.clone(),
+        };
+        let doc = PolicyDocument::parse(&body, &kind)
+            .map_err(|e| S3Error::from(BucketPolicyError::from(e)))?;
+        if doc.is_public() {
+            return Err(S3Error::with_message(
+                S3ErrorCode::AccessDenied,
+                "Access Denied: the bucket blocks public policies",
+            ));
+        }
+    }
     state.bucket_policies.put(&req.bucket, &body).await?;
     Ok(empty_response(StatusCode::NO_CONTENT))
 }

@@ -175,6 +175,9 @@ pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
         }),
     };
     let cond = put::write_conditions(&req.headers)?;
+    // The copy is a new object: the copier's, with the ACL the request asks for.
+    let (owner, acl) =
+        super::access_control::object_write_access(state, &req.bucket, &req.caller, &req.headers)?;
     let mut new = NewVersion {
         data: source.data.clone(),
         size: source.size,
@@ -185,6 +188,8 @@ pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
         tags: tags.clone(),
         retention,
         legal_hold,
+        owner,
+        acl,
     };
     state
         .policies

@@ -104,7 +104,13 @@ pub async fn delete_objects(state: &S3Api, mut req: S3Request) -> S3Result<S3Res
             .map_err(S3Error::from)
             .and_then(|()| {
                 // Each key is judged on its own, as AWS does.
-                if !super::access::allowed_object(state, &req, action, &o.key)? {
+                if !super::access::allowed_object(
+                    state,
+                    &req,
+                    action,
+                    &o.key,
+                    o.version_id.as_deref(),
+                )? {
                     return Err(S3Error::new(S3ErrorCode::AccessDenied));
                 }
                 let last_modified_secs = match o.last_modified_time.as_deref() {

@@ -15,6 +15,7 @@ use crate::store::names::MAX_KEY_LEN;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum S3ErrorCode {
     AccessDenied,
+    AccessControlListNotSupported,
     AccessForbidden,
     BadRequest,
     AuthorizationHeaderMalformed,
@@ -33,6 +34,7 @@ pub enum S3ErrorCode {
     InvalidAccessKeyId,
     InvalidToken,
     InvalidArgument,
+    InvalidBucketAclWithObjectOwnership,
     InvalidBucketName,
     InvalidBucketState,
     InvalidDigest,
@@ -48,6 +50,7 @@ pub enum S3ErrorCode {
     InvalidTag,
     InvalidURI,
     KeyTooLongError,
+    MalformedACLError,
     MalformedPOSTRequest,
     MalformedPolicy,
     MalformedTrailerError,
@@ -64,18 +67,21 @@ pub enum S3ErrorCode {
     NoSuchKey,
     NoSuchLifecycleConfiguration,
     NoSuchObjectLockConfiguration,
+    NoSuchPublicAccessBlockConfiguration,
     NoSuchTagSet,
     NoSuchUpload,
     NoSuchVersion,
     NotImplemented,
     NotModified,
     ObjectLockConfigurationNotFoundError,
+    OwnershipControlsNotFoundError,
     PreconditionFailed,
     RequestHeaderSectionTooLarge,
     RequestTimeout,
     RequestTimeTooSkewed,
     ServiceUnavailable,
     SignatureDoesNotMatch,
+    UnresolvableGrantByEmailAddress,
     XAmzContentSHA256Mismatch,
     /// MinIO's answer when the drive is full (HTTP 507); mc and MinIO SDKs know it.
     XMinioStorageFull,
@@ -88,6 +94,12 @@ impl S3ErrorCode {
         match self {
             AccessDenied => "AccessDenied",
             AccessForbidden => "AccessForbidden",
+            AccessControlListNotSupported => "AccessControlListNotSupported",
+            InvalidBucketAclWithObjectOwnership => "InvalidBucketAclWithObjectOwnership",
+            MalformedACLError => "MalformedACLError",
+            NoSuchPublicAccessBlockConfiguration => "NoSuchPublicAccessBlockConfiguration",
+            OwnershipControlsNotFoundError => "OwnershipControlsNotFoundError",
+            UnresolvableGrantByEmailAddress => "UnresolvableGrantByEmailAddress",
             BadRequest => "BadRequest",
             NoSuchCORSConfiguration => "NoSuchCORSConfiguration",
             NoSuchBucketPolicy => "NoSuchBucketPolicy",
@@ -178,6 +190,8 @@ impl S3ErrorCode {
             | NoSuchKey
             | NoSuchLifecycleConfiguration
             | NoSuchObjectLockConfiguration
+            | NoSuchPublicAccessBlockConfiguration
+            | OwnershipControlsNotFoundError
             | NoSuchTagSet
             | NoSuchUpload
             | NoSuchVersion
@@ -196,6 +210,20 @@ impl S3ErrorCode {
         use S3ErrorCode::*;
         match self {
             AccessDenied => "Access Denied.",
+            AccessControlListNotSupported => "The bucket does not allow ACLs",
+            InvalidBucketAclWithObjectOwnership => {
+                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
+            }
+            MalformedACLError => {
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            }
+            NoSuchPublicAccessBlockConfiguration => {
+                "The public access block configuration was not found"
+            }
+            OwnershipControlsNotFoundError => "The bucket ownership controls were not found",
+            UnresolvableGrantByEmailAddress => {
+                "The e-mail address you provided does not match any account on record."
+            }
             BadDigest => {
                 "The Content-MD5 or checksum you specified did not match what we received."
             }

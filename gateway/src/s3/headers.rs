@@ -57,23 +57,6 @@ pub fn refuse_unimplemented(h: &HeaderMap) -> S3Result<()> {
             )));
         }
     }
-    if let Some(acl) = h.get("x-amz-acl").and_then(|v| v.to_str().ok())
-        && acl != "private"
-        && acl != "bucket-owner-full-control"
-    {
-        return Err(S3Error::not_implemented(format!("The canned ACL '{acl}'")));
-    }
-    for name in [
-        "x-amz-grant-read",
-        "x-amz-grant-write",
-        "x-amz-grant-read-acp",
-        "x-amz-grant-write-acp",
-        "x-amz-grant-full-control",
-    ] {
-        if h.contains_key(name) {
-            return Err(S3Error::not_implemented(format!("ACL grants ({name})")));
-        }
-    }
     Ok(())
 }
 
@@ -375,6 +358,8 @@ mod tests {
             tags: vec![],
             retention: None,
             legal_hold: false,
+            owner: None,
+            acl: None,
         }
     }
 

@@ -103,21 +103,21 @@ fn bool_text(b: bool) -> &'static str {
     if b { "true" } else { "false" }
 }
 
-fn owner(w: &mut XmlWriter, id: &str) {
-    w.open("Owner")
-        .elem("ID", id)
-        .elem("DisplayName", id)
-        .close("Owner");
-}
-
-fn write_contents(w: &mut XmlWriter, key: &str, e: &CurrentEntry, owner_id: Option<&str>) {
+/// One `<Contents>`; `owner` is `(state, its owner's canonical id)` when the listing shows
+/// owners.
+fn write_contents(
+    w: &mut XmlWriter,
+    key: &str,
+    e: &CurrentEntry,
+    owner: Option<(&S3Api, Option<&str>)>,
+) {
     w.open("Contents")
         .elem("Key", key)
         .elem("LastModified", &iso8601(e.last_modified, Fraction::Millis))
         .elem("ETag", &format!("\"{}\"", e.etag))
         .elem("Size", &e.size.to_string());
-    if let Some(id) = owner_id {
-        owner(w, id);
+    if let Some((state, id)) = owner {
+        state.write_owner(w, "Owner", id);
     }
     w.elem(
         "StorageClass",
@@ -171,7 +171,7 @@ pub async fn list_objects_v1(state: &S3Api, req: S3Request) -> S3Result<S3Respon
     w.elem("MaxKeys", &max.to_string());
     write_page_settings(&mut w, &listing, url, page.is_truncated);
     for (key, e) in page.items() {
-        write_contents(&mut w, &enc(key), e, Some(state.account()));
+        write_contents(&mut w, &enc(key), e, Some((state, None)));
     }
     write_prefixes(&mut w, &page, url);
     Ok(xml_response(w.finish("ListBucketResult")))
@@ -212,9 +212,9 @@ pub async fn list_objects_v2(state: &S3Api, req: S3Request) -> S3Result<S3Respon
     w.elem("KeyCount", &page.entries.len().to_string())
         .elem("MaxKeys", &max.to_string());
     write_page_settings(&mut w, &listing, url, page.is_truncated);
-    let owner_id = fetch_owner.then_some(state.account());
+    let owner = fetch_owner.then_some((state, None));
     for (key, e) in page.items() {
-        write_contents(&mut w, &enc(key), e, owner_id);
+        write_contents(&mut w, &enc(key), e, owner);
     }
     write_prefixes(&mut w, &page, url);
     Ok(xml_response(w.finish("ListBucketResult")))
@@ -306,7 +306,7 @@ pub async fn list_object_versions(state: &S3Api, req: S3Request) -> S3Result<S3R
                     v.meta.storage_class.as_deref().unwrap_or("STANDARD"),
                 );
         }
-        owner(&mut w, state.account());
+        state.write_owner(&mut w, "Owner", v.owner.as_deref());
         w.close(tag);
     }
     write_prefixes(&mut w, &page, url);
@@ -491,6 +491,8 @@ mod tests {
             tags: Vec::new(),
             retention: None,
             legal_hold: false,
+            owner: None,
+            acl: None,
         }
     }
 

@@ -5,6 +5,8 @@
 //! the handlers work on.
 
 pub mod access;
+pub mod access_control;
+pub mod acl;
 pub mod attributes;
 pub mod bucket;
 pub mod bucket_policy;
@@ -70,6 +72,16 @@ impl S3Api {
     /// The account's canonical id: the owner of every bucket and object.
     pub fn account(&self) -> &str {
         self.identities.root_access_key()
+    }
+
+    /// Writes `<element><ID>id</ID><DisplayName>…</DisplayName></element>` for an owner (or
+    /// an initiator): `id` is a canonical id, `None` the account.
+    pub fn write_owner(&self, w: &mut xml::XmlWriter, element: &str, id: Option<&str>) {
+        let id = id.unwrap_or(self.account());
+        w.open(element)
+            .elem("ID", id)
+            .elem("DisplayName", &self.identities.display_name(id))
+            .close(element);
     }
 
     /// Adds `x-amz-expiration` when the bucket's lifecycle configuration will expire the
@@ -440,8 +452,8 @@ async fn run(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
         GetBucketLocation => bucket::get_location(state, req).await,
         GetBucketVersioning => bucket::get_versioning(state, req).await,
         PutBucketVersioning => bucket::put_versioning(state, req).await,
-        GetBucketAcl => bucket::get_acl(state, req).await,
-        PutBucketAcl => bucket::put_acl(state, req).await,
+        GetBucketAcl => access_control::get_bucket_acl(state, req).await,
+        PutBucketAcl => access_control::put_bucket_acl(state, req).await,
         GetBucketTagging => bucket::get_tagging(state, req).await,
         GetBucketLifecycleConfiguration => lifecycle::get(state, req).await,
         PutBucketLifecycleConfiguration => lifecycle::put(state, req).await,
@@ -468,6 +480,14 @@ async fn run(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
         PutBucketPolicy => bucket_policy::put(state, req).await,
         DeleteBucketPolicy => bucket_policy::delete(state, req).await,
         GetBucketPolicyStatus => bucket_policy::status(state, req).await,
+        GetBucketOwnershipControls => access_control::get_ownership_controls(state, req).await,
+        PutBucketOwnershipControls => access_control::put_ownership_controls(state, req).await,
+        DeleteBucketOwnershipControls => {
+            access_control::delete_ownership_controls(state, req).await
+        }
+        GetPublicAccessBlock => access_control::get_public_access_block(state, req).await,
+        PutPublicAccessBlock => access_control::put_public_access_block(state, req).await,
+        DeletePublicAccessBlock => access_control::delete_public_access_block(state, req).await,
         PutObject => put::put_object(state, req).await,
         CopyObject => copy::copy_object(state, req).await,
         DeleteObject => delete::delete_object(state, req).await,
@@ -478,8 +498,8 @@ async fn run(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
         PutObjectRetention => lock::put_retention(state, req).await,
         GetObjectLegalHold => lock::get_legal_hold(state, req).await,
         PutObjectLegalHold => lock::put_legal_hold(state, req).await,
-        GetObjectAcl => bucket::get_acl(state, req).await,
-        PutObjectAcl => bucket::put_acl(state, req).await,
+        GetObjectAcl => access_control::get_object_acl(state, req).await,
+        PutObjectAcl => access_control::put_object_acl(state, req).await,
         CreateMultipartUpload => multipart::create(state, req).await,
         UploadPart => multipart::upload_part(state, req).await,
         UploadPartCopy => multipart::upload_part_copy(state, req).await,

@@ -58,6 +58,8 @@ pub async fn create(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
         (Some(a), None) if a.supports_composite() => Some(ChecksumType::Composite),
         (Some(_), None) => Some(ChecksumType::FullObject),
     };
+    let (owner, acl) =
+        super::access_control::object_write_access(state, &req.bucket, &req.caller, &req.headers)?;
     let info = UploadInfo {
         upload_id: String::new(),
         key: req.key.clone(),
@@ -68,6 +70,8 @@ pub async fn create(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
         legal_hold,
         checksum_algorithm: algorithm,
         checksum_type: kind,
+        owner,
+        acl,
     };
     let id = state
         .store
@@ -382,6 +386,8 @@ pub async fn complete(state: &S3Api, mut req: S3Request) -> S3Result<S3Response>
         tags: upload.tags.clone(),
         retention: upload.retention,
         legal_hold: upload.legal_hold,
+        owner: upload.owner.clone(),
+        acl: upload.acl.clone(),
     };
     let bucket = store.bucket(&req.bucket)?;
     state
@@ -499,17 +505,6 @@ fn parse_max(q: &super::router::Query, name: &str) -> S3Result<usize> {
     }
 }
 
-fn owner(w: &mut XmlWriter, id: &str) {
-    w.open("Initiator")
-        .elem("ID", id)
-        .elem("DisplayName", id)
-        .close("Initiator");
-    w.open("Owner")
-        .elem("ID", id)
-        .elem("DisplayName", id)
-        .close("Owner");
-}
-
 pub async fn list_parts(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     let id = upload_id(&req)?.to_string();
     let max = parse_max(&req.query, "max-parts")?;
@@ -528,7 +523,8 @@ pub async fn list_parts(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     w.elem("Bucket", &req.bucket)
         .elem("Key", &req.key)
         .elem("UploadId", &id);
-    owner(&mut w, state.account());
+    state.write_owner(&mut w, "Initiator", listed.upload.owner.as_deref());
+    state.write_owner(&mut w, "Owner", listed.upload.owner.as_deref());
     w.elem(
         "StorageClass",
         listed
@@ -616,7 +612,8 @@ pub async fn list_uploads(state: &S3Api, req: S3Request) -> S3Result<S3Response>
         w.open("Upload")
             .elem("Key", &enc(key))
             .elem("UploadId", &u.upload_id);
-        owner(&mut w, state.account());
+        state.write_owner(&mut w, "Initiator", u.owner.as_deref());
+        state.write_owner(&mut w, "Owner", u.owner.as_deref());
         w.elem(
             "StorageClass",
             u.meta.storage_class.as_deref().unwrap_or("STANDARD"),

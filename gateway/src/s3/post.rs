@@ -617,59 +617,35 @@ async fn upload(
     .iter()
     .any(|f| form.get(f).is_some());
     let v2 = form.get("awsaccesskeyid").is_some() || form.get("signature").is_some();
-    if !v4 && !v2 {
-        return Err(S3Error::with_message(
-            S3ErrorCode::AccessDenied,
-            "Access Denied.",
-        ));
-    }
-    if form.get("x-amz-security-token").is_some() {
-        return Err(AuthError::SessionTokenNotSupported.into());
-    }
-    let signature = if v4 {
-        let field = |f: &str, shown: &str| form.get(f).ok_or_else(|| missing_field(shown));
-        FormSignature::V4 {
-            algorithm: field("x-amz-algorithm", "X-Amz-Algorithm")?,
-            credential: field("x-amz-credential", "X-Amz-Credential")?,
-            amz_date: field("x-amz-date", "X-Amz-Date")?,
-            signature: field("x-amz-signature", "X-Amz-Signature")?,
+    let (caller, limit) = if !v4 && !v2 {
+        // No signature: an anonymous upload, as far as the bucket's policy or ACL lets
+        // anyone write (and there is no policy document to obey).
+        if form.get("policy").is_some() {
+            return Err(S3Error::with_message(
+                S3ErrorCode::AccessDenied,
+                "Access Denied.",
+            ));
         }
+        (crate::iam::Caller::Anonymous, SizeLimit::PUT)
     } else {
-        FormSignature::V2 {
-            access_key: form
-                .get("awsaccesskeyid")
-                .ok_or_else(|| missing_field("AWSAccessKeyId"))?,
-            signature: form
-                .get("signature")
-                .ok_or_else(|| missing_field("Signature"))?,
-        }
+        signed_upload(state, req, &form, v4)?
     };
-    let policy_field = form.get("policy").ok_or_else(|| missing_field("Policy"))?;
-    let signer = verify_form(policy_field, signature, &state.credentials, &state.region)?;
-    let caller = crate::iam::Caller::Key(signer.key);
-    let verdict = super::access::judge_in(
+    if !super::access::permitted(
         state,
         &caller,
         req.context.clone(),
         "s3:PutObject",
         &req.bucket,
         Some(&key),
-    )?;
-    if !verdict.is_allowed() {
+        None,
+    )? {
         return Err(S3Error::new(S3ErrorCode::AccessDenied));
     }
-
-    // What the policy allows.
-    let policy = parse_policy(policy_field)?;
-    let wall_clock = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    let limit = evaluate(&policy, &form, &req.bucket, v4, wall_clock)?;
 
     // The object, as a PutObject with these headers would make it.
     let h = object_headers(&form)?;
     headers::refuse_unimplemented(&h)?;
+    let (owner, acl) = super::access_control::object_write_access(state, &req.bucket, &caller, &h)?;
     let meta = headers::object_meta(&h)?;
     let (retention, legal_hold) = headers::lock_headers(&h, req.now)?;
     let tags = match form.get("tagging") {
@@ -713,6 +689,8 @@ async fn upload(
     drop(file);
     let checksum = ingested.checksum(&h)?;
     let mut new = ingested.version(meta, checksum.clone(), tags, (retention, legal_hold));
+    new.owner = owner;
+    new.acl = acl;
     state
         .policies
         .apply_retention(&bucket, &key, &mut new, req.now)
@@ -798,6 +776,49 @@ pub fn plain_body(
         only_length.insert(http::header::CONTENT_LENGTH, v.clone());
     }
     RequestBody::new(body, crate::auth::PayloadCheck::Unsigned, &only_length)
+}
+
+/// A signed form upload: who signed its policy, and the size its policy allows, once the
+/// signature and every condition of the policy hold.
+fn signed_upload(
+    state: &S3Api,
+    req: &RequestView,
+    form: &Form,
+    v4: bool,
+) -> S3Result<(crate::iam::Caller, SizeLimit)> {
+    if form.get("x-amz-security-token").is_some() {
+        return Err(AuthError::SessionTokenNotSupported.into());
+    }
+    let signature = if v4 {
+        let field = |f: &str, shown: &str| form.get(f).ok_or_else(|| missing_field(shown));
+        FormSignature::V4 {
+            algorithm: field("x-amz-algorithm", "X-Amz-Algorithm")?,
+            credential: field("x-amz-credential", "X-Amz-Credential")?,
+            amz_date: field("x-amz-date", "X-Amz-Date")?,
+            signature: field("x-amz-signature", "X-Amz-Signature")?,
+        }
+    } else {
+        FormSignature::V2 {
+            access_key: form
+                .get("awsaccesskeyid")
+                .ok_or_else(|| missing_field("AWSAccessKeyId"))?,
+            signature: form
+                .get("signature")
+                .ok_or_else(|| missing_field("Signature"))?,
+        }
+    };
+    let policy_field = form.get("policy").ok_or_else(|| missing_field("Policy"))?;
+    let signer = verify_form(policy_field, signature, &state.credentials, &state.region)?;
+    let caller = crate::iam::Caller::Key(signer.key);
+
+    // What the policy allows.
+    let policy = parse_policy(policy_field)?;
+    let wall_clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let limit = evaluate(&policy, form, &req.bucket, v4, wall_clock)?;
+    Ok((caller, limit))
 }
 
 #[cfg(test)]

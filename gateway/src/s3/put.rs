@@ -54,6 +54,8 @@ impl Ingested {
             tags,
             retention: lock.0,
             legal_hold: lock.1,
+            owner: None,
+            acl: None,
         }
     }
 }
@@ -302,6 +304,8 @@ pub async fn put_object(state: &S3Api, mut req: S3Request) -> S3Result<S3Respons
             "Bucket is missing Object Lock Configuration",
         ));
     }
+    let (owner, acl) =
+        super::access_control::object_write_access(state, &req.bucket, &req.caller, &req.headers)?;
     precheck_conditions(store, &req.bucket, &req.key, &cond)?;
     let ingested = ingest(store, &mut req.body, &req.headers, &[]).await?;
     let checksum = ingested.checksum(&req.headers)?;
@@ -311,6 +315,8 @@ pub async fn put_object(state: &S3Api, mut req: S3Request) -> S3Result<S3Respons
         tags.clone(),
         (retention, legal_hold),
     );
+    new.owner = owner;
+    new.acl = acl;
     state
         .policies
         .apply_retention(&bucket, &req.key, &mut new, req.now)

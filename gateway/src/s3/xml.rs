@@ -128,7 +128,7 @@ fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
 
 /// The document's outline: one root element named `root`, only a declaration, comments and
 /// whitespace around it, no DTD. Returns why not.
-fn check_document(text: &str, root: &str) -> Result<(), &'static str> {
+pub(super) fn check_document(text: &str, root: &str) -> Result<(), &'static str> {
     use quick_xml::events::Event;
 
     // DTDs are never valid in a request document; refuse them before any parsing (also inside

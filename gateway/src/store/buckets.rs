@@ -6,6 +6,13 @@ use super::names::check_bucket_name;
 use super::schema::{self, BUCKETS, CURRENT, PARTS, Record, SYSTEM, UPLOADS, VERSIONS, decode};
 use super::{Store, StoreError};
 
+/// A new bucket's access settings (none: the defaults).
+#[derive(Debug, Clone, Default)]
+pub struct BucketAccess {
+    pub acl: Option<S3BucketAcl>,
+    pub ownership: Option<S3OwnershipControls>,
+}
+
 impl Store {
     /// Creates a bucket. `object_lock` turns versioning on with it, as on AWS. The name must
     /// pass the bucket naming rules ([`check_bucket_name`]).
@@ -14,6 +21,20 @@ impl Store {
         name: &str,
         region: &str,
         object_lock: bool,
+        now: Millis,
+    ) -> Result<BucketInfo, StoreError> {
+        self.create_bucket_with(name, region, object_lock, BucketAccess::default(), now)
+            .await
+    }
+
+    /// Creates a bucket with its access settings (an ACL, ownership controls), all in one
+    /// transaction.
+    pub async fn create_bucket_with(
+        &self,
+        name: &str,
+        region: &str,
+        object_lock: bool,
+        access: BucketAccess,
         now: Millis,
     ) -> Result<BucketInfo, StoreError> {
         check_bucket_name(name)?;
@@ -36,7 +57,14 @@ impl Store {
                 if w.get(BUCKETS, record.name.as_bytes())?.is_some() {
                     return Err(StoreError::BucketExists);
                 }
-                w.put_record(BUCKETS, record.name.as_bytes(), &record)
+                w.put_record(BUCKETS, record.name.as_bytes(), &record)?;
+                if let Some(acl) = &access.acl {
+                    w.put_record(SYSTEM, &schema::s3_acl_key(&record.name), acl)?;
+                }
+                if let Some(o) = &access.ownership {
+                    w.put_record(SYSTEM, &schema::s3_ownership_key(&record.name), o)?;
+                }
+                Ok(())
             })
             .await?;
         Ok(info)
@@ -108,6 +136,9 @@ impl Store {
                 w.remove(SYSTEM, &schema::scanner_state_key(&name))?;
                 w.remove(SYSTEM, &schema::s3_cors_key(&name))?;
                 w.remove(SYSTEM, &schema::s3_policy_key(&name))?;
+                w.remove(SYSTEM, &schema::s3_acl_key(&name))?;
+                w.remove(SYSTEM, &schema::s3_ownership_key(&name))?;
+                w.remove(SYSTEM, &schema::s3_public_access_block_key(&name))?;
                 Ok(())
             })
             .await
@@ -166,5 +197,71 @@ impl Store {
             config.map(S3CorsConfig),
         )
         .await
+    }
+
+    /// The bucket's access control list, if one was set (none: the owner's `FULL_CONTROL`).
+    pub fn s3_bucket_acl(&self, bucket: &str) -> Result<Option<S3BucketAcl>, StoreError> {
+        self.bucket_setting(&schema::s3_acl_key(bucket))
+    }
+
+    /// Sets (or with `None` resets to the default) the bucket's access control list.
+    pub async fn set_s3_bucket_acl(
+        &self,
+        bucket: &str,
+        acl: Option<S3BucketAcl>,
+    ) -> Result<(), StoreError> {
+        self.set_bucket_setting(bucket, schema::s3_acl_key(bucket), acl)
+            .await
+    }
+
+    /// The bucket's ownership controls, if any.
+    pub fn s3_ownership(&self, bucket: &str) -> Result<Option<S3OwnershipControls>, StoreError> {
+        self.bucket_setting(&schema::s3_ownership_key(bucket))
+    }
+
+    /// Sets (or with `None` removes) the bucket's ownership controls. `check` sees the bucket's
+    /// ACL in the same transaction and may refuse the change.
+    pub async fn set_s3_ownership(
+        &self,
+        bucket: &str,
+        controls: Option<S3OwnershipControls>,
+        check: impl FnOnce(Option<&S3BucketAcl>) -> Result<(), StoreError> + Send + 'static,
+    ) -> Result<(), StoreError> {
+        let b = bucket.to_string();
+        self.meta
+            .write(move |w| {
+                if w.get(BUCKETS, b.as_bytes())?.is_none() {
+                    return Err(StoreError::NoSuchBucket);
+                }
+                let acl: Option<S3BucketAcl> = w.get_record(SYSTEM, &schema::s3_acl_key(&b))?;
+                check(acl.as_ref())?;
+                let key = schema::s3_ownership_key(&b);
+                match controls {
+                    Some(c) => w.put_record(SYSTEM, &key, &c)?,
+                    None => {
+                        w.remove(SYSTEM, &key)?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// The bucket's Block Public Access settings, if any.
+    pub fn s3_public_access_block(
+        &self,
+        bucket: &str,
+    ) -> Result<Option<S3PublicAccessBlock>, StoreError> {
+        self.bucket_setting(&schema::s3_public_access_block_key(bucket))
+    }
+
+    /// Sets (or with `None` removes) the bucket's Block Public Access settings.
+    pub async fn set_s3_public_access_block(
+        &self,
+        bucket: &str,
+        block: Option<S3PublicAccessBlock>,
+    ) -> Result<(), StoreError> {
+        self.set_bucket_setting(bucket, schema::s3_public_access_block_key(bucket), block)
+            .await
     }
 }

@@ -120,6 +120,8 @@ mod tests {
             tags: vec![],
             retention: ret(RetentionMode::Governance, 100),
             legal_hold: false,
+            owner: None,
+            acl: None,
         };
         assert!(check_delete(&v, 0, false).is_err());
         assert!(check_delete(&v, 0, true).is_ok());

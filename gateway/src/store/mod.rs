@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use blob::{BlobStore, BlobWriter};
+pub use buckets::BucketAccess;
 pub use changes::{ChangeFeed, StoreChange, StoreChangeKind};
 pub use data::Staged;
 pub use iam::{IamChange, IamRecords};

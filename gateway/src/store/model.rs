@@ -279,6 +279,12 @@ pub struct VersionRecord {
     pub tags: Vec<(String, String)>,
     pub retention: Option<Retention>,
     pub legal_hold: bool,
+    /// The canonical id of the user who owns this version; `None`: the bucket owner (the
+    /// account). Added in version 2.
+    pub owner: Option<String>,
+    /// The version's access control list; `None`: the default, its owner with `FULL_CONTROL`.
+    /// Added in version 2.
+    pub acl: Option<Vec<AclGrant>>,
 }
 
 /// The latest version of a key, as ListObjects shows it (kept in its own table so listing never
@@ -320,6 +326,12 @@ pub struct UploadInfo {
     pub legal_hold: bool,
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     pub checksum_type: Option<ChecksumType>,
+    /// The initiator's canonical id, who will own the object; `None`: the bucket owner.
+    /// Added in version 2.
+    pub owner: Option<String>,
+    /// The object's access control list once completed (`None`: the default). Added in
+    /// version 2.
+    pub acl: Option<Vec<AclGrant>>,
 }
 
 /// One uploaded part.
@@ -413,6 +425,74 @@ pub struct IamAccessKey {
 /// A bucket's policy: the JSON text as it was put (checked by `iam/`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct S3BucketPolicy(pub String);
+
+/// Who an access control list grant is to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AclGrantee {
+    /// One user, by canonical id: the root access key (the account) or an IAM user's name.
+    User(String),
+    /// Everyone, signed or not (`http://acs.amazonaws.com/groups/global/AllUsers`).
+    AllUsers,
+    /// Every signed request (`http://acs.amazonaws.com/groups/global/AuthenticatedUsers`).
+    AuthenticatedUsers,
+    /// The server access log writer (`http://acs.amazonaws.com/groups/s3/LogDelivery`).
+    LogDelivery,
+}
+
+/// What an access control list grant allows (S3's five ACL permissions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AclPermission {
+    Read,
+    Write,
+    ReadAcp,
+    WriteAcp,
+    FullControl,
+}
+
+/// One grant of an access control list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AclGrant {
+    pub grantee: AclGrantee,
+    pub permission: AclPermission,
+}
+
+/// A bucket's access control list (its owner is the account). No record means the default:
+/// the owner alone, with `FULL_CONTROL`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3BucketAcl {
+    pub grants: Vec<AclGrant>,
+}
+
+/// Who owns the objects written into a bucket, and whether ACLs apply
+/// (PutBucketOwnershipControls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ObjectOwnership {
+    /// ACLs are disabled; the bucket owner owns every object.
+    BucketOwnerEnforced,
+    /// The bucket owner owns objects written with the `bucket-owner-full-control` ACL.
+    BucketOwnerPreferred,
+    /// The writer owns what it writes.
+    ObjectWriter,
+}
+
+/// A bucket's ownership controls (no record: none set, objects behave as `ObjectWriter`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3OwnershipControls {
+    pub object_ownership: ObjectOwnership,
+}
+
+/// A bucket's Block Public Access settings (PutPublicAccessBlock).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3PublicAccessBlock {
+    /// Refuse requests that set a public ACL.
+    pub block_public_acls: bool,
+    /// Public grants in bucket and object ACLs allow nothing.
+    pub ignore_public_acls: bool,
+    /// Refuse PutBucketPolicy with a public policy.
+    pub block_public_policy: bool,
+    /// A public bucket policy allows only the account's own principals.
+    pub restrict_public_buckets: bool,
+}
 
 #[cfg(test)]
 mod tests {

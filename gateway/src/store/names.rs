@@ -188,6 +188,8 @@ mod tests {
             legal_hold: false,
             checksum_algorithm: None,
             checksum_type: None,
+            owner: None,
+            acl: None,
         }
     }
 
@@ -252,6 +254,8 @@ mod tests {
                 tags: Vec::new(),
                 retention: None,
                 legal_hold: false,
+                owner: None,
+                acl: None,
             };
             let put = store
                 .put_version("bkt", bad, new.clone(), WriteConditions::default(), 2)

@@ -21,6 +21,10 @@ pub struct NewVersion {
     /// Explicit retention; `None` applies the bucket's default retention, if any.
     pub retention: Option<Retention>,
     pub legal_hold: bool,
+    /// Who owns the new version (`None`: the bucket owner).
+    pub owner: Option<String>,
+    /// Its access control list (`None`: the default, owner `FULL_CONTROL`).
+    pub acl: Option<Vec<AclGrant>>,
 }
 
 /// Conditions checked inside the committing transaction.
@@ -324,6 +328,8 @@ pub(crate) fn insert_version(
         tags: new.tags,
         retention,
         legal_hold: new.legal_hold,
+        owner: new.owner,
+        acl: new.acl,
     };
     w.retain_data(&version.data)?;
     w.put_record(VERSIONS, &schema::version_key(bucket, key, seq), &version)?;
@@ -776,6 +782,8 @@ pub(super) fn delete_in(
                 tags: Vec::new(),
                 retention: None,
                 legal_hold: false,
+                owner: None,
+                acl: None,
             };
             w.put_record(VERSIONS, &schema::version_key(bucket, key, seq), &marker)?;
             w.put_record(

@@ -43,6 +43,9 @@
 //! | `s3-lifecycle/<bucket>` ([`s3_lifecycle_key`]) | record [`S3LifecycleConfig`] | the bucket's S3 lifecycle configuration |
 //! | `s3-cors/<bucket>` ([`s3_cors_key`]) | record [`S3CorsConfig`] | the bucket's CORS configuration |
 //! | `s3-policy/<bucket>` ([`s3_policy_key`]) | record [`S3BucketPolicy`] | the bucket's policy |
+//! | `s3-acl/<bucket>` ([`s3_acl_key`]) | record [`S3BucketAcl`] | the bucket's access control list (none: the owner's `FULL_CONTROL`) |
+//! | `s3-ownership/<bucket>` ([`s3_ownership_key`]) | record [`S3OwnershipControls`] | the bucket's object ownership setting |
+//! | `s3-pab/<bucket>` ([`s3_public_access_block_key`]) | record [`S3PublicAccessBlock`] | the bucket's Block Public Access settings |
 //!
 //! The per-bucket keys are removed when their bucket is deleted.
 //!
@@ -51,7 +54,9 @@
 //! A record is one format version byte followed by the postcard encoding of the record's type at
 //! that version ([`encode`], [`decode`]); the whole value is the record (no trailing bytes).
 //! Versions are counted per record type ([`RecordKind::version`]): a new `BucketInfo` version
-//! does not change how an `VersionRecord` is written. Today every record type is at version 1.
+//! does not change how an `VersionRecord` is written. `VersionRecord` and `UploadInfo` are at
+//! version 2 (an owner and an access control list were added; [`v1`] reads version 1); every
+//! other record type is at version 1.
 //!
 //! Postcard is positional: a field is identified by its place, an enum variant by its index. So
 //! adding, removing or reordering a field of a record type (or of a type inside it:
@@ -92,8 +97,11 @@ use serde::de::DeserializeOwned;
 
 use super::model::{
     BlobId, BucketInfo, CurrentEntry, IamAccessKey, IamGroup, IamPolicy, IamUser, PartInfo,
-    S3BucketPolicy, S3CorsConfig, S3LifecycleConfig, ScannerState, UploadInfo, VersionRecord,
+    S3BucketAcl, S3BucketPolicy, S3CorsConfig, S3LifecycleConfig, S3OwnershipControls,
+    S3PublicAccessBlock, ScannerState, UploadInfo, VersionRecord,
 };
+
+pub mod v1;
 
 /// A table of the metadata database: bytes to bytes.
 pub(crate) type Table = redb::TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -229,6 +237,9 @@ const SCANNER_STATE_PREFIX: &str = "lifecycle-scan/";
 const S3_LIFECYCLE_PREFIX: &str = "s3-lifecycle/";
 const S3_CORS_PREFIX: &str = "s3-cors/";
 const S3_POLICY_PREFIX: &str = "s3-policy/";
+const S3_ACL_PREFIX: &str = "s3-acl/";
+const S3_OWNERSHIP_PREFIX: &str = "s3-ownership/";
+const S3_PUBLIC_ACCESS_BLOCK_PREFIX: &str = "s3-pab/";
 
 /// `lifecycle-scan/<bucket>`.
 pub(crate) fn scanner_state_key(bucket: &str) -> Vec<u8> {
@@ -248,6 +259,21 @@ pub(crate) fn s3_cors_key(bucket: &str) -> Vec<u8> {
 /// `s3-policy/<bucket>`.
 pub(crate) fn s3_policy_key(bucket: &str) -> Vec<u8> {
     format!("{S3_POLICY_PREFIX}{bucket}").into_bytes()
+}
+
+/// `s3-acl/<bucket>`.
+pub(crate) fn s3_acl_key(bucket: &str) -> Vec<u8> {
+    format!("{S3_ACL_PREFIX}{bucket}").into_bytes()
+}
+
+/// `s3-ownership/<bucket>`.
+pub(crate) fn s3_ownership_key(bucket: &str) -> Vec<u8> {
+    format!("{S3_OWNERSHIP_PREFIX}{bucket}").into_bytes()
+}
+
+/// `s3-pab/<bucket>`.
+pub(crate) fn s3_public_access_block_key(bucket: &str) -> Vec<u8> {
+    format!("{S3_PUBLIC_ACCESS_BLOCK_PREFIX}{bucket}").into_bytes()
 }
 
 /// What an `iam` table entry is; its key is the kind's prefix and the entry's name.
@@ -328,6 +354,12 @@ pub enum RecordKind {
     S3CorsConfig,
     /// [`S3BucketPolicy`], in `system` under `s3-policy/<bucket>`.
     S3BucketPolicy,
+    /// [`S3BucketAcl`], in `system` under `s3-acl/<bucket>`.
+    S3BucketAcl,
+    /// [`S3OwnershipControls`], in `system` under `s3-ownership/<bucket>`.
+    S3OwnershipControls,
+    /// [`S3PublicAccessBlock`], in `system` under `s3-pab/<bucket>`.
+    S3PublicAccessBlock,
     /// [`IamUser`], in `iam` under `user/<access key>`.
     IamUser,
     /// [`IamGroup`], in `iam` under `group/<name>`.
@@ -340,7 +372,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every record type.
-    pub const ALL: [RecordKind; 13] = [
+    pub const ALL: [RecordKind; 16] = [
         RecordKind::BucketInfo,
         RecordKind::VersionRecord,
         RecordKind::CurrentEntry,
@@ -350,6 +382,9 @@ impl RecordKind {
         RecordKind::S3LifecycleConfig,
         RecordKind::S3CorsConfig,
         RecordKind::S3BucketPolicy,
+        RecordKind::S3BucketAcl,
+        RecordKind::S3OwnershipControls,
+        RecordKind::S3PublicAccessBlock,
         RecordKind::IamUser,
         RecordKind::IamGroup,
         RecordKind::IamPolicy,
@@ -359,15 +394,17 @@ impl RecordKind {
     /// The format version this build writes for this record type.
     pub const fn version(self) -> u8 {
         match self {
+            RecordKind::VersionRecord | RecordKind::UploadInfo => 2,
             RecordKind::BucketInfo
-            | RecordKind::VersionRecord
             | RecordKind::CurrentEntry
-            | RecordKind::UploadInfo
             | RecordKind::PartInfo
             | RecordKind::ScannerState
             | RecordKind::S3LifecycleConfig
             | RecordKind::S3CorsConfig
             | RecordKind::S3BucketPolicy
+            | RecordKind::S3BucketAcl
+            | RecordKind::S3OwnershipControls
+            | RecordKind::S3PublicAccessBlock
             | RecordKind::IamUser
             | RecordKind::IamGroup
             | RecordKind::IamPolicy
@@ -387,6 +424,9 @@ impl RecordKind {
             RecordKind::S3LifecycleConfig => "S3LifecycleConfig",
             RecordKind::S3CorsConfig => "S3CorsConfig",
             RecordKind::S3BucketPolicy => "S3BucketPolicy",
+            RecordKind::S3BucketAcl => "S3BucketAcl",
+            RecordKind::S3OwnershipControls => "S3OwnershipControls",
+            RecordKind::S3PublicAccessBlock => "S3PublicAccessBlock",
             RecordKind::IamUser => "IamUser",
             RecordKind::IamGroup => "IamGroup",
             RecordKind::IamPolicy => "IamPolicy",
@@ -448,8 +488,7 @@ pub trait Record: Serialize + DeserializeOwned {
     const KIND: RecordKind;
 
     /// Decodes the postcard `body` of a record written in an older `version`, upgrading it to
-    /// the current type (see the upgrade path in the module docs). No record type has an older
-    /// version yet.
+    /// the current type (see the upgrade path in the module docs). By default there is none.
     fn decode_older(version: u8, body: &[u8]) -> Result<Self, RecordError> {
         let _ = body;
         Err(RecordError::UnsupportedVersion {
@@ -471,19 +510,50 @@ macro_rules! record_kinds {
 
 record_kinds!(
     BucketInfo,
-    VersionRecord,
     CurrentEntry,
-    UploadInfo,
     PartInfo,
     ScannerState,
     S3LifecycleConfig,
     S3CorsConfig,
     S3BucketPolicy,
+    S3BucketAcl,
+    S3OwnershipControls,
+    S3PublicAccessBlock,
     IamUser,
     IamGroup,
     IamPolicy,
     IamAccessKey,
 );
+
+impl Record for VersionRecord {
+    const KIND: RecordKind = RecordKind::VersionRecord;
+
+    fn decode_older(version: u8, body: &[u8]) -> Result<Self, RecordError> {
+        match version {
+            1 => decode_body::<v1::VersionRecordV1>(Self::KIND, version, body).map(Into::into),
+            _ => Err(RecordError::UnsupportedVersion {
+                kind: Self::KIND,
+                version,
+                current: Self::KIND.version(),
+            }),
+        }
+    }
+}
+
+impl Record for UploadInfo {
+    const KIND: RecordKind = RecordKind::UploadInfo;
+
+    fn decode_older(version: u8, body: &[u8]) -> Result<Self, RecordError> {
+        match version {
+            1 => decode_body::<v1::UploadInfoV1>(Self::KIND, version, body).map(Into::into),
+            _ => Err(RecordError::UnsupportedVersion {
+                kind: Self::KIND,
+                version,
+                current: Self::KIND.version(),
+            }),
+        }
+    }
+}
 
 /// Encodes a record in its current version: the version byte, then postcard.
 pub fn encode<R: Record>(record: &R) -> Result<Vec<u8>, RecordError> {
@@ -542,6 +612,9 @@ pub enum StoredRecord {
     S3LifecycleConfig(S3LifecycleConfig),
     S3CorsConfig(S3CorsConfig),
     S3BucketPolicy(S3BucketPolicy),
+    S3BucketAcl(S3BucketAcl),
+    S3OwnershipControls(S3OwnershipControls),
+    S3PublicAccessBlock(S3PublicAccessBlock),
     IamUser(IamUser),
     IamGroup(IamGroup),
     IamPolicy(IamPolicy),
@@ -561,6 +634,9 @@ impl StoredRecord {
             StoredRecord::S3LifecycleConfig(r) => encode(r),
             StoredRecord::S3CorsConfig(r) => encode(r),
             StoredRecord::S3BucketPolicy(r) => encode(r),
+            StoredRecord::S3BucketAcl(r) => encode(r),
+            StoredRecord::S3OwnershipControls(r) => encode(r),
+            StoredRecord::S3PublicAccessBlock(r) => encode(r),
             StoredRecord::IamUser(r) => encode(r),
             StoredRecord::IamGroup(r) => encode(r),
             StoredRecord::IamPolicy(r) => encode(r),
@@ -582,6 +658,9 @@ pub fn decode_record(kind: RecordKind, bytes: &[u8]) -> Result<StoredRecord, Rec
         RecordKind::S3LifecycleConfig => StoredRecord::S3LifecycleConfig(decode(bytes)?),
         RecordKind::S3CorsConfig => StoredRecord::S3CorsConfig(decode(bytes)?),
         RecordKind::S3BucketPolicy => StoredRecord::S3BucketPolicy(decode(bytes)?),
+        RecordKind::S3BucketAcl => StoredRecord::S3BucketAcl(decode(bytes)?),
+        RecordKind::S3OwnershipControls => StoredRecord::S3OwnershipControls(decode(bytes)?),
+        RecordKind::S3PublicAccessBlock => StoredRecord::S3PublicAccessBlock(decode(bytes)?),
         RecordKind::IamUser => StoredRecord::IamUser(decode(bytes)?),
         RecordKind::IamGroup => StoredRecord::IamGroup(decode(bytes)?),
         RecordKind::IamPolicy => StoredRecord::IamPolicy(decode(bytes)?),

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod acl;
 mod auth;
 mod buckets;
 mod checksums;

@@ -300,9 +300,8 @@ async fn unimplemented_features() {
     s.put(&b, "k", "v").await;
     let cases = vec![
         (
-            "GET bucket public access block",
-            s.raw("GET", &format!("/{b}"))
-                .query("publicAccessBlock", ""),
+            "GET bucket logging",
+            s.raw("GET", &format!("/{b}")).query("logging", ""),
         ),
         (
             "PUT bucket website",
@@ -338,22 +337,28 @@ async fn unimplemented_features() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acl_stubs() {
+async fn acl_documents_on_the_wire() {
     let s = TestServer::start().await;
     let b = s.bucket().await;
     s.put(&b, "k", "v").await;
+    // The default: the owner alone, with FULL_CONTROL, as a CanonicalUser grantee.
     for (what, req) in [
         ("bucket", s.raw("GET", &format!("/{b}")).query("acl", "")),
         ("object", s.raw_object("GET", &b, "k").query("acl", "")),
     ] {
         let r = req.send().await;
-        if r.status == 200 {
-            let text = r.text();
-            assert!(text.contains("<AccessControlPolicy"), "{what}: {text}");
-            assert!(text.contains("FULL_CONTROL"), "{what}: {text}");
-        } else {
-            r.assert_error(501, "NotImplemented");
-        }
+        assert_eq!(r.status, 200, "{what}: {}", r.text());
+        let text = r.text();
+        assert!(text.contains("<AccessControlPolicy"), "{what}: {text}");
+        assert!(
+            text.contains("xsi:type=\"CanonicalUser\""),
+            "{what}: {text}"
+        );
+        assert_eq!(text.matches("<Grant>").count(), 1, "{what}: {text}");
+        assert!(
+            text.contains("<Permission>FULL_CONTROL</Permission>"),
+            "{what}: {text}"
+        );
     }
     let r = s
         .raw("PUT", &format!("/{b}"))
@@ -361,7 +366,24 @@ async fn acl_stubs() {
         .header("x-amz-acl", "public-read")
         .send()
         .await;
-    r.assert_error(501, "NotImplemented");
+    r.assert_ok();
+    let text = s
+        .raw("GET", &format!("/{b}"))
+        .query("acl", "")
+        .send()
+        .await
+        .text();
+    assert!(
+        text.contains("<URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission>"),
+        "{text}"
+    );
+    let r = s
+        .raw("PUT", &format!("/{b}"))
+        .query("acl", "")
+        .header("x-amz-acl", "world-writable")
+        .send()
+        .await;
+    r.assert_error(400, "InvalidArgument");
     let r = s
         .raw("PUT", &format!("/{b}"))
         .query("acl", "")
@@ -369,6 +391,13 @@ async fn acl_stubs() {
         .send()
         .await;
     r.assert_ok();
+    let text = s
+        .raw("GET", &format!("/{b}"))
+        .query("acl", "")
+        .send()
+        .await
+        .text();
+    assert!(!text.contains("AllUsers"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

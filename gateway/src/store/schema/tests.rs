@@ -151,6 +151,8 @@ fn version_full() -> VersionRecord {
             retain_until: 1_707_776_100_456,
         }),
         legal_hold: true,
+        owner: None,
+        acl: None,
     }
 }
 
@@ -177,6 +179,8 @@ fn version_inline() -> VersionRecord {
         tags: Vec::new(),
         retention: None,
         legal_hold: false,
+        owner: None,
+        acl: None,
     }
 }
 
@@ -196,6 +200,8 @@ fn version_minimal() -> VersionRecord {
         tags: Vec::new(),
         retention: None,
         legal_hold: false,
+        owner: None,
+        acl: None,
     }
 }
 
@@ -221,6 +227,8 @@ fn upload_full() -> UploadInfo {
         legal_hold: true,
         checksum_algorithm: Some(ChecksumAlgorithm::Crc64Nvme),
         checksum_type: Some(ChecksumType::FullObject),
+        owner: None,
+        acl: None,
     }
 }
 
@@ -235,6 +243,52 @@ fn upload_minimal() -> UploadInfo {
         legal_hold: false,
         checksum_algorithm: None,
         checksum_type: None,
+        owner: None,
+        acl: None,
+    }
+}
+
+/// Every grantee kind and every permission.
+fn grants_full() -> Vec<AclGrant> {
+    vec![
+        AclGrant {
+            grantee: AclGrantee::AllUsers,
+            permission: AclPermission::Read,
+        },
+        AclGrant {
+            grantee: AclGrantee::AuthenticatedUsers,
+            permission: AclPermission::Write,
+        },
+        AclGrant {
+            grantee: AclGrantee::LogDelivery,
+            permission: AclPermission::ReadAcp,
+        },
+        AclGrant {
+            grantee: AclGrantee::User("john.doe".into()),
+            permission: AclPermission::WriteAcp,
+        },
+        AclGrant {
+            grantee: AclGrantee::User("spark-etl".into()),
+            permission: AclPermission::FullControl,
+        },
+    ]
+}
+
+/// Version 2: written by a user other than the bucket owner, with an ACL.
+fn version_full_v2() -> VersionRecord {
+    VersionRecord {
+        owner: Some("spark-etl".into()),
+        acl: Some(grants_full()),
+        ..version_full()
+    }
+}
+
+/// Version 2: started by a user other than the bucket owner, with an ACL.
+fn upload_full_v2() -> UploadInfo {
+    UploadInfo {
+        owner: Some("spark-etl".into()),
+        acl: Some(grants_full()),
+        ..upload_full()
     }
 }
 
@@ -333,6 +387,21 @@ fn cases() -> Vec<Case> {
             R::VersionRecord(Box::new(version_minimal())),
         ),
         case(
+            "version_record.v2.full.hex",
+            "VersionRecord v2, fully populated (an owner and an ACL)",
+            R::VersionRecord(Box::new(version_full_v2())),
+        ),
+        case(
+            "version_record.v2.inline.hex",
+            "VersionRecord v2, a small object kept inline",
+            R::VersionRecord(Box::new(version_inline())),
+        ),
+        case(
+            "version_record.v2.minimal.hex",
+            "VersionRecord v2, minimal (a delete marker)",
+            R::VersionRecord(Box::new(version_minimal())),
+        ),
+        case(
             "current_entry.v1.full.hex",
             "CurrentEntry v1, fully populated",
             R::CurrentEntry(current_full()),
@@ -350,6 +419,16 @@ fn cases() -> Vec<Case> {
         case(
             "upload_info.v1.minimal.hex",
             "UploadInfo v1, minimal",
+            R::UploadInfo(Box::new(upload_minimal())),
+        ),
+        case(
+            "upload_info.v2.full.hex",
+            "UploadInfo v2, fully populated (an initiator and an ACL)",
+            R::UploadInfo(Box::new(upload_full_v2())),
+        ),
+        case(
+            "upload_info.v2.minimal.hex",
+            "UploadInfo v2, minimal",
             R::UploadInfo(Box::new(upload_minimal())),
         ),
         case(
@@ -405,6 +484,47 @@ fn cases() -> Vec<Case> {
             "s3_bucket_policy.v1.minimal.hex",
             "S3BucketPolicy v1, empty",
             R::S3BucketPolicy(S3BucketPolicy(String::new())),
+        ),
+        case(
+            "s3_bucket_acl.v1.full.hex",
+            "S3BucketAcl v1 (system s3-acl/<bucket>), every grantee and permission",
+            R::S3BucketAcl(S3BucketAcl {
+                grants: grants_full(),
+            }),
+        ),
+        case(
+            "s3_bucket_acl.v1.minimal.hex",
+            "S3BucketAcl v1, no grants",
+            R::S3BucketAcl(S3BucketAcl { grants: Vec::new() }),
+        ),
+        case(
+            "s3_ownership_controls.v1.full.hex",
+            "S3OwnershipControls v1 (system s3-ownership/<bucket>), ObjectWriter",
+            R::S3OwnershipControls(S3OwnershipControls {
+                object_ownership: ObjectOwnership::ObjectWriter,
+            }),
+        ),
+        case(
+            "s3_ownership_controls.v1.minimal.hex",
+            "S3OwnershipControls v1, BucketOwnerEnforced",
+            R::S3OwnershipControls(S3OwnershipControls {
+                object_ownership: ObjectOwnership::BucketOwnerEnforced,
+            }),
+        ),
+        case(
+            "s3_public_access_block.v1.full.hex",
+            "S3PublicAccessBlock v1 (system s3-pab/<bucket>), all set but one",
+            R::S3PublicAccessBlock(S3PublicAccessBlock {
+                block_public_acls: true,
+                ignore_public_acls: false,
+                block_public_policy: true,
+                restrict_public_buckets: true,
+            }),
+        ),
+        case(
+            "s3_public_access_block.v1.minimal.hex",
+            "S3PublicAccessBlock v1, nothing set",
+            R::S3PublicAccessBlock(S3PublicAccessBlock::default()),
         ),
         case(
             "iam_user.v1.full.hex",
@@ -520,6 +640,9 @@ fn kind_of(r: &StoredRecord) -> RecordKind {
         StoredRecord::S3LifecycleConfig(_) => RecordKind::S3LifecycleConfig,
         StoredRecord::S3CorsConfig(_) => RecordKind::S3CorsConfig,
         StoredRecord::S3BucketPolicy(_) => RecordKind::S3BucketPolicy,
+        StoredRecord::S3BucketAcl(_) => RecordKind::S3BucketAcl,
+        StoredRecord::S3OwnershipControls(_) => RecordKind::S3OwnershipControls,
+        StoredRecord::S3PublicAccessBlock(_) => RecordKind::S3PublicAccessBlock,
         StoredRecord::IamUser(_) => RecordKind::IamUser,
         StoredRecord::IamGroup(_) => RecordKind::IamGroup,
         StoredRecord::IamPolicy(_) => RecordKind::IamPolicy,
@@ -573,6 +696,7 @@ fn golden_bytes_decode_to_their_values() {
 fn every_golden_file_is_a_case_and_every_kind_has_full_and_minimal() {
     let mut named: std::collections::BTreeSet<&str> = cases().iter().map(|c| c.file).collect();
     named.insert(ENUM_VARIANTS);
+    named.insert(ACL_ENUM_VARIANTS);
     for entry in std::fs::read_dir(golden_dir()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if name.ends_with(".hex") {
@@ -676,6 +800,69 @@ fn enum_variant_indices_are_frozen() {
     assert_eq!(hex::encode(actual), hex::encode(expected));
 }
 
+/// The golden file of [`acl_enum_variant_indices_are_frozen`].
+const ACL_ENUM_VARIANTS: &str = "acl_enum_variants.v1.hex";
+
+/// [`enum_variant_indices_are_frozen`] for the enums of access control (added with
+/// `VersionRecord` v2, in their own file: the first one is never edited).
+#[test]
+fn acl_enum_variant_indices_are_frozen() {
+    fn grantee(g: AclGrantee) -> AclGrantee {
+        match g {
+            AclGrantee::User(_)
+            | AclGrantee::AllUsers
+            | AclGrantee::AuthenticatedUsers
+            | AclGrantee::LogDelivery => g,
+        }
+    }
+    fn permission(p: AclPermission) -> AclPermission {
+        match p {
+            AclPermission::Read
+            | AclPermission::Write
+            | AclPermission::ReadAcp
+            | AclPermission::WriteAcp
+            | AclPermission::FullControl => p,
+        }
+    }
+    fn ownership(o: ObjectOwnership) -> ObjectOwnership {
+        match o {
+            ObjectOwnership::BucketOwnerEnforced
+            | ObjectOwnership::BucketOwnerPreferred
+            | ObjectOwnership::ObjectWriter => o,
+        }
+    }
+    let all = (
+        [
+            AclGrantee::User("u".into()),
+            AclGrantee::AllUsers,
+            AclGrantee::AuthenticatedUsers,
+            AclGrantee::LogDelivery,
+        ]
+        .map(grantee),
+        [
+            AclPermission::Read,
+            AclPermission::Write,
+            AclPermission::ReadAcp,
+            AclPermission::WriteAcp,
+            AclPermission::FullControl,
+        ]
+        .map(permission),
+        [
+            ObjectOwnership::BucketOwnerEnforced,
+            ObjectOwnership::BucketOwnerPreferred,
+            ObjectOwnership::ObjectWriter,
+        ]
+        .map(ownership),
+    );
+    let actual = postcard::to_allocvec(&all).unwrap();
+    let expected = golden(
+        ACL_ENUM_VARIANTS,
+        "postcard of every variant, in order, of AclGrantee, AclPermission, ObjectOwnership",
+        &actual,
+    );
+    assert_eq!(hex::encode(actual), hex::encode(expected));
+}
+
 #[test]
 fn unknown_versions_and_damaged_records_are_typed_errors() {
     for c in cases() {
@@ -752,6 +939,9 @@ fn key_layouts_and_fixed_values_are_frozen() {
     assert_eq!(scanner_state_key("gold"), b"lifecycle-scan/gold");
     assert_eq!(s3_lifecycle_key("gold"), b"s3-lifecycle/gold");
     assert_eq!(s3_policy_key("gold"), b"s3-policy/gold");
+    assert_eq!(s3_acl_key("gold"), b"s3-acl/gold");
+    assert_eq!(s3_ownership_key("gold"), b"s3-ownership/gold");
+    assert_eq!(s3_public_access_block_key("gold"), b"s3-pab/gold");
     assert_eq!(iam_key(IamKind::User, "ana"), b"user/ana");
     assert_eq!(iam_key(IamKind::Group, "ana"), b"group/ana");
     assert_eq!(iam_key(IamKind::Policy, "ana"), b"policy/ana");
