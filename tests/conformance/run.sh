@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The S3 conformance step: ceph/s3-tests (../shared/conformance, beside the checkout) against a
 # fresh lakegate on an ephemeral loopback port: the main user is root, the second and third users
-# (the suite's alt and tenant) are users created through the admin API with no policies of their
-# own, as another account's users would be. Fails when fewer tests pass than
+# (the suite's alt and tenant) are users created through the admin API: alt with no policies of
+# its own, as another account's user would be, tenant with the canned readwrite policy. Fails when fewer tests pass than
 # the floor recorded in tests/conformance/floor (raise it as behaviour is fixed; never lower it).
 # Skips, saying so, where ../shared/conformance does not exist.
 #
@@ -55,6 +55,10 @@ for user in "$ALT:$ALT_SECRET" "$TENANT:$TENANT_SECRET"; do
   "$BIN" admin user add "${user%%:*}" "${user#*:}" --endpoint "http://127.0.0.1:$PORT" >/dev/null \
     || { echo "conformance: cannot create the user ${user%%:*}"; exit 1; }
 done
+# The third user is a workload key with the canned readwrite policy (it creates and uses buckets
+# of its own); the second stays without policies, like another account's user.
+"$BIN" admin policy attach readwrite --user "$TENANT" --endpoint "http://127.0.0.1:$PORT" >/dev/null \
+  || { echo "conformance: cannot attach readwrite to $TENANT"; exit 1; }
 
 set +e
 "$SUITE/run.sh" --port "$PORT" --access-key "$ACCESS" --secret-key "$SECRET" \

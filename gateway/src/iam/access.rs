@@ -2,7 +2,9 @@
 //!
 //! Every request of every API (S3, STS, the admin APIs) is judged here, after its signature
 //! checked out, as AWS judges a request within one account:
-//! - the root user may do everything;
+//! - the root user may do everything its bucket's policy does not explicitly deny (as on AWS,
+//!   where a bucket policy binds the owning account's root user too; the S3 layer exempts the
+//!   bucket policy's own actions, so the owner cannot lock itself out);
 //! - otherwise the caller's identity policies (a user's own and its enabled groups'; for an
 //!   access key, its parent's, intersected with the key's own policy when it has one) and the
 //!   bucket's policy are evaluated; an explicit `Deny` in either refuses, else an `Allow` in
@@ -85,7 +87,7 @@ impl Identities {
         let (principal_type, name) = match caller {
             Caller::Anonymous => ("Anonymous", None),
             Caller::Key(k) => match &k.owner {
-                KeyOwner::Root => return Verdict::Allowed,
+                KeyOwner::Root => ("Account", Some(account)),
                 KeyOwner::User(u) => ("User", Some(u.as_str())),
                 KeyOwner::AccessKey {
                     parent,
@@ -104,13 +106,14 @@ impl Identities {
             },
         };
         context.insert("aws:principaltype", principal_type);
-        if let Some(n) = name {
+        if let (Some(n), false) = (name, caller.is_root()) {
             context.insert("aws:username", n);
             context.insert("aws:userid", n);
         }
         let arns: Vec<String> = match (caller, name) {
             (Caller::Key(k), Some(n)) => match &k.owner {
-                KeyOwner::AccessKey {
+                KeyOwner::Root
+                | KeyOwner::AccessKey {
                     parent_is_root: true,
                     ..
                 } => vec![format!("arn:aws:iam::{account}:root")],

@@ -52,6 +52,9 @@ pub struct PolicyDocument {
     /// The text as the user sent it (GetBucketPolicy returns it verbatim).
     source: String,
     statements: Vec<Statement>,
+    /// Whether a condition names `s3:ExistingObjectTag/...` (the caller must then look up the
+    /// object's tags before judging).
+    existing_object_tags: bool,
 }
 
 /// A document's verdict on one request.
@@ -167,9 +170,17 @@ impl PolicyDocument {
             statements.push(statement);
         }
         Ok(PolicyDocument {
+            existing_object_tags: source
+                .to_ascii_lowercase()
+                .contains("s3:existingobjecttag/"),
             source: source.to_owned(),
             statements,
         })
+    }
+
+    /// Whether judging a request needs the object's tags as `s3:ExistingObjectTag/<key>`.
+    pub fn uses_existing_object_tags(&self) -> bool {
+        self.existing_object_tags
     }
 
     pub fn source(&self) -> &str {
@@ -411,6 +422,12 @@ impl Statement {
         if principal.is_none() && matches!(kind, PolicyKind::Bucket { .. }) {
             return Err(malformed(
                 "Missing required field Principal (or NotPrincipal)",
+            ));
+        }
+        if effect == Effect::Allow && principal.as_ref().is_some_and(|p| p.negated) {
+            // AWS: NotPrincipal only with Deny (an Allow to "everyone but" is never intended).
+            return Err(malformed(
+                "NotPrincipal is only supported with \"Effect\": \"Deny\"",
             ));
         }
         Ok((
@@ -1408,12 +1425,11 @@ mod tests {
             everyone,
             r#"{"NotIpAddress": {"aws:SourceIp": "192.0.2.0/24"}}"#
         ));
-        assert!(with(
-            "Allow",
-            r#""NotPrincipal": {"AWS": "arn:aws:iam::111122223333:user/x"}"#,
-            "{}"
-        ));
-        assert!(!with("Allow", r#""NotPrincipal": "*""#, "{}"));
+        // NotPrincipal only narrows a Deny; an Allow with it is refused at parse time.
+        let not_principal_allow = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:user/x"},
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}"#;
+        assert!(bucket_policy("b", not_principal_allow).is_err());
         assert!(
             !identity(&statement(
                 r#""Effect": "Allow", "Action": "s3:*", "Resource": "*""#

@@ -118,9 +118,17 @@ pub struct Snapshot {
     users: HashMap<String, UserPermissions>,
     policies: BTreeMap<String, Arc<PolicyDocument>>,
     records: IamRecords,
+    /// Whether any policy in use (named, or an access key's own) conditions on
+    /// `s3:ExistingObjectTag/...`.
+    existing_object_tags: bool,
 }
 
 impl Snapshot {
+    /// Whether any identity policy needs objects' tags to be judged.
+    pub fn uses_existing_object_tags(&self) -> bool {
+        self.existing_object_tags
+    }
+
     /// The permissions of an enabled user.
     pub fn user(&self, access_key: &str) -> Option<&UserPermissions> {
         self.users.get(access_key)
@@ -386,11 +394,16 @@ impl Identities {
                 }),
             );
         }
+        let existing_object_tags = policies.values().any(|p| p.uses_existing_object_tags())
+            || keys.values().any(|k| {
+                matches!(&k.owner, KeyOwner::AccessKey { policy: Some(p), .. } if p.uses_existing_object_tags())
+            });
         Snapshot {
             keys,
             users,
             policies,
             records,
+            existing_object_tags,
         }
     }
 

@@ -14,7 +14,7 @@ use super::router::Operation;
 use super::{S3Api, S3Request};
 use crate::iam::condition::ConditionContext;
 use crate::iam::{Caller, KeyOwner, Verdict};
-use crate::store::{AclGrant, AclPermission, ObjectOwnership, VersionRef};
+use crate::store::{AclGrant, AclPermission, ObjectOwnership, StoreError, VersionRef};
 
 /// The address of the client a request came from (the network layer puts it into the
 /// request's extensions).
@@ -208,9 +208,6 @@ pub fn judge_in(
     bucket: &str,
     key: Option<&str>,
 ) -> S3Result<Verdict> {
-    if caller.is_root() {
-        return Ok(Verdict::Allowed);
-    }
     let mut policy = if bucket.is_empty() {
         None
     } else {
@@ -225,6 +222,26 @@ pub fn judge_in(
     {
         // RestrictPublicBuckets: a public policy lets in only the account's own principals.
         policy = None;
+    }
+    if let Some(key) = key
+        && (policy
+            .as_ref()
+            .is_some_and(|p| p.uses_existing_object_tags())
+            || state.identities.snapshot().uses_existing_object_tags())
+    {
+        // s3:ExistingObjectTag/<tag>: the tags of the version the request names (a missing
+        // object has none).
+        let which = VersionRef::from_option(
+            context
+                .get("s3:VersionId")
+                .and_then(|v| v.first())
+                .map(String::as_str),
+        );
+        if let Ok(v) = state.store.get_version(bucket, key, which) {
+            for (k, value) in &v.tags {
+                context.insert(&format!("s3:ExistingObjectTag/{k}"), value.clone());
+            }
+        }
     }
     Ok(state.identities.authorize(
         caller,
@@ -385,6 +402,12 @@ pub fn authorize(state: &S3Api, req: &S3Request) -> S3Result<()> {
     let (action, on_object) = action(req.op, version_id.is_some());
     let key = on_object.then_some(req.key.as_str());
     if !allowed(state, req, action, &req.bucket, key, version_id)? {
+        if matches!(req.op, Operation::GetObject | Operation::HeadObject)
+            && version_id.is_none()
+            && may_learn_it_is_missing(state, req)?
+        {
+            return Err(S3Error::new(S3ErrorCode::NoSuchKey));
+        }
         return Err(access_denied());
     }
     if req
@@ -397,6 +420,46 @@ pub fn authorize(state: &S3Api, req: &S3Request) -> S3Result<()> {
     Ok(())
 }
 
+/// AWS's rule for a read of a key that does not exist: a caller who may list the bucket with
+/// the key as prefix learns that (404 `NoSuchKey`), anyone else gets 403.
+fn may_learn_it_is_missing(state: &S3Api, req: &S3Request) -> S3Result<bool> {
+    match state
+        .store
+        .get_version(&req.bucket, &req.key, VersionRef::Current)
+    {
+        Ok(_) => return Ok(false),
+        Err(StoreError::NoSuchKey | StoreError::DeleteMarker { .. }) => {}
+        Err(StoreError::NoSuchBucket) => return Err(S3Error::new(S3ErrorCode::NoSuchBucket)),
+        Err(e) => return Err(e.into()),
+    }
+    let mut c = context(req);
+    c.insert("s3:prefix", req.key.clone());
+    permitted(
+        state,
+        &req.caller,
+        c,
+        "s3:ListBucket",
+        &req.bucket,
+        None,
+        None,
+    )
+}
+
+/// Whether a root request is judged at all: only where a bucket policy could deny it. The
+/// bucket policy's own actions never are, so the owner can always repair a policy that locks
+/// it out (AWS's rule for the bucket owner's root user).
+fn root_is_judged(state: &S3Api, action: &str, bucket: &str) -> S3Result<bool> {
+    if bucket.is_empty()
+        || matches!(
+            action,
+            "s3:GetBucketPolicy" | "s3:PutBucketPolicy" | "s3:DeleteBucketPolicy"
+        )
+    {
+        return Ok(false);
+    }
+    Ok(state.bucket_policies.get(bucket)?.is_some())
+}
+
 /// [`permitted`] for the request's caller and condition keys.
 fn allowed(
     state: &S3Api,
@@ -406,7 +469,7 @@ fn allowed(
     key: Option<&str>,
     version_id: Option<&str>,
 ) -> S3Result<bool> {
-    if req.caller.is_root() {
+    if req.caller.is_root() && !root_is_judged(state, action, bucket)? {
         return Ok(true);
     }
     permitted(

@@ -77,10 +77,17 @@ pub fn object_write_access(
     let owner_id = owner.as_deref().unwrap_or(account);
     let grants = acl::from_headers(headers, owner_id, account, false, &known(state))?;
     if mode == Some(ObjectOwnership::BucketOwnerEnforced) {
-        // Only an ACL that gives the bucket owner everything is accepted, and then not kept.
-        return match grants {
-            Some(g) if g != acl::private(account) => Err(acls_disabled()),
-            _ => Ok((None, None)),
+        // Only the bucket-owner-full-control canned ACL (or the same as a grant) is accepted,
+        // and then not kept: the bucket owner owns the object with the default ACL.
+        let accepted = match (&grants, canned) {
+            (None, _) => true,
+            (Some(_), Some(c)) => c == BUCKET_OWNER_FULL_CONTROL,
+            (Some(g), None) => *g == acl::private(account),
+        };
+        return if accepted {
+            Ok((None, None))
+        } else {
+            Err(acls_disabled())
         };
     }
     if let Some(g) = &grants
@@ -149,12 +156,10 @@ async fn requested_acl(
     }
 }
 
-/// Refuses an ACL change the bucket's settings forbid: any ACL but the owner's full control
-/// under `BucketOwnerEnforced`, a public one under `BlockPublicAcls`.
-fn check_acl_change(state: &S3Api, bucket: &str, owner: &str, grants: &[AclGrant]) -> S3Result<()> {
-    if ownership(state, bucket)? == Some(ObjectOwnership::BucketOwnerEnforced)
-        && grants != acl::private(owner).as_slice()
-    {
+/// Refuses an ACL change the bucket's settings forbid: any under `BucketOwnerEnforced` (ACLs
+/// are off), a public one under `BlockPublicAcls`.
+fn check_acl_change(state: &S3Api, bucket: &str, grants: &[AclGrant]) -> S3Result<()> {
+    if ownership(state, bucket)? == Some(ObjectOwnership::BucketOwnerEnforced) {
         return Err(acls_disabled());
     }
     if acl::is_public(grants) && blocks_public_acls(state, bucket)? {
@@ -185,7 +190,7 @@ pub async fn put_bucket_acl(state: &S3Api, mut req: S3Request) -> S3Result<S3Res
     state.store.bucket(&req.bucket)?;
     let account = state.account().to_string();
     let grants = requested_acl(state, &mut req, &account, true).await?;
-    check_acl_change(state, &req.bucket, &account, &grants)?;
+    check_acl_change(state, &req.bucket, &grants)?;
     state
         .store
         .set_s3_bucket_acl(&req.bucket, Some(S3BucketAcl { grants }))
@@ -211,7 +216,7 @@ pub async fn put_object_acl(state: &S3Api, mut req: S3Request) -> S3Result<S3Res
         .clone()
         .unwrap_or_else(|| state.account().to_string());
     let grants = requested_acl(state, &mut req, &owner, false).await?;
-    check_acl_change(state, &req.bucket, &owner, &grants)?;
+    check_acl_change(state, &req.bucket, &grants)?;
     let seq = v.seq;
     let updated = state
         .store

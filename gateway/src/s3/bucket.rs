@@ -73,11 +73,6 @@ pub async fn list_buckets(state: &S3Api, req: S3Request) -> S3Result<S3Response>
 
 pub async fn create_bucket(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
     super::headers::refuse_unimplemented(&req.headers)?;
-    if let Some(o) = req.header("x-amz-object-ownership")
-        && o != "BucketOwnerEnforced"
-    {
-        return Err(S3Error::not_implemented(format!("Object ownership '{o}'")));
-    }
     if req.bucket == RESERVED_BUCKET {
         return Err(S3Error::with_message(
             S3ErrorCode::InvalidBucketName,
