@@ -1,18 +1,22 @@
 //! The XML request documents (`s3::xml::parse` and what the handlers do with the result):
 //! CreateBucketConfiguration, VersioningConfiguration, ObjectLockConfiguration (and its default
 //! retention), Retention, LegalHold, Tagging (and the tag rules), Delete,
-//! CompleteMultipartUpload and LifecycleConfiguration (and its translation to the lifecycle
-//! plugin's configuration). The first input byte picks the document, the rest is the body.
+//! CompleteMultipartUpload, LifecycleConfiguration (and its translation to the lifecycle
+//! plugin's configuration) and AccessControlPolicy. The first input byte picks the document, the
+//! rest is the body.
 //!
 //! Checked beyond "no panic" (round trips through lakegate's own XML writer):
 //! - Tagging, Delete and CompleteMultipartUpload: a parsed document, written back with
 //!   `XmlWriter`, parses to the same values (escaping and parsing agree);
 //! - Retention: a retain-until date, formatted as lakegate writes it, parses to the same instant;
 //! - LifecycleConfiguration: a translation, rendered back as XML (GetBucketLifecycleConfiguration)
-//!   and translated again, is the same translation.
+//!   and translated again, is the same translation;
+//! - AccessControlPolicy: parsed grants, written back as Get{Bucket,Object}Acl writes them, parse
+//!   to the same owner and grants.
 
 use lakegate::clock::{Fraction, iso8601};
 use lakegate::fuzzing::{default_retention, lifecycle_render, lifecycle_translate};
+use lakegate::s3::acl;
 use lakegate::s3::xml::{
     CompleteMultipartUploadXml, CreateBucketConfiguration, DeleteXml, LegalHoldXml,
     ObjectLockConfiguration, RetentionXml, TaggingXml, VersioningConfiguration, XmlWriter, parse,
@@ -139,7 +143,7 @@ pub fn run(data: &[u8]) {
     let Some((&which, body)) = data.split_first() else {
         return;
     };
-    match which % 9 {
+    match which % 10 {
         0 => {
             let _ = parse::<CreateBucketConfiguration>(body);
         }
@@ -166,6 +170,19 @@ pub fn run(data: &[u8]) {
         5 => tagging(body),
         6 => delete(body),
         7 => complete_multipart(body),
-        _ => lifecycle(body),
+        8 => lifecycle(body),
+        _ => access_control_policy(body),
     }
+}
+
+fn access_control_policy(body: &[u8]) {
+    let Ok((owner, grants)) = acl::parse_policy(body, &|_| true) else {
+        return;
+    };
+    let owner = owner.unwrap_or_else(|| "owner".to_string());
+    let written = acl::write_policy(&owner, &grants, &|id| id.to_string());
+    let (again_owner, again) = acl::parse_policy(written.as_bytes(), &|_| true)
+        .expect("a written AccessControlPolicy does not parse");
+    assert_eq!(again_owner.as_deref(), Some(owner.as_str()));
+    assert_eq!(grants, again, "grants change through the ACL writer");
 }
