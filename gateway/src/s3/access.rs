@@ -200,7 +200,7 @@ fn judge(
 
 /// Judges `action` on `bucket`/`key` for `caller`, with the request's condition keys
 /// (from [`context`]).
-pub fn judge_in(
+fn judge_in(
     state: &S3Api,
     caller: &Caller,
     mut context: ConditionContext,
@@ -308,7 +308,7 @@ fn acl_permission(action: &str) -> Option<(bool, AclPermission)> {
 /// key narrowed by a policy of its own (and so an STS session) gets nothing from ACLs: its
 /// policy is the most it may do. A bucket that does not exist is `NoSuchBucket`; an object
 /// that does not exist is `NoSuchKey` to a caller who may list the bucket.
-pub fn acl_allows(
+fn acl_allows(
     state: &S3Api,
     caller: &Caller,
     action: &str,

@@ -53,6 +53,14 @@ fn acls_disabled() -> S3Error {
     S3Error::new(S3ErrorCode::AccessControlListNotSupported)
 }
 
+/// BlockPublicAcls refusing a public ACL.
+fn public_acls_blocked() -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::AccessDenied,
+        "Access Denied: the bucket blocks public ACLs",
+    )
+}
+
 /// The owner and access control list of an object written into `bucket` by `caller` with
 /// `headers` (`x-amz-acl`, `x-amz-grant-*`): `(owner, acl)`, `None` meaning the bucket owner
 /// and the default ACL.
@@ -94,10 +102,7 @@ pub fn object_write_access(
         && acl::is_public(g)
         && blocks_public_acls(state, bucket)?
     {
-        return Err(S3Error::with_message(
-            S3ErrorCode::AccessDenied,
-            "Access Denied: the bucket blocks public ACLs",
-        ));
+        return Err(public_acls_blocked());
     }
     Ok((owner, grants))
 }
@@ -163,10 +168,7 @@ fn check_acl_change(state: &S3Api, bucket: &str, grants: &[AclGrant]) -> S3Resul
         return Err(acls_disabled());
     }
     if acl::is_public(grants) && blocks_public_acls(state, bucket)? {
-        return Err(S3Error::with_message(
-            S3ErrorCode::AccessDenied,
-            "Access Denied: the bucket blocks public ACLs",
-        ));
+        return Err(public_acls_blocked());
     }
     Ok(())
 }

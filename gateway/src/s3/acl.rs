@@ -687,7 +687,7 @@ pub fn allows(
 }
 
 /// A permission as ACL documents and grant headers' AWS names spell it.
-pub fn permission_name(permission: AclPermission) -> &'static str {
+fn permission_name(permission: AclPermission) -> &'static str {
     match permission {
         AclPermission::Read => "READ",
         AclPermission::Write => "WRITE",
