@@ -23,10 +23,10 @@ step() {
 }
 
 # A fresh machine lacks the end-to-end clients Debian packages; install them when we can.
-if ! command -v rclone >/dev/null || ! command -v s3cmd >/dev/null; then
+if ! command -v rclone >/dev/null || ! command -v s3cmd >/dev/null || ! command -v chromium >/dev/null; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
-    step "installing rclone and s3cmd"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rclone s3cmd curl >/dev/null
+    step "installing rclone, s3cmd and chromium"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rclone s3cmd curl chromium >/dev/null
   fi
 fi
 SECONDS=0
@@ -72,6 +72,10 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   python3 -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
+# The browser upload test's driver (test_browser_upload.py skips without it, outside CI).
+if [[ ! -d tests/e2e/browser/node_modules ]] && command -v npm >/dev/null; then
+  npm ci --prefix tests/e2e/browser --no-audit --no-fund
+fi
 
 step "pytest tests/e2e against $LAKEGATE_BIN"
 XDIST=()

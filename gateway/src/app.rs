@@ -24,6 +24,7 @@ use crate::net::{ConnectionLimits, Dispatch, connection};
 use crate::policy::registry::PolicyRegistry;
 use crate::policy::{PolicyEngine, PolicyError};
 use crate::s3::S3Api;
+use crate::s3::access_log::AccessLog;
 use crate::store::{Store, StoreError, StoreOptions};
 
 /// The buckets a fresh data directory starts with (the Medallion layers and MLflow).
@@ -54,6 +55,8 @@ pub struct ServerConfig {
     pub adjustable_clock: bool,
     /// How often the lifecycle scanner runs over every bucket with a lifecycle binding.
     pub lifecycle_interval: Duration,
+    /// How long server access log records gather before they are delivered as one object.
+    pub access_log_interval: Duration,
     /// Where backups go (`fs:///path` or a path); `None`: `backups/` inside the data directory.
     pub backup_target: Option<String>,
     /// Connection caps and timeouts, on both ports.
@@ -140,6 +143,8 @@ pub struct AppState {
     pub backup: Arc<BackupService>,
     /// A request body that delivers no bytes for this long fails with `RequestTimeout`.
     pub body_read_timeout: Duration,
+    /// Server access logging.
+    pub access_log: Arc<AccessLog>,
 }
 
 impl AppState {
@@ -156,6 +161,7 @@ impl AppState {
             clock: self.clock.clone(),
             lifecycle: self.lifecycle.clone(),
             body_read_timeout: self.body_read_timeout,
+            access_log: self.access_log.clone(),
         }
     }
 
@@ -312,6 +318,11 @@ impl Server {
             local_key,
             config.region.clone(),
         );
+        let access_log = Arc::new(AccessLog::new(
+            store.clone(),
+            policies.clone(),
+            config.access_log_interval,
+        ));
         let app = AppState {
             store: store.clone(),
             credentials: CredentialStore::from_identities(identities.clone(), clock.clone()),
@@ -324,6 +335,7 @@ impl Server {
             lifecycle: scanner.clone(),
             backup: backup.clone(),
             body_read_timeout: config.limits.body_read_timeout,
+            access_log: access_log.clone(),
         };
         let (shutdown, rx) = watch::channel(false);
         let limits = Arc::new(config.limits.clone());
@@ -365,6 +377,7 @@ impl Server {
             )),
             tokio::spawn(sweep_periodically(store.clone(), shutdown.subscribe())),
         ];
+        tasks.push(access_log.start(shutdown.subscribe()));
         tasks.extend(policies.start_watcher(shutdown.subscribe()));
         tasks.extend(backup.start(shutdown.subscribe()));
         if policies.is_enabled() {

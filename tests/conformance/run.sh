@@ -30,8 +30,10 @@ SECRET="$(head -c 24 /dev/urandom | base64 | tr -dc A-Za-z0-9)"
 # name).
 export LAKEGATE_ROOT_USER="$ACCESS" LAKEGATE_ROOT_PASSWORD="$SECRET" LAKEGATE_ROOT_DISPLAY_NAME="M. Tester"
 
+# The logging tests wait 5.5 s, then expect the records made before to have been delivered by
+# the next request: access logs roll every 5 s here (the default, 5m, suits production).
 "$BIN" server "$WORK/data" --address 127.0.0.1:0 --console-address 127.0.0.1:0 \
-  --policies "$WORK/policies" \
+  --policies "$WORK/policies" --access-log-interval 5s \
   > "$WORK/stdout" 2> "$KEEP/server.log" < /dev/null &
 PID=$!
 # shellcheck disable=SC2317

@@ -263,6 +263,49 @@ fn snippet(s: &str) -> String {
     s.chars().take(300).collect()
 }
 
+/// Turns on server access logging for `bucket`, into `<bucket>-logs` (created, with the bucket
+/// policy that lets the log writer in).
+pub async fn enable_access_log(endpoint: &str, creds: &Creds, bucket: &str) -> Result<()> {
+    use aws_sdk_s3::types::{BucketLoggingStatus, LoggingEnabled};
+    let c = sdk_client(endpoint, creds);
+    let target = format!("{bucket}-logs");
+    let _ = c.create_bucket().bucket(&target).send().await;
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"logging.s3.amazonaws.com"}},"Action":"s3:PutObject","Resource":"arn:aws:s3:::{target}/*"}}]}}"#
+    );
+    c.put_bucket_policy()
+        .bucket(&target)
+        .policy(policy)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "PutBucketPolicy: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        })?;
+    let enabled = LoggingEnabled::builder()
+        .target_bucket(&target)
+        .target_prefix(format!("{bucket}/"))
+        .build()?;
+    c.put_bucket_logging()
+        .bucket(bucket)
+        .bucket_logging_status(
+            BucketLoggingStatus::builder()
+                .logging_enabled(enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "PutBucketLogging: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        })?;
+    Ok(())
+}
+
 fn sdk_client(endpoint: &str, creds: &Creds) -> aws_sdk_s3::Client {
     use aws_sdk_s3::config::{
         BehaviorVersion, Credentials, Region, RequestChecksumCalculation,

@@ -188,6 +188,10 @@ struct Args {
     /// Also write every number as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Turn on server access logging for the benchmark bucket (into `<bucket>-logs`), to
+    /// measure what logging every request costs.
+    #[arg(long)]
+    access_log: bool,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -863,6 +867,11 @@ async fn run(
             .create_bucket(&args.bucket)
             .await
             .context("creating the benchmark bucket")?;
+        if args.access_log {
+            client::enable_access_log(endpoint, &creds, &args.bucket)
+                .await
+                .context("turning on access logging")?;
+        }
     }
 
     let sel = |s: Scenario| {

@@ -4,6 +4,7 @@
 //! - [`policy`]: `lakegate policy test|check|dry-run`;
 //! - [`backup`]: `lakegate backup run|restore|status`;
 //! - [`admin`]: `lakegate admin user|group|policy|accesskey`;
+//! - [`presign`]: `lakegate presign get|put|post`, signed URLs and browser upload forms;
 //! - [`connection`]: the root credentials (one lookup for the server and every client command)
 //!   and the endpoint of a running gateway; [`admin_client`]: the SigV4-signed client of its
 //!   admin API that the client commands use.
@@ -15,6 +16,7 @@ pub mod admin_client;
 pub mod backup;
 pub mod connection;
 pub mod policy;
+pub mod presign;
 pub mod server;
 
 use std::path::PathBuf;
@@ -65,6 +67,11 @@ enum Command {
     /// root; endpoint and credentials as for `backup`). `--json` prints the API's answer.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Sign URLs and browser upload forms offline with an access key (credentials and
+    /// endpoint as for `backup`): `get`/`put` print a presigned URL for one object, `post` a
+    /// POST Object form (JSON, or an HTML page with --html).
+    #[command(subcommand)]
+    Presign(presign::PresignCommand),
 }
 
 /// Why a command could not run (a command's own failures, such as a failed suite, are its exit
@@ -107,7 +114,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     // warnings and errors are logged.
     let default_level = match cli.command {
         Command::Server(_) => "info",
-        Command::Policy(_) | Command::Backup(_) | Command::Admin(_) => "warn",
+        Command::Policy(_) | Command::Backup(_) | Command::Admin(_) | Command::Presign(_) => "warn",
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -130,6 +137,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Policy(cmd) => policy::run(cmd, &runtime),
         Command::Backup(cmd) => runtime.block_on(backup::run(cmd)),
         Command::Admin(cmd) => runtime.block_on(admin::run(cmd)),
+        Command::Presign(cmd) => presign::run(cmd),
     }
 }
 

@@ -92,6 +92,11 @@ pub struct ServerArgs {
     /// 1d; the first scan runs a minute after start).
     #[arg(long, default_value = "1h", value_parser = parse_interval, env = "LAKEGATE_LIFECYCLE_INTERVAL")]
     lifecycle_interval: Duration,
+    /// How long server access log records (PutBucketLogging) gather before they are delivered
+    /// as one object into the target bucket: the first record after this long delivers the
+    /// batch, and a quiet bucket's batch goes after 12 times this (e.g. 5m, 30s).
+    #[arg(long, default_value = "5m", value_parser = parse_interval, env = "LAKEGATE_ACCESS_LOG_INTERVAL")]
+    access_log_interval: Duration,
     /// Where backups go: `fs:///abs/path` or a directory path [default: DATA_DIR/backups].
     /// That shares the data's disk: in production, point it at another disk (or an `s3://`
     /// target).
@@ -207,6 +212,7 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
         default_bindings: !args.no_default_bindings,
         adjustable_clock: args.unsafe_adjustable_clock,
         lifecycle_interval: args.lifecycle_interval,
+        access_log_interval: args.access_log_interval,
         backup_target: args.backup_target,
     };
     let server = Server::start(config).await.map_err(CliError::Start)?;

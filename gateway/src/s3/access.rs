@@ -55,6 +55,8 @@ pub fn action(op: Operation, versioned: bool) -> (&'static str, bool) {
             ("s3:PutBucketOwnershipControls", false)
         }
         GetPublicAccessBlock => ("s3:GetBucketPublicAccessBlock", false),
+        GetBucketLogging => ("s3:GetBucketLogging", false),
+        PutBucketLogging => ("s3:PutBucketLogging", false),
         PutPublicAccessBlock | DeletePublicAccessBlock => ("s3:PutBucketPublicAccessBlock", false),
         ListObjectVersions => ("s3:ListBucketVersions", false),
         ListMultipartUploads => ("s3:ListBucketMultipartUploads", false),
@@ -520,6 +522,59 @@ pub fn authorize_copy_source(
     } else {
         Err(access_denied())
     }
+}
+
+/// The service principal that delivers server access logs.
+pub const LOG_DELIVERY_SERVICE: &str = "logging.s3.amazonaws.com";
+
+/// Whether the log writer may deliver `source`'s access logs into `target` under `prefix`:
+/// `target`'s bucket policy allows `s3:PutObject` on `arn:aws:s3:::<target>/<prefix>` to the
+/// service principal [`LOG_DELIVERY_SERVICE`] (with `aws:SourceArn` the source bucket's ARN and
+/// `aws:SourceAccount` its owner), or, when no policy statement applies, `target`'s ACL grants
+/// the LogDelivery group WRITE (the older way AWS documents). Asked when logging is configured
+/// and again for every record, so a revoked permission stops delivery.
+pub fn log_delivery_allowed(
+    state: &S3Api,
+    source: &str,
+    target: &str,
+    prefix: &str,
+) -> S3Result<bool> {
+    let principal = crate::iam::Principal {
+        service: Some(LOG_DELIVERY_SERVICE),
+        ..Default::default()
+    };
+    let mut context = ConditionContext::new();
+    context.insert("aws:SourceArn", resource(source, None));
+    context.insert("aws:SourceAccount", state.account());
+    let verdict = match state.bucket_policies.get(target)? {
+        Some(policy) => policy.evaluate(&crate::iam::AccessRequest {
+            action: "s3:PutObject",
+            resource: &resource(target, Some(prefix)),
+            principal: &principal,
+            context: &context,
+        }),
+        None => crate::iam::Decision::NotApplicable,
+    };
+    Ok(match verdict {
+        crate::iam::Decision::Allow => true,
+        crate::iam::Decision::Deny => false,
+        crate::iam::Decision::NotApplicable => {
+            let acls_disabled = state
+                .store
+                .s3_ownership(target)?
+                .is_some_and(|o| o.object_ownership == ObjectOwnership::BucketOwnerEnforced);
+            !acls_disabled
+                && state.store.s3_bucket_acl(target)?.is_some_and(|acl| {
+                    acl.grants.iter().any(|g| {
+                        g.grantee == crate::store::AclGrantee::LogDelivery
+                            && matches!(
+                                g.permission,
+                                AclPermission::Write | AclPermission::FullControl
+                            )
+                    })
+                })
+        }
+    })
 }
 
 /// The canonical id that owns what the request's caller writes: `None` for the account (the

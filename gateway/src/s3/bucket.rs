@@ -131,6 +131,7 @@ pub async fn delete_bucket(state: &S3Api, req: S3Request) -> S3Result<S3Response
     state.store.delete_bucket(&req.bucket).await?;
     // The store removed the policy with the bucket.
     state.bucket_policies.forget(&req.bucket);
+    state.access_log.bucket_deleted(&req.bucket);
     // A bucket created later under the same name starts without these.
     for r in [
         state.store.set_s3_lifecycle(&req.bucket, None).await,

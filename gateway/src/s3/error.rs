@@ -25,6 +25,7 @@ pub enum S3ErrorCode {
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
     ConditionalRequestConflict,
+    CrossLocationLoggingProhibited,
     EntityTooLarge,
     EntityTooSmall,
     IllegalLocationConstraintException,
@@ -47,6 +48,7 @@ pub enum S3ErrorCode {
     InvalidRequest,
     InvalidRetentionPeriod,
     InvalidStorageClass,
+    InvalidTargetBucketForLogging,
     InvalidTag,
     InvalidURI,
     KeyTooLongError,
@@ -111,6 +113,7 @@ impl S3ErrorCode {
             BucketAlreadyOwnedByYou => "BucketAlreadyOwnedByYou",
             BucketNotEmpty => "BucketNotEmpty",
             ConditionalRequestConflict => "ConditionalRequestConflict",
+            CrossLocationLoggingProhibited => "CrossLocationLoggingProhibited",
             EntityTooLarge => "EntityTooLarge",
             EntityTooSmall => "EntityTooSmall",
             IllegalLocationConstraintException => "IllegalLocationConstraintException",
@@ -131,6 +134,7 @@ impl S3ErrorCode {
             InvalidRequest => "InvalidRequest",
             InvalidRetentionPeriod => "InvalidRetentionPeriod",
             InvalidStorageClass => "InvalidStorageClass",
+            InvalidTargetBucketForLogging => "InvalidTargetBucketForLogging",
             InvalidTag => "InvalidTag",
             InvalidURI => "InvalidURI",
             KeyTooLongError => "KeyTooLongError",
@@ -174,6 +178,7 @@ impl S3ErrorCode {
             | InvalidAccessKeyId
             | RequestTimeTooSkewed
             | SignatureDoesNotMatch
+            | CrossLocationLoggingProhibited
             | InvalidObjectState => StatusCode::FORBIDDEN,
             BucketAlreadyExists
             | BucketAlreadyOwnedByYou
@@ -221,6 +226,10 @@ impl S3ErrorCode {
                 "The public access block configuration was not found"
             }
             OwnershipControlsNotFoundError => "The bucket ownership controls were not found",
+            CrossLocationLoggingProhibited => {
+                "Cross S3 location logging not allowed: the target bucket is in another region"
+            }
+            InvalidTargetBucketForLogging => "The target bucket for logging does not exist",
             UnresolvableGrantByEmailAddress => {
                 "The e-mail address you provided does not match any account on record."
             }

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod access_control;
+pub mod access_log;
 pub mod acl;
 pub mod attributes;
 pub mod bucket;
@@ -20,6 +21,7 @@ pub mod headers;
 pub mod lifecycle;
 pub mod list;
 pub mod lock;
+pub mod logging;
 pub mod multipart;
 pub mod post;
 pub mod put;
@@ -66,6 +68,8 @@ pub struct S3Api {
     pub lifecycle: Arc<LifecycleScanner>,
     /// A request body that delivers no bytes for this long fails with `RequestTimeout`.
     pub body_read_timeout: std::time::Duration,
+    /// Server access logging: records requests on buckets whose logging is on.
+    pub access_log: Arc<access_log::AccessLog>,
 }
 
 impl S3Api {
@@ -236,13 +240,34 @@ impl From<StoreError> for S3Error {
 
 /// Handles one S3 request (the HTTP layer has assigned `request_id` and opened its span):
 /// authenticates, routes to an [`Operation`], runs its handler and renders errors as S3 XML.
+///
+/// A request on a bucket whose server access logging is on is logged once answered
+/// (`access_log.rs`).
 pub async fn handle(api: &S3Api, req: Request<Body>, request_id: &str) -> S3Response {
+    let started = std::time::Instant::now();
     let is_head = req.method() == Method::HEAD;
     let resource = req.uri().path().to_string();
-    match dispatch(api, req, request_id).await {
-        Ok(r) => r,
-        Err(e) => error_response(&e, &resource, request_id, is_head),
+    let mut entry = None;
+    let (response, error_code) = match dispatch(api, req, request_id, &mut entry).await {
+        Ok(r) => (r, None),
+        Err(e) => (
+            error_response(&e, &resource, request_id, is_head),
+            Some(e.code),
+        ),
+    };
+    let record = entry.and_then(|entry| {
+        api.access_log.prepare(
+            api,
+            entry,
+            &response,
+            error_code.map(|c| c.as_str()),
+            started.elapsed(),
+        )
+    });
+    if let Some(record) = record {
+        api.access_log.append(record).await;
     }
+    response
 }
 
 /// Refuses a header section (or URI) larger than [`MAX_HEADER_SECTION`].
@@ -294,7 +319,14 @@ pub fn error_response(e: &S3Error, resource: &str, request_id: &str, is_head: bo
     r
 }
 
-async fn dispatch(state: &S3Api, req: Request<Body>, request_id: &str) -> S3Result<S3Response> {
+/// Routes, authenticates and answers; `entry` is started once the request is known to be on a
+/// bucket whose logging is on.
+async fn dispatch(
+    state: &S3Api,
+    req: Request<Body>,
+    request_id: &str,
+    entry: &mut Option<access_log::Entry>,
+) -> S3Result<S3Response> {
     let (parts, body) = req.into_parts();
     check_header_section(&parts)?;
     let path = parts.uri.path();
@@ -320,6 +352,11 @@ async fn dispatch(state: &S3Api, req: Request<Body>, request_id: &str) -> S3Resu
     if let Some(k) = &key {
         crate::store::check_object_key(k)?;
     }
+    if let Some(b) = &bucket {
+        *entry = state
+            .access_log
+            .entry(&parts, b, key.as_deref(), op, request_id);
+    }
     if op == Operation::PreflightCors {
         // A browser's preflight is never signed.
         return cors::preflight(state, bucket.as_deref().unwrap_or_default(), &parts.headers);
@@ -341,7 +378,7 @@ async fn dispatch(state: &S3Api, req: Request<Body>, request_id: &str) -> S3Resu
         key,
         query,
     };
-    let result = answer(state, routed, request_id).await;
+    let result = answer(state, routed, request_id, entry).await;
     if cors_headers.is_empty() {
         return result;
     }
@@ -370,7 +407,12 @@ struct Routed {
 }
 
 /// Authenticates a routed request (from its form, for a POST Object) and runs its handler.
-async fn answer(state: &S3Api, routed: Routed, request_id: &str) -> S3Result<S3Response> {
+async fn answer(
+    state: &S3Api,
+    routed: Routed,
+    request_id: &str,
+    entry: &mut Option<access_log::Entry>,
+) -> S3Result<S3Response> {
     let Routed {
         parts,
         body,
@@ -422,6 +464,9 @@ async fn answer(state: &S3Api, routed: Routed, request_id: &str) -> S3Result<S3R
         Err(auth::AuthError::Anonymous) => (Caller::Anonymous, auth::PayloadCheck::Unsigned),
         Err(e) => return Err(e.into()),
     };
+    if let Some(e) = entry.as_mut() {
+        e.requester = caller.user().map(str::to_string);
+    }
     let client = parts.extensions.get::<access::ClientAddr>().copied();
     let body =
         RequestBody::new(body, payload, &parts.headers)?.with_read_timeout(state.body_read_timeout);
@@ -487,6 +532,8 @@ async fn run(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
         }
         GetPublicAccessBlock => access_control::get_public_access_block(state, req).await,
         PutPublicAccessBlock => access_control::put_public_access_block(state, req).await,
+        GetBucketLogging => logging::get(state, req).await,
+        PutBucketLogging => logging::put(state, req).await,
         DeletePublicAccessBlock => access_control::delete_public_access_block(state, req).await,
         PutObject => put::put_object(state, req).await,
         CopyObject => copy::copy_object(state, req).await,

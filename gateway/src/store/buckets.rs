@@ -139,6 +139,7 @@ impl Store {
                 w.remove(SYSTEM, &schema::s3_acl_key(&name))?;
                 w.remove(SYSTEM, &schema::s3_ownership_key(&name))?;
                 w.remove(SYSTEM, &schema::s3_public_access_block_key(&name))?;
+                w.remove(SYSTEM, &schema::s3_logging_key(&name))?;
                 Ok(())
             })
             .await
@@ -197,6 +198,21 @@ impl Store {
             config.map(S3CorsConfig),
         )
         .await
+    }
+
+    /// The bucket's server access logging configuration, if logging is on.
+    pub fn s3_logging(&self, bucket: &str) -> Result<Option<S3LoggingConfig>, StoreError> {
+        self.bucket_setting(&schema::s3_logging_key(bucket))
+    }
+
+    /// Sets (or with `None` turns off) the bucket's server access logging.
+    pub async fn set_s3_logging(
+        &self,
+        bucket: &str,
+        config: Option<S3LoggingConfig>,
+    ) -> Result<(), StoreError> {
+        self.set_bucket_setting(bucket, schema::s3_logging_key(bucket), config)
+            .await
     }
 
     /// The bucket's access control list, if one was set (none: the owner's `FULL_CONTROL`).

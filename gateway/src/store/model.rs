@@ -494,6 +494,21 @@ pub struct S3PublicAccessBlock {
     pub restrict_public_buckets: bool,
 }
 
+/// A bucket's server access logging configuration (PutBucketLogging): where its access log
+/// records are delivered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3LoggingConfig {
+    /// The bucket the log objects are written to (may be the bucket itself).
+    pub target_bucket: String,
+    /// The prefix of every log object's key (may be empty).
+    pub target_prefix: String,
+    /// `None`: SimplePrefix keys; `Some("EventTime" | "DeliveryTime")`: PartitionedPrefix keys
+    /// with that date source. (Text, not an enum: validated by the S3 layer.)
+    pub partition_date_source: Option<String>,
+    /// When the configuration last changed (GetBucketLogging's `Last-Modified`).
+    pub updated: Millis,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,7 @@
 //! | `s3-acl/<bucket>` ([`s3_acl_key`]) | record [`S3BucketAcl`] | the bucket's access control list (none: the owner's `FULL_CONTROL`) |
 //! | `s3-ownership/<bucket>` ([`s3_ownership_key`]) | record [`S3OwnershipControls`] | the bucket's object ownership setting |
 //! | `s3-pab/<bucket>` ([`s3_public_access_block_key`]) | record [`S3PublicAccessBlock`] | the bucket's Block Public Access settings |
+//! | `s3-logging/<bucket>` ([`s3_logging_key`]) | record [`S3LoggingConfig`] | the bucket's server access logging configuration |
 //!
 //! The per-bucket keys are removed when their bucket is deleted.
 //!
@@ -97,8 +98,8 @@ use serde::de::DeserializeOwned;
 
 use super::model::{
     BlobId, BucketInfo, CurrentEntry, IamAccessKey, IamGroup, IamPolicy, IamUser, PartInfo,
-    S3BucketAcl, S3BucketPolicy, S3CorsConfig, S3LifecycleConfig, S3OwnershipControls,
-    S3PublicAccessBlock, ScannerState, UploadInfo, VersionRecord,
+    S3BucketAcl, S3BucketPolicy, S3CorsConfig, S3LifecycleConfig, S3LoggingConfig,
+    S3OwnershipControls, S3PublicAccessBlock, ScannerState, UploadInfo, VersionRecord,
 };
 
 pub mod v1;
@@ -240,6 +241,7 @@ const S3_POLICY_PREFIX: &str = "s3-policy/";
 const S3_ACL_PREFIX: &str = "s3-acl/";
 const S3_OWNERSHIP_PREFIX: &str = "s3-ownership/";
 const S3_PUBLIC_ACCESS_BLOCK_PREFIX: &str = "s3-pab/";
+const S3_LOGGING_PREFIX: &str = "s3-logging/";
 
 /// `lifecycle-scan/<bucket>`.
 pub(crate) fn scanner_state_key(bucket: &str) -> Vec<u8> {
@@ -274,6 +276,11 @@ pub(crate) fn s3_ownership_key(bucket: &str) -> Vec<u8> {
 /// `s3-pab/<bucket>`.
 pub(crate) fn s3_public_access_block_key(bucket: &str) -> Vec<u8> {
     format!("{S3_PUBLIC_ACCESS_BLOCK_PREFIX}{bucket}").into_bytes()
+}
+
+/// `s3-logging/<bucket>`.
+pub(crate) fn s3_logging_key(bucket: &str) -> Vec<u8> {
+    format!("{S3_LOGGING_PREFIX}{bucket}").into_bytes()
 }
 
 /// What an `iam` table entry is; its key is the kind's prefix and the entry's name.
@@ -360,6 +367,8 @@ pub enum RecordKind {
     S3OwnershipControls,
     /// [`S3PublicAccessBlock`], in `system` under `s3-pab/<bucket>`.
     S3PublicAccessBlock,
+    /// [`S3LoggingConfig`], in `system` under `s3-logging/<bucket>`.
+    S3LoggingConfig,
     /// [`IamUser`], in `iam` under `user/<access key>`.
     IamUser,
     /// [`IamGroup`], in `iam` under `group/<name>`.
@@ -372,7 +381,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every record type.
-    pub const ALL: [RecordKind; 16] = [
+    pub const ALL: [RecordKind; 17] = [
         RecordKind::BucketInfo,
         RecordKind::VersionRecord,
         RecordKind::CurrentEntry,
@@ -385,6 +394,7 @@ impl RecordKind {
         RecordKind::S3BucketAcl,
         RecordKind::S3OwnershipControls,
         RecordKind::S3PublicAccessBlock,
+        RecordKind::S3LoggingConfig,
         RecordKind::IamUser,
         RecordKind::IamGroup,
         RecordKind::IamPolicy,
@@ -405,6 +415,7 @@ impl RecordKind {
             | RecordKind::S3BucketAcl
             | RecordKind::S3OwnershipControls
             | RecordKind::S3PublicAccessBlock
+            | RecordKind::S3LoggingConfig
             | RecordKind::IamUser
             | RecordKind::IamGroup
             | RecordKind::IamPolicy
@@ -427,6 +438,7 @@ impl RecordKind {
             RecordKind::S3BucketAcl => "S3BucketAcl",
             RecordKind::S3OwnershipControls => "S3OwnershipControls",
             RecordKind::S3PublicAccessBlock => "S3PublicAccessBlock",
+            RecordKind::S3LoggingConfig => "S3LoggingConfig",
             RecordKind::IamUser => "IamUser",
             RecordKind::IamGroup => "IamGroup",
             RecordKind::IamPolicy => "IamPolicy",
@@ -519,6 +531,7 @@ record_kinds!(
     S3BucketAcl,
     S3OwnershipControls,
     S3PublicAccessBlock,
+    S3LoggingConfig,
     IamUser,
     IamGroup,
     IamPolicy,
@@ -615,6 +628,7 @@ pub enum StoredRecord {
     S3BucketAcl(S3BucketAcl),
     S3OwnershipControls(S3OwnershipControls),
     S3PublicAccessBlock(S3PublicAccessBlock),
+    S3LoggingConfig(S3LoggingConfig),
     IamUser(IamUser),
     IamGroup(IamGroup),
     IamPolicy(IamPolicy),
@@ -637,6 +651,7 @@ impl StoredRecord {
             StoredRecord::S3BucketAcl(r) => encode(r),
             StoredRecord::S3OwnershipControls(r) => encode(r),
             StoredRecord::S3PublicAccessBlock(r) => encode(r),
+            StoredRecord::S3LoggingConfig(r) => encode(r),
             StoredRecord::IamUser(r) => encode(r),
             StoredRecord::IamGroup(r) => encode(r),
             StoredRecord::IamPolicy(r) => encode(r),
@@ -661,6 +676,7 @@ pub fn decode_record(kind: RecordKind, bytes: &[u8]) -> Result<StoredRecord, Rec
         RecordKind::S3BucketAcl => StoredRecord::S3BucketAcl(decode(bytes)?),
         RecordKind::S3OwnershipControls => StoredRecord::S3OwnershipControls(decode(bytes)?),
         RecordKind::S3PublicAccessBlock => StoredRecord::S3PublicAccessBlock(decode(bytes)?),
+        RecordKind::S3LoggingConfig => StoredRecord::S3LoggingConfig(decode(bytes)?),
         RecordKind::IamUser => StoredRecord::IamUser(decode(bytes)?),
         RecordKind::IamGroup => StoredRecord::IamGroup(decode(bytes)?),
         RecordKind::IamPolicy => StoredRecord::IamPolicy(decode(bytes)?),

@@ -16,6 +16,7 @@ mod faults;
 mod iam;
 mod keys;
 mod listing;
+mod logging;
 mod multipart;
 mod object_lock;
 mod objects;

@@ -527,6 +527,21 @@ fn cases() -> Vec<Case> {
             R::S3PublicAccessBlock(S3PublicAccessBlock::default()),
         ),
         case(
+            "s3_logging_config.v1.full.hex",
+            "S3LoggingConfig v1 (system s3-logging/<bucket>), partitioned by event time",
+            R::S3LoggingConfig(S3LoggingConfig {
+                target_bucket: "logs".into(),
+                target_prefix: "bronze/".into(),
+                partition_date_source: Some("EventTime".into()),
+                updated: 1_764_000_000_123,
+            }),
+        ),
+        case(
+            "s3_logging_config.v1.minimal.hex",
+            "S3LoggingConfig v1, simple prefix, empty prefix",
+            R::S3LoggingConfig(S3LoggingConfig::default()),
+        ),
+        case(
             "iam_user.v1.full.hex",
             "IamUser v1 (iam user/<access key>), enabled with policies",
             R::IamUser(IamUser {
@@ -643,6 +658,7 @@ fn kind_of(r: &StoredRecord) -> RecordKind {
         StoredRecord::S3BucketAcl(_) => RecordKind::S3BucketAcl,
         StoredRecord::S3OwnershipControls(_) => RecordKind::S3OwnershipControls,
         StoredRecord::S3PublicAccessBlock(_) => RecordKind::S3PublicAccessBlock,
+        StoredRecord::S3LoggingConfig(_) => RecordKind::S3LoggingConfig,
         StoredRecord::IamUser(_) => RecordKind::IamUser,
         StoredRecord::IamGroup(_) => RecordKind::IamGroup,
         StoredRecord::IamPolicy(_) => RecordKind::IamPolicy,
@@ -942,6 +958,7 @@ fn key_layouts_and_fixed_values_are_frozen() {
     assert_eq!(s3_acl_key("gold"), b"s3-acl/gold");
     assert_eq!(s3_ownership_key("gold"), b"s3-ownership/gold");
     assert_eq!(s3_public_access_block_key("gold"), b"s3-pab/gold");
+    assert_eq!(s3_logging_key("gold"), b"s3-logging/gold");
     assert_eq!(iam_key(IamKind::User, "ana"), b"user/ana");
     assert_eq!(iam_key(IamKind::Group, "ana"), b"group/ana");
     assert_eq!(iam_key(IamKind::Policy, "ana"), b"policy/ana");
