@@ -51,6 +51,8 @@ pub struct ServerConfig {
     /// Serve the default bindings embedded in the binary (a file in `policies_dir` for the same
     /// bucket and kind overrides one).
     pub default_bindings: bool,
+    /// Create the medallion buckets ([`DEFAULT_BUCKETS`]) in a fresh data directory.
+    pub default_buckets: bool,
     /// Let the admin API move the data plane's clock (end-to-end tests only).
     pub adjustable_clock: bool,
     /// How often the lifecycle scanner runs over every bucket with a lifecycle binding.
@@ -216,7 +218,7 @@ impl Server {
         let first_start = !config.data_dir.join("meta.redb").exists();
         let store = Store::open(&config.data_dir, config.store.clone()).await?;
         let local_key = crate::local_key::LocalKey::load_or_create(&config.data_dir)?;
-        if first_start {
+        if first_start && config.default_buckets {
             for b in DEFAULT_BUCKETS {
                 match store
                     .create_bucket(b, &config.region, true, clock.now())

@@ -7,6 +7,7 @@
 # Skips, saying so, where ../shared/conformance does not exist.
 #
 #   bash tests/conformance/run.sh [path/to/lakegate]     (default: $LAKEGATE_BIN)
+#   CONFORMANCE_KEYWORD=cors bash tests/conformance/run.sh   (only the tests pytest -k selects)
 #
 # Keeps the generated config, JUnit XML and report.jsonl (every test's outcome and failure
 # reason) in $CONFORMANCE_KEEP (default: target/conformance).
@@ -31,9 +32,10 @@ SECRET="$(head -c 24 /dev/urandom | base64 | tr -dc A-Za-z0-9)"
 export LAKEGATE_ROOT_USER="$ACCESS" LAKEGATE_ROOT_PASSWORD="$SECRET" LAKEGATE_ROOT_DISPLAY_NAME="M. Tester"
 
 # The logging tests wait 5.5 s, then expect the records made before to have been delivered by
-# the next request: access logs roll every 5 s here (the default, 5m, suits production).
+# the next request: access logs roll every 5 s here (the default, 5m, suits production). The
+# suite's account starts without buckets, as a fresh AWS account does.
 "$BIN" server "$WORK/data" --address 127.0.0.1:0 --console-address 127.0.0.1:0 \
-  --policies "$WORK/policies" --access-log-interval 5s \
+  --policies "$WORK/policies" --access-log-interval 5s --no-default-buckets \
   > "$WORK/stdout" 2> "$KEEP/server.log" < /dev/null &
 PID=$!
 # shellcheck disable=SC2317
@@ -62,8 +64,11 @@ done
 "$BIN" admin policy attach readwrite --user "$TENANT" --endpoint "http://127.0.0.1:$PORT" >/dev/null \
   || { echo "conformance: cannot attach readwrite to $TENANT"; exit 1; }
 
+# CONFORMANCE_KEYWORD=expr runs only the tests pytest's -k selects (no floor then).
+SELECT=()
+[[ -n "${CONFORMANCE_KEYWORD:-}" ]] && SELECT=(--keyword "$CONFORMANCE_KEYWORD")
 set +e
-"$SUITE/run.sh" --port "$PORT" --access-key "$ACCESS" --secret-key "$SECRET" \
+"$SUITE/run.sh" "${SELECT[@]}" --port "$PORT" --access-key "$ACCESS" --secret-key "$SECRET" \
   --alt-access-key "$ALT" --alt-secret-key "$ALT_SECRET" \
   --tenant-access-key "$TENANT" --tenant-secret-key "$TENANT_SECRET" \
   --main-user-id "$ACCESS" --alt-user-id "$ALT" \
@@ -72,6 +77,10 @@ set -e
 LAST="$(tail -1 "$KEEP/run.log")"
 PASSED="$(sed -n 's/^\([0-9][0-9]*\) passed.*/\1/p' <<< "$LAST")"
 [[ -n "$PASSED" ]] || { echo "conformance: no result line (last line: $LAST)"; exit 1; }
+if [[ -n "${CONFORMANCE_KEYWORD:-}" ]]; then
+  echo "conformance: $PASSED passed (selection '$CONFORMANCE_KEYWORD', no floor)"
+  exit 0
+fi
 if (( PASSED < FLOOR )); then
   echo "conformance: FAILED — $PASSED passed, below the floor of $FLOOR (reasons: $KEEP/report.jsonl)"
   exit 1

@@ -44,7 +44,7 @@ enum Command {
     /// Root credentials come from --root-user / --root-password, else LAKEGATE_ROOT_USER /
     /// LAKEGATE_ROOT_PASSWORD (MINIO_ROOT_USER / MINIO_ROOT_PASSWORD are accepted too); without
     /// them the defaults admin / admin123 are used, with a warning. A fresh DATA_DIR starts with
-    /// the buckets bronze, silver, gold and mlflow. Once both ports are bound, one line is
+    /// the buckets bronze, silver, gold and mlflow (unless --no-default-buckets). Once both ports are bound, one line is
     /// printed on stdout: `lakegate ready s3=http://ADDR console=http://ADDR`. SIGTERM or
     /// Ctrl-C shut down gracefully.
     ///

@@ -14,7 +14,10 @@
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials as SdkCredentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings};
+use aws_sigv4::http_request::{
+    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+    UriPathNormalizationMode,
+};
 use aws_sigv4::sign::v4::{SigningParams, calculate_signature, generate_signing_key};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -157,6 +160,9 @@ fn presigned_url(method: &str, a: &UrlArgs, now: SystemTime) -> Result<String, C
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(a.expires);
+    // S3 signs the path as sent: encoded once, never normalized.
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
     let params = SigningParams::builder()
         .identity(&identity)
         .region(&a.gateway.region)

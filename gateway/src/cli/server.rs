@@ -84,6 +84,10 @@ pub struct ServerArgs {
     /// retention, lifecycle and backup); only the policies directory's.
     #[arg(long, env = "LAKEGATE_NO_DEFAULT_BINDINGS")]
     no_default_bindings: bool,
+    /// Start a fresh data directory empty, without the medallion buckets (bronze, silver, gold,
+    /// mlflow).
+    #[arg(long, env = "LAKEGATE_NO_DEFAULT_BUCKETS")]
+    no_default_buckets: bool,
     /// Let the root user move the data plane's clock through the admin API. For end-to-end
     /// tests of time-based policies; never in production.
     #[arg(long, hide = true, env = "LAKEGATE_UNSAFE_ADJUSTABLE_CLOCK")]
@@ -210,6 +214,7 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
         },
         policies_dir: Some(args.policies),
         default_bindings: !args.no_default_bindings,
+        default_buckets: !args.no_default_buckets,
         adjustable_clock: args.unsafe_adjustable_clock,
         lifecycle_interval: args.lifecycle_interval,
         access_log_interval: args.access_log_interval,

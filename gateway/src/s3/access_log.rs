@@ -284,7 +284,10 @@ impl AccessLog {
         error_code: Option<&str>,
         elapsed: Duration,
     ) -> Option<Record> {
-        let c = entry.config.clone().or_else(|| self.config(&entry.bucket))?;
+        let c = entry
+            .config
+            .clone()
+            .or_else(|| self.config(&entry.bucket))?;
         match access::log_delivery_allowed(state, &entry.bucket, &c.target_bucket, &c.target_prefix)
         {
             Ok(true) => {}

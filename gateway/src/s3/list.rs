@@ -159,8 +159,10 @@ pub async fn list_objects_v1(state: &S3Api, req: S3Request) -> S3Result<S3Respon
 
     let enc = |s: &str| encode_if(url, s);
     let mut w = XmlWriter::new("ListBucketResult");
+    // ListObjects (v1) answers its Prefix as sent, even with `encoding-type=url` (AWS does;
+    // the SDKs decode every other element of a v1 listing, but not this one).
     w.elem("Name", &req.bucket)
-        .elem("Prefix", &enc(prefix))
+        .elem("Prefix", prefix)
         .elem("Marker", &enc(marker));
     if page.is_truncated
         && listing.delimiter.is_some()

@@ -25,6 +25,35 @@ async fn default_buckets_exist_on_first_start() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_default_buckets_starts_empty_and_lists_in_pages() {
+    let s = TestServer::start_with_env(&[("LAKEGATE_NO_DEFAULT_BUCKETS", "true")]).await;
+    let c = s.client();
+    let out = c.list_buckets().max_buckets(1).send().await.unwrap();
+    assert!(out.buckets().is_empty(), "{out:?}");
+    assert!(out.continuation_token().is_none());
+    let (a, b) = (s.bucket().await, s.bucket().await);
+    let first = c.list_buckets().max_buckets(1).send().await.unwrap();
+    let names = |o: &aws_sdk_s3::operation::list_buckets::ListBucketsOutput| {
+        o.buckets()
+            .iter()
+            .filter_map(|b| b.name().map(String::from))
+            .collect::<Vec<_>>()
+    };
+    let mut expected = vec![a, b];
+    expected.sort();
+    assert_eq!(names(&first), expected[..1]);
+    let second = c
+        .list_buckets()
+        .max_buckets(1)
+        .continuation_token(first.continuation_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(names(&second), expected[1..]);
+    assert!(second.continuation_token().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_list_head_delete_bucket() {
     let s = TestServer::start().await;
     let c = s.client();

@@ -300,8 +300,8 @@ async fn unimplemented_features() {
     s.put(&b, "k", "v").await;
     let cases = vec![
         (
-            "GET bucket logging",
-            s.raw("GET", &format!("/{b}")).query("logging", ""),
+            "GET bucket replication",
+            s.raw("GET", &format!("/{b}")).query("replication", ""),
         ),
         (
             "PUT bucket website",
