@@ -475,7 +475,7 @@ fn object_key(group: &Group, now: DateTime<Utc>, unique: &str) -> String {
     }
     key.push_str(&stamp);
     key.push('-');
-    key.push_str(&unique);
+    key.push_str(unique);
     key
 }
 

@@ -39,7 +39,7 @@ async fn no_default_buckets_starts_empty_and_lists_in_pages() {
             .filter_map(|b| b.name().map(String::from))
             .collect::<Vec<_>>()
     };
-    let mut expected = vec![a, b];
+    let mut expected = [a, b];
     expected.sort();
     assert_eq!(names(&first), expected[..1]);
     let second = c
