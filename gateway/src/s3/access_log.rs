@@ -87,7 +87,7 @@ pub struct AccessLog {
     interval: Duration,
     /// Bucket → its logging configuration (`None`: logging off).
     configs: RwLock<HashMap<String, Option<Arc<S3LoggingConfig>>>>,
-    batches: Mutex<HashMap<Group, Arc<tokio::sync::Mutex<Batch>>>>,
+    batches: Mutex<HashMap<Group, Arc<Mutex<Batch>>>>,
     counter: AtomicU32,
     salt: u32,
 }
@@ -318,37 +318,46 @@ impl AccessLog {
     }
 
     /// Appends a record to its group's batch, delivering the batch first when it is due (see
-    /// the module docs).
+    /// the module docs). The due batch is taken out under the group's lock and written after
+    /// it, so other requests never wait for a delivery; this one does (its record opens the
+    /// next batch).
     pub async fn append(&self, record: Record) {
         let Record { group, line } = record;
-        let slot = match self.batches.lock() {
-            Ok(mut batches) => batches.entry(group.clone()).or_default().clone(),
-            Err(_) => return,
+        let Ok(slot) = self
+            .batches
+            .lock()
+            .map(|mut batches| batches.entry(group.clone()).or_default().clone())
+        else {
+            return;
         };
-        let mut batch = slot.lock().await;
-        let due = batch.opened.is_some_and(|opened| {
-            opened.elapsed() >= self.interval || batch.lines.len() >= MAX_BATCH_BYTES
-        });
-        if due {
-            let lines = std::mem::take(&mut batch.lines);
-            batch.opened = None;
-            self.deliver(&group, lines).await;
-        }
-        if batch.opened.is_none() {
-            batch.opened = Some(Instant::now());
-        }
-        batch.lines.extend_from_slice(line.as_bytes());
+        let due = {
+            let Ok(mut batch) = slot.lock() else { return };
+            let due = batch.opened.is_some_and(|opened| {
+                opened.elapsed() >= self.interval || batch.lines.len() >= MAX_BATCH_BYTES
+            });
+            let lines = if due {
+                std::mem::take(&mut batch.lines)
+            } else {
+                Vec::new()
+            };
+            if due || batch.opened.is_none() {
+                batch.opened = Some(Instant::now());
+            }
+            batch.lines.extend_from_slice(line.as_bytes());
+            lines
+        };
+        self.deliver(&group, due).await;
     }
 
     /// Delivers every batch at least `age` old (all of them for zero); forgets empty groups.
     async fn deliver_older_than(&self, age: Duration) {
-        let slots: Vec<(Group, Arc<tokio::sync::Mutex<Batch>>)> = match self.batches.lock() {
+        let slots: Vec<(Group, Arc<Mutex<Batch>>)> = match self.batches.lock() {
             Ok(mut batches) => {
                 // An empty batch nobody else holds is forgotten (a record arriving later
                 // simply opens a new one).
                 batches.retain(|_, slot| {
                     Arc::strong_count(slot) > 1
-                        || slot.try_lock().map(|b| b.opened.is_some()).unwrap_or(true)
+                        || slot.lock().map(|b| b.opened.is_some()).unwrap_or(false)
                 });
                 batches
                     .iter()
@@ -358,12 +367,14 @@ impl AccessLog {
             Err(_) => return,
         };
         for (group, slot) in slots {
-            let mut batch = slot.lock().await;
-            if batch.opened.is_some_and(|opened| opened.elapsed() >= age) {
-                let lines = std::mem::take(&mut batch.lines);
-                batch.opened = None;
-                self.deliver(&group, lines).await;
-            }
+            let lines = match slot.lock() {
+                Ok(mut batch) if batch.opened.is_some_and(|opened| opened.elapsed() >= age) => {
+                    batch.opened = None;
+                    std::mem::take(&mut batch.lines)
+                }
+                _ => continue,
+            };
+            self.deliver(&group, lines).await;
         }
     }
 
