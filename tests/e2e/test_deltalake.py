@@ -135,3 +135,40 @@ def test_delta_two_concurrent_writers(bucket, opts, record_property):
         assert mine.num_rows == n * rows
     ops = [h.get("operation") for h in dt.history()]
     assert len(ops) == 2 * n + 1
+
+
+def test_delta_with_a_key_scoped_to_one_table(server, s3, bucket):
+    """A workload key allowed only under silver/tables/orders/ (delta-rs needs list, get, put and
+    conditional put there): it writes, appends and time-travels the table, and cannot write a
+    table next to it."""
+    from test_iam import _admin
+    import uuid
+
+    suffix = uuid.uuid4().hex[:6]
+    user, secret = f"delta-{suffix}", "delta-secret-123"
+    root = _admin(server)
+    root.user_add(user, secret)
+    root.policy_add(f"orders-rw-{suffix}", policy={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [f"arn:aws:s3:::{bucket}"],
+         "Condition": {"StringLike": {"s3:prefix": ["tables/orders/*", "tables/orders"]}}},
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Resource": [f"arn:aws:s3:::{bucket}/tables/orders/*"]}]})
+    root.attach_policy([f"orders-rw-{suffix}"], user=user)
+    scoped = {"AWS_ENDPOINT_URL": server.s3_url, "AWS_ACCESS_KEY_ID": user,
+              "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
+
+    uri = f"s3://{bucket}/tables/orders"
+    t0 = pa.table({"id": pa.array(range(10), pa.int64())})
+    write_deltalake(uri, t0, storage_options=scoped)
+    write_deltalake(uri, pa.table({"id": pa.array(range(10, 15), pa.int64())}), mode="append",
+                    storage_options=scoped)
+    dt = DeltaTable(uri, storage_options=scoped)
+    assert dt.version() == 1
+    assert sorted(dt.to_pyarrow_table().column("id").to_pylist()) == list(range(15))
+    v0 = DeltaTable(uri, version=0, storage_options=scoped)
+    assert sorted(v0.to_pyarrow_table().column("id").to_pylist()) == list(range(10))
+
+    # Outside its prefix the key writes nothing.
+    with pytest.raises(Exception):
+        write_deltalake(f"s3://{bucket}/tables/customers", t0, storage_options=scoped)
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="tables/customers").get("KeyCount") == 0
