@@ -86,23 +86,11 @@ pub struct PostArgs {
     pub gateway: GatewayArgs,
 }
 
-/// `10m`, `1h`, `7d`, `30s`, or seconds.
+/// A lifetime: `lakegate server`'s interval syntax (`30s`, `10m`, `1h`, `7d`), at most 7 days.
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("expected e.g. 10m, 1h or 7d, got {s:?}"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n.saturating_mul(60),
-        "h" => n.saturating_mul(3600),
-        "d" => n.saturating_mul(86_400),
-        _ => return Err(format!("unknown unit {unit:?} (use s, m, h or d)")),
-    };
-    let d = Duration::from_secs(secs);
-    if d.is_zero() || d > MAX_EXPIRY {
-        return Err("must be between 1s and 7d".into());
+    let d = super::server::parse_interval(s)?;
+    if d > MAX_EXPIRY {
+        return Err("must be at most 7d".into());
     }
     Ok(d)
 }
@@ -138,18 +126,9 @@ fn endpoint(gateway: &GatewayArgs) -> Result<String, CliError> {
     Ok(e.to_string())
 }
 
-/// `bucket/key` as a path-style URL path, each key segment percent-encoded.
+/// `bucket/key` as a path-style URL, the key percent-encoded as S3 encodes keys (`/` kept).
 fn object_url(endpoint: &str, bucket: &str, key: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~')
-        .remove(b'/');
-    format!(
-        "{endpoint}/{bucket}/{}",
-        percent_encoding::utf8_percent_encode(key, SEGMENT)
-    )
+    format!("{endpoint}/{bucket}/{}", crate::s3::list::url_encode(key))
 }
 
 /// A SigV4 query-signed URL for `method` on one object.

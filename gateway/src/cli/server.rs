@@ -109,7 +109,7 @@ pub struct ServerArgs {
 }
 
 /// `90s`, `30m`, `1h`, `1d` (or plain seconds).
-fn parse_interval(s: &str) -> Result<Duration, String> {
+pub(super) fn parse_interval(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = num
@@ -117,9 +117,9 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
         .map_err(|_| format!("expected e.g. 30m or 1h, got {s:?}"))?;
     let secs = match unit {
         "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
         _ => return Err(format!("unknown unit {unit:?} (use s, m, h or d)")),
     };
     if secs == 0 {

@@ -45,21 +45,21 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use http::{HeaderMap, Method, Version};
 use md5::Digest;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::router::Operation;
+use super::list::url_encode;
+use super::router::{Operation, Query};
 use super::{S3Api, S3Response, access};
 use crate::policy::registry::PolicyRegistry;
 use crate::store::{
-    Millis, NewVersion, ObjectMeta, S3LoggingConfig, Store, StoreError, WriteConditions,
+    NewVersion, ObjectMeta, S3LoggingConfig, Store, StoreError, WriteConditions, now_millis,
 };
 
 /// A batch this large is delivered on its next record, whatever its age.
@@ -70,14 +70,6 @@ pub const SWEEP_AFTER: u32 = 12;
 const MAX_CACHED_CONFIGS: usize = 10_000;
 /// The `x-amz-id-2` every answer carries (the log's host id field).
 const HOST_ID: &str = "lakegate";
-
-/// Key characters left as they are; everything else is percent-encoded.
-const KEY_SAFE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'/');
 
 /// The server's access log: configurations (cached), open batches, delivery.
 pub struct AccessLog {
@@ -211,6 +203,7 @@ impl AccessLog {
         parts: &http::request::Parts,
         bucket: &str,
         key: Option<&str>,
+        query: &Query,
         op: Operation,
         request_id: &str,
     ) -> Option<Entry> {
@@ -224,23 +217,16 @@ impl AccessLog {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let query = parts.uri.query().unwrap_or_default();
-        let has_query = |name: &str| {
-            query
-                .split('&')
-                .any(|p| p.split('=').next().is_some_and(|k| k == name))
-        };
         let signature = match h.get(http::header::AUTHORIZATION).map(|v| v.as_bytes()) {
             Some(a) if a.starts_with(b"AWS4-") => Some(("SigV4", "AuthHeader")),
             Some(a) if a.starts_with(b"AWS ") => Some(("SigV2", "AuthHeader")),
-            _ if has_query("X-Amz-Algorithm") => Some(("SigV4", "QueryString")),
-            _ if has_query("Signature") => Some(("SigV2", "QueryString")),
+            _ if query.has("X-Amz-Algorithm") => Some(("SigV4", "QueryString")),
+            _ if query.has("Signature") => Some(("SigV2", "QueryString")),
             _ => None,
         };
         let upload_size = text("x-amz-decoded-content-length")
             .or_else(|| text("content-length"))
             .and_then(|v| v.parse().ok());
-        let version_id = url_query_value(query, "versionId");
         Some(Entry {
             config,
             time: Utc::now(),
@@ -267,7 +253,7 @@ impl AccessLog {
             referer: text("referer"),
             user_agent: text("user-agent"),
             host: text("host"),
-            version_id,
+            version_id: query.get("versionId").map(str::to_string),
             signature,
             upload_size,
         })
@@ -490,13 +476,6 @@ fn object_key(group: &Group, now: DateTime<Utc>, unique: &str) -> String {
     key
 }
 
-fn now_millis() -> Millis {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
-}
-
 fn http_version(v: Version) -> &'static str {
     match v {
         Version::HTTP_09 => "HTTP/0.9",
@@ -505,18 +484,6 @@ fn http_version(v: Version) -> &'static str {
         Version::HTTP_3 => "HTTP/3.0",
         _ => "HTTP/1.1",
     }
-}
-
-/// A query parameter's decoded value.
-fn url_query_value(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then(|| {
-            percent_encoding::percent_decode_str(&v.replace('+', " "))
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-    })
 }
 
 /// AWS's operation name: `REST.<METHOD>.<RESOURCE>`.
@@ -670,10 +637,7 @@ fn format_record(
         PutObject | UploadPart | PostObject => e.upload_size,
         _ => None,
     };
-    let key = e
-        .key
-        .as_deref()
-        .map(|k| utf8_percent_encode(k, KEY_SAFE).to_string());
+    let key = e.key.as_deref().map(url_encode);
     let ms = elapsed.as_millis().to_string();
     let fields: [String; 26] = [
         field(Some(owner)),
@@ -865,14 +829,5 @@ mod tests {
             store_less(partitioned, "2026-12-03T00:00:01Z"),
             "p/admin/us-east-1/bronze/2026/12/02/2026-12-02-00-00-00-0000002A9F3C61B7"
         );
-    }
-
-    #[test]
-    fn version_ids_come_from_the_query() {
-        assert_eq!(
-            url_query_value("versionId=abc%2B1&x", "versionId").as_deref(),
-            Some("abc+1")
-        );
-        assert_eq!(url_query_value("uploads", "versionId"), None);
     }
 }

@@ -355,7 +355,7 @@ async fn dispatch(
     if let Some(b) = &bucket {
         *entry = state
             .access_log
-            .entry(&parts, b, key.as_deref(), op, request_id);
+            .entry(&parts, b, key.as_deref(), &query, op, request_id);
     }
     if op == Operation::PreflightCors {
         // A browser's preflight is never signed.
