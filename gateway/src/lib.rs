@@ -4,9 +4,9 @@
 //! "Layers", declares the same order and the unit test in `layers.rs` checks it):
 //! - [`sync`], [`local_file`]: locking that survives a panicking holder; replacing a local file
 //!   atomically.
-//! - [`store`], [`local_key`]: blobs through OpenDAL, metadata in redb, versioning and
+//! - [`store`], [`local_key`], [`crypto`]: blobs through OpenDAL, metadata in redb, versioning and
 //!   object-lock rules, listing, bucket-name and key rules, the on-disk schema; the gateway's own
-//!   secret key.
+//!   secret key; encryption at rest (package format, object keys, the KMS).
 //! - [`clock`], [`iam`]: the data plane's time; identities, the IAM policy language and the one
 //!   evaluator every request goes through.
 //! - [`auth`]: SigV4/SigV2 verification against the identities' keys and the verified request
@@ -29,6 +29,7 @@ pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod console;
+pub mod crypto;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod iam;
