@@ -140,6 +140,7 @@ impl Store {
                 w.remove(SYSTEM, &schema::s3_ownership_key(&name))?;
                 w.remove(SYSTEM, &schema::s3_public_access_block_key(&name))?;
                 w.remove(SYSTEM, &schema::s3_logging_key(&name))?;
+                w.remove(SYSTEM, &schema::s3_encryption_key(&name))?;
                 Ok(())
             })
             .await
@@ -212,6 +213,21 @@ impl Store {
         config: Option<S3LoggingConfig>,
     ) -> Result<(), StoreError> {
         self.set_bucket_setting(bucket, schema::s3_logging_key(bucket), config)
+            .await
+    }
+
+    /// The bucket's default encryption, if one was set.
+    pub fn s3_encryption(&self, bucket: &str) -> Result<Option<S3EncryptionConfig>, StoreError> {
+        self.bucket_setting(&schema::s3_encryption_key(bucket))
+    }
+
+    /// Sets (or with `None` removes) the bucket's default encryption.
+    pub async fn set_s3_encryption(
+        &self,
+        bucket: &str,
+        config: Option<S3EncryptionConfig>,
+    ) -> Result<(), StoreError> {
+        self.set_bucket_setting(bucket, schema::s3_encryption_key(bucket), config)
             .await
     }
 

@@ -147,7 +147,7 @@ impl Store {
         data: &ObjectData,
         start: u64,
         len: u64,
-    ) -> impl Stream<Item = Result<Bytes, StoreError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<Bytes, StoreError>> + Send + 'static + use<> {
         let slices = match data.slice(start, len) {
             ObjectData::Inline(bytes) => {
                 return stream::once(async move { Ok(Bytes::from(bytes)) }).left_stream();

@@ -122,6 +122,7 @@ mod tests {
             legal_hold: false,
             owner: None,
             acl: None,
+            encryption: None,
         };
         assert!(check_delete(&v, 0, false).is_err());
         assert!(check_delete(&v, 0, true).is_ok());

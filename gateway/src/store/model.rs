@@ -106,6 +106,19 @@ impl ObjectData {
         ObjectData::Inline(Vec::new())
     }
 
+    /// How many bytes are stored (for encrypted data: the ciphertext's length).
+    pub fn len(&self) -> u64 {
+        match self {
+            ObjectData::Inline(bytes) => bytes.len() as u64,
+            ObjectData::Segments(s) => s.iter().map(|s| s.len).sum(),
+        }
+    }
+
+    /// No bytes stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The blobs this data references (with repetition).
     pub fn blobs(&self) -> impl Iterator<Item = BlobId> + '_ {
         let segs: &[Segment] = match self {
@@ -259,6 +272,43 @@ pub struct PartSummary {
     pub checksum: Option<String>,
 }
 
+/// Who holds the key of an encrypted object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SseMode {
+    /// SSE-S3: the gateway's KMS, its default key.
+    S3,
+    /// SSE-KMS: the gateway's KMS, a key the request (or the bucket default) named.
+    Kms,
+    /// SSE-C: the customer's own key, sent with every request and never stored.
+    Customer,
+}
+
+/// How an object version's (or an upload's) data is encrypted (see `crypto/`). The object key
+/// is stored sealed under a key derived from the external key: the KMS data key (itself sealed
+/// by the KMS) or the customer's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectEncryption {
+    pub mode: SseMode,
+    /// SSE-S3 / SSE-KMS: the KMS key that sealed the data key (empty for SSE-C).
+    pub kms_key: String,
+    /// SSE-KMS: the encryption context as the request sent it (base64 of a JSON object).
+    pub kms_context: Option<String>,
+    /// SSE-S3 / SSE-KMS: the data key, sealed by the KMS (empty for SSE-C).
+    pub sealed_data_key: Vec<u8>,
+    /// `x-amz-server-side-encryption-bucket-key-enabled`, echoed in answers.
+    pub bucket_key_enabled: bool,
+    /// SSE-C: the base64 MD5 of the customer's key, echoed in answers (the key itself is never
+    /// stored; a wrong one fails to open `sealed_object_key`).
+    pub customer_key_md5: Option<String>,
+    /// The IV of the key-encryption key (32 bytes).
+    pub key_iv: Vec<u8>,
+    /// The object key, sealed (48 bytes).
+    pub sealed_object_key: Vec<u8>,
+    /// A completed multipart object: the upload's number of each part, in order (each part is
+    /// its own encrypted stream, keyed by that number). Empty for a single-part object.
+    pub part_numbers: Vec<u32>,
+}
+
 /// One version of one object (or a delete marker).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionRecord {
@@ -285,6 +335,9 @@ pub struct VersionRecord {
     /// The version's access control list; `None`: the default, its owner with `FULL_CONTROL`.
     /// Added in version 2.
     pub acl: Option<Vec<AclGrant>>,
+    /// Server-side encryption: `data` holds encrypted packages, `size` is the plaintext's.
+    /// Added in version 3.
+    pub encryption: Option<ObjectEncryption>,
 }
 
 /// The latest version of a key, as ListObjects shows it (kept in its own table so listing never
@@ -332,6 +385,9 @@ pub struct UploadInfo {
     /// The object's access control list once completed (`None`: the default). Added in
     /// version 2.
     pub acl: Option<Vec<AclGrant>>,
+    /// Server-side encryption of the upload: every part is encrypted under this object key.
+    /// Added in version 3.
+    pub encryption: Option<ObjectEncryption>,
 }
 
 /// One uploaded part.
@@ -507,6 +563,17 @@ pub struct S3LoggingConfig {
     pub partition_date_source: Option<String>,
     /// When the configuration last changed (GetBucketLogging's `Last-Modified`).
     pub updated: Millis,
+}
+
+/// A bucket's default encryption (PutBucketEncryption): how objects written without encryption
+/// headers are encrypted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3EncryptionConfig {
+    /// [`SseMode::S3`] or [`SseMode::Kms`] (SSE-C cannot be a default).
+    pub mode: SseMode,
+    /// SSE-KMS: the key to use (`None`: the KMS's default key).
+    pub kms_key: Option<String>,
+    pub bucket_key_enabled: bool,
 }
 
 #[cfg(test)]

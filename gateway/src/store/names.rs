@@ -190,6 +190,7 @@ mod tests {
             checksum_type: None,
             owner: None,
             acl: None,
+            encryption: None,
         }
     }
 
@@ -256,6 +257,7 @@ mod tests {
                 legal_hold: false,
                 owner: None,
                 acl: None,
+                encryption: None,
             };
             let put = store
                 .put_version("bkt", bad, new.clone(), WriteConditions::default(), 2)

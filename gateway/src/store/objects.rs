@@ -25,6 +25,8 @@ pub struct NewVersion {
     pub owner: Option<String>,
     /// Its access control list (`None`: the default, owner `FULL_CONTROL`).
     pub acl: Option<Vec<AclGrant>>,
+    /// How `data` is encrypted (`None`: plaintext).
+    pub encryption: Option<ObjectEncryption>,
 }
 
 /// Conditions checked inside the committing transaction.
@@ -330,6 +332,7 @@ pub(crate) fn insert_version(
         legal_hold: new.legal_hold,
         owner: new.owner,
         acl: new.acl,
+        encryption: new.encryption,
     };
     w.retain_data(&version.data)?;
     w.put_record(VERSIONS, &schema::version_key(bucket, key, seq), &version)?;
@@ -784,6 +787,7 @@ pub(super) fn delete_in(
                 legal_hold: false,
                 owner: None,
                 acl: None,
+                encryption: None,
             };
             w.put_record(VERSIONS, &schema::version_key(bucket, key, seq), &marker)?;
             w.put_record(

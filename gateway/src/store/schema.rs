@@ -47,6 +47,7 @@
 //! | `s3-ownership/<bucket>` ([`s3_ownership_key`]) | record [`S3OwnershipControls`] | the bucket's object ownership setting |
 //! | `s3-pab/<bucket>` ([`s3_public_access_block_key`]) | record [`S3PublicAccessBlock`] | the bucket's Block Public Access settings |
 //! | `s3-logging/<bucket>` ([`s3_logging_key`]) | record [`S3LoggingConfig`] | the bucket's server access logging configuration |
+//! | `s3-encryption/<bucket>` ([`s3_encryption_key`]) | record [`S3EncryptionConfig`] | the bucket's default encryption |
 //!
 //! The per-bucket keys are removed when their bucket is deleted.
 //!
@@ -56,8 +57,9 @@
 //! that version ([`encode`], [`decode`]); the whole value is the record (no trailing bytes).
 //! Versions are counted per record type ([`RecordKind::version`]): a new `BucketInfo` version
 //! does not change how an `VersionRecord` is written. `VersionRecord` and `UploadInfo` are at
-//! version 2 (an owner and an access control list were added; [`v1`] reads version 1); every
-//! other record type is at version 1.
+//! version 3 (version 2 added an owner and an access control list, version 3 the server-side
+//! encryption; [`v1`] and [`v2`] read the older versions); every other record type is at
+//! version 1.
 //!
 //! Postcard is positional: a field is identified by its place, an enum variant by its index. So
 //! adding, removing or reordering a field of a record type (or of a type inside it:
@@ -98,11 +100,13 @@ use serde::de::DeserializeOwned;
 
 use super::model::{
     BlobId, BucketInfo, CurrentEntry, IamAccessKey, IamGroup, IamPolicy, IamUser, PartInfo,
-    S3BucketAcl, S3BucketPolicy, S3CorsConfig, S3LifecycleConfig, S3LoggingConfig,
-    S3OwnershipControls, S3PublicAccessBlock, ScannerState, UploadInfo, VersionRecord,
+    S3BucketAcl, S3BucketPolicy, S3CorsConfig, S3EncryptionConfig, S3LifecycleConfig,
+    S3LoggingConfig, S3OwnershipControls, S3PublicAccessBlock, ScannerState, UploadInfo,
+    VersionRecord,
 };
 
 pub mod v1;
+pub mod v2;
 
 /// A table of the metadata database: bytes to bytes.
 pub(crate) type Table = redb::TableDefinition<'static, &'static [u8], &'static [u8]>;
@@ -242,6 +246,7 @@ const S3_ACL_PREFIX: &str = "s3-acl/";
 const S3_OWNERSHIP_PREFIX: &str = "s3-ownership/";
 const S3_PUBLIC_ACCESS_BLOCK_PREFIX: &str = "s3-pab/";
 const S3_LOGGING_PREFIX: &str = "s3-logging/";
+const S3_ENCRYPTION_PREFIX: &str = "s3-encryption/";
 
 /// `lifecycle-scan/<bucket>`.
 pub(crate) fn scanner_state_key(bucket: &str) -> Vec<u8> {
@@ -281,6 +286,11 @@ pub(crate) fn s3_public_access_block_key(bucket: &str) -> Vec<u8> {
 /// `s3-logging/<bucket>`.
 pub(crate) fn s3_logging_key(bucket: &str) -> Vec<u8> {
     format!("{S3_LOGGING_PREFIX}{bucket}").into_bytes()
+}
+
+/// `s3-encryption/<bucket>`.
+pub(crate) fn s3_encryption_key(bucket: &str) -> Vec<u8> {
+    format!("{S3_ENCRYPTION_PREFIX}{bucket}").into_bytes()
 }
 
 /// What an `iam` table entry is; its key is the kind's prefix and the entry's name.
@@ -369,6 +379,8 @@ pub enum RecordKind {
     S3PublicAccessBlock,
     /// [`S3LoggingConfig`], in `system` under `s3-logging/<bucket>`.
     S3LoggingConfig,
+    /// [`S3EncryptionConfig`], in `system` under `s3-encryption/<bucket>`.
+    S3EncryptionConfig,
     /// [`IamUser`], in `iam` under `user/<access key>`.
     IamUser,
     /// [`IamGroup`], in `iam` under `group/<name>`.
@@ -381,7 +393,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every record type.
-    pub const ALL: [RecordKind; 17] = [
+    pub const ALL: [RecordKind; 18] = [
         RecordKind::BucketInfo,
         RecordKind::VersionRecord,
         RecordKind::CurrentEntry,
@@ -395,6 +407,7 @@ impl RecordKind {
         RecordKind::S3OwnershipControls,
         RecordKind::S3PublicAccessBlock,
         RecordKind::S3LoggingConfig,
+        RecordKind::S3EncryptionConfig,
         RecordKind::IamUser,
         RecordKind::IamGroup,
         RecordKind::IamPolicy,
@@ -404,7 +417,7 @@ impl RecordKind {
     /// The format version this build writes for this record type.
     pub const fn version(self) -> u8 {
         match self {
-            RecordKind::VersionRecord | RecordKind::UploadInfo => 2,
+            RecordKind::VersionRecord | RecordKind::UploadInfo => 3,
             RecordKind::BucketInfo
             | RecordKind::CurrentEntry
             | RecordKind::PartInfo
@@ -416,6 +429,7 @@ impl RecordKind {
             | RecordKind::S3OwnershipControls
             | RecordKind::S3PublicAccessBlock
             | RecordKind::S3LoggingConfig
+            | RecordKind::S3EncryptionConfig
             | RecordKind::IamUser
             | RecordKind::IamGroup
             | RecordKind::IamPolicy
@@ -439,6 +453,7 @@ impl RecordKind {
             RecordKind::S3OwnershipControls => "S3OwnershipControls",
             RecordKind::S3PublicAccessBlock => "S3PublicAccessBlock",
             RecordKind::S3LoggingConfig => "S3LoggingConfig",
+            RecordKind::S3EncryptionConfig => "S3EncryptionConfig",
             RecordKind::IamUser => "IamUser",
             RecordKind::IamGroup => "IamGroup",
             RecordKind::IamPolicy => "IamPolicy",
@@ -532,6 +547,7 @@ record_kinds!(
     S3OwnershipControls,
     S3PublicAccessBlock,
     S3LoggingConfig,
+    S3EncryptionConfig,
     IamUser,
     IamGroup,
     IamPolicy,
@@ -544,6 +560,7 @@ impl Record for VersionRecord {
     fn decode_older(version: u8, body: &[u8]) -> Result<Self, RecordError> {
         match version {
             1 => decode_body::<v1::VersionRecordV1>(Self::KIND, version, body).map(Into::into),
+            2 => decode_body::<v2::VersionRecordV2>(Self::KIND, version, body).map(Into::into),
             _ => Err(RecordError::UnsupportedVersion {
                 kind: Self::KIND,
                 version,
@@ -559,6 +576,7 @@ impl Record for UploadInfo {
     fn decode_older(version: u8, body: &[u8]) -> Result<Self, RecordError> {
         match version {
             1 => decode_body::<v1::UploadInfoV1>(Self::KIND, version, body).map(Into::into),
+            2 => decode_body::<v2::UploadInfoV2>(Self::KIND, version, body).map(Into::into),
             _ => Err(RecordError::UnsupportedVersion {
                 kind: Self::KIND,
                 version,
@@ -629,6 +647,7 @@ pub enum StoredRecord {
     S3OwnershipControls(S3OwnershipControls),
     S3PublicAccessBlock(S3PublicAccessBlock),
     S3LoggingConfig(S3LoggingConfig),
+    S3EncryptionConfig(S3EncryptionConfig),
     IamUser(IamUser),
     IamGroup(IamGroup),
     IamPolicy(IamPolicy),
@@ -652,6 +671,7 @@ impl StoredRecord {
             StoredRecord::S3OwnershipControls(r) => encode(r),
             StoredRecord::S3PublicAccessBlock(r) => encode(r),
             StoredRecord::S3LoggingConfig(r) => encode(r),
+            StoredRecord::S3EncryptionConfig(r) => encode(r),
             StoredRecord::IamUser(r) => encode(r),
             StoredRecord::IamGroup(r) => encode(r),
             StoredRecord::IamPolicy(r) => encode(r),
@@ -677,6 +697,7 @@ pub fn decode_record(kind: RecordKind, bytes: &[u8]) -> Result<StoredRecord, Rec
         RecordKind::S3OwnershipControls => StoredRecord::S3OwnershipControls(decode(bytes)?),
         RecordKind::S3PublicAccessBlock => StoredRecord::S3PublicAccessBlock(decode(bytes)?),
         RecordKind::S3LoggingConfig => StoredRecord::S3LoggingConfig(decode(bytes)?),
+        RecordKind::S3EncryptionConfig => StoredRecord::S3EncryptionConfig(decode(bytes)?),
         RecordKind::IamUser => StoredRecord::IamUser(decode(bytes)?),
         RecordKind::IamGroup => StoredRecord::IamGroup(decode(bytes)?),
         RecordKind::IamPolicy => StoredRecord::IamPolicy(decode(bytes)?),

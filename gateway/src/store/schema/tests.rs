@@ -153,6 +153,7 @@ fn version_full() -> VersionRecord {
         legal_hold: true,
         owner: None,
         acl: None,
+        encryption: None,
     }
 }
 
@@ -181,6 +182,7 @@ fn version_inline() -> VersionRecord {
         legal_hold: false,
         owner: None,
         acl: None,
+        encryption: None,
     }
 }
 
@@ -202,6 +204,7 @@ fn version_minimal() -> VersionRecord {
         legal_hold: false,
         owner: None,
         acl: None,
+        encryption: None,
     }
 }
 
@@ -229,6 +232,7 @@ fn upload_full() -> UploadInfo {
         checksum_type: Some(ChecksumType::FullObject),
         owner: None,
         acl: None,
+        encryption: None,
     }
 }
 
@@ -245,6 +249,7 @@ fn upload_minimal() -> UploadInfo {
         checksum_type: None,
         owner: None,
         acl: None,
+        encryption: None,
     }
 }
 
@@ -289,6 +294,47 @@ fn upload_full_v2() -> UploadInfo {
         owner: Some("spark-etl".into()),
         acl: Some(grants_full()),
         ..upload_full()
+    }
+}
+
+/// Encryption details with every field set (SSE-KMS of a completed multipart object).
+fn encryption_full() -> ObjectEncryption {
+    ObjectEncryption {
+        mode: SseMode::Kms,
+        kms_key: "testkey-1".into(),
+        kms_context: Some("eyJ0ZWFtIjoiZGF0YSJ9".into()),
+        sealed_data_key: (0u8..65).collect(),
+        bucket_key_enabled: true,
+        customer_key_md5: Some("DWygnHRtgiJ77HCm+1rvHw==".into()),
+        key_iv: (100u8..132).collect(),
+        sealed_object_key: (200u8..248).collect(),
+        part_numbers: vec![1, 3, 10_000],
+    }
+}
+
+/// Version 3: encrypted.
+fn version_full_v3() -> VersionRecord {
+    VersionRecord {
+        encryption: Some(encryption_full()),
+        ..version_full_v2()
+    }
+}
+
+/// Version 3: an encrypted upload.
+fn upload_full_v3() -> UploadInfo {
+    UploadInfo {
+        encryption: Some(ObjectEncryption {
+            mode: SseMode::Customer,
+            kms_key: String::new(),
+            kms_context: None,
+            sealed_data_key: Vec::new(),
+            bucket_key_enabled: false,
+            customer_key_md5: Some("arxBvwY2V4SiOne6yppVPQ==".into()),
+            key_iv: vec![7; 32],
+            sealed_object_key: vec![9; 48],
+            part_numbers: Vec::new(),
+        }),
+        ..upload_full_v2()
     }
 }
 
@@ -402,6 +448,21 @@ fn cases() -> Vec<Case> {
             R::VersionRecord(Box::new(version_minimal())),
         ),
         case(
+            "version_record.v3.full.hex",
+            "VersionRecord v3, fully populated (encrypted with SSE-KMS)",
+            R::VersionRecord(Box::new(version_full_v3())),
+        ),
+        case(
+            "version_record.v3.inline.hex",
+            "VersionRecord v3, a small object kept inline",
+            R::VersionRecord(Box::new(version_inline())),
+        ),
+        case(
+            "version_record.v3.minimal.hex",
+            "VersionRecord v3, minimal (a delete marker)",
+            R::VersionRecord(Box::new(version_minimal())),
+        ),
+        case(
             "current_entry.v1.full.hex",
             "CurrentEntry v1, fully populated",
             R::CurrentEntry(current_full()),
@@ -430,6 +491,34 @@ fn cases() -> Vec<Case> {
             "upload_info.v2.minimal.hex",
             "UploadInfo v2, minimal",
             R::UploadInfo(Box::new(upload_minimal())),
+        ),
+        case(
+            "upload_info.v3.full.hex",
+            "UploadInfo v3, fully populated (encrypted with SSE-C)",
+            R::UploadInfo(Box::new(upload_full_v3())),
+        ),
+        case(
+            "upload_info.v3.minimal.hex",
+            "UploadInfo v3, minimal",
+            R::UploadInfo(Box::new(upload_minimal())),
+        ),
+        case(
+            "s3_encryption_config.v1.full.hex",
+            "S3EncryptionConfig v1 (system s3-encryption/<bucket>), SSE-KMS with a key",
+            R::S3EncryptionConfig(S3EncryptionConfig {
+                mode: SseMode::Kms,
+                kms_key: Some("testkey-2".into()),
+                bucket_key_enabled: true,
+            }),
+        ),
+        case(
+            "s3_encryption_config.v1.minimal.hex",
+            "S3EncryptionConfig v1, SSE-S3",
+            R::S3EncryptionConfig(S3EncryptionConfig {
+                mode: SseMode::S3,
+                kms_key: None,
+                bucket_key_enabled: false,
+            }),
         ),
         case(
             "part_info.v1.full.hex",
@@ -659,6 +748,7 @@ fn kind_of(r: &StoredRecord) -> RecordKind {
         StoredRecord::S3OwnershipControls(_) => RecordKind::S3OwnershipControls,
         StoredRecord::S3PublicAccessBlock(_) => RecordKind::S3PublicAccessBlock,
         StoredRecord::S3LoggingConfig(_) => RecordKind::S3LoggingConfig,
+        StoredRecord::S3EncryptionConfig(_) => RecordKind::S3EncryptionConfig,
         StoredRecord::IamUser(_) => RecordKind::IamUser,
         StoredRecord::IamGroup(_) => RecordKind::IamGroup,
         StoredRecord::IamPolicy(_) => RecordKind::IamPolicy,
@@ -713,6 +803,7 @@ fn every_golden_file_is_a_case_and_every_kind_has_full_and_minimal() {
     let mut named: std::collections::BTreeSet<&str> = cases().iter().map(|c| c.file).collect();
     named.insert(ENUM_VARIANTS);
     named.insert(ACL_ENUM_VARIANTS);
+    named.insert(SSE_ENUM_VARIANTS);
     for entry in std::fs::read_dir(golden_dir()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if name.ends_with(".hex") {
@@ -879,6 +970,27 @@ fn acl_enum_variant_indices_are_frozen() {
     assert_eq!(hex::encode(actual), hex::encode(expected));
 }
 
+/// The golden file of [`sse_enum_variant_indices_are_frozen`].
+const SSE_ENUM_VARIANTS: &str = "sse_enum_variants.v1.hex";
+
+/// [`enum_variant_indices_are_frozen`] for the encryption modes (added with `VersionRecord` v3).
+#[test]
+fn sse_enum_variant_indices_are_frozen() {
+    fn mode(m: SseMode) -> SseMode {
+        match m {
+            SseMode::S3 | SseMode::Kms | SseMode::Customer => m,
+        }
+    }
+    let all = [SseMode::S3, SseMode::Kms, SseMode::Customer].map(mode);
+    let actual = postcard::to_allocvec(&all).unwrap();
+    let expected = golden(
+        SSE_ENUM_VARIANTS,
+        "postcard of every variant, in order, of SseMode",
+        &actual,
+    );
+    assert_eq!(hex::encode(actual), hex::encode(expected));
+}
+
 #[test]
 fn unknown_versions_and_damaged_records_are_typed_errors() {
     for c in cases() {
@@ -959,6 +1071,7 @@ fn key_layouts_and_fixed_values_are_frozen() {
     assert_eq!(s3_ownership_key("gold"), b"s3-ownership/gold");
     assert_eq!(s3_public_access_block_key("gold"), b"s3-pab/gold");
     assert_eq!(s3_logging_key("gold"), b"s3-logging/gold");
+    assert_eq!(s3_encryption_key("gold"), b"s3-encryption/gold");
     assert_eq!(iam_key(IamKind::User, "ana"), b"user/ana");
     assert_eq!(iam_key(IamKind::Group, "ana"), b"group/ana");
     assert_eq!(iam_key(IamKind::Policy, "ana"), b"policy/ana");

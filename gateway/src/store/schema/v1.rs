@@ -46,6 +46,7 @@ impl From<VersionRecordV1> for VersionRecord {
             legal_hold: v.legal_hold,
             owner: None,
             acl: None,
+            encryption: None,
         }
     }
 }
@@ -78,6 +79,7 @@ impl From<UploadInfoV1> for UploadInfo {
             checksum_type: u.checksum_type,
             owner: None,
             acl: None,
+            encryption: None,
         }
     }
 }
