@@ -66,6 +66,11 @@ pub struct ServerConfig {
     /// Serve on non-loopback addresses even with a weak root password (see
     /// [`root_password_is_weak`]); without it such a start fails.
     pub allow_weak_root_credentials: bool,
+    /// The KMS's master keys, in order (the first is the default key; a repeated name adds a
+    /// version). Empty: SSE-S3 and SSE-KMS are refused.
+    pub kms_keys: Vec<(String, [u8; 32])>,
+    /// SSE-C keys may travel over plain HTTP (TLS ends in a proxy in front of the gateway).
+    pub sse_c_over_http: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +92,8 @@ pub enum ServerError {
     Identities(#[from] crate::iam::IamError),
     #[error("no random bytes from the operating system")]
     Random,
+    #[error("the KMS keys: {0}")]
+    Kms(crate::crypto::KmsError),
     #[error(
         "refusing to listen on {address} (not a loopback address) with a weak root password \
          (the default admin123, or shorter than {MIN_ROOT_PASSWORD_LEN} characters): anyone who \
@@ -147,6 +154,8 @@ pub struct AppState {
     pub body_read_timeout: Duration,
     /// Server access logging.
     pub access_log: Arc<AccessLog>,
+    /// Server-side encryption: the KMS and the SSE-C transport rule.
+    pub encryption: crate::s3::encryption::Encryption,
 }
 
 impl AppState {
@@ -164,6 +173,7 @@ impl AppState {
             lifecycle: self.lifecycle.clone(),
             body_read_timeout: self.body_read_timeout,
             access_log: self.access_log.clone(),
+            encryption: self.encryption.clone(),
         }
     }
 
@@ -194,6 +204,48 @@ impl AppState {
     }
 }
 
+/// The file of the KMS master key generated on a first start without KMS configuration:
+/// beside the data directory (not inside it, so a copy of the data alone does not carry its key).
+pub fn generated_kms_key_file(data_dir: &std::path::Path) -> PathBuf {
+    let name = data_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "data".into());
+    data_dir.with_file_name(format!("{name}.kms-key"))
+}
+
+/// The KMS master keys: the configured ones; else the generated key file's (made on the first
+/// start of a data directory with the default buckets, mode 0600). None: no KMS.
+fn kms_keys(
+    config: &ServerConfig,
+    first_start: bool,
+) -> Result<Vec<(String, [u8; 32])>, ServerError> {
+    if !config.kms_keys.is_empty() {
+        return Ok(config.kms_keys.clone());
+    }
+    let path = generated_kms_key_file(&config.data_dir);
+    if path.exists() {
+        return crate::crypto::Keyring::read_file(&path).map_err(ServerError::Kms);
+    }
+    if !(first_start && config.default_buckets) {
+        return Ok(Vec::new());
+    }
+    match crate::crypto::Keyring::create_file(&path, "lakegate-default") {
+        Ok(entry) => {
+            tracing::warn!(
+                file = %path.display(),
+                "first start: generated the KMS master key that encrypts the medallion buckets. \
+                 BACK IT UP with the data: without it, encrypted objects cannot be read"
+            );
+            Ok(vec![entry])
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no KMS master key could be generated: the default buckets are not encrypted");
+            Ok(Vec::new())
+        }
+    }
+}
+
 /// A running gateway.
 pub struct Server {
     pub s3_addr: SocketAddr,
@@ -218,6 +270,7 @@ impl Server {
         let first_start = !config.data_dir.join("meta.redb").exists();
         let store = Store::open(&config.data_dir, config.store.clone()).await?;
         let local_key = crate::local_key::LocalKey::load_or_create(&config.data_dir)?;
+        let kms_keys = kms_keys(&config, first_start)?;
         if first_start && config.default_buckets {
             for b in DEFAULT_BUCKETS {
                 match store
@@ -227,8 +280,25 @@ impl Server {
                     Ok(_) | Err(StoreError::BucketExists) => {}
                     Err(e) => return Err(e.into()),
                 }
+                // With a KMS, the medallion buckets encrypt what they hold (SSE-S3) by default.
+                if !kms_keys.is_empty() {
+                    store
+                        .set_s3_encryption(
+                            b,
+                            Some(crate::store::S3EncryptionConfig {
+                                mode: crate::store::SseMode::S3,
+                                kms_key: None,
+                                bucket_key_enabled: false,
+                            }),
+                        )
+                        .await?;
+                }
             }
-            tracing::info!(buckets = ?DEFAULT_BUCKETS, "first start: created the default buckets");
+            tracing::info!(
+                buckets = ?DEFAULT_BUCKETS,
+                encrypted = !kms_keys.is_empty(),
+                "first start: created the default buckets"
+            );
         }
         // Weak credentials never face the network unasked: checked on the resolved addresses
         // before anything is bound, and again on the bound ones below.
@@ -338,6 +408,11 @@ impl Server {
             backup: backup.clone(),
             body_read_timeout: config.limits.body_read_timeout,
             access_log: access_log.clone(),
+            encryption: crate::s3::encryption::Encryption {
+                kms: crate::crypto::Keyring::new(kms_keys)
+                    .map(|k| Arc::new(k) as Arc<dyn crate::crypto::Kms>),
+                customer_keys_allowed: config.sse_c_over_http,
+            },
         };
         let (shutdown, rx) = watch::channel(false);
         let limits = Arc::new(config.limits.clone());

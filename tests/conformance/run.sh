@@ -34,8 +34,14 @@ export LAKEGATE_ROOT_USER="$ACCESS" LAKEGATE_ROOT_PASSWORD="$SECRET" LAKEGATE_RO
 # The logging tests wait 5.5 s, then expect the records made before to have been delivered by
 # the next request: access logs roll every 5 s here (the default, 5m, suits production). The
 # suite's account starts without buckets, as a fresh AWS account does.
+# The suite's KMS tests name the keys testkey-1 and testkey-2 (fresh random keys each run).
+# SSE-C keys travel over this run's plain HTTP (loopback): --sse-c-over-http, the switch for
+# gateways behind a TLS-terminating proxy.
+printf 'testkey-2:%s\n' "$(head -c 32 /dev/urandom | base64)" > "$WORK/kms.keys"
+export LAKEGATE_KMS_SECRET_KEY="testkey-1:$(head -c 32 /dev/urandom | base64)"
 "$BIN" server "$WORK/data" --address 127.0.0.1:0 --console-address 127.0.0.1:0 \
   --policies "$WORK/policies" --access-log-interval 5s --no-default-buckets \
+  --kms-keys "$WORK/kms.keys" --sse-c-over-http \
   > "$WORK/stdout" 2> "$KEEP/server.log" < /dev/null &
 PID=$!
 # shellcheck disable=SC2317

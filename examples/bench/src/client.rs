@@ -263,6 +263,38 @@ fn snippet(s: &str) -> String {
     s.chars().take(300).collect()
 }
 
+/// Makes SSE-S3 `bucket`'s default encryption.
+pub async fn enable_sse_s3(endpoint: &str, creds: &Creds, bucket: &str) -> Result<()> {
+    use aws_sdk_s3::types::{
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule,
+    };
+    let c = sdk_client(endpoint, creds);
+    let config = ServerSideEncryptionConfiguration::builder()
+        .rules(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(
+                    ServerSideEncryptionByDefault::builder()
+                        .sse_algorithm(ServerSideEncryption::Aes256)
+                        .build()?,
+                )
+                .build(),
+        )
+        .build()?;
+    c.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(config)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "PutBucketEncryption: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        })?;
+    Ok(())
+}
+
 /// Turns on server access logging for `bucket`, into `<bucket>-logs` (created, with the bucket
 /// policy that lets the log writer in).
 pub async fn enable_access_log(endpoint: &str, creds: &Creds, bucket: &str) -> Result<()> {

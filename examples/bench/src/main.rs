@@ -192,6 +192,10 @@ struct Args {
     /// measure what logging every request costs.
     #[arg(long)]
     access_log: bool,
+    /// Encrypt the benchmark bucket by default with SSE-S3 (PutBucketEncryption; the server
+    /// needs a KMS key), to measure what encryption at rest costs.
+    #[arg(long)]
+    sse_s3: bool,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -871,6 +875,11 @@ async fn run(
             client::enable_access_log(endpoint, &creds, &args.bucket)
                 .await
                 .context("turning on access logging")?;
+        }
+        if args.sse_s3 {
+            client::enable_sse_s3(endpoint, &creds, &args.bucket)
+                .await
+                .context("turning on default encryption")?;
         }
     }
 

@@ -128,6 +128,7 @@ fn check(input: Input) {
         legal_hold: false,
         owner: None,
         acl: None,
+        encryption: None,
     };
     if let Ok(r) = part_range(&version, input.part) {
         assert!(

@@ -103,6 +103,23 @@ pub struct Entry {
     pub md5: String,
     /// The generation whose run wrote these bytes.
     pub written_gen: u64,
+    /// An encrypted version: its bytes are copied as stored (encrypted), `size` is theirs, and
+    /// this says how to read them again. Restoring needs the same KMS keys (or, for SSE-C, the
+    /// customer's key); the object key in here is sealed, never plaintext.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<EncryptedEntry>,
+}
+
+/// How a backed-up version's bytes are encrypted (see [`Entry::encryption`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptedEntry {
+    /// The version's encryption record, as the store keeps it (keys sealed).
+    pub record: crate::store::ObjectEncryption,
+    /// The plaintext's size.
+    pub plaintext_size: u64,
+    /// The plaintext size of each part of a multipart object (empty: one part).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_sizes: Vec<u64>,
 }
 
 impl Entry {
@@ -121,7 +138,7 @@ impl Entry {
             source_key: key.to_string(),
             source_version_id: v.version_id.clone(),
             etag: v.etag.clone(),
-            size: v.size,
+            size: v.data.len(),
             last_modified: v.last_modified,
             content_type: m.content_type.clone(),
             cache_control: m.cache_control.clone(),
@@ -136,6 +153,11 @@ impl Entry {
             sha256,
             md5,
             written_gen: generation,
+            encryption: v.encryption.clone().map(|record| EncryptedEntry {
+                record,
+                plaintext_size: v.size,
+                part_sizes: v.parts.iter().map(|p| p.size).collect(),
+            }),
         }
     }
 
@@ -674,6 +696,7 @@ mod tests {
             sha256: "ab".repeat(32),
             md5: "cd".repeat(16),
             written_gen: 1,
+            encryption: None,
         }
     }
 
@@ -951,6 +974,7 @@ mod tests {
             sha256: "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03".into(),
             md5: "b1946ac92492d2347c6235b4d2611184".into(),
             written_gen: 2,
+            encryption: None,
         }
     }
 
@@ -976,6 +1000,7 @@ mod tests {
             sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
             md5: "d41d8cd98f00b204e9800998ecf8427e".into(),
             written_gen: 3,
+            encryption: None,
         }
     }
 

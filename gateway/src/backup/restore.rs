@@ -274,10 +274,15 @@ impl Restorer {
             });
         }
         let data = staged.finish().await?;
+        let etag = match &e.encryption {
+            // Encrypted bytes: their MD5 is not the object's ETag; the manifest's is.
+            Some(_) => e.etag.clone(),
+            None => hex::encode(md5.finalize()),
+        };
         let mut new = NewVersion {
             data: data.clone(),
-            size,
-            etag: hex::encode(md5.finalize()),
+            size: e.encryption.as_ref().map_or(size, |x| x.plaintext_size),
+            etag,
             meta: e.object_meta(),
             checksum: None,
             parts: Vec::new(),
@@ -286,7 +291,18 @@ impl Restorer {
             legal_hold: false,
             owner: None,
             acl: None,
+            encryption: e.encryption.as_ref().map(|x| x.record.clone()),
         };
+        if let Some(x) = &e.encryption {
+            new.parts = x
+                .part_sizes
+                .iter()
+                .map(|&size| crate::store::PartSummary {
+                    size,
+                    checksum: None,
+                })
+                .collect();
+        }
         self.registry
             .apply_retention(info, key, &mut new, self.now)
             .await;

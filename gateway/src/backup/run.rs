@@ -560,9 +560,11 @@ impl Runner {
                 t.copy_file(&data, &displaced).await?;
             }
         }
+        // Encrypted versions are copied as stored: the target never sees their plaintext.
+        let stored = v.data.len();
         let stream = self
             .store
-            .data_stream(&v.data, 0, v.size)
+            .data_stream(&v.data, 0, stored)
             .map_err(BackupError::from);
         let progress = &self.progress;
         let staged = t.staging_path(&data);
@@ -570,7 +572,8 @@ impl Runner {
             .write_stream(&staged, stream, |n| progress.add_done(0, n))
             .await?;
         // No sizes or hashes in the message: it goes into job reports.
-        let verified = written.size == v.size && (v.etag.contains('-') || written.md5 == v.etag);
+        let verified = written.size == stored
+            && (v.encryption.is_some() || v.etag.contains('-') || written.md5 == v.etag);
         if !verified {
             // In place, this removes a bad copy from data/: the entry's old bytes are in
             // displaced/ (or, with no generations kept, gone; a restore then reports them).

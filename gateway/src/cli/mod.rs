@@ -84,6 +84,8 @@ pub enum CliError {
     Start(#[source] ServerError),
     #[error("starting the policy engine")]
     Engine(#[source] PolicyError),
+    #[error("the KMS keys")]
+    Kms(#[source] crate::crypto::KmsError),
     #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,

@@ -101,11 +101,40 @@ pub struct ServerArgs {
     /// batch, and a quiet bucket's batch goes after 12 times this (e.g. 5m, 30s).
     #[arg(long, default_value = "5m", value_parser = parse_interval, env = "LAKEGATE_ACCESS_LOG_INTERVAL")]
     access_log_interval: Duration,
+    /// The KMS master key for SSE-S3 and SSE-KMS, as `name:base64-of-32-bytes` (also read from
+    /// MinIO's MINIO_KMS_SECRET_KEY). It is the default key; `--kms-keys` adds more.
+    #[arg(long, env = "LAKEGATE_KMS_SECRET_KEY", hide_env_values = true)]
+    kms_secret_key: Option<String>,
+    /// A file of KMS master keys, one `name:base64-of-32-bytes` per line (`#` comments); a
+    /// name repeated on a later line is a new version of that key (rotation).
+    #[arg(long, env = "LAKEGATE_KMS_KEYS")]
+    kms_keys: Option<PathBuf>,
+    /// Accept SSE-C (customer-provided keys) over plain HTTP: only where TLS ends in a proxy in
+    /// front of the gateway. Without it, SSE-C requests over HTTP are refused.
+    #[arg(long, env = "LAKEGATE_SSE_C_OVER_HTTP")]
+    sse_c_over_http: bool,
     /// Where backups go: `fs:///abs/path` or a directory path [default: DATA_DIR/backups].
     /// That shares the data's disk: in production, point it at another disk (or an `s3://`
     /// target).
     #[arg(long, env = "LAKEGATE_BACKUP_TARGET")]
     backup_target: Option<String>,
+}
+
+/// The KMS master keys from `--kms-secret-key` (or MinIO's `MINIO_KMS_SECRET_KEY`) and
+/// `--kms-keys`: the single key first (the default key), then the file's.
+fn kms_keys(
+    secret: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> Result<Vec<(String, [u8; 32])>, CliError> {
+    let minio = std::env::var("MINIO_KMS_SECRET_KEY").ok();
+    let mut keys = Vec::new();
+    if let Some(spec) = secret.or(minio.as_deref()) {
+        keys.push(crate::crypto::kms::parse_key_spec(spec).map_err(CliError::Kms)?);
+    }
+    if let Some(path) = file {
+        keys.extend(crate::crypto::Keyring::read_file(path).map_err(CliError::Kms)?);
+    }
+    Ok(keys)
 }
 
 /// `90s`, `30m`, `1h`, `1d` (or plain seconds).
@@ -219,6 +248,8 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
         lifecycle_interval: args.lifecycle_interval,
         access_log_interval: args.access_log_interval,
         backup_target: args.backup_target,
+        kms_keys: kms_keys(args.kms_secret_key.as_deref(), args.kms_keys.as_deref())?,
+        sse_c_over_http: args.sse_c_over_http,
     };
     let server = Server::start(config).await.map_err(CliError::Start)?;
     tracing::info!(s3 = %server.s3_addr, console = %server.console_addr, "lakegate is serving");

@@ -733,6 +733,7 @@ mod tests {
             legal_hold: false,
             owner: None,
             acl: None,
+            encryption: None,
         }
     }
 
@@ -758,6 +759,7 @@ mod tests {
                 legal_hold: false,
                 owner: None,
                 acl: None,
+                encryption: None,
             };
             store
                 .put_version("bkt", k, v, WriteConditions::default(), 10 + i as i64)

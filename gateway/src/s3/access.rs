@@ -57,6 +57,8 @@ pub fn action(op: Operation, versioned: bool) -> (&'static str, bool) {
         GetPublicAccessBlock => ("s3:GetBucketPublicAccessBlock", false),
         GetBucketLogging => ("s3:GetBucketLogging", false),
         PutBucketLogging => ("s3:PutBucketLogging", false),
+        GetBucketEncryption => ("s3:GetEncryptionConfiguration", false),
+        PutBucketEncryption | DeleteBucketEncryption => ("s3:PutEncryptionConfiguration", false),
         PutPublicAccessBlock | DeletePublicAccessBlock => ("s3:PutBucketPublicAccessBlock", false),
         ListObjectVersions => ("s3:ListBucketVersions", false),
         ListMultipartUploads => ("s3:ListBucketMultipartUploads", false),

@@ -435,6 +435,7 @@ impl AccessLog {
             legal_hold: false,
             owner: None,
             acl: None,
+            encryption: None,
         };
         self.policies
             .apply_retention(&info, key, &mut new, now)
@@ -531,6 +532,9 @@ pub fn operation_name(op: Operation) -> &'static str {
         DeletePublicAccessBlock => "REST.DELETE.PUBLIC_ACCESS_BLOCK",
         GetBucketLogging => "REST.GET.LOGGING_STATUS",
         PutBucketLogging => "REST.PUT.LOGGING_STATUS",
+        GetBucketEncryption => "REST.GET.ENCRYPTION",
+        PutBucketEncryption => "REST.PUT.ENCRYPTION",
+        DeleteBucketEncryption => "REST.DELETE.ENCRYPTION",
         PutObject => "REST.PUT.OBJECT",
         CopyObject => "REST.COPY.OBJECT",
         DeleteObject => "REST.DELETE.OBJECT",

@@ -66,6 +66,8 @@ pub async fn get_object_attributes(state: &S3Api, req: S3Request) -> S3Result<S3
         .min(MAX_PARTS);
     let marker = number(&req, "x-amz-part-number-marker")?.unwrap_or(0);
     let (bucket, v) = resolve_version(&state.store, &req)?;
+    // An SSE-C object's attributes need its key, as its bytes do.
+    state.encryption.for_read(&req.headers, &v)?;
     headers::check_preconditions(&req.headers, "", &v)?;
 
     let want = |a: &str| wanted.contains(&a);

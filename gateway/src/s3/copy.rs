@@ -120,7 +120,6 @@ fn directive(h: &HeaderMap, name: &str) -> S3Result<bool> {
 }
 
 pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
-    headers::refuse_unimplemented(&req.headers)?;
     let store = &state.store;
     let dest_bucket = store.bucket(&req.bucket)?;
     let (src, source) = resolve_source(state, &req)?;
@@ -137,6 +136,7 @@ pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
         && !legal_hold
         && requested.is_none()
         && !req.headers.contains_key("x-amz-storage-class")
+        && super::encryption::requested(&req.headers)?.is_none()
     {
         return Err(S3Error::invalid_request(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -158,6 +158,84 @@ pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
     } else {
         source.tags.clone()
     };
+    let source_key = state.encryption.for_copy_source(&req.headers, &source)?;
+    let sealing = state.encryption.begin(store, &req.bucket, &req.headers)?;
+    let cond = put::write_conditions(&req.headers)?;
+    // The copy is a new object: the copier's, with the ACL the request asks for.
+    let (owner, acl) =
+        super::access_control::object_write_access(state, &req.bucket, &req.caller, &req.headers)?;
+    if source_key.is_some() || sealing.is_some() {
+        // Encrypted on either side: the plaintext is streamed through and stored anew (as one
+        // part), encrypted as the destination asks.
+        let algorithm = requested.or_else(|| {
+            source
+                .checksum
+                .as_ref()
+                .filter(|c| c.kind == ChecksumType::FullObject)
+                .map(|c| c.algorithm)
+        });
+        let algorithms: Vec<ChecksumAlgorithm> = algorithm.into_iter().collect();
+        let plaintext =
+            super::encryption::version_stream(store, &source, source_key.as_ref(), 0, source.size);
+        let none = put::Declared::of(&HeaderMap::new())?;
+        let (staged, digests, size) = put::ingest_chunks(
+            store,
+            plaintext,
+            &none,
+            &algorithms,
+            put::SizeLimit {
+                min: 0,
+                max: u64::MAX,
+            },
+            sealing.as_ref().map(|s| s.stream_key(0)),
+        )
+        .await?;
+        let ingested =
+            put::verify_ingested(staged, digests, size, &HeaderMap::new(), &none, None).await?;
+        let checksum = algorithm.and_then(|a| {
+            ingested.digests.get(a).map(|v| Checksum {
+                algorithm: a,
+                value: v.to_string(),
+                kind: ChecksumType::FullObject,
+            })
+        });
+        let mut new = ingested.sealed_version(
+            sealing.as_ref(),
+            meta,
+            checksum.clone(),
+            tags.clone(),
+            (retention, legal_hold),
+        );
+        new.owner = owner;
+        new.acl = acl;
+        state
+            .policies
+            .apply_retention(&dest_bucket, &req.key, &mut new, req.now)
+            .await;
+        let outcome = match store
+            .put_version(&req.bucket, &req.key, new, cond, req.now)
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                store.discard(&ingested.data).await;
+                return Err(e.into());
+            }
+        };
+        let mut resp = copy_result(&outcome, checksum.as_ref(), &src, &source);
+        super::encryption::response_headers(
+            resp.headers_mut(),
+            sealing.as_ref().map(|s| &s.record),
+        );
+        let facts = crate::lifecycle::expiry::ObjectFacts {
+            key: &req.key,
+            last_modified: outcome.last_modified,
+            size,
+            tags: &tags,
+        };
+        state.set_expiration(&req.bucket, &facts, resp.headers_mut());
+        return Ok(resp);
+    }
     let checksum = match requested {
         None => source.checksum.clone(),
         Some(a)
@@ -174,10 +252,6 @@ pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
             kind: ChecksumType::FullObject,
         }),
     };
-    let cond = put::write_conditions(&req.headers)?;
-    // The copy is a new object: the copier's, with the ACL the request asks for.
-    let (owner, acl) =
-        super::access_control::object_write_access(state, &req.bucket, &req.caller, &req.headers)?;
     let mut new = NewVersion {
         data: source.data.clone(),
         size: source.size,
@@ -190,6 +264,7 @@ pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
         legal_hold,
         owner,
         acl,
+        encryption: None,
     };
     state
         .policies
@@ -198,12 +273,31 @@ pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
     let outcome = store
         .put_version(&req.bucket, &req.key, new, cond, req.now)
         .await?;
+    let mut resp = copy_result(&outcome, checksum.as_ref(), &src, &source);
+    let h = resp.headers_mut();
+    let facts = crate::lifecycle::expiry::ObjectFacts {
+        key: &req.key,
+        last_modified: outcome.last_modified,
+        size: source.size,
+        tags: &tags,
+    };
+    state.set_expiration(&req.bucket, &facts, h);
+    Ok(resp)
+}
+
+/// CopyObject's answer.
+fn copy_result(
+    outcome: &crate::store::PutOutcome,
+    checksum: Option<&Checksum>,
+    src: &CopySource,
+    source: &VersionRecord,
+) -> S3Response {
     let mut w = XmlWriter::new("CopyObjectResult");
     w.elem("ETag", &format!("\"{}\"", outcome.etag)).elem(
         "LastModified",
         &iso8601(outcome.last_modified, Fraction::Millis),
     );
-    if let Some(c) = &checksum {
+    if let Some(c) = checksum {
         w.elem(&format!("Checksum{}", c.algorithm.as_str()), &c.value)
             .elem("ChecksumType", c.kind.as_str());
     }
@@ -215,14 +309,7 @@ pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
     if source.version_id != "null" || src.version_id.is_some() {
         set_header(h, "x-amz-copy-source-version-id", &source.version_id);
     }
-    let facts = crate::lifecycle::expiry::ObjectFacts {
-        key: &req.key,
-        last_modified: outcome.last_modified,
-        size: source.size,
-        tags: &tags,
-    };
-    state.set_expiration(&req.bucket, &facts, h);
-    Ok(resp)
+    resp
 }
 
 #[cfg(test)]

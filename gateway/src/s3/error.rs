@@ -52,6 +52,10 @@ pub enum S3ErrorCode {
     InvalidTag,
     InvalidURI,
     KeyTooLongError,
+    /// SSE-KMS names a key the KMS does not have (`KMS.NotFoundException`, 400).
+    KmsNotFound,
+    /// SSE-KMS or SSE-S3 asked of a gateway without a KMS (`KMS.DisabledException`, 400).
+    KmsDisabled,
     MalformedACLError,
     MalformedPOSTRequest,
     MalformedPolicy,
@@ -81,6 +85,7 @@ pub enum S3ErrorCode {
     RequestHeaderSectionTooLarge,
     RequestTimeout,
     RequestTimeTooSkewed,
+    ServerSideEncryptionConfigurationNotFoundError,
     ServiceUnavailable,
     SignatureDoesNotMatch,
     UnresolvableGrantByEmailAddress,
@@ -138,6 +143,11 @@ impl S3ErrorCode {
             InvalidTag => "InvalidTag",
             InvalidURI => "InvalidURI",
             KeyTooLongError => "KeyTooLongError",
+            KmsNotFound => "KMS.NotFoundException",
+            KmsDisabled => "KMS.DisabledException",
+            ServerSideEncryptionConfigurationNotFoundError => {
+                "ServerSideEncryptionConfigurationNotFoundError"
+            }
             MalformedTrailerError => "MalformedTrailerError",
             MalformedXML => "MalformedXML",
             MalformedPOSTRequest => "MalformedPOSTRequest",
@@ -200,6 +210,7 @@ impl S3ErrorCode {
             | NoSuchTagSet
             | NoSuchUpload
             | NoSuchVersion
+            | ServerSideEncryptionConfigurationNotFoundError
             | ObjectLockConfigurationNotFoundError => StatusCode::NOT_FOUND,
             NotImplemented => StatusCode::NOT_IMPLEMENTED,
             NotModified => StatusCode::NOT_MODIFIED,
@@ -286,6 +297,10 @@ impl S3ErrorCode {
                 "The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed."
             }
             NoSuchVersion => "The specified version does not exist.",
+            ServerSideEncryptionConfigurationNotFoundError => {
+                "The server side encryption configuration was not found"
+            }
+            KmsDisabled => "Server-side encryption with the gateway's KMS is not configured.",
             NotImplemented => {
                 "A header or query you provided implies functionality that is not implemented."
             }

@@ -129,6 +129,7 @@ const OVERRIDES: [(&str, &str); 6] = [
 
 pub async fn get_object(state: &S3Api, req: S3Request, head: bool) -> S3Result<S3Response> {
     let (bucket, v) = resolve_version(&state.store, &req)?;
+    let key = state.encryption.for_read(&req.headers, &v)?;
     headers::check_preconditions(&req.headers, "", &v)?;
     let part = part_number(&req.query)?;
     let range = match (part, req.header("range")) {
@@ -149,7 +150,13 @@ pub async fn get_object(state: &S3Api, req: S3Request, head: bool) -> S3Result<S
     let body = if head || len == 0 {
         Body::empty()
     } else {
-        Body::from_stream(state.store.data_stream(&v.data, start, len))
+        Body::from_stream(super::encryption::version_stream(
+            &state.store,
+            &v,
+            key.as_ref(),
+            start,
+            len,
+        ))
     };
     let status = if range.is_some() && (part.is_none() || !v.parts.is_empty()) {
         StatusCode::PARTIAL_CONTENT
@@ -165,6 +172,7 @@ pub async fn get_object(state: &S3Api, req: S3Request, head: bool) -> S3Result<S
         checksum_mode,
     );
     set_header(h, "content-length", &len.to_string());
+    super::encryption::response_headers(h, v.encryption.as_ref());
     if req.query.get("versionId").is_none()
         && let Some(facts) = crate::lifecycle::expiry::ObjectFacts::of(&req.key, &v)
     {

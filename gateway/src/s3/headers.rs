@@ -360,6 +360,7 @@ mod tests {
             legal_hold: false,
             owner: None,
             acl: None,
+            encryption: None,
         }
     }
 

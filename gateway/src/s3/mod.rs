@@ -15,6 +15,7 @@ pub mod checksum;
 pub mod copy;
 pub mod cors;
 pub mod delete;
+pub mod encryption;
 pub mod error;
 pub mod get;
 pub mod headers;
@@ -70,6 +71,8 @@ pub struct S3Api {
     pub body_read_timeout: std::time::Duration,
     /// Server access logging: records requests on buckets whose logging is on.
     pub access_log: Arc<access_log::AccessLog>,
+    /// Server-side encryption: the KMS, and whether SSE-C keys may travel.
+    pub encryption: encryption::Encryption,
 }
 
 impl S3Api {
@@ -534,6 +537,9 @@ async fn run(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
         PutPublicAccessBlock => access_control::put_public_access_block(state, req).await,
         GetBucketLogging => logging::get(state, req).await,
         PutBucketLogging => logging::put(state, req).await,
+        GetBucketEncryption => encryption::get_bucket_encryption(state, req).await,
+        PutBucketEncryption => encryption::put_bucket_encryption(state, req).await,
+        DeleteBucketEncryption => encryption::delete_bucket_encryption(state, req).await,
         DeletePublicAccessBlock => access_control::delete_public_access_block(state, req).await,
         PutObject => put::put_object(state, req).await,
         CopyObject => copy::copy_object(state, req).await,

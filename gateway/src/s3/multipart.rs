@@ -11,7 +11,8 @@ use super::checksum::{self, Checksummer};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::xml::{self, XmlWriter};
 use super::{
-    S3Api, S3Request, S3Response, copy, empty_response, get, headers, put, set_header, xml_response,
+    S3Api, S3Request, S3Response, copy, empty_response, encryption, get, headers, put, set_header,
+    xml_response,
 };
 use crate::clock::{Fraction, iso8601};
 use crate::store::{
@@ -30,7 +31,6 @@ fn upload_id(req: &S3Request) -> S3Result<&str> {
 }
 
 pub async fn create(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
-    headers::refuse_unimplemented(&req.headers)?;
     let meta = headers::object_meta(&req.headers)?;
     let tags = headers::tagging_header(&req.headers)?;
     let (retention, legal_hold) = headers::lock_headers(&req.headers, req.now)?;
@@ -60,6 +60,9 @@ pub async fn create(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
     };
     let (owner, acl) =
         super::access_control::object_write_access(state, &req.bucket, &req.caller, &req.headers)?;
+    let sealing = state
+        .encryption
+        .begin(&state.store, &req.bucket, &req.headers)?;
     let info = UploadInfo {
         upload_id: String::new(),
         key: req.key.clone(),
@@ -72,7 +75,9 @@ pub async fn create(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
         checksum_type: kind,
         owner,
         acl,
+        encryption: sealing.map(|s| s.record),
     };
+    let encryption = info.encryption.clone();
     let id = state
         .store
         .create_upload(&req.bucket, info, req.now)
@@ -86,6 +91,7 @@ pub async fn create(state: &S3Api, req: S3Request) -> S3Result<S3Response> {
         set_header(resp.headers_mut(), "x-amz-checksum-algorithm", a.as_str());
         set_header(resp.headers_mut(), "x-amz-checksum-type", k.as_str());
     }
+    encryption::response_headers(resp.headers_mut(), encryption.as_ref());
     Ok(resp)
 }
 
@@ -117,10 +123,23 @@ pub async fn upload_part(state: &S3Api, mut req: S3Request) -> S3Result<S3Respon
             declared.as_str().to_lowercase()
         )));
     }
+    let sealing = state
+        .encryption
+        .for_upload(&req.headers, upload.encryption.as_ref())?;
     let extra: Vec<ChecksumAlgorithm> = upload.checksum_algorithm.into_iter().collect();
-    let ingested = put::ingest(store, &mut req.body, &req.headers, &extra).await?;
+    let ingested = put::ingest(
+        store,
+        &mut req.body,
+        &req.headers,
+        &extra,
+        sealing.as_ref().map(|s| s.stream_key(number)),
+    )
+    .await?;
     let data = store.blob_backed(ingested.data).await?;
-    let etag = ingested.digests.etag();
+    let etag = match &sealing {
+        Some(s) => s.etag(&ingested.digests.etag()),
+        None => ingested.digests.etag(),
+    };
     let checksums: Vec<(ChecksumAlgorithm, String)> = upload
         .checksum_algorithm
         .and_then(|a| ingested.digests.get(a).map(|v| (a, v.to_string())))
@@ -141,6 +160,7 @@ pub async fn upload_part(state: &S3Api, mut req: S3Request) -> S3Result<S3Respon
     let mut resp = empty_response(StatusCode::OK);
     set_header(resp.headers_mut(), "etag", &format!("\"{etag}\""));
     part_checksum_header(resp.headers_mut(), &checksums);
+    encryption::response_headers(resp.headers_mut(), upload.encryption.as_ref());
     Ok(resp)
 }
 
@@ -186,6 +206,49 @@ pub async fn upload_part_copy(state: &S3Api, req: S3Request) -> S3Result<S3Respo
     if len > put::MAX_PUT_SIZE {
         return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
     }
+    let source_key = state.encryption.for_copy_source(&req.headers, &source)?;
+    let sealing = state
+        .encryption
+        .for_upload(&req.headers, upload.encryption.as_ref())?;
+    if source_key.is_some() || sealing.is_some() {
+        // Encrypted on either side: the bytes are decrypted and (re-)encrypted, not shared.
+        let plaintext = encryption::version_stream(store, &source, source_key.as_ref(), start, len);
+        let algorithms: Vec<ChecksumAlgorithm> = upload.checksum_algorithm.into_iter().collect();
+        let none = put::Declared::of(&http::HeaderMap::new())?;
+        let (staged, digests, size) = put::ingest_chunks(
+            store,
+            plaintext,
+            &none,
+            &algorithms,
+            put::SizeLimit::PUT,
+            sealing.as_ref().map(|s| s.stream_key(number)),
+        )
+        .await?;
+        let ingested =
+            put::verify_ingested(staged, digests, size, &http::HeaderMap::new(), &none, None)
+                .await?;
+        let data = store.blob_backed(ingested.data).await?;
+        let etag = match &sealing {
+            Some(s) => s.etag(&ingested.digests.etag()),
+            None => ingested.digests.etag(),
+        };
+        let checksums = ingested.digests.checksums.clone();
+        let part = PartInfo {
+            number,
+            etag: etag.clone(),
+            size,
+            last_modified: req.now,
+            data: data.clone(),
+            checksums: checksums.clone(),
+        };
+        if let Err(e) = store.put_part(&req.bucket, &req.key, &id, part).await {
+            store.discard(&data).await;
+            return Err(e.into());
+        }
+        let mut resp = copy_part_result(&etag, req.now, &checksums, &source.version_id);
+        encryption::response_headers(resp.headers_mut(), upload.encryption.as_ref());
+        return Ok(resp);
+    }
     // The part's ETag is the MD5 of the copied bytes, so read them once; the bytes themselves
     // are shared with the source, not copied.
     let algorithms: Vec<ChecksumAlgorithm> = upload.checksum_algorithm.into_iter().collect();
@@ -213,21 +276,36 @@ pub async fn upload_part_copy(state: &S3Api, req: S3Request) -> S3Result<S3Respo
         }
         return Err(e.into());
     }
+    Ok(copy_part_result(
+        &etag,
+        req.now,
+        &checksums,
+        &source.version_id,
+    ))
+}
+
+/// UploadPartCopy's answer.
+fn copy_part_result(
+    etag: &str,
+    now: crate::store::Millis,
+    checksums: &[(ChecksumAlgorithm, String)],
+    source_version: &str,
+) -> S3Response {
     let mut w = XmlWriter::new("CopyPartResult");
     w.elem("ETag", &format!("\"{etag}\""))
-        .elem("LastModified", &iso8601(req.now, Fraction::Millis));
-    for (a, v) in &checksums {
+        .elem("LastModified", &iso8601(now, Fraction::Millis));
+    for (a, v) in checksums {
         w.elem(&format!("Checksum{}", a.as_str()), v);
     }
     let mut resp = xml_response(w.finish("CopyPartResult"));
-    if source.version_id != "null" {
+    if source_version != "null" {
         set_header(
             resp.headers_mut(),
             "x-amz-copy-source-version-id",
-            &source.version_id,
+            source_version,
         );
     }
-    Ok(resp)
+    resp
 }
 
 fn xml_checksum(p: &xml::CompletePartXml, a: ChecksumAlgorithm) -> Option<&str> {
@@ -265,6 +343,10 @@ pub async fn complete(state: &S3Api, mut req: S3Request) -> S3Result<S3Response>
         Err(e) => return Err(e.into()),
     };
     let upload = listed.upload;
+    // An SSE-C upload is completed with its key again.
+    state
+        .encryption
+        .for_upload(&req.headers, upload.encryption.as_ref())?;
     let mut chosen: Vec<&PartInfo> = Vec::with_capacity(doc.parts.len());
     let mut last = 0u32;
     for p in &doc.parts {
@@ -388,6 +470,10 @@ pub async fn complete(state: &S3Api, mut req: S3Request) -> S3Result<S3Response>
         legal_hold: upload.legal_hold,
         owner: upload.owner.clone(),
         acl: upload.acl.clone(),
+        encryption: upload.encryption.clone().map(|mut e| {
+            e.part_numbers = chosen.iter().map(|p| p.number).collect();
+            e
+        }),
     };
     let bucket = store.bucket(&req.bucket)?;
     state
@@ -420,6 +506,7 @@ pub async fn complete(state: &S3Api, mut req: S3Request) -> S3Result<S3Response>
         checksum.as_ref(),
         outcome.version_header(),
     );
+    encryption::response_headers(resp.headers_mut(), upload.encryption.as_ref());
     let facts = crate::lifecycle::expiry::ObjectFacts {
         key: &req.key,
         last_modified: outcome.last_modified,

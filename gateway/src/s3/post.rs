@@ -364,7 +364,9 @@ fn evaluate(
         let holds = match c {
             Condition::Eq { field, value: want } => value(field) == Some(want.as_str()),
             Condition::StartsWith { field, prefix } => match value(field) {
-                None => false,
+                // `starts-with` an empty prefix allows any value, none included (MinIO reads an
+                // absent field as empty too).
+                None => prefix.is_empty(),
                 // A Content-Type list: every item must start with the prefix.
                 Some(v) if field == "content-type" => v
                     .split(',')
@@ -644,7 +646,6 @@ async fn upload(
 
     // The object, as a PutObject with these headers would make it.
     let h = object_headers(&form)?;
-    headers::refuse_unimplemented(&h)?;
     let (owner, acl) = super::access_control::object_write_access(state, &req.bucket, &caller, &h)?;
     let meta = headers::object_meta(&h)?;
     let (retention, legal_hold) = headers::lock_headers(&h, req.now)?;
@@ -670,6 +671,7 @@ async fn upload(
         ));
     }
     let declared = Declared::of(&h)?;
+    let sealing = state.encryption.begin(store, &req.bucket, &h)?;
     if let Some(a) = super::checksum::requested_algorithm(&h)?
         && let Some(v) = h.get(a.header()).and_then(|v| v.to_str().ok())
     {
@@ -684,11 +686,25 @@ async fn upload(
             Err(e) => Some((Err(from_multer(e)), f)),
         }
     });
-    let (staged, digests, size) = put::ingest_chunks(store, chunks, &declared, &[], limit).await?;
+    let (staged, digests, size) = put::ingest_chunks(
+        store,
+        chunks,
+        &declared,
+        &[],
+        limit,
+        sealing.as_ref().map(|s| s.stream_key(0)),
+    )
+    .await?;
     let ingested = put::verify_ingested(staged, digests, size, &h, &declared, None).await?;
     drop(file);
     let checksum = ingested.checksum(&h)?;
-    let mut new = ingested.version(meta, checksum.clone(), tags, (retention, legal_hold));
+    let mut new = ingested.sealed_version(
+        sealing.as_ref(),
+        meta,
+        checksum.clone(),
+        tags,
+        (retention, legal_hold),
+    );
     new.owner = owner;
     new.acl = acl;
     state
@@ -755,6 +771,7 @@ async fn upload(
     };
     let h = resp.headers_mut();
     set_header(h, "etag", &etag);
+    super::encryption::response_headers(h, sealing.as_ref().map(|s| &s.record));
     if !h.contains_key("location") {
         set_header(h, "location", &object_url);
     }

@@ -56,7 +56,25 @@ impl Ingested {
             legal_hold: lock.1,
             owner: None,
             acl: None,
+            encryption: None,
         }
+    }
+
+    /// [`Ingested::version`] of bytes encrypted by `sealing`: its ETag and encryption record.
+    pub fn sealed_version(
+        &self,
+        sealing: Option<&super::encryption::Sealing>,
+        meta: crate::store::ObjectMeta,
+        checksum: Option<Checksum>,
+        tags: Vec<(String, String)>,
+        lock: (Option<crate::store::Retention>, bool),
+    ) -> NewVersion {
+        let mut v = self.version(meta, checksum, tags, lock);
+        if let Some(s) = sealing {
+            v.etag = s.etag(&v.etag);
+            v.encryption = Some(s.record.clone());
+        }
+        v
     }
 }
 
@@ -97,32 +115,42 @@ impl Declared {
 
 /// Streams `chunks` into the store (hashing them for `declared` and `extra_algorithms`, at most
 /// `limit.max` bytes) and checks the size against `limit.min`; [`verify_ingested`] then checks
-/// the digests. On failure nothing is left behind (a partial blob is deleted).
+/// the digests. With `seal` (a stream key) the plaintext is hashed, then encrypted on its way to
+/// the store. On failure nothing is left behind (a partial blob is deleted).
 pub async fn ingest_chunks(
     store: &Store,
     chunks: impl futures::Stream<Item = S3Result<bytes::Bytes>>,
     declared: &Declared,
     extra_algorithms: &[ChecksumAlgorithm],
     limit: SizeLimit,
+    seal: Option<[u8; 32]>,
 ) -> S3Result<(crate::store::Staged, Digests, u64)> {
+    use futures::StreamExt;
     let mut algorithms: Vec<ChecksumAlgorithm> = extra_algorithms.to_vec();
     if let Some(a) = declared.algorithm {
         algorithms.push(a);
     }
     let mut hasher = Checksummer::new(&algorithms);
     let mut size: u64 = 0;
-    let staged = store
-        .ingest(chunks, |chunk| {
-            size += chunk.len() as u64;
-            if size > limit.max {
-                return Err(S3Error::new(S3ErrorCode::EntityTooLarge)
-                    .with_detail("ProposedSize", size.to_string())
-                    .with_detail("MaxSizeAllowed", limit.max.to_string()));
-            }
-            hasher.update(chunk);
-            Ok(())
-        })
-        .await?;
+    let inspected = chunks.map(|chunk| {
+        let chunk = chunk?;
+        size += chunk.len() as u64;
+        if size > limit.max {
+            return Err(S3Error::new(S3ErrorCode::EntityTooLarge)
+                .with_detail("ProposedSize", size.to_string())
+                .with_detail("MaxSizeAllowed", limit.max.to_string()));
+        }
+        hasher.update(&chunk);
+        Ok(chunk)
+    });
+    let staged = match seal {
+        None => store.ingest(inspected, |_| Ok(())).await?,
+        Some(key) => {
+            let sealed =
+                crate::crypto::seal_stream(inspected, &key).map_err(|e| S3Error::internal(e))?;
+            store.ingest(sealed, |_| Ok(())).await?
+        }
+    };
     let digests = hasher.finish();
     if size < limit.min {
         staged.abort().await;
@@ -189,6 +217,7 @@ pub async fn ingest(
     body: &mut RequestBody,
     headers: &HeaderMap,
     extra_algorithms: &[ChecksumAlgorithm],
+    seal: Option<[u8; 32]>,
 ) -> S3Result<Ingested> {
     let declared = Declared::of(headers)?;
     if let Some(len) = body.declared_len()
@@ -205,8 +234,15 @@ pub async fn ingest(
             Err(e) => Some((Err(S3Error::from(e)), body)),
         }
     });
-    let (staged, digests, size) =
-        ingest_chunks(store, chunks, &declared, extra_algorithms, SizeLimit::PUT).await?;
+    let (staged, digests, size) = ingest_chunks(
+        store,
+        chunks,
+        &declared,
+        extra_algorithms,
+        SizeLimit::PUT,
+        seal,
+    )
+    .await?;
     let trailer = declared.algorithm.and_then(|a| {
         body.trailers()
             .get(a.header())
@@ -292,7 +328,6 @@ pub fn checksum_response_headers(out: &mut HeaderMap, c: Option<&Checksum>) {
 }
 
 pub async fn put_object(state: &S3Api, mut req: S3Request) -> S3Result<S3Response> {
-    headers::refuse_unimplemented(&req.headers)?;
     let meta = headers::object_meta(&req.headers)?;
     let tags = headers::tagging_header(&req.headers)?;
     let (retention, legal_hold) = headers::lock_headers(&req.headers, req.now)?;
@@ -306,10 +341,19 @@ pub async fn put_object(state: &S3Api, mut req: S3Request) -> S3Result<S3Respons
     }
     let (owner, acl) =
         super::access_control::object_write_access(state, &req.bucket, &req.caller, &req.headers)?;
+    let sealing = state.encryption.begin(store, &req.bucket, &req.headers)?;
     precheck_conditions(store, &req.bucket, &req.key, &cond)?;
-    let ingested = ingest(store, &mut req.body, &req.headers, &[]).await?;
+    let ingested = ingest(
+        store,
+        &mut req.body,
+        &req.headers,
+        &[],
+        sealing.as_ref().map(|s| s.stream_key(0)),
+    )
+    .await?;
     let checksum = ingested.checksum(&req.headers)?;
-    let mut new = ingested.version(
+    let mut new = ingested.sealed_version(
+        sealing.as_ref(),
         meta,
         checksum.clone(),
         tags.clone(),
@@ -338,6 +382,7 @@ pub async fn put_object(state: &S3Api, mut req: S3Request) -> S3Result<S3Respons
         set_header(h, "x-amz-version-id", id);
     }
     checksum_response_headers(h, checksum.as_ref());
+    super::encryption::response_headers(h, sealing.as_ref().map(|s| &s.record));
     let facts = crate::lifecycle::expiry::ObjectFacts {
         key: &req.key,
         last_modified: outcome.last_modified,

@@ -250,6 +250,33 @@ impl RequestDocument for ObjectLockConfiguration {
 }
 
 #[derive(Debug, Deserialize)]
+pub struct ApplySseByDefaultXml {
+    #[serde(rename = "SSEAlgorithm")]
+    pub sse_algorithm: String,
+    #[serde(rename = "KMSMasterKeyID")]
+    pub kms_master_key_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SseRuleXml {
+    #[serde(rename = "ApplyServerSideEncryptionByDefault")]
+    pub apply: Option<ApplySseByDefaultXml>,
+    #[serde(rename = "BucketKeyEnabled")]
+    pub bucket_key_enabled: Option<String>,
+}
+
+/// PutBucketEncryption's document.
+#[derive(Debug, Deserialize)]
+pub struct ServerSideEncryptionConfigurationXml {
+    #[serde(rename = "Rule", default)]
+    pub rules: Vec<SseRuleXml>,
+}
+
+impl RequestDocument for ServerSideEncryptionConfigurationXml {
+    const ROOT: &'static str = "ServerSideEncryptionConfiguration";
+}
+
+#[derive(Debug, Deserialize)]
 pub struct RetentionXml {
     #[serde(rename = "Mode")]
     pub mode: Option<String>,

@@ -299,14 +299,14 @@ async fn dot_dot_keys_do_not_escape_the_data_dir() {
     hits.sort();
     hits.dedup();
     assert!(hits.is_empty(), "files escaped the data dir: {hits:?}");
-    // The test root holds only the data dir and the log.
+    // The test root holds only the data dir, the generated master key beside it, and the log.
     let mut entries: Vec<String> = std::fs::read_dir(&s.root)
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     entries.sort();
-    assert_eq!(entries, vec!["data", "server.log"]);
+    assert_eq!(entries, vec!["data", "data.kms-key", "server.log"]);
 
     // Delete works by exact name too.
     for key in &accepted {

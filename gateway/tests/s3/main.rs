@@ -12,6 +12,7 @@ mod buckets;
 mod checksums;
 mod conditional;
 mod connections;
+mod encryption;
 mod faults;
 mod iam;
 mod keys;
