@@ -164,8 +164,13 @@ async fn a_server_with_defaults_writes_only_its_data_directory() {
     // ... and beside it, the generated master key for the default buckets' encryption, readable
     // by its owner only, announced in the log; nothing else appeared in the working directory.
     assert_eq!(entries(&cwd), ["data", "data.kms-key"]);
-    let mode = std::fs::metadata(cwd.join("data.kms-key")).unwrap().permissions();
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+    let mode = std::fs::metadata(cwd.join("data.kms-key"))
+        .unwrap()
+        .permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
     assert!(log_text.contains("BACK IT UP"), "{log_text}");
     let _ = std::fs::remove_dir_all(&cwd);
     let _ = std::fs::remove_file(&log);
