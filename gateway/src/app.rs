@@ -71,6 +71,9 @@ pub struct ServerConfig {
     pub kms_keys: Vec<(String, [u8; 32])>,
     /// SSE-C keys may travel over plain HTTP (TLS ends in a proxy in front of the gateway).
     pub sse_c_over_http: bool,
+    /// The certificates directory ([`crate::net::tls`]): both ports serve TLS. `None`: plain
+    /// HTTP.
+    pub certs_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +97,8 @@ pub enum ServerError {
     Random,
     #[error("the KMS keys: {0}")]
     Kms(crate::crypto::KmsError),
+    #[error("TLS certificates: {0}")]
+    Tls(#[from] crate::net::tls::TlsError),
     #[error(
         "refusing to listen on {address} (not a loopback address) with a weak root password \
          (the default admin123, or shorter than {MIN_ROOT_PASSWORD_LEN} characters): anyone who \
@@ -250,6 +255,8 @@ fn kms_keys(
 pub struct Server {
     pub s3_addr: SocketAddr,
     pub console_addr: SocketAddr,
+    /// Both ports serve TLS.
+    pub tls: bool,
     pub store: Arc<Store>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -271,6 +278,15 @@ impl Server {
         let store = Store::open(&config.data_dir, config.store.clone()).await?;
         let local_key = crate::local_key::LocalKey::load_or_create(&config.data_dir)?;
         let kms_keys = kms_keys(&config, first_start)?;
+        // Certificates are checked before anything is served: a broken file stops the start.
+        let certs = match &config.certs_dir {
+            Some(dir) => Some(crate::net::tls::CertsDir::load(dir)?),
+            None => None,
+        };
+        let tls_acceptor = match &certs {
+            Some(c) => Some(tokio_rustls::TlsAcceptor::from(c.server_config()?)),
+            None => None,
+        };
         if first_start && config.default_buckets {
             for b in DEFAULT_BUCKETS {
                 match store
@@ -411,7 +427,8 @@ impl Server {
             encryption: crate::s3::encryption::Encryption {
                 kms: crate::crypto::Keyring::new(kms_keys)
                     .map(|k| Arc::new(k) as Arc<dyn crate::crypto::Kms>),
-                customer_keys_allowed: config.sse_c_over_http,
+                // Customer keys travel in headers: only over TLS, unless a proxy in front ends it.
+                customer_keys_allowed: certs.is_some() || config.sse_c_over_http,
             },
         };
         let (shutdown, rx) = watch::channel(false);
@@ -442,6 +459,7 @@ impl Server {
                 s3_listener,
                 "s3",
                 limits.clone(),
+                tls_acceptor.clone(),
                 s3_handler,
                 rx.clone(),
             )),
@@ -449,12 +467,16 @@ impl Server {
                 console_listener,
                 "console",
                 Arc::new(limits.for_console()),
+                tls_acceptor,
                 console_handler,
                 rx,
             )),
             tokio::spawn(sweep_periodically(store.clone(), shutdown.subscribe())),
         ];
         tasks.push(access_log.start(shutdown.subscribe()));
+        if let Some(certs) = &certs {
+            tasks.push(certs.clone().watch(shutdown.subscribe()));
+        }
         tasks.extend(policies.start_watcher(shutdown.subscribe()));
         tasks.extend(backup.start(shutdown.subscribe()));
         if policies.is_enabled() {
@@ -467,6 +489,7 @@ impl Server {
         Ok(Server {
             s3_addr,
             console_addr,
+            tls: certs.is_some(),
             store,
             shutdown,
             tasks,

@@ -12,14 +12,18 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4::SigningParams;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 /// Errors talking to the admin API.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminClientError {
-    #[error("invalid endpoint {0:?} (expected http://host:port)")]
+    #[error("invalid endpoint {0:?} (expected http://host:port or https://host:port)")]
     Endpoint(String),
+    #[error("cannot use the CA certificates in {path}: {message}")]
+    CaCert { path: String, message: String },
     #[error("cannot sign the request: {0}")]
     Sign(String),
     #[error("cannot reach the gateway at {endpoint}: {message}")]
@@ -37,24 +41,30 @@ pub struct AdminClient {
     access_key: String,
     secret_key: String,
     region: String,
-    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl AdminClient {
-    /// `endpoint` like `http://127.0.0.1:9000`.
+    /// `endpoint` like `http://127.0.0.1:9000` or `https://gateway:9000`. An https endpoint's
+    /// certificate is checked against the system's CAs and, if given, the PEM certificates in
+    /// `ca_cert` (e.g. a self-signed gateway's `public.crt`).
     pub fn new(
         endpoint: &str,
         access_key: &str,
         secret_key: &str,
         region: &str,
+        ca_cert: Option<&std::path::Path>,
     ) -> Result<Self, AdminClientError> {
         let endpoint = endpoint.trim_end_matches('/').to_string();
-        let ok = endpoint
-            .strip_prefix("http://")
-            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+        let ok = host_of(&endpoint).is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
         if !ok {
             return Err(AdminClientError::Endpoint(endpoint));
         }
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config(ca_cert)?)
+            .https_or_http()
+            .enable_http1()
+            .build();
         Ok(AdminClient {
             endpoint,
             access_key: access_key.to_string(),
@@ -62,7 +72,7 @@ impl AdminClient {
             region: region.to_string(),
             client: Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(Duration::from_secs(30))
-                .build_http(),
+                .build(connector),
         })
     }
 
@@ -75,7 +85,7 @@ impl AdminClient {
         body: Vec<u8>,
     ) -> Result<serde_json::Value, AdminClientError> {
         let url = format!("{}/lakegate/admin/v1/{path_and_query}", self.endpoint);
-        let host = self.endpoint.trim_start_matches("http://").to_string();
+        let host = host_of(&self.endpoint).unwrap_or_default().to_string();
         let identity =
             Credentials::new(&self.access_key, &self.secret_key, None, None, "lakegate").into();
         let mut settings = SigningSettings::default();
@@ -144,4 +154,42 @@ impl AdminClient {
         }
         json.map_err(|e| AdminClientError::Json(e.to_string()))
     }
+}
+
+/// The `host:port` of an `http://` or `https://` endpoint.
+fn host_of(endpoint: &str) -> Option<&str> {
+    endpoint
+        .strip_prefix("http://")
+        .or_else(|| endpoint.strip_prefix("https://"))
+}
+
+/// TLS for https endpoints: the system's CAs plus those in `ca_cert`.
+fn tls_config(ca_cert: Option<&std::path::Path>) -> Result<rustls::ClientConfig, AdminClientError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    // Unreadable system certificates are skipped: a CA file may still do.
+    let _ = roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if let Some(path) = ca_cert {
+        let err = |message: String| AdminClientError::CaCert {
+            path: path.display().to_string(),
+            message,
+        };
+        let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| err(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(err("no PEM certificate in it".into()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| err(e.to_string()))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| AdminClientError::Sign(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }

@@ -94,6 +94,10 @@ pub struct GatewayArgs {
     /// The region requests are signed for.
     #[arg(long, default_value = "us-east-1", env = "LAKEGATE_REGION")]
     pub region: String,
+    /// PEM certificates to trust for an https endpoint, besides the system's (e.g. the
+    /// gateway's self-signed `public.crt`).
+    #[arg(long, value_name = "FILE", env = "LAKEGATE_CA_CERT")]
+    pub ca_cert: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub root: RootCredentialArgs,
 }
@@ -107,6 +111,7 @@ impl GatewayArgs {
             &root.access_key,
             &root.secret_key,
             &self.region,
+            self.ca_cert.as_deref(),
         )
     }
 }

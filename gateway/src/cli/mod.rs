@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod admin_client;
 pub mod backup;
+pub mod certs;
 pub mod connection;
 pub mod policy;
 pub mod presign;
@@ -45,7 +46,8 @@ enum Command {
     /// LAKEGATE_ROOT_PASSWORD (MINIO_ROOT_USER / MINIO_ROOT_PASSWORD are accepted too); without
     /// them the defaults admin / admin123 are used, with a warning. A fresh DATA_DIR starts with
     /// the buckets bronze, silver, gold and mlflow (unless --no-default-buckets). Once both ports are bound, one line is
-    /// printed on stdout: `lakegate ready s3=http://ADDR console=http://ADDR`. SIGTERM or
+    /// printed on stdout: `lakegate ready s3=http://ADDR console=http://ADDR` (https with
+    /// --certs-dir). SIGTERM or
     /// Ctrl-C shut down gracefully.
     ///
     /// Policy bindings (`*.toml`) are read from the policies directory, which is watched: a
@@ -72,6 +74,9 @@ enum Command {
     /// POST Object form (JSON, or an HTML page with --html).
     #[command(subcommand)]
     Presign(presign::PresignCommand),
+    /// Certificates for TLS: `generate` makes a self-signed pair for local use.
+    #[command(subcommand)]
+    Certs(certs::CertsCommand),
 }
 
 /// Why a command could not run (a command's own failures, such as a failed suite, are its exit
@@ -116,7 +121,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     // warnings and errors are logged.
     let default_level = match cli.command {
         Command::Server(_) => "info",
-        Command::Policy(_) | Command::Backup(_) | Command::Admin(_) | Command::Presign(_) => "warn",
+        Command::Policy(_)
+        | Command::Backup(_)
+        | Command::Admin(_)
+        | Command::Presign(_)
+        | Command::Certs(_) => "warn",
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -140,6 +149,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Backup(cmd) => runtime.block_on(backup::run(cmd)),
         Command::Admin(cmd) => runtime.block_on(admin::run(cmd)),
         Command::Presign(cmd) => presign::run(cmd),
+        Command::Certs(cmd) => certs::run(cmd),
     }
 }
 

@@ -113,6 +113,12 @@ pub struct ServerArgs {
     /// front of the gateway. Without it, SSE-C requests over HTTP are refused.
     #[arg(long, env = "LAKEGATE_SSE_C_OVER_HTTP")]
     sse_c_over_http: bool,
+    /// Serve TLS on both ports with the certificates in DIR: `public.crt` and `private.key`,
+    /// more in a sub-directory per domain (chosen by SNI), `CAs/` ignored by the server. Files
+    /// are reloaded when they change and on SIGHUP. Without it, plain HTTP. `lakegate certs
+    /// generate` makes a self-signed pair for local use.
+    #[arg(long, value_name = "DIR", env = "LAKEGATE_CERTS_DIR")]
+    certs_dir: Option<PathBuf>,
     /// Where backups go: `fs:///abs/path` or a directory path [default: DATA_DIR/backups].
     /// That shares the data's disk: in production, point it at another disk (or an `s3://`
     /// target).
@@ -250,6 +256,7 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
         backup_target: args.backup_target,
         kms_keys: kms_keys(args.kms_secret_key.as_deref(), args.kms_keys.as_deref())?,
         sse_c_over_http: args.sse_c_over_http,
+        certs_dir: args.certs_dir,
     };
     let server = Server::start(config).await.map_err(CliError::Start)?;
     tracing::info!(s3 = %server.s3_addr, console = %server.console_addr, "lakegate is serving");
@@ -257,8 +264,10 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
-            "lakegate ready s3=http://{} console=http://{}",
-            server.s3_addr, server.console_addr
+            "lakegate ready s3={scheme}://{} console={scheme}://{}",
+            server.s3_addr,
+            server.console_addr,
+            scheme = if server.tls { "https" } else { "http" }
         )?;
         out.flush()?;
     }

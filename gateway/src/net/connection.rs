@@ -140,11 +140,13 @@ pub fn open_files_limit() -> u64 {
 }
 
 /// Serves `listener` until `shutdown` fires, then lets in-flight requests finish (up to
-/// [`SHUTDOWN_GRACE`]). `port` names the port in log lines.
+/// [`SHUTDOWN_GRACE`]). `port` names the port in log lines. With `tls`, every connection is a
+/// TLS connection (its handshake is held to the first-request timeout).
 pub async fn serve<S, F>(
     listener: TcpListener,
     port: &'static str,
     limits: Arc<ConnectionLimits>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     handler: S,
     mut shutdown: watch::Receiver<bool>,
 ) where
@@ -188,7 +190,7 @@ pub async fn serve<S, F>(
                 };
                 let _ = stream.set_nodelay(true);
                 let activity = Arc::new(Activity::new());
-                let io = TokioIo::new(TrackedStream { inner: stream, activity: activity.clone() });
+                let stream = TrackedStream { inner: stream, activity: activity.clone() };
                 let service = {
                     let activity = activity.clone();
                     let handler = handler.clone();
@@ -203,11 +205,25 @@ pub async fn serve<S, F>(
                         }
                     })
                 };
-                let conn = builder.serve_connection(io, service).into_owned();
-                let conn = graceful.watch(conn);
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                let tls = tls.clone();
                 let limits = limits.clone();
                 tokio::spawn(async move {
                     let _slot = slot;
+                    let conn = async move {
+                        match tls {
+                            None => {
+                                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                                watcher.watch(conn).await
+                            }
+                            Some(acceptor) => {
+                                let stream = acceptor.accept(stream).await?;
+                                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                                watcher.watch(conn).await
+                            }
+                        }
+                    };
                     tokio::select! {
                         r = conn => {
                             if let Err(e) = r {
