@@ -23,7 +23,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_RE = re.compile(
-    r"^lakegate ready s3=(?P<s3>http://[^\s]+) console=(?P<console>http://[^\s]+)\s*$"
+    r"^lakegate ready s3=(?P<s3>https?://[^\s]+) console=(?P<console>https?://[^\s]+)\s*$"
 )
 
 ROOT_USER = os.environ.get("LAKEGATE_ROOT_USER", "admin")
@@ -71,13 +71,17 @@ class ServerStartError(RuntimeError):
 
 class Server:
     def __init__(self, data_dir: Path, log_path: Path, binary: Path | None = None,
-                 env: dict | None = None, user: str = ROOT_USER, password: str = ROOT_PASSWORD):
+                 env: dict | None = None, user: str = ROOT_USER, password: str = ROOT_PASSWORD,
+                 args: list | None = None, ca_bundle: Path | None = None):
         self.binary = Path(binary) if binary else lakegate_bin()
         self.data_dir = Path(data_dir)
         self.log_path = Path(log_path)
         self.user = user
         self.password = password
         self.extra_env = dict(env or {})
+        # Extra `lakegate server` flags, and the CA file that verifies its TLS certificate.
+        self.extra_args = list(args or [])
+        self.ca_bundle = Path(ca_bundle) if ca_bundle else None
         self.proc: subprocess.Popen | None = None
         self.s3_url: str | None = None
         self.console_url: str | None = None
@@ -102,7 +106,7 @@ class Server:
         log.write(f"\n===== start #{self.starts}: {time.strftime('%H:%M:%S')} =====\n".encode())
         log.flush()
         cmd = [str(self.binary), "server", str(self.data_dir),
-               "--address", "127.0.0.1:0", "--console-address", "127.0.0.1:0"]
+               "--address", "127.0.0.1:0", "--console-address", "127.0.0.1:0", *self.extra_args]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log,
                                      stdin=subprocess.DEVNULL, env=env,
                                      start_new_session=True)
@@ -146,7 +150,12 @@ class Server:
         last = None
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(self.s3_url + "/minio/health/live", timeout=5) as r:
+                ctx = None
+                if self.ca_bundle:
+                    import ssl
+                    ctx = ssl.create_default_context(cafile=str(self.ca_bundle))
+                with urllib.request.urlopen(self.s3_url + "/minio/health/live", timeout=5,
+                                            context=ctx) as r:
                     if r.status == 200:
                         return
                     last = r.status

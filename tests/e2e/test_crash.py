@@ -177,12 +177,18 @@ def data_dir_report(data_dir: Path, live_bytes: int) -> dict:
 
 
 @pytest.mark.slow
-def test_kill9_during_concurrent_uploads(new_server, record_property):
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "sse-s3"])
+def test_kill9_during_concurrent_uploads(new_server, record_property, encrypted):
     srv = new_server().start()
     factory = lambda: make_s3(srv, read_timeout=30, connect_timeout=3)  # noqa: E731
     s3 = factory()
     bucket = "crash-test"
     s3.create_bucket(Bucket=bucket)
+    if encrypted:
+        # Every PUT and multipart upload is sealed (the server generated its master key on
+        # first start): a kill mid-upload must leave no torn ciphertext behind either.
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
 
     load = Load(factory, bucket, threads=8, seed=int.from_bytes(os.urandom(4), "big"))
     rng = random.Random()
@@ -207,6 +213,11 @@ def test_kill9_during_concurrent_uploads(new_server, record_property):
         record_property(f"crash round {round_}", stats)
         print(f"round {round_}: acked={load.acked} {stats}")
 
+    if encrypted:
+        listed = s3.list_objects_v2(Bucket=bucket, MaxKeys=5).get("Contents", [])
+        assert listed
+        for o in listed:
+            assert s3.head_object(Bucket=bucket, Key=o["Key"])["ServerSideEncryption"] == "AES256"
     live = sum(o["Size"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
                for o in p.get("Contents", []))
     report = data_dir_report(srv.data_dir, live)

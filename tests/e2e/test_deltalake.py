@@ -172,3 +172,36 @@ def test_delta_with_a_key_scoped_to_one_table(server, s3, bucket):
     with pytest.raises(Exception):
         write_deltalake(f"s3://{bucket}/tables/customers", t0, storage_options=scoped)
     assert s3.list_objects_v2(Bucket=bucket, Prefix="tables/customers").get("KeyCount") == 0
+
+
+def test_delta_and_pyarrow_in_a_default_encrypted_bucket(server, s3, opts):
+    """The medallion buckets are SSE-S3 by default: delta-rs and pyarrow read and write them
+    without knowing, ranged reads of parquet footers included, and every file is stored sealed."""
+    import uuid
+
+    import pyarrow.dataset as ds
+    import pyarrow.fs as pafs
+
+    rule = s3.get_bucket_encryption(Bucket="gold")["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    prefix = f"enc-{uuid.uuid4().hex[:8]}"
+    uri = f"s3://gold/{prefix}/sales"
+    t0 = pa.table({"id": pa.array(range(5000), pa.int64()),
+                   "region": pa.array(["north", "south"] * 2500)})
+    write_deltalake(uri, t0, storage_options=opts, partition_by=["region"])
+    write_deltalake(uri, t0.slice(0, 10), mode="append", storage_options=opts)
+    dt = DeltaTable(uri, storage_options=opts)
+    assert dt.version() == 1
+    assert dt.to_pyarrow_table(filters=[("region", "=", "north")]).num_rows == 2505
+    keys = [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(
+        Bucket="gold", Prefix=prefix) for o in p.get("Contents", [])]
+    assert any(k.endswith(".parquet") for k in keys) and any(k.endswith(".json") for k in keys)
+    for k in keys:
+        assert s3.head_object(Bucket="gold", Key=k)["ServerSideEncryption"] == "AES256", k
+    # pyarrow's own S3 filesystem reads the same parquet files (ranged GETs of the footers).
+    fs = pafs.S3FileSystem(endpoint_override=server.s3_url, access_key=server.user,
+                           secret_key=server.password, region="us-east-1",
+                           scheme=server.s3_url.split("://")[0])
+    parquet = [k for k in keys if k.endswith(".parquet")]
+    table = ds.dataset([f"gold/{k}" for k in parquet], filesystem=fs, format="parquet").to_table()
+    assert table.num_rows == 5010

@@ -465,12 +465,43 @@ impl RawClient {
             .await
     }
 
+    /// GET `bytes=first-last` of `bucket/key`, drained; returns the body's length.
+    pub async fn get_range(&self, bucket: &str, key: &str, first: u64, last: u64) -> Result<u64> {
+        let range = format!("bytes={first}-{last}");
+        let resp = self
+            .send_with(
+                Method::GET,
+                &format!("/{bucket}/{key}"),
+                &[],
+                None,
+                &[("range", &range)],
+            )
+            .await?;
+        if resp.status != StatusCode::PARTIAL_CONTENT {
+            let (status, text) = resp.collect_text().await?;
+            bail!("GetObject {key} {range}: HTTP {status}: {}", snippet(&text));
+        }
+        resp.drain().await
+    }
+
     async fn send(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, &str)],
         body: Option<PatternBody>,
+    ) -> Result<RawResponse> {
+        self.send_with(method, path, query, body, &[]).await
+    }
+
+    /// [`Self::send`] with unsigned extra headers (e.g. `range`).
+    async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<PatternBody>,
+        extra_headers: &[(&str, &str)],
     ) -> Result<RawResponse> {
         let body = body.unwrap_or_else(|| PatternBody::new(0, 0));
         let len = body.len();
@@ -510,6 +541,9 @@ impl RawClient {
             .header("authorization", auth);
         if method == Method::PUT || method == Method::POST {
             req = req.header("content-length", len);
+        }
+        for (name, value) in extra_headers {
+            req = req.header(*name, *value);
         }
         let req = req.body(body)?;
         let resp = self

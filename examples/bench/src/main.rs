@@ -7,6 +7,7 @@ mod body;
 mod client;
 mod lifecycle;
 mod null;
+mod range;
 mod report;
 mod server;
 mod sigv4;
@@ -52,6 +53,9 @@ enum Scenario {
     /// `--bucket silver`, a default bucket) with a lifecycle binding, then time a dry-run scan
     /// and a real one through the admin API. Not part of `all`.
     Lifecycle,
+    /// GET --range-count ranges of --range-size from one --range-object-size object, reporting
+    /// how many bytes the server read for each (needs the server's pid). Not part of `all`.
+    Range,
 }
 
 #[derive(Parser, Debug)]
@@ -192,6 +196,15 @@ struct Args {
     /// measure what logging every request costs.
     #[arg(long)]
     access_log: bool,
+    /// The object the range scenario reads ranges of.
+    #[arg(long, value_parser = parse_size, default_value = "1GiB")]
+    range_object_size: u64,
+    /// The size of each range GET.
+    #[arg(long, value_parser = parse_size, default_value = "1MiB")]
+    range_size: u64,
+    /// How many range GETs.
+    #[arg(long, default_value_t = 20)]
+    range_count: usize,
     /// Encrypt the benchmark bucket by default with SSE-S3 (PutBucketEncryption; the server
     /// needs a KMS key), to measure what encryption at rest costs.
     #[arg(long)]
@@ -885,7 +898,7 @@ async fn run(
 
     let sel = |s: Scenario| {
         (args.scenario.contains(&Scenario::All)
-            && !matches!(s, Scenario::Backup | Scenario::Lifecycle))
+            && !matches!(s, Scenario::Backup | Scenario::Lifecycle | Scenario::Range))
             || args.scenario.contains(&s)
             || (args.scenario.contains(&Scenario::Small)
                 && matches!(s, Scenario::PutSmall | Scenario::GetSmall))
@@ -979,6 +992,17 @@ async fn run(
                 args.backup_object_size,
                 !args.no_backup_restore,
                 &mut report,
+            )
+            .await?;
+        }
+        if sel(Scenario::Range) {
+            let raw = client::RawClient::new(endpoint, &creds)?;
+            range::scenario_range(
+                &ctx,
+                &raw,
+                args.range_object_size,
+                args.range_size,
+                args.range_count,
             )
             .await?;
         }

@@ -125,7 +125,7 @@ impl AdminClient {
             .await
             .map_err(|e| AdminClientError::Connect {
                 endpoint: self.endpoint.clone(),
-                message: format!("{e:#}"),
+                message: error_chain(&e),
             })?;
         let status = resp.status();
         let bytes = resp
@@ -192,4 +192,16 @@ fn tls_config(ca_cert: Option<&std::path::Path>) -> Result<rustls::ClientConfig,
         .map_err(|e| AdminClientError::Sign(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+/// `e` and its sources, `: `-separated (hyper's errors say little on their own).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }

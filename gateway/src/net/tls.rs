@@ -338,8 +338,13 @@ impl ResolvesServerCert for CertsDir {
     }
 }
 
-/// Makes a self-signed certificate for `names` (DNS names and IP addresses) and writes it as
+/// Makes a certificate for `names` (DNS names and IP addresses) and writes it as
 /// `dir/public.crt` and `dir/private.key` (0600), refusing to overwrite either.
+///
+/// The certificate is signed by a one-off CA whose certificate follows it in `public.crt` and
+/// whose key is thrown away: clients trust `public.crt` as their CA bundle, and nobody can
+/// issue another certificate under that CA. (A self-signed certificate that is its own CA is
+/// refused as a server certificate by rustls-based clients.)
 pub fn generate_self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), TlsError> {
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
@@ -348,38 +353,49 @@ pub fn generate_self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, Pa
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let cert_path = dir.join(PUBLIC_CERT);
     let key_path = dir.join(PRIVATE_KEY);
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| {
-        TlsError::Key {
-            path: key_path.clone(),
-            message: e.to_string(),
-        }
-    })?;
-    let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(|e| TlsError::Pem {
+    let pem_err = |e: rcgen::Error| TlsError::Pem {
         path: cert_path.clone(),
         message: e.to_string(),
-    })?;
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "lakegate self-signed");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::OrganizationName, "lakegate");
+    };
     let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(825);
-    // A CA as well as a server certificate: clients can trust it as their CA bundle.
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
-    params.key_usages = vec![
-        rcgen::KeyUsagePurpose::DigitalSignature,
+    let not_before = now - time::Duration::days(1);
+    let not_after = now + time::Duration::days(825);
+
+    let ca_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(pem_err)?;
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(pem_err)?;
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "lakegate local CA");
+    ca.distinguished_name
+        .push(rcgen::DnType::OrganizationName, "lakegate");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    ca.key_usages = vec![
         rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
     ];
-    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = params.self_signed(&key).map_err(|e| TlsError::Pem {
-        path: cert_path.clone(),
-        message: e.to_string(),
-    })?;
+    ca.not_before = not_before;
+    ca.not_after = not_after;
+    let ca_cert = ca.self_signed(&ca_key).map_err(pem_err)?;
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(pem_err)?;
+    let mut leaf = rcgen::CertificateParams::new(names.to_vec()).map_err(pem_err)?;
+    leaf.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        names.first().map_or("lakegate", |n| n.as_str()),
+    );
+    leaf.distinguished_name
+        .push(rcgen::DnType::OrganizationName, "lakegate");
+    leaf.is_ca = rcgen::IsCa::ExplicitNoCa;
+    leaf.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.use_authority_key_identifier_extension = true;
+    leaf.not_before = not_before;
+    leaf.not_after = not_after;
+    let cert = leaf.signed_by(&key, &issuer).map_err(pem_err)?;
+
     write_new(&key_path, key.serialize_pem().as_bytes(), 0o600)?;
-    if let Err(e) = write_new(&cert_path, cert.pem().as_bytes(), 0o644) {
+    let chain = format!("{}{}", cert.pem(), ca_cert.pem());
+    if let Err(e) = write_new(&cert_path, chain.as_bytes(), 0o644) {
         let _ = std::fs::remove_file(&key_path);
         return Err(e);
     }
