@@ -204,6 +204,7 @@ impl AppState {
             clock: self.clock.clone(),
             lifecycle: self.lifecycle.clone(),
             backup: self.backup.clone(),
+            encryption: self.encryption.clone(),
             body_read_timeout: self.body_read_timeout,
         }
     }

@@ -35,13 +35,14 @@ export LAKEGATE_ROOT_USER="$ACCESS" LAKEGATE_ROOT_PASSWORD="$SECRET" LAKEGATE_RO
 # the next request: access logs roll every 5 s here (the default, 5m, suits production). The
 # suite's account starts without buckets, as a fresh AWS account does.
 # The suite's KMS tests name the keys testkey-1 and testkey-2 (fresh random keys each run).
-# SSE-C keys travel over this run's plain HTTP (loopback): --sse-c-over-http, the switch for
-# gateways behind a TLS-terminating proxy.
+# The suite talks HTTPS (`--secure`) to a certificate made by `lakegate certs generate`, so
+# SSE-C keys travel over TLS as they must.
 printf 'testkey-2:%s\n' "$(head -c 32 /dev/urandom | base64)" > "$WORK/kms.keys"
 export LAKEGATE_KMS_SECRET_KEY="testkey-1:$(head -c 32 /dev/urandom | base64)"
+"$BIN" certs generate --dir "$WORK/certs" --host 127.0.0.1 --host localhost > /dev/null
 "$BIN" server "$WORK/data" --address 127.0.0.1:0 --console-address 127.0.0.1:0 \
   --policies "$WORK/policies" --access-log-interval 5s --no-default-buckets \
-  --kms-keys "$WORK/kms.keys" --sse-c-over-http \
+  --kms-keys "$WORK/kms.keys" --certs-dir "$WORK/certs" \
   > "$WORK/stdout" 2> "$KEEP/server.log" < /dev/null &
 PID=$!
 # shellcheck disable=SC2317
@@ -49,7 +50,7 @@ cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm
 trap cleanup EXIT
 PORT=""
 for _ in $(seq 1 600); do
-  PORT="$(grep -o 's3=http://127.0.0.1:[0-9]*' "$WORK/stdout" 2>/dev/null | head -1 | sed 's/.*://')" || true
+  PORT="$(grep -o 's3=https://127.0.0.1:[0-9]*' "$WORK/stdout" 2>/dev/null | head -1 | sed 's/.*://')" || true
   [[ -n "$PORT" ]] && break
   kill -0 "$PID" 2>/dev/null || { echo "conformance: the server exited"; cat "$KEEP/server.log"; exit 1; }
   sleep 0.1
@@ -62,19 +63,21 @@ ALT=john.doe TENANT=conformance-tenant
 ALT_SECRET="$(head -c 24 /dev/urandom | base64 | tr -dc A-Za-z0-9)"
 TENANT_SECRET="$(head -c 24 /dev/urandom | base64 | tr -dc A-Za-z0-9)"
 for user in "$ALT:$ALT_SECRET" "$TENANT:$TENANT_SECRET"; do
-  "$BIN" admin user add "${user%%:*}" "${user#*:}" --endpoint "http://127.0.0.1:$PORT" >/dev/null \
+  "$BIN" admin user add "${user%%:*}" "${user#*:}" --endpoint "https://127.0.0.1:$PORT" --ca-cert "$WORK/certs/public.crt" >/dev/null \
     || { echo "conformance: cannot create the user ${user%%:*}"; exit 1; }
 done
 # The third user is a workload key with the canned readwrite policy (it creates and uses buckets
 # of its own); the second stays without policies, like another account's user.
-"$BIN" admin policy attach readwrite --user "$TENANT" --endpoint "http://127.0.0.1:$PORT" >/dev/null \
+"$BIN" admin policy attach readwrite --user "$TENANT" --endpoint "https://127.0.0.1:$PORT" --ca-cert "$WORK/certs/public.crt" >/dev/null \
   || { echo "conformance: cannot attach readwrite to $TENANT"; exit 1; }
 
 # CONFORMANCE_KEYWORD=expr runs only the tests pytest's -k selects (no floor then).
 SELECT=()
 [[ -n "${CONFORMANCE_KEYWORD:-}" ]] && SELECT=(--keyword "$CONFORMANCE_KEYWORD")
 set +e
-"$SUITE/run.sh" "${SELECT[@]}" --port "$PORT" --access-key "$ACCESS" --secret-key "$SECRET" \
+# The suite's own raw HTTP calls (requests, http.client) verify certificates: they trust ours.
+export REQUESTS_CA_BUNDLE="$WORK/certs/public.crt" SSL_CERT_FILE="$WORK/certs/public.crt"
+"$SUITE/run.sh" "${SELECT[@]}" --secure --port "$PORT" --access-key "$ACCESS" --secret-key "$SECRET" \
   --alt-access-key "$ALT" --alt-secret-key "$ALT_SECRET" \
   --tenant-access-key "$TENANT" --tenant-secret-key "$TENANT_SECRET" \
   --main-user-id "$ACCESS" --alt-user-id "$ALT" \

@@ -11,6 +11,7 @@ pub mod backup;
 pub mod clock;
 pub mod error;
 pub mod identities;
+pub mod kms;
 pub mod lifecycle;
 pub mod minio;
 pub mod policies;
@@ -49,6 +50,8 @@ pub struct AdminApi {
     pub clock: Arc<Clock>,
     pub lifecycle: Arc<LifecycleScanner>,
     pub backup: Arc<BackupService>,
+    /// The KMS (key rotation re-seals stored data keys).
+    pub encryption: crate::s3::encryption::Encryption,
     /// A request body that delivers no bytes for this long fails with `RequestTimeout`.
     pub body_read_timeout: Duration,
 }
@@ -72,6 +75,8 @@ pub enum Route<'a> {
     Lifecycle(&'a str),
     /// `lifecycle/{bucket}/run`
     LifecycleRun(&'a str),
+    /// `kms/rewrap/{bucket}`: re-seal the bucket's data keys under the newest KMS key versions.
+    KmsRewrap(&'a str),
     /// `backup`: the target and the buckets with backups.
     Backups,
     /// `backup/{bucket}`
@@ -128,6 +133,7 @@ impl<'a> Route<'a> {
             ["policies"] => Route::Policies,
             ["lifecycle", bucket] => Route::Lifecycle(bucket),
             ["lifecycle", bucket, "run"] => Route::LifecycleRun(bucket),
+            ["kms", "rewrap", bucket] => Route::KmsRewrap(bucket),
             ["backup"] | ["backup", ""] => Route::Backups,
             ["backup", bucket] => Route::Backup(bucket),
             ["backup", bucket, "run"] => Route::BackupRun(bucket),
@@ -161,6 +167,7 @@ impl<'a> Route<'a> {
             Route::Plugin(_) => "PUT",
             Route::Clock => "GET, PUT",
             Route::LifecycleRun(_)
+            | Route::KmsRewrap(_)
             | Route::BackupRun(_)
             | Route::BackupRestore(_)
             | Route::UserStatus(..)
@@ -203,6 +210,7 @@ impl<'a> Route<'a> {
             Route::Plugin(_) => ("lakegate:PutPlugin", any()),
             Route::Lifecycle(b) => ("lakegate:GetLifecycleStatus", bucket(b)),
             Route::LifecycleRun(b) => ("lakegate:RunLifecycle", bucket(b)),
+            Route::KmsRewrap(b) => ("lakegate:RewrapKeys", bucket(b)),
             Route::Backups => ("lakegate:ListBackups", any()),
             Route::Backup(b) => ("lakegate:GetBackupStatus", bucket(b)),
             Route::BackupRun(b) => ("lakegate:RunBackup", bucket(b)),
@@ -322,6 +330,7 @@ async fn run(
         Route::Plugin(name) => policies::put_plugin(api, name, body).await,
         Route::Lifecycle(bucket) => lifecycle::status(api, bucket),
         Route::LifecycleRun(bucket) => lifecycle::run(api, bucket, query.flag("dry_run")?).await,
+        Route::KmsRewrap(bucket) => kms::rewrap(api, &caller, bucket).await,
         Route::Backups => backup::list(api).await,
         Route::Backup(bucket) => backup::status(api, bucket).await,
         Route::BackupRun(bucket) => backup::run(api, bucket, query.flag("wait")?).await,

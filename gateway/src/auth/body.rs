@@ -332,6 +332,51 @@ struct Source {
     read_timeout: std::time::Duration,
 }
 
+/// The most of an unread body that is read and dropped after an early answer.
+const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
+/// How long that may take.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A handler that answers before reading the whole body (a failed precondition, a refused
+/// request) drops it unread. Then hyper would close the connection as soon as the answer is
+/// written, while the client is still sending: over TLS, and often over TCP, the client sees
+/// a reset or a broken pipe instead of the answer. So the rest of a small body (at most
+/// [`DRAIN_LIMIT`], for at most [`DRAIN_TIME`]) is read and dropped in the background, which
+/// lets the client finish sending, read the answer, and keep its connection.
+impl Drop for Source {
+    fn drop(&mut self) {
+        let Some(mut body) = self.body.take() else {
+            return;
+        };
+        if http_body::Body::is_end_stream(&body) {
+            return;
+        }
+        let left = self.wire_expected.map(|n| n.saturating_sub(self.wire_len));
+        if left.is_some_and(|n| n > DRAIN_LIMIT) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            let mut drained: u64 = 0;
+            let _ = tokio::time::timeout(DRAIN_TIME, async {
+                while drained <= DRAIN_LIMIT {
+                    match body.frame().await {
+                        Some(Ok(frame)) => {
+                            if let Some(data) = frame.data_ref() {
+                                drained += data.len() as u64;
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+            })
+            .await;
+        });
+    }
+}
+
 impl Source {
     /// Pulls the next non-empty data frame into `pending` (which must be empty). `Ok(false)` at
     /// the end of the body, after the wire length and SHA-256 have been checked.

@@ -24,6 +24,22 @@ pub enum AdminCommand {
     /// Access keys (service accounts) of a user, optionally narrowed by their own policy.
     #[command(subcommand)]
     Accesskey(AccessKeyCommand),
+    /// The KMS: `rewrap` finishes a key rotation.
+    #[command(subcommand)]
+    Kms(KmsCommand),
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum KmsCommand {
+    /// Re-seal the data keys of a bucket's SSE-S3 and SSE-KMS objects under the newest version
+    /// of their KMS key (after adding one to --kms-keys and restarting); no object is rewritten.
+    Rewrap {
+        /// The bucket (repeatable).
+        #[arg(long = "bucket", required = true)]
+        buckets: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -324,6 +340,7 @@ pub async fn run(cmd: AdminCommand) -> Result<ExitCode, CliError> {
         AdminCommand::Group(c) => group(c).await,
         AdminCommand::Policy(c) => policy(c).await?,
         AdminCommand::Accesskey(c) => access_key(c).await?,
+        AdminCommand::Kms(c) => kms(c).await,
     };
     match outcome {
         Ok(code) => Ok(code),
@@ -332,6 +349,33 @@ pub async fn run(cmd: AdminCommand) -> Result<ExitCode, CliError> {
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+async fn kms(cmd: KmsCommand) -> Result<ExitCode, AdminClientError> {
+    match cmd {
+        KmsCommand::Rewrap { buckets, common } => {
+            for bucket in &buckets {
+                let v = call(
+                    &common,
+                    "POST",
+                    &format!("kms/rewrap/{}", enc(bucket)),
+                    Vec::new(),
+                )
+                .await?;
+                print(&common, &v, |v| {
+                    format!(
+                        "{}: {} versions, {} encrypted by the KMS, {} re-sealed, {} changed meanwhile",
+                        v["bucket"].as_str().unwrap_or(bucket),
+                        v["versions"],
+                        v["encrypted"],
+                        v["rewrapped"],
+                        v["changed_meanwhile"]
+                    )
+                });
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -106,7 +106,9 @@ pub struct ServerArgs {
     #[arg(long, env = "LAKEGATE_KMS_SECRET_KEY", hide_env_values = true)]
     kms_secret_key: Option<String>,
     /// A file of KMS master keys, one `name:base64-of-32-bytes` per line (`#` comments); a
-    /// name repeated on a later line is a new version of that key (rotation).
+    /// name repeated on a later line is a new version of that key (rotation: new objects use
+    /// the newest version, `lakegate admin kms rewrap` moves stored ones to it, then the old
+    /// line may become `name:retired`).
     #[arg(long, env = "LAKEGATE_KMS_KEYS")]
     kms_keys: Option<PathBuf>,
     /// Accept SSE-C (customer-provided keys) over plain HTTP: only where TLS ends in a proxy in

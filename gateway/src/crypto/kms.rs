@@ -61,6 +61,9 @@ pub trait Kms: Send + Sync {
         sealed: &[u8],
         context: &[u8],
     ) -> Result<[u8; 32], KmsError>;
+    /// Whether `sealed` was sealed by an older version of key `name` than the newest (so
+    /// [`Kms::reseal`] would move it forward).
+    fn needs_reseal(&self, name: &str, sealed: &[u8]) -> bool;
     /// The same data key sealed under the newest version of key `name` (rotation).
     fn reseal(&self, name: &str, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, KmsError> {
         let plaintext = self.open_data_key(name, sealed, context)?;
@@ -90,7 +93,10 @@ impl std::fmt::Debug for Keyring {
     }
 }
 
-/// Parses `name:base64-of-32-bytes`.
+/// The value of a retired key version in a keys file (`name:retired`).
+pub const RETIRED: &str = "retired";
+
+/// Parses `name:base64-of-32-bytes`, or `name:retired` for a retired version.
 pub fn parse_key_spec(spec: &str) -> Result<(String, [u8; 32]), KmsError> {
     let spec = spec.trim();
     let bad = || {
@@ -106,6 +112,12 @@ pub fn parse_key_spec(spec: &str) -> Result<(String, [u8; 32]), KmsError> {
             .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
     {
         return Err(bad());
+    }
+    // A retired version keeps its place (versions are numbered by position) and opens nothing:
+    // a random key stands in for it.
+    if b64.trim() == RETIRED {
+        let key: [u8; 32] = random_bytes().map_err(|_| bad())?;
+        return Ok((name.to_string(), key));
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
@@ -192,6 +204,17 @@ impl Kms for Keyring {
 
     fn has_key(&self, name: &str) -> bool {
         self.keys.contains_key(name)
+    }
+
+    fn needs_reseal(&self, name: &str, sealed: &[u8]) -> bool {
+        let Ok(versions) = self.versions(name) else {
+            return false;
+        };
+        if sealed.len() != SEALED_LEN || sealed[0] != SEALED_FORMAT {
+            return false;
+        }
+        let version = u32::from_be_bytes([sealed[1], sealed[2], sealed[3], sealed[4]]) as usize;
+        version + 1 < versions.len()
     }
 
     fn generate_data_key(&self, name: &str, context: &[u8]) -> Result<DataKey, KmsError> {
@@ -304,7 +327,9 @@ mod tests {
             rotated.open_data_key("a", &dk.sealed, b"ctx").unwrap(),
             dk.plaintext
         );
+        assert!(rotated.needs_reseal("a", &dk.sealed));
         let moved = rotated.reseal("a", &dk.sealed, b"ctx").unwrap();
+        assert!(!rotated.needs_reseal("a", &moved));
         assert_eq!(&moved[1..5], &1u32.to_be_bytes());
         assert_eq!(
             rotated.open_data_key("a", &moved, b"ctx").unwrap(),
