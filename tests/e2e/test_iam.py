@@ -278,6 +278,12 @@ def test_rclone_with_a_key_scoped_to_one_bucket(server, s3, tmp_path):
     assert s3.list_objects_v2(Bucket=gold).get("KeyCount") == 0
 
 
+def _forged(token: str) -> str:
+    """`token` with one character in its middle changed (every bit there is significant)."""
+    i = len(token) // 2
+    return token[:i] + ("B" if token[i] == "A" else "A") + token[i + 1:]
+
+
 def test_sts_assume_role_credentials_work_until_they_expire(new_server, tmp_path):
     srv = new_server(env={"LAKEGATE_UNSAFE_ADJUSTABLE_CLOCK": "true"})
     srv.start()
@@ -316,7 +322,7 @@ def test_sts_assume_role_credentials_work_until_they_expire(new_server, tmp_path
     forged = boto3.session.Session().client(
         "s3", endpoint_url=srv.s3_url, region_name=REGION, config=boto_config(),
         aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"][:-1] + "x")
+        aws_session_token=_forged(creds["SessionToken"]))
     assert expect_error(lambda: forged.get_object(Bucket=b, Key="kpi.csv")) == (400, "InvalidToken")
     # Out of range durations are refused by the server too (boto3 without its own checks).
     sts = boto3.session.Session().client(

@@ -319,3 +319,146 @@ def test_certificate_hot_reload_under_load(tls_server, tmp_path):
     assert ok[0] > 50, ok[0]
     assert tls_server.alive()
     assert "reloaded the TLS certificates" in tls_server.log_tail(200)
+
+
+CLIENT_SCRIPT = r'''
+import json, os, sys
+ca, endpoint, user, password, work = sys.argv[1:6]
+out = {}
+
+# MLflow: a run's artifacts in the (SSE-S3 by default) mlflow bucket, over TLS.
+import mlflow
+mlflow.set_tracking_uri("file://" + os.path.join(work, "mlruns"))
+exp = mlflow.create_experiment("lake", artifact_location="s3://mlflow/experiments/lake")
+model = os.path.join(work, "model.bin")  # written by the test, marked
+with mlflow.start_run(experiment_id=exp) as run:
+    mlflow.log_param("alpha", 0.5)
+    mlflow.log_artifact(model, artifact_path="model")
+    out["run_id"] = run.info.run_id
+back = mlflow.artifacts.download_artifacts(
+    run_id=out["run_id"], artifact_path="model/model.bin", dst_path=os.path.join(work, "dl"))
+out["mlflow_roundtrip"] = open(back, "rb").read() == open(model, "rb").read()
+
+# delta-rs over TLS (object_store trusts SSL_CERT_FILE's CA) in the default-encrypted gold bucket.
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+opts = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": user, "AWS_SECRET_ACCESS_KEY": password,
+        "AWS_REGION": "us-east-1"}
+uri = "s3://gold/tls-table"
+write_deltalake(uri, pa.table({"id": pa.array(range(1000), pa.int64())}), storage_options=opts)
+write_deltalake(uri, pa.table({"id": pa.array(range(1000, 1010), pa.int64())}), mode="append",
+                storage_options=opts)
+dt = DeltaTable(uri, storage_options=opts)
+out["delta_version"] = dt.version()
+out["delta_rows"] = dt.to_pyarrow_table().num_rows
+out["delta_files"] = [f for f in dt.file_uris()]
+
+# pyarrow's own S3 filesystem with the CA file.
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+fs = pafs.S3FileSystem(endpoint_override=endpoint, access_key=user, secret_key=password,
+                       region="us-east-1", scheme="https", tls_ca_file_path=ca)
+pq.write_table(pa.table({"x": list(range(500))}), "gold/tls-pyarrow/x.parquet", filesystem=fs)
+out["pyarrow_rows"] = pq.read_table("gold/tls-pyarrow/x.parquet", filesystem=fs).num_rows
+print(json.dumps(out))
+'''
+
+
+def test_mlflow_delta_and_pyarrow_over_tls_into_encrypted_buckets(tls_server, tmp_path):
+    """MLflow artifacts in `mlflow`, a delta-rs table and a pyarrow parquet file in `gold`, all
+    over TLS with the self-signed CA, all stored SSE-S3 by the buckets' defaults."""
+    import json
+    import sys
+
+    body = marked(300_000)
+    env = scrubbed_env({
+        "MLFLOW_S3_ENDPOINT_URL": tls_server.s3_url,
+        "MLFLOW_ALLOW_FILE_STORE": "true",
+        "AWS_ACCESS_KEY_ID": tls_server.user,
+        "AWS_SECRET_ACCESS_KEY": tls_server.password,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CA_BUNDLE": str(tls_server.ca),
+        "SSL_CERT_FILE": str(tls_server.ca),
+    })
+    (tmp_path / "model.bin").write_bytes(body)
+    p = subprocess.run([sys.executable, "-c", CLIENT_SCRIPT, str(tls_server.ca), tls_server.s3_url,
+                        tls_server.user, tls_server.password, str(tmp_path)],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-4000:] + tls_server.log_tail()
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out["mlflow_roundtrip"] is True
+    assert out["delta_version"] == 1 and out["delta_rows"] == 1010
+    assert out["pyarrow_rows"] == 500
+    s3 = make_s3(tls_server, verify=str(tls_server.ca))
+    stored = [("mlflow", f"experiments/lake/{out['run_id']}/artifacts/model/model.bin"),
+              ("gold", "tls-pyarrow/x.parquet")]
+    stored += [("gold", u.split("gold/", 1)[1]) for u in out["delta_files"]]
+    for bucket, key in stored:
+        assert s3.head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "AES256", key
+    tls_server.stop()
+    assert files_containing(tls_server.data_dir, MARKER) == []
+
+
+def expired_pair(dir: Path) -> Path:
+    """A CA and a server certificate for localhost/127.0.0.1 that expired yesterday."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    dir.mkdir(parents=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expired test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(days=30))
+          .not_valid_after(now + datetime.timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=10))
+            .not_valid_after(now - datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    (dir / "public.crt").write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
+    (dir / "private.key").write_bytes(key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    ca_file = dir.parent / "expired-ca.pem"
+    ca_file.write_bytes(ca.public_bytes(pem))
+    return ca_file
+
+
+def test_an_expired_certificate_is_refused_by_clients(new_server, tmp_path, aws_env):
+    ca = expired_pair(tmp_path / "certs")
+    srv = new_server(args=["--certs-dir", str(tmp_path / "certs")])
+    os.environ["LAKEGATE_E2E_SKIP_HEALTH"] = "1"  # the health probe would refuse it too
+    try:
+        srv.start()
+    finally:
+        os.environ.pop("LAKEGATE_E2E_SKIP_HEALTH", None)
+    assert srv.s3_url.startswith("https://")
+    s3 = make_s3(srv, verify=str(ca))
+    from botocore.exceptions import SSLError
+    with pytest.raises(SSLError) as e:
+        s3.list_buckets()
+    assert "expired" in str(e.value).lower(), e.value
+    rc, _, err = run(["aws", "--endpoint-url", srv.s3_url, "--ca-bundle", str(ca), "s3", "ls"],
+                     env=aws_env, check=False)
+    assert rc != 0 and "expired" in err.lower(), err
+    env = scrubbed_env({"LAKEGATE_ROOT_USER": srv.user, "LAKEGATE_ROOT_PASSWORD": srv.password})
+    p = subprocess.run([str(lakegate_bin()), "backup", "status", "--bucket", "bronze",
+                        "--endpoint", srv.s3_url, "--ca-cert", str(ca)],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "expired" in p.stderr.lower(), p.stderr
+    srv.stop()
