@@ -147,7 +147,7 @@ pub async fn ingest_chunks(
         None => store.ingest(inspected, |_| Ok(())).await?,
         Some(key) => {
             let sealed =
-                crate::crypto::seal_stream(inspected, &key).map_err(|e| S3Error::internal(e))?;
+                crate::crypto::seal_stream(inspected, &key).map_err(S3Error::internal)?;
             store.ingest(sealed, |_| Ok(())).await?
         }
     };
