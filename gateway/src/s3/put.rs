@@ -146,8 +146,7 @@ pub async fn ingest_chunks(
     let staged = match seal {
         None => store.ingest(inspected, |_| Ok(())).await?,
         Some(key) => {
-            let sealed =
-                crate::crypto::seal_stream(inspected, &key).map_err(S3Error::internal)?;
+            let sealed = crate::crypto::seal_stream(inspected, &key).map_err(S3Error::internal)?;
             store.ingest(sealed, |_| Ok(())).await?
         }
     };
