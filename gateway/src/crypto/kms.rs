@@ -177,11 +177,6 @@ impl Keyring {
         Ok((name.to_string(), key))
     }
 
-    /// The names of the keys.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
-    }
-
     fn versions(&self, name: &str) -> Result<&Vec<[u8; 32]>, KmsError> {
         self.keys
             .get(name)

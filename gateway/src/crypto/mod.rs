@@ -33,16 +33,6 @@ pub enum CryptoError {
     Random,
 }
 
-/// 32 bytes from the operating system's random source.
-pub fn random_key() -> Result<[u8; 32], CryptoError> {
-    use ring::rand::SecureRandom;
-    let mut out = [0u8; 32];
-    ring::rand::SystemRandom::new()
-        .fill(&mut out)
-        .map_err(|_| CryptoError::Random)?;
-    Ok(out)
-}
-
 /// `N` random bytes.
 pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
     use ring::rand::SecureRandom;

@@ -252,11 +252,6 @@ impl CertsDir {
         }))
     }
 
-    /// The directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Loads the directory again and serves what it holds now; on an error the certificates
     /// served so far stay.
     pub fn reload(&self) -> Result<(), TlsError> {

@@ -208,20 +208,16 @@ pub async fn copy_object(state: &S3Api, req: S3Request) -> S3Result<S3Response> 
         );
         new.owner = owner;
         new.acl = acl;
-        state
-            .policies
-            .apply_retention(&dest_bucket, &req.key, &mut new, req.now)
-            .await;
-        let outcome = match store
-            .put_version(&req.bucket, &req.key, new, cond, req.now)
-            .await
-        {
-            Ok(o) => o,
-            Err(e) => {
-                store.discard(&ingested.data).await;
-                return Err(e.into());
-            }
-        };
+        let outcome = super::put::commit_ingested(
+            state,
+            &dest_bucket,
+            &req.key,
+            new,
+            &ingested.data,
+            cond,
+            req.now,
+        )
+        .await?;
         let mut resp = copy_result(&outcome, checksum.as_ref(), &src, &source);
         super::encryption::response_headers(
             resp.headers_mut(),

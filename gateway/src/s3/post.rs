@@ -707,20 +707,10 @@ async fn upload(
     );
     new.owner = owner;
     new.acl = acl;
-    state
-        .policies
-        .apply_retention(&bucket, &key, &mut new, req.now)
-        .await;
-    let outcome = match store
-        .put_version(&req.bucket, &key, new, WriteConditions::default(), req.now)
-        .await
-    {
-        Ok(o) => o,
-        Err(e) => {
-            store.discard(&ingested.data).await;
-            return Err(e.into());
-        }
-    };
+    let cond = WriteConditions::default();
+    let outcome =
+        super::put::commit_ingested(state, &bucket, &key, new, &ingested.data, cond, req.now)
+            .await?;
 
     // The answer the form asked for.
     let etag = format!("\"{}\"", outcome.etag);

@@ -318,6 +318,34 @@ pub fn precheck_conditions(
     Ok(cond.check(current.as_ref())?)
 }
 
+/// Applies the bucket's retention policy to `new` and commits it under `cond`; when the commit
+/// fails, the ingested `data` it would have referenced is released.
+pub(crate) async fn commit_ingested(
+    state: &S3Api,
+    bucket: &crate::store::BucketInfo,
+    key: &str,
+    mut new: NewVersion,
+    data: &ObjectData,
+    cond: WriteConditions,
+    now: crate::store::Millis,
+) -> S3Result<crate::store::PutOutcome> {
+    state
+        .policies
+        .apply_retention(bucket, key, &mut new, now)
+        .await;
+    match state
+        .store
+        .put_version(&bucket.name, key, new, cond, now)
+        .await
+    {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => {
+            state.store.discard(data).await;
+            Err(e.into())
+        }
+    }
+}
+
 /// Adds the headers describing a stored checksum to a write's response.
 pub fn checksum_response_headers(out: &mut HeaderMap, c: Option<&Checksum>) {
     if let Some(c) = c {
@@ -360,20 +388,8 @@ pub async fn put_object(state: &S3Api, mut req: S3Request) -> S3Result<S3Respons
     );
     new.owner = owner;
     new.acl = acl;
-    state
-        .policies
-        .apply_retention(&bucket, &req.key, &mut new, req.now)
-        .await;
-    let outcome = match store
-        .put_version(&req.bucket, &req.key, new, cond, req.now)
-        .await
-    {
-        Ok(o) => o,
-        Err(e) => {
-            store.discard(&ingested.data).await;
-            return Err(e.into());
-        }
-    };
+    let outcome =
+        commit_ingested(state, &bucket, &req.key, new, &ingested.data, cond, req.now).await?;
     let mut resp = empty_response(StatusCode::OK);
     let h = resp.headers_mut();
     set_header(h, "etag", &format!("\"{}\"", outcome.etag));
