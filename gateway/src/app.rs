@@ -15,16 +15,20 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin::AdminApi;
+use crate::audit::AuditLog;
 use crate::auth::{CredentialStore, Credentials};
 use crate::backup::BackupService;
 use crate::clock::Clock;
 use crate::iam::{BucketPolicies, Identities};
 use crate::lifecycle::LifecycleScanner;
+use crate::metrics::MetricsApi;
+use crate::metrics::usage::UsageScanner;
 use crate::net::{ConnectionLimits, Dispatch, connection};
 use crate::policy::registry::PolicyRegistry;
 use crate::policy::{PolicyEngine, PolicyError};
 use crate::s3::S3Api;
 use crate::s3::access_log::AccessLog;
+use crate::s3::stats::RequestStats;
 use crate::store::{Store, StoreError, StoreOptions};
 
 /// The buckets a fresh data directory starts with (the Medallion layers and MLflow).
@@ -74,6 +78,14 @@ pub struct ServerConfig {
     /// The certificates directory ([`crate::net::tls`]): both ports serve TLS. `None`: plain
     /// HTTP.
     pub certs_dir: Option<PathBuf>,
+    /// Request accounting and the metrics endpoints (`--metrics off` turns both off).
+    pub metrics: bool,
+    /// How scrapes of the metrics endpoints are authenticated.
+    pub scrape_auth: crate::metrics::ScrapeAuth,
+    /// How often the usage scanner counts what every bucket holds.
+    pub usage_interval: Duration,
+    /// The audit trail's sinks; `None`: no audit trail.
+    pub audit: Option<crate::audit::AuditConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +111,8 @@ pub enum ServerError {
     Kms(crate::crypto::KmsError),
     #[error("TLS certificates: {0}")]
     Tls(#[from] crate::net::tls::TlsError),
+    #[error("the audit log: {0}")]
+    Audit(#[from] crate::audit::AuditError),
     #[error(
         "refusing to listen on {address} (not a loopback address) with a weak root password \
          (the default admin123, or shorter than {MIN_ROOT_PASSWORD_LEN} characters): anyone who \
@@ -161,6 +175,10 @@ pub struct AppState {
     pub access_log: Arc<AccessLog>,
     /// Server-side encryption: the KMS and the SSE-C transport rule.
     pub encryption: crate::s3::encryption::Encryption,
+    /// Request accounting (the metrics endpoints read it).
+    pub requests: Arc<RequestStats>,
+    /// The audit trail.
+    pub audit: Arc<AuditLog>,
 }
 
 impl AppState {
@@ -179,6 +197,8 @@ impl AppState {
             body_read_timeout: self.body_read_timeout,
             access_log: self.access_log.clone(),
             encryption: self.encryption.clone(),
+            stats: self.requests.clone(),
+            audit: self.audit.clone(),
         }
     }
 
@@ -206,6 +226,31 @@ impl AppState {
             backup: self.backup.clone(),
             encryption: self.encryption.clone(),
             body_read_timeout: self.body_read_timeout,
+            audit: self.audit.clone(),
+        }
+    }
+
+    /// The metrics endpoints' share.
+    pub fn metrics_api(
+        &self,
+        config: &ServerConfig,
+        usage: Arc<UsageScanner>,
+        server: String,
+    ) -> MetricsApi {
+        MetricsApi {
+            store: self.store.clone(),
+            requests: self.requests.clone(),
+            policies: self.policies.clone(),
+            lifecycle: self.lifecycle.clone(),
+            backup: self.backup.clone(),
+            kms: self.encryption.kms.clone(),
+            audit: self.audit.clone(),
+            usage,
+            credentials: self.credentials.clone(),
+            identities: self.identities.clone(),
+            auth: config.scrape_auth,
+            server,
+            enabled: config.metrics,
         }
     }
 }
@@ -412,6 +457,11 @@ impl Server {
             policies.clone(),
             config.access_log_interval,
         ));
+        let (shutdown, rx) = watch::channel(false);
+        let (audit, audit_tasks) = match &config.audit {
+            Some(c) => AuditLog::start(c.clone(), shutdown.subscribe())?,
+            None => (AuditLog::disabled(), Vec::new()),
+        };
         let app = AppState {
             store: store.clone(),
             credentials: CredentialStore::from_identities(identities.clone(), clock.clone()),
@@ -431,13 +481,16 @@ impl Server {
                 // Customer keys travel in headers: only over TLS, unless a proxy in front ends it.
                 customer_keys_allowed: certs.is_some() || config.sse_c_over_http,
             },
+            requests: Arc::new(RequestStats::new(config.metrics)),
+            audit,
         };
-        let (shutdown, rx) = watch::channel(false);
         let limits = Arc::new(config.limits.clone());
+        let usage = Arc::new(UsageScanner::new(store.clone()));
         let dispatch = Arc::new(Dispatch::new(
             Arc::new(app.s3_api()),
             Arc::new(app.admin_api()),
             Arc::new(app.sts_api()),
+            Arc::new(app.metrics_api(&config, usage.clone(), s3_addr.to_string())),
         ));
         let s3_handler = move |req| dispatch.clone().handle(req);
         let console = crate::console::router(Arc::new(
@@ -475,6 +528,10 @@ impl Server {
             tokio::spawn(sweep_periodically(store.clone(), shutdown.subscribe())),
         ];
         tasks.push(access_log.start(shutdown.subscribe()));
+        tasks.extend(audit_tasks);
+        if config.metrics {
+            tasks.push(usage.start(config.usage_interval, shutdown.subscribe()));
+        }
         if let Some(certs) = &certs {
             tasks.push(certs.clone().watch(shutdown.subscribe()));
         }

@@ -92,11 +92,12 @@ pub fn router(console: Arc<Console>) -> Router {
         .with_state(console)
 }
 
-/// 200 while writes can succeed, 503 (with the reason) while they cannot.
+/// 200 while the metadata store is open, 503 (with the reason) while it is not (as the S3
+/// port's `/minio/health/ready`; write health is `/minio/health/cluster` there).
 async fn ready(State(console): State<Arc<Console>>) -> Response {
-    match console.store.ready() {
-        Ok(()) => "ok".into_response(),
-        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
+    match console.store.space.meta_down() {
+        None => "ok".into_response(),
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
     }
 }
 

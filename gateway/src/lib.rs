@@ -2,8 +2,9 @@
 //!
 //! Layers, lowest first; a module imports only from layers below it (`ARCHITECTURE.md`,
 //! "Layers", declares the same order and the unit test in `layers.rs` checks it):
-//! - [`sync`], [`local_file`]: locking that survives a panicking holder; replacing a local file
-//!   atomically.
+//! - [`sync`], [`local_file`], [`telemetry`], [`audit`]: locking that survives a panicking
+//!   holder; replacing a local file atomically; atomic histograms and the Prometheus text
+//!   format; the audit trail.
 //! - [`store`], [`local_key`], [`crypto`]: blobs through OpenDAL, metadata in redb, versioning and
 //!   object-lock rules, listing, bucket-name and key rules, the on-disk schema; the gateway's own
 //!   secret key; encryption at rest (package format, object keys, the KMS).
@@ -16,7 +17,8 @@
 //! - [`lifecycle`], [`backup`]: the lifecycle scanner and the backup service, which drive the
 //!   plugins over the store.
 //! - [`s3`]: the S3 API: routing, XML, errors, one handler module per operation family.
-//! - [`admin`], [`sts`]: the admin APIs (lakegate's JSON, MinIO's); STS AssumeRole.
+//! - [`admin`], [`sts`], [`metrics`]: the admin APIs (lakegate's JSON, MinIO's); STS
+//!   AssumeRole; the Prometheus endpoints.
 //! - [`console`], [`net`]: the operator console; sockets, connections, the S3 port's dispatch.
 //! - [`app`]: the application's state and wiring.
 //! - [`cli`]: the command line, one module per command (`lakegate server`, `policy`, `backup`).
@@ -24,6 +26,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod cli;
@@ -36,12 +39,14 @@ pub mod iam;
 pub mod lifecycle;
 pub mod local_file;
 pub mod local_key;
+pub mod metrics;
 pub mod net;
 pub mod policy;
 pub mod s3;
 pub mod store;
 pub mod sts;
 pub mod sync;
+pub mod telemetry;
 
 #[cfg(test)]
 mod layers;

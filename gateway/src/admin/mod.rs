@@ -25,6 +25,7 @@ use http::{HeaderValue, Method, Response, StatusCode};
 
 pub use error::{AdminError, AdminResult};
 
+use crate::audit::{AuditEntry, AuditLog};
 use crate::auth::{self, CredentialStore, RequestBody};
 use crate::backup::BackupService;
 use crate::clock::Clock;
@@ -54,6 +55,8 @@ pub struct AdminApi {
     pub encryption: crate::s3::encryption::Encryption,
     /// A request body that delivers no bytes for this long fails with `RequestTimeout`.
     pub body_read_timeout: Duration,
+    /// The audit trail: every change made through the admin APIs.
+    pub audit: Arc<AuditLog>,
 }
 
 /// Whether a request is for an admin API (path-style requests under [`PREFIX`], or MinIO's
@@ -279,8 +282,68 @@ impl<'a> Route<'a> {
     }
 }
 
-/// Handles one admin request: authenticates, routes, runs the handler, renders JSON.
+/// Handles one admin request: authenticates, routes, runs the handler, renders JSON. A change
+/// (any method but GET and HEAD) goes to the audit trail.
 pub async fn handle(
+    api: &AdminApi,
+    parts: http::request::Parts,
+    body: Body,
+    request_id: &str,
+) -> Response<Body> {
+    let audit =
+        (api.audit.is_enabled() && parts.method != Method::GET && parts.method != Method::HEAD)
+            .then(|| audit_entry(&parts, request_id));
+    let started = std::time::Instant::now();
+    let response = answer(api, parts, body, request_id).await;
+    if let Some(mut e) = audit {
+        e.status = response.status().as_u16();
+        e.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        api.audit.record(e);
+    }
+    response
+}
+
+/// The audit entry of an admin change, before its answer: the operation is the IAM action its
+/// route needs (`lakegate:PutPolicyBinding`, `admin:CreateUser`, ...), or MinIO's API name; the
+/// principal is the access key the request claims (its signature is checked when it is
+/// answered; a refusal shows in the status).
+fn audit_entry(parts: &http::request::Parts, request_id: &str) -> AuditEntry {
+    let path = parts.uri.path();
+    let (api, operation, target) = if let Some(rest) = path.strip_prefix(minio::PREFIX) {
+        let name = rest.rsplit('/').next().unwrap_or(rest);
+        ("minio-admin", format!("minio:{name}"), None)
+    } else {
+        let rest = path.strip_prefix(PREFIX).unwrap_or_default();
+        match Route::parse(rest) {
+            Some(route) => {
+                let (action, resource) = route.permission(&parts.method);
+                let bucket = resource
+                    .strip_prefix("arn:aws:s3:::")
+                    .filter(|b| *b != "*")
+                    .map(str::to_string);
+                ("admin", action.to_string(), bucket)
+            }
+            None => ("admin", format!("{} {rest}", parts.method), None),
+        }
+    };
+    let mut e = AuditEntry::new(request_id, api, &operation);
+    e.bucket = target;
+    e.key = Some(path.to_string());
+    e.principal = auth::claimed_access_key(&parts.headers, parts.uri.query());
+    e.source = parts
+        .extensions
+        .get::<crate::s3::access::ClientAddr>()
+        .map(|c| c.0.to_string());
+    e.bytes_received = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    e
+}
+
+async fn answer(
     api: &AdminApi,
     parts: http::request::Parts,
     body: Body,

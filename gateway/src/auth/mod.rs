@@ -106,6 +106,31 @@ pub(crate) fn check_session_token(
 /// admin clients sign with an empty one).
 pub const ANY_REGION: &str = "";
 
+/// The access key a request claims to be signed with (SigV4 or SigV2, header or query), for
+/// logs and the audit trail; nothing is verified here.
+pub fn claimed_access_key(headers: &http::HeaderMap, query: Option<&str>) -> Option<String> {
+    if let Some(auth) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(rest) = auth.split("Credential=").nth(1) {
+            return rest.split('/').next().map(str::to_string);
+        }
+        if let Some(rest) = auth.strip_prefix("AWS ") {
+            return rest.split(':').next().map(str::to_string);
+        }
+    }
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        let v = String::from_utf8(decode_query_component(v)).ok()?;
+        match k {
+            "X-Amz-Credential" => v.split('/').next().map(str::to_string),
+            "AWSAccessKeyId" => Some(v),
+            _ => None,
+        }
+    })
+}
+
 /// Verifies the request's signature (SigV4 header or query, SigV2 header or query).
 ///
 /// `vhost_bucket` is the bucket taken from the `Host` header for virtual-host-style requests

@@ -216,6 +216,66 @@ struct BucketStatus {
     jobs: BTreeSet<u64>,
     /// The schedule the next run was computed from, and that run's time.
     scheduled: Option<(String, Millis)>,
+    /// Totals since start, for the metrics.
+    totals: BackupTotals,
+}
+
+/// What a bucket's backups did since the gateway started (the last success also from the
+/// target's `state.json`), for the metrics endpoints.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BackupTotals {
+    pub runs: u64,
+    pub failed_runs: u64,
+    pub objects_copied: u64,
+    pub bytes_copied: u64,
+    pub objects_deleted: u64,
+    /// Objects that failed to copy or delete.
+    pub object_errors: u64,
+    /// When the last successful run started and finished (ms since the epoch).
+    pub last_success: Option<(Millis, Millis)>,
+    /// The newest generation in the target after the last run.
+    pub generation: u64,
+    /// Failures (time, objects) of the last hour, oldest first.
+    pub recent_failures: std::collections::VecDeque<(Millis, u64)>,
+}
+
+impl BackupTotals {
+    fn note(&mut self, r: &RunReport) {
+        self.runs += 1;
+        if r.outcome == "failed" {
+            self.failed_runs += 1;
+        }
+        self.objects_copied += r.copied;
+        self.bytes_copied += r.bytes_copied;
+        self.objects_deleted += r.deleted;
+        self.object_errors += r.errors;
+        if r.generation > 0 {
+            self.generation = r.generation;
+        }
+        if r.outcome == "ok" {
+            self.last_success = Some((r.started, r.finished));
+        }
+        if r.errors > 0 {
+            self.recent_failures.push_back((r.finished, r.errors));
+        }
+        let hour_ago = r.finished - 3_600_000;
+        while self
+            .recent_failures
+            .front()
+            .is_some_and(|(t, _)| *t < hour_ago)
+        {
+            self.recent_failures.pop_front();
+        }
+    }
+
+    /// Objects that failed since `since` (ms since the epoch; at most an hour back).
+    pub fn failures_since(&self, since: Millis) -> u64 {
+        self.recent_failures
+            .iter()
+            .filter(|(t, _)| *t >= since)
+            .map(|(_, n)| n)
+            .sum()
+    }
 }
 
 /// `.lakegate/state.json` of a bucket's backup.
@@ -309,6 +369,14 @@ impl BackupService {
             s.loaded = true;
             s.last_run = s.last_run.take().or(persisted.last_run);
             s.last_restore = s.last_restore.take().or(persisted.last_restore);
+            if let Some(r) = s.last_run.clone() {
+                if s.totals.last_success.is_none() && r.outcome == "ok" {
+                    s.totals.last_success = Some((r.started, r.finished));
+                }
+                if s.totals.generation == 0 {
+                    s.totals.generation = r.generation;
+                }
+            }
         }
     }
 
@@ -397,7 +465,10 @@ impl BackupService {
                 let report = this.run_locked(&job, plan).await;
                 (report.outcome == "ok", report)
             },
-            |status, report| status.last_run = Some(report),
+            |status, report| {
+                status.totals.note(&report);
+                status.last_run = Some(report);
+            },
         ))
     }
 
@@ -569,6 +640,23 @@ impl BackupService {
             "next_scheduled_at": scheduled.as_ref().map(|s| iso8601(s.1, Fraction::WhenNonZero)),
             "generations": generations,
         }))
+    }
+
+    /// Every bucket's backup totals since start (buckets with a backup binding, and buckets
+    /// whose backups ran), loading the last success from the target where not yet known.
+    pub async fn totals(&self) -> Vec<(String, BackupTotals)> {
+        let mut names: BTreeSet<String> = lock(&self.buckets).keys().cloned().collect();
+        for a in self.registry.active_bindings(PolicyKind::Backup) {
+            names.insert(a.binding.bucket.clone());
+        }
+        let mut out = Vec::with_capacity(names.len());
+        for bucket in names {
+            let st = self.bucket_state(&bucket);
+            self.ensure_loaded(&bucket, &st).await;
+            let totals = lock(&st.status).totals.clone();
+            out.push((bucket, totals));
+        }
+        out
     }
 
     /// Buckets with a backup binding or a backup in the target.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::CliError;
 use super::admin_client::{AdminClient, AdminClientError};
-use super::connection::GatewayArgs;
+use super::connection::{GatewayArgs, Side};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum AdminCommand {
@@ -27,6 +27,29 @@ pub enum AdminCommand {
     /// The KMS: `rewrap` finishes a key rotation.
     #[command(subcommand)]
     Kms(KmsCommand),
+    /// Prometheus: `generate` prints a scrape configuration with a bearer token.
+    #[command(subcommand)]
+    Prometheus(PrometheusCommand),
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum PrometheusCommand {
+    /// Print a Prometheus scrape configuration for the gateway, with a bearer token signed by
+    /// the given key (as `mc admin prometheus generate` does; offline: nothing is sent). The key
+    /// needs admin:Prometheus (the root user has it).
+    Generate {
+        /// Which endpoint: cluster, bucket, node, or all three (one job each).
+        #[arg(long = "type", default_value = "cluster", value_parser = ["cluster", "bucket", "node", "all"])]
+        kind: String,
+        /// The job name (the bucket and node jobs get `-bucket` and `-node` appended).
+        #[arg(long, default_value = "lakegate-job")]
+        job: String,
+        /// How long the token is valid, in days (MinIO's mc: 100 years).
+        #[arg(long, default_value_t = 36_500)]
+        valid_days: u64,
+        #[command(flatten)]
+        gateway: GatewayArgs,
+    },
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -341,6 +364,7 @@ pub async fn run(cmd: AdminCommand) -> Result<ExitCode, CliError> {
         AdminCommand::Policy(c) => policy(c).await?,
         AdminCommand::Accesskey(c) => access_key(c).await?,
         AdminCommand::Kms(c) => kms(c).await,
+        AdminCommand::Prometheus(c) => return prometheus(c),
     };
     match outcome {
         Ok(code) => Ok(code),
@@ -350,6 +374,53 @@ pub async fn run(cmd: AdminCommand) -> Result<ExitCode, CliError> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `lakegate admin prometheus generate`: a scrape configuration, printed.
+fn prometheus(cmd: PrometheusCommand) -> Result<ExitCode, CliError> {
+    let PrometheusCommand::Generate {
+        kind,
+        job,
+        valid_days,
+        gateway,
+    } = cmd;
+    let key = gateway.root.resolve(Side::Client);
+    let token = crate::metrics::scrape_auth::token(
+        &key.access_key,
+        &key.secret_key,
+        valid_days.saturating_mul(86_400),
+    )
+    .map_err(|e| CliError::Usage(format!("cannot sign the scrape token: {e}")))?;
+    let url = http::Uri::try_from(gateway.endpoint.as_str())
+        .map_err(|e| CliError::Usage(format!("--endpoint {}: {e}", gateway.endpoint)))?;
+    let scheme = url.scheme_str().unwrap_or("http");
+    let target = url
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .ok_or_else(|| CliError::Usage(format!("--endpoint {}: no host", gateway.endpoint)))?;
+    let kinds: &[&str] = match kind.as_str() {
+        "all" => &["cluster", "bucket", "node"],
+        "bucket" => &["bucket"],
+        "node" => &["node"],
+        _ => &["cluster"],
+    };
+    let mut out = String::from("scrape_configs:\n");
+    for k in kinds {
+        let name = if *k == "cluster" {
+            job.clone()
+        } else {
+            format!("{job}-{k}")
+        };
+        out.push_str(&format!(
+            "- job_name: {name}\n  bearer_token: {token}\n  metrics_path: /minio/v2/metrics/{k}\n  scheme: {scheme}\n"
+        ));
+        if let Some(ca) = &gateway.ca_cert {
+            out.push_str(&format!("  tls_config:\n    ca_file: {}\n", ca.display()));
+        }
+        out.push_str(&format!("  static_configs:\n  - targets: ['{target}']\n"));
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn kms(cmd: KmsCommand) -> Result<ExitCode, AdminClientError> {

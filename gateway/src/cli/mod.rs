@@ -34,6 +34,9 @@ use admin_client::AdminClientError;
 #[derive(Parser, Debug)]
 #[command(version, about, long_about = None)]
 pub struct Cli {
+    /// Log lines as text (colours only on a terminal) or as JSON objects, one per line.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"], env = "LAKEGATE_LOG_FORMAT")]
+    log_format: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,7 +56,7 @@ enum Command {
     /// Policy bindings (`*.toml`) are read from the policies directory, which is watched: a
     /// changed binding or plugin is reloaded, a deleted binding unbinds. They can also be managed
     /// through the admin API under /lakegate/admin/v1/ (root credentials only).
-    Server(server::ServerArgs),
+    Server(Box<server::ServerArgs>),
     /// Work with policy plugins and their snapshot suites.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -127,22 +130,29 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         | Command::Presign(_)
         | Command::Certs(_) => "warn",
     };
-    tracing_subscriber::fmt()
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    if cli.log_format == "json" {
+        // One JSON object per line, with the span fields (the request id) of each event.
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
         // Colours only on a terminal: a log file or journald gets plain `key=value` text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LAKEGATE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .init();
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
     match cli.command {
         Command::Server(args) => {
-            runtime.block_on(server::run(args))?;
+            runtime.block_on(server::run(*args))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy(cmd) => policy::run(cmd, &runtime),

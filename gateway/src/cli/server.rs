@@ -126,6 +126,41 @@ pub struct ServerArgs {
     /// target).
     #[arg(long, env = "LAKEGATE_BACKUP_TARGET")]
     backup_target: Option<String>,
+    /// Request accounting and the Prometheus endpoints under /minio/v2/metrics/. `off` saves
+    /// their (small) cost; the endpoints then answer 404. Scrapes need a bearer token
+    /// (`lakegate admin prometheus generate`) unless LAKEGATE_PROMETHEUS_AUTH_TYPE=public (or
+    /// MINIO_PROMETHEUS_AUTH_TYPE=public).
+    #[arg(long, default_value = "on", value_parser = ["on", "off"], env = "LAKEGATE_METRICS")]
+    metrics: String,
+    /// How often the usage scanner counts what every bucket holds (the usage, object-size and
+    /// version series of the metrics).
+    #[arg(long, default_value = "2m", value_parser = parse_interval, env = "LAKEGATE_USAGE_INTERVAL")]
+    usage_interval: Duration,
+    /// Write the audit trail to FILE: one JSON line per mutating S3 request and per admin
+    /// change (created 0600; rotated at --audit-log-max-size, --audit-log-keep files kept).
+    #[arg(long, value_name = "FILE", env = "LAKEGATE_AUDIT_LOG")]
+    audit_log: Option<PathBuf>,
+    /// Rotate the audit file when it would grow past this many MiB.
+    #[arg(long, default_value_t = 100, env = "LAKEGATE_AUDIT_LOG_MAX_SIZE_MIB")]
+    audit_log_max_size_mib: u64,
+    /// Rotated audit files kept (FILE.1 is the newest).
+    #[arg(long, default_value_t = 5, env = "LAKEGATE_AUDIT_LOG_KEEP")]
+    audit_log_keep: usize,
+    /// Also POST the audit trail, in batches of JSON lines, to this http(s) URL.
+    #[arg(long, value_name = "URL", env = "LAKEGATE_AUDIT_WEBHOOK")]
+    audit_webhook: Option<String>,
+    /// A bearer token for the audit webhook (`Authorization: Bearer ...`).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "LAKEGATE_AUDIT_WEBHOOK_TOKEN",
+        hide_env_values = true
+    )]
+    audit_webhook_token: Option<String>,
+    /// Audit entries queued at most; past that they are dropped (and counted), never waited
+    /// for.
+    #[arg(long, default_value_t = 10_000, env = "LAKEGATE_AUDIT_QUEUE")]
+    audit_queue: usize,
 }
 
 /// The KMS master keys from `--kms-secret-key` (or MinIO's `MINIO_KMS_SECRET_KEY`) and
@@ -259,6 +294,19 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
         kms_keys: kms_keys(args.kms_secret_key.as_deref(), args.kms_keys.as_deref())?,
         sse_c_over_http: args.sse_c_over_http,
         certs_dir: args.certs_dir,
+        metrics: args.metrics == "on",
+        scrape_auth: crate::metrics::ScrapeAuth::from_env().map_err(CliError::Usage)?,
+        usage_interval: args.usage_interval,
+        audit: (args.audit_log.is_some() || args.audit_webhook.is_some()).then(|| {
+            crate::audit::AuditConfig {
+                file: args.audit_log,
+                max_file_bytes: args.audit_log_max_size_mib.max(1) * 1024 * 1024,
+                keep_files: args.audit_log_keep,
+                webhook: args.audit_webhook,
+                webhook_token: args.audit_webhook_token,
+                queue_capacity: args.audit_queue.max(1),
+            }
+        }),
     };
     let server = Server::start(config).await.map_err(CliError::Start)?;
     tracing::info!(s3 = %server.s3_addr, console = %server.console_addr, "lakegate is serving");

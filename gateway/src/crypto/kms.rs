@@ -18,6 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 
@@ -76,12 +77,24 @@ pub trait Kms: Send + Sync {
         plaintext: &[u8; 32],
         context: &[u8],
     ) -> Result<Vec<u8>, KmsError>;
+    /// Requests answered and refused so far.
+    fn requests(&self) -> KmsRequests;
 }
 
 /// The built-in KMS: static named keys, each with its versions, oldest first.
 pub struct Keyring {
     keys: BTreeMap<String, Vec<[u8; 32]>>,
     default: String,
+    /// Data keys generated or opened, and requests refused (unknown key, wrong key, corrupt).
+    succeeded: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// How many requests a KMS answered, and how many it refused (for the metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KmsRequests {
+    pub succeeded: u64,
+    pub failed: u64,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -135,7 +148,12 @@ impl Keyring {
         for (name, key) in entries {
             keys.entry(name).or_default().push(key);
         }
-        Some(Keyring { keys, default })
+        Some(Keyring {
+            keys,
+            default,
+            succeeded: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+        })
     }
 
     /// Reads a keys file: one `name:base64` per line; blank lines and `#` comments skipped.
@@ -213,9 +231,20 @@ impl Kms for Keyring {
     }
 
     fn generate_data_key(&self, name: &str, context: &[u8]) -> Result<DataKey, KmsError> {
-        let plaintext: [u8; 32] = random_bytes()?;
-        let sealed = self.seal_with_newest(name, &plaintext, context)?;
-        Ok(DataKey { plaintext, sealed })
+        let result = (|| {
+            let plaintext: [u8; 32] = random_bytes()?;
+            let sealed = self.seal_with_newest(name, &plaintext, context)?;
+            Ok(DataKey { plaintext, sealed })
+        })();
+        self.count(result.is_ok());
+        result
+    }
+
+    fn requests(&self) -> KmsRequests {
+        KmsRequests {
+            succeeded: self.succeeded.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+        }
     }
 
     fn seal_with_newest(
@@ -249,6 +278,19 @@ impl Kms for Keyring {
         sealed: &[u8],
         context: &[u8],
     ) -> Result<[u8; 32], KmsError> {
+        let result = self.open_sealed(name, sealed, context);
+        self.count(result.is_ok());
+        result
+    }
+}
+
+impl Keyring {
+    fn count(&self, ok: bool) {
+        let c = if ok { &self.succeeded } else { &self.failed };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn open_sealed(&self, name: &str, sealed: &[u8], context: &[u8]) -> Result<[u8; 32], KmsError> {
         let versions = self.versions(name)?;
         if sealed.len() != SEALED_LEN || sealed[0] != SEALED_FORMAT {
             return Err(CryptoError::Corrupt("a sealed data key is malformed").into());

@@ -13,6 +13,7 @@
 //! - A dry run evaluates the same decisions and predicts object-lock refusals, changing nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use crate::policy::types::{
 };
 use crate::store::{LifecycleOp, LifecycleOutcome, Millis, Store, StoreError, VersionRecord};
 use crate::sync::lock;
+use crate::telemetry::{Histogram, JOB_SECONDS};
 
 /// Versions (and uploads) per plugin call.
 const BATCH: usize = 1000;
@@ -128,6 +130,69 @@ pub struct LifecycleScanner {
     progress: Mutex<BTreeMap<String, ScanReport>>,
     /// The builtin lifecycle plugin configured with S3 lifecycle configurations, by config.
     s3_plugins: Mutex<BTreeMap<String, crate::policy::LoadedPlugin>>,
+    /// What the scans (not dry runs) have done, for the metrics.
+    pub stats: ScannerStats,
+}
+
+/// Totals over every (non-dry) scan since start.
+#[derive(Debug)]
+pub struct ScannerStats {
+    pub scans: AtomicU64,
+    pub failed_scans: AtomicU64,
+    pub versions_scanned: AtomicU64,
+    pub uploads_scanned: AtomicU64,
+    /// Actions taken, by [`ScannerStats::ACTIONS`] entry.
+    pub actions: [AtomicU64; 5],
+    pub duration: Histogram,
+    /// When the last successful scan finished (ms since the epoch; 0: none yet).
+    pub last_success_ms: AtomicI64,
+}
+
+impl ScannerStats {
+    /// The `action` label values of [`ScannerStats::actions`].
+    pub const ACTIONS: [&'static str; 5] = [
+        "expire",
+        "delete_noncurrent",
+        "remove_delete_marker",
+        "abort_upload",
+        "refused_by_lock",
+    ];
+
+    fn new() -> Self {
+        ScannerStats {
+            scans: AtomicU64::new(0),
+            failed_scans: AtomicU64::new(0),
+            versions_scanned: AtomicU64::new(0),
+            uploads_scanned: AtomicU64::new(0),
+            actions: Default::default(),
+            duration: Histogram::new(JOB_SECONDS),
+            last_success_ms: AtomicI64::new(0),
+        }
+    }
+
+    fn record(&self, report: &ScanReport, ok: bool, elapsed: Duration) {
+        let add = |c: &AtomicU64, n: u64| c.fetch_add(n, Ordering::Relaxed);
+        add(&self.scans, 1);
+        if !ok {
+            add(&self.failed_scans, 1);
+        }
+        add(&self.versions_scanned, report.versions_scanned);
+        add(&self.uploads_scanned, report.uploads_scanned);
+        for (c, n) in self.actions.iter().zip([
+            report.expired,
+            report.noncurrent_deleted,
+            report.delete_markers_removed,
+            report.uploads_aborted,
+            report.locked,
+        ]) {
+            add(c, n);
+        }
+        self.duration.observe_duration(elapsed);
+        if ok {
+            self.last_success_ms
+                .store(crate::store::now_millis(), Ordering::Relaxed);
+        }
+    }
 }
 
 /// Turns one key's versions (newest first) into lifecycle items.
@@ -226,6 +291,7 @@ impl LifecycleScanner {
             running: Mutex::new(BTreeSet::new()),
             progress: Mutex::new(BTreeMap::new()),
             s3_plugins: Mutex::new(BTreeMap::new()),
+            stats: ScannerStats::new(),
         }
     }
 
@@ -401,6 +467,8 @@ impl LifecycleScanner {
         lock(&self.progress).remove(bucket);
         if !dry_run {
             lock(&self.running).remove(bucket);
+            self.stats
+                .record(&report, result.is_ok(), started.elapsed());
         }
         result?;
         if !dry_run {

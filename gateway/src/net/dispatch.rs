@@ -1,7 +1,8 @@
 //! The S3 port's front door. Every request gets a request id (`x-amz-request-id`, and the
 //! `request_id` field of its tracing span), then goes to exactly one of:
 //!
-//! - the health checks `/minio/health/live` and `/minio/health/ready` (also `/health/...`);
+//! - the health checks under `/minio/health/` (also `/health/...`; [`super::health`]);
+//! - the metrics endpoints under `/minio/v2/metrics/` ([`crate::metrics`]);
 //! - the admin API ([`crate::admin`]), path-style requests under `/lakegate/admin/v1/`;
 //! - the S3 API ([`crate::s3`]), everything else.
 //!
@@ -13,10 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Body;
 use futures::FutureExt;
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderValue, Method, Request, Response};
 use tracing::Instrument;
 
+use super::health::{self, Check};
 use crate::admin::{self, AdminApi, AdminError};
+use crate::metrics::{self, MetricsApi};
 use crate::s3::error::S3Error;
 use crate::s3::{self, S3Api};
 use crate::sts::{self, StsApi};
@@ -26,24 +29,32 @@ pub struct Dispatch {
     s3: Arc<S3Api>,
     admin: Arc<AdminApi>,
     sts: Arc<StsApi>,
+    metrics: Arc<MetricsApi>,
     request_counter: AtomicU64,
     boot_id: u32,
 }
 
 /// Where a request goes.
 enum Destination {
-    Health,
+    Health(Check),
+    Metrics(metrics::Endpoint),
     Admin,
     Sts,
     S3,
 }
 
 impl Dispatch {
-    pub fn new(s3: Arc<S3Api>, admin: Arc<AdminApi>, sts: Arc<StsApi>) -> Dispatch {
+    pub fn new(
+        s3: Arc<S3Api>,
+        admin: Arc<AdminApi>,
+        sts: Arc<StsApi>,
+        metrics: Arc<MetricsApi>,
+    ) -> Dispatch {
         Dispatch {
             s3,
             admin,
             sts,
+            metrics,
             request_counter: AtomicU64::new(0),
             boot_id: uuid::Uuid::new_v4().as_u128() as u32,
         }
@@ -57,14 +68,11 @@ impl Dispatch {
 
     fn destination(&self, req: &Request<Body>) -> Destination {
         let path = req.uri().path();
-        let get = req.method() == Method::GET || req.method() == Method::HEAD;
-        if get
-            && matches!(
-                path,
-                "/minio/health/live" | "/health/live" | "/minio/health/ready" | "/health/ready"
-            )
-        {
-            return Destination::Health;
+        if let Some(check) = Check::of(req.method(), path) {
+            return Destination::Health(check);
+        }
+        if let Some(endpoint) = metrics::Endpoint::of_path(path) {
+            return Destination::Metrics(endpoint);
         }
         // Only a path under an admin prefix, or a POST to `/`, needs the virtual-host check
         // (most requests stop here, so the S3 API's own routing is the only parse of the Host
@@ -111,7 +119,22 @@ impl Dispatch {
             let resource = req.uri().path().to_string();
             let started = std::time::Instant::now();
             let mut resp = match self.destination(&req) {
-                Destination::Health => self.health(req.uri().path()),
+                Destination::Health(check) => health::answer(
+                    check,
+                    req.uri().query(),
+                    &self.s3.store,
+                    self.s3.encryption.kms.as_deref(),
+                ),
+                Destination::Metrics(endpoint) => {
+                    tracing::Span::current().record("op", "Metrics");
+                    let authorization = req
+                        .headers()
+                        .get(http::header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok());
+                    self.metrics
+                        .handle(endpoint, req.method(), authorization)
+                        .await
+                }
                 Destination::Admin => {
                     tracing::Span::current().record("op", "Admin");
                     let (parts, body) = req.into_parts();
@@ -166,19 +189,5 @@ impl Dispatch {
         }
         .instrument(span)
         .await
-    }
-
-    /// Live: the process answers. Ready: writes can succeed (metadata store open, data
-    /// directory writable, not full).
-    fn health(&self, path: &str) -> Response<Body> {
-        let status = if path.ends_with("/live") {
-            StatusCode::OK
-        } else {
-            match self.s3.store.ready() {
-                Ok(()) => StatusCode::OK,
-                Err(_) => StatusCode::SERVICE_UNAVAILABLE,
-            }
-        };
-        s3::empty_response(status)
     }
 }

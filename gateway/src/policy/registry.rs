@@ -186,6 +186,9 @@ pub struct PolicyRegistry {
     /// Numbers reads (see the module docs).
     read_seq: AtomicU64,
     watcher: Mutex<Option<WatchState>>,
+    /// Reloads that loaded or unbound a binding, and reloads that failed (for the metrics).
+    pub reloads: AtomicU64,
+    pub reload_failures: AtomicU64,
 }
 
 struct WatchState {
@@ -273,6 +276,8 @@ impl PolicyRegistry {
             files: Mutex::new(BTreeMap::new()),
             reload_lock: tokio::sync::Mutex::new(HashMap::new()),
             read_seq: AtomicU64::new(0),
+            reloads: AtomicU64::new(0),
+            reload_failures: AtomicU64::new(0),
             watcher: Mutex::new(None),
         }
     }
@@ -396,6 +401,15 @@ impl PolicyRegistry {
             return ReloadOutcome::Failed;
         };
         let outcome = self.reload_one(&engine, file, force).await;
+        match outcome {
+            ReloadOutcome::Loaded | ReloadOutcome::Unbound => {
+                self.reloads.fetch_add(1, Ordering::Relaxed);
+            }
+            ReloadOutcome::Failed => {
+                self.reload_failures.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
         if outcome == ReloadOutcome::Unbound || outcome == ReloadOutcome::Loaded {
             // A slot may have been freed: retry the files that were refused because of it.
             let waiting: Vec<PathBuf> = lock(&self.files)

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::error::PolicyError;
 use super::types::{Millis, PolicyKind};
+use crate::telemetry::{Histogram, HistogramSnapshot, LATENCY_SECONDS};
 
 /// How the component of a loaded plugin was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,6 +39,57 @@ pub struct PluginStats {
     instances: AtomicUsize,
     quarantined: AtomicBool,
     last_error: Mutex<Option<String>>,
+    /// Failures by [`FailureKind`].
+    failures_by_kind: [AtomicU64; FailureKind::ALL.len()],
+    /// Times this plugin was quarantined.
+    quarantines: AtomicU64,
+    /// Call latency (successful and failed calls).
+    call_seconds: Histogram,
+}
+
+/// Why a call failed, for the metrics (`kind` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The plugin trapped (panic, `unreachable`, stack overflow, `exit`).
+    Trap,
+    /// The call ran past its time budget.
+    BudgetExhausted,
+    /// The plugin grew its memory past its limit.
+    OutOfMemory,
+    /// The plugin returned something the host refuses.
+    InvalidOutput,
+    /// Anything else (instantiation, configuration, i/o).
+    Other,
+}
+
+impl FailureKind {
+    pub const ALL: [FailureKind; 5] = [
+        FailureKind::Trap,
+        FailureKind::BudgetExhausted,
+        FailureKind::OutOfMemory,
+        FailureKind::InvalidOutput,
+        FailureKind::Other,
+    ];
+
+    pub fn of(e: &PolicyError) -> FailureKind {
+        match e {
+            PolicyError::Trap(_) => FailureKind::Trap,
+            PolicyError::OutOfBudget { .. } => FailureKind::BudgetExhausted,
+            PolicyError::OutOfMemory { .. } => FailureKind::OutOfMemory,
+            PolicyError::InvalidReturn(_) => FailureKind::InvalidOutput,
+            _ => FailureKind::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Trap => "trap",
+            FailureKind::BudgetExhausted => "budget_exhausted",
+            FailureKind::OutOfMemory => "out_of_memory",
+            FailureKind::InvalidOutput => "invalid_output",
+            FailureKind::Other => "other",
+        }
+    }
 }
 
 /// A point-in-time copy of [`PluginStats`], serializable for the admin API.
@@ -89,7 +141,25 @@ impl PluginStats {
             instances: AtomicUsize::new(0),
             quarantined: AtomicBool::new(false),
             last_error: Mutex::new(None),
+            failures_by_kind: Default::default(),
+            quarantines: AtomicU64::new(0),
+            call_seconds: Histogram::new(LATENCY_SECONDS),
         }
+    }
+
+    /// Failures of one kind so far.
+    pub fn failures_of(&self, kind: FailureKind) -> u64 {
+        self.failures_by_kind[kind as usize].load(Ordering::Relaxed)
+    }
+
+    /// Times this plugin was quarantined.
+    pub fn quarantines(&self) -> u64 {
+        self.quarantines.load(Ordering::Relaxed)
+    }
+
+    /// Call latency so far.
+    pub fn call_seconds(&self) -> HistogramSnapshot {
+        self.call_seconds.snapshot()
     }
 
     pub fn label(&self) -> &str {
@@ -162,6 +232,7 @@ impl PluginStats {
     }
 
     pub(crate) fn record_success(&self, elapsed: Duration) {
+        self.call_seconds.observe_duration(elapsed);
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.busy_nanos
             .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
@@ -175,15 +246,21 @@ impl PluginStats {
         error: &PolicyError,
         quarantine_after: u32,
     ) -> bool {
+        self.call_seconds.observe_duration(elapsed);
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.failures.fetch_add(1, Ordering::Relaxed);
+        self.failures_by_kind[FailureKind::of(error) as usize].fetch_add(1, Ordering::Relaxed);
         self.busy_nanos
             .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.to_string());
         let n = self.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
-        quarantine_after > 0
+        let quarantined = quarantine_after > 0
             && n >= quarantine_after
-            && !self.quarantined.swap(true, Ordering::AcqRel)
+            && !self.quarantined.swap(true, Ordering::AcqRel);
+        if quarantined {
+            self.quarantines.fetch_add(1, Ordering::Relaxed);
+        }
+        quarantined
     }
 
     pub(crate) fn record_rejected(&self) {

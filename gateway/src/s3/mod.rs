@@ -27,6 +27,7 @@ pub mod multipart;
 pub mod post;
 pub mod put;
 pub mod router;
+pub mod stats;
 pub mod tagging;
 pub mod xml;
 
@@ -36,6 +37,7 @@ use std::time::SystemTime;
 use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 
+use crate::audit::{AuditEntry, AuditLog};
 use crate::auth::{self, CredentialStore, RequestBody};
 use crate::clock::Clock;
 use crate::iam::{BucketPolicies, Caller, Identities};
@@ -73,6 +75,10 @@ pub struct S3Api {
     pub access_log: Arc<access_log::AccessLog>,
     /// Server-side encryption: the KMS, and whether SSE-C keys may travel.
     pub encryption: encryption::Encryption,
+    /// Request accounting for the metrics endpoints.
+    pub stats: Arc<stats::RequestStats>,
+    /// The audit trail: one entry per mutating request.
+    pub audit: Arc<AuditLog>,
 }
 
 impl S3Api {
@@ -245,13 +251,16 @@ impl From<StoreError> for S3Error {
 /// authenticates, routes to an [`Operation`], runs its handler and renders errors as S3 XML.
 ///
 /// A request on a bucket whose server access logging is on is logged once answered
-/// (`access_log.rs`).
+/// (`access_log.rs`); a routed request is counted for the metrics endpoints (`stats.rs`); a
+/// mutating one goes to the audit trail.
 pub async fn handle(api: &S3Api, req: Request<Body>, request_id: &str) -> S3Response {
     let started = std::time::Instant::now();
     let is_head = req.method() == Method::HEAD;
     let resource = req.uri().path().to_string();
     let mut entry = None;
-    let (response, error_code) = match dispatch(api, req, request_id, &mut entry).await {
+    let mut facts = Facts::default();
+    let (response, error_code) = match dispatch(api, req, request_id, &mut entry, &mut facts).await
+    {
         Ok(r) => (r, None),
         Err(e) => (
             error_response(&e, &resource, request_id, is_head),
@@ -270,7 +279,62 @@ pub async fn handle(api: &S3Api, req: Request<Body>, request_id: &str) -> S3Resp
     if let Some(record) = record {
         api.access_log.append(record).await;
     }
-    response
+    if facts.mutating && api.audit.is_enabled() {
+        api.audit
+            .record(facts.audit_entry(request_id, &response, error_code, started));
+    }
+    match facts.tracker.take() {
+        Some(tracker) => tracker.finish(response),
+        None => response,
+    }
+}
+
+/// What answering a request learns about it, for the metrics and the audit trail.
+#[derive(Default)]
+struct Facts {
+    op: Option<Operation>,
+    mutating: bool,
+    bucket: Option<String>,
+    key: Option<String>,
+    version_id: Option<String>,
+    principal: Option<String>,
+    client: Option<access::ClientAddr>,
+    bytes_received: u64,
+    tracker: Option<stats::RequestTracker>,
+}
+
+impl Facts {
+    fn audit_entry(
+        &self,
+        request_id: &str,
+        response: &S3Response,
+        error: Option<S3ErrorCode>,
+        started: std::time::Instant,
+    ) -> AuditEntry {
+        let op = self.op.map(Operation::name).unwrap_or("Unknown");
+        let mut e = AuditEntry::new(request_id, "s3", op);
+        e.principal = self.principal.clone();
+        e.source = self.client.map(|c| c.0.to_string());
+        e.bucket = self.bucket.clone();
+        e.key = self.key.clone();
+        e.version_id = response
+            .headers()
+            .get("x-amz-version-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| self.version_id.clone());
+        e.status = response.status().as_u16();
+        e.error = error.map(|c| c.as_str().to_string());
+        e.bytes_received = self.bytes_received;
+        e.bytes_sent = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        e.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        e
+    }
 }
 
 /// Refuses a header section (or URI) larger than [`MAX_HEADER_SECTION`].
@@ -329,6 +393,7 @@ async fn dispatch(
     req: Request<Body>,
     request_id: &str,
     entry: &mut Option<access_log::Entry>,
+    facts: &mut Facts,
 ) -> S3Result<S3Response> {
     let (parts, body) = req.into_parts();
     check_header_section(&parts)?;
@@ -355,6 +420,25 @@ async fn dispatch(
     if let Some(k) = &key {
         crate::store::check_object_key(k)?;
     }
+    facts.op = Some(op);
+    facts.mutating = matches!(parts.method, Method::PUT | Method::POST | Method::DELETE);
+    facts.bucket = bucket.clone();
+    facts.key = key.clone();
+    facts.version_id = query.get("versionId").map(str::to_string);
+    facts.client = parts.extensions.get::<access::ClientAddr>().copied();
+    facts.bytes_received = ["x-amz-decoded-content-length", "content-length"]
+        .iter()
+        .find_map(|h| parts.headers.get(*h)?.to_str().ok()?.parse().ok())
+        .unwrap_or(0);
+    facts.tracker = state.stats.start(op, bucket.as_deref(), || {
+        bucket
+            .as_deref()
+            .is_some_and(|b| state.store.bucket(b).is_ok())
+    });
+    let body = match &facts.tracker {
+        Some(t) => t.count_received(body),
+        None => body,
+    };
     if let Some(b) = &bucket {
         *entry = state
             .access_log
@@ -381,7 +465,7 @@ async fn dispatch(
         key,
         query,
     };
-    let result = answer(state, routed, request_id, entry).await;
+    let result = answer(state, routed, request_id, entry, facts).await;
     if cors_headers.is_empty() {
         return result;
     }
@@ -415,6 +499,7 @@ async fn answer(
     routed: Routed,
     request_id: &str,
     entry: &mut Option<access_log::Entry>,
+    facts: &mut Facts,
 ) -> S3Result<S3Response> {
     let Routed {
         parts,
@@ -470,6 +555,7 @@ async fn answer(
     if let Some(e) = entry.as_mut() {
         e.requester = caller.user().map(str::to_string);
     }
+    facts.principal = caller.access_key().map(str::to_string);
     let client = parts.extensions.get::<access::ClientAddr>().copied();
     let body =
         RequestBody::new(body, payload, &parts.headers)?.with_read_timeout(state.body_read_timeout);

@@ -114,6 +114,92 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Every operation, in declaration order (`op as usize` indexes it).
+    pub const ALL: [Operation; 63] = [
+        Operation::ListBuckets,
+        Operation::CreateBucket,
+        Operation::DeleteBucket,
+        Operation::HeadBucket,
+        Operation::GetBucketLocation,
+        Operation::GetBucketVersioning,
+        Operation::PutBucketVersioning,
+        Operation::GetObjectLockConfiguration,
+        Operation::PutObjectLockConfiguration,
+        Operation::GetBucketAcl,
+        Operation::PutBucketAcl,
+        Operation::GetBucketTagging,
+        Operation::GetBucketLifecycleConfiguration,
+        Operation::PutBucketLifecycleConfiguration,
+        Operation::DeleteBucketLifecycle,
+        Operation::PutBucketTagging,
+        Operation::DeleteBucketTagging,
+        Operation::ListObjects,
+        Operation::ListObjectsV2,
+        Operation::ListObjectVersions,
+        Operation::ListMultipartUploads,
+        Operation::DeleteObjects,
+        Operation::GetObject,
+        Operation::GetObjectAttributes,
+        Operation::HeadObject,
+        Operation::PostObject,
+        Operation::GetBucketCors,
+        Operation::PutBucketCors,
+        Operation::DeleteBucketCors,
+        Operation::PreflightCors,
+        Operation::GetBucketPolicy,
+        Operation::PutBucketPolicy,
+        Operation::DeleteBucketPolicy,
+        Operation::GetBucketPolicyStatus,
+        Operation::GetBucketOwnershipControls,
+        Operation::PutBucketOwnershipControls,
+        Operation::DeleteBucketOwnershipControls,
+        Operation::GetPublicAccessBlock,
+        Operation::PutPublicAccessBlock,
+        Operation::DeletePublicAccessBlock,
+        Operation::GetBucketLogging,
+        Operation::PutBucketLogging,
+        Operation::GetBucketEncryption,
+        Operation::PutBucketEncryption,
+        Operation::DeleteBucketEncryption,
+        Operation::PutObject,
+        Operation::CopyObject,
+        Operation::DeleteObject,
+        Operation::GetObjectTagging,
+        Operation::PutObjectTagging,
+        Operation::DeleteObjectTagging,
+        Operation::GetObjectRetention,
+        Operation::PutObjectRetention,
+        Operation::GetObjectLegalHold,
+        Operation::PutObjectLegalHold,
+        Operation::GetObjectAcl,
+        Operation::PutObjectAcl,
+        Operation::CreateMultipartUpload,
+        Operation::UploadPart,
+        Operation::UploadPartCopy,
+        Operation::CompleteMultipartUpload,
+        Operation::AbortMultipartUpload,
+        Operation::ListParts,
+    ];
+
+    /// MinIO's `api` label for this operation: its handler's name, lower-case (what the stock
+    /// dashboards group by).
+    pub fn minio_api(self) -> String {
+        let name = match self {
+            Operation::CreateBucket => "PutBucket",
+            Operation::ListObjects => "ListObjectsV1",
+            Operation::DeleteObjects => "DeleteMultipleObjects",
+            Operation::CreateMultipartUpload => "NewMultipartUpload",
+            Operation::UploadPart => "PutObjectPart",
+            Operation::UploadPartCopy => "CopyObjectPart",
+            Operation::ListParts => "ListObjectParts",
+            Operation::GetBucketLifecycleConfiguration => "GetBucketLifecycle",
+            Operation::PutBucketLifecycleConfiguration => "PutBucketLifecycle",
+            Operation::PreflightCors => "Options",
+            other => other.name(),
+        };
+        name.to_ascii_lowercase()
+    }
+
     pub fn name(self) -> &'static str {
         // Debug names are the S3 operation names.
         match self {
@@ -366,6 +452,15 @@ pub fn split_path(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_lists_every_operation_at_its_index() {
+        for (i, op) in Operation::ALL.iter().enumerate() {
+            assert_eq!(*op as usize, i, "{}", op.name());
+        }
+        assert_eq!(Operation::UploadPart.minio_api(), "putobjectpart");
+        assert_eq!(Operation::GetObject.minio_api(), "getobject");
+    }
     use crate::store::{check_bucket_name, check_object_key as check_key};
 
     #[test]

@@ -14,6 +14,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use super::StoreError;
 use super::model::*;
 use super::schema::{self, ALL_TABLES, BLOB_REFS, Record, SEQ_KEY, SYSTEM, Table};
 use super::space::Space;
+use crate::telemetry::{Histogram, LATENCY_SECONDS};
 
 /// Raw `(key, value)` pairs from a range scan.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
@@ -215,6 +217,28 @@ impl ReadCtx {
         }
     }
 
+    /// Visits every entry of `table` from `start` (inclusive) to `end` (exclusive), in order,
+    /// without copying them out; stops at the first error `f` returns.
+    pub fn for_each_in(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let Some(t) = self.table(table)? else {
+            return Ok(());
+        };
+        if start >= end {
+            return Ok(());
+        }
+        for item in t.range::<&[u8]>(start..end)? {
+            let (k, v) = item?;
+            f(k.value(), v.value())?;
+        }
+        Ok(())
+    }
+
     /// Visits every key of `table` (for the orphan sweep).
     pub fn for_each_key(&self, table: Table, mut f: impl FnMut(&[u8])) -> Result<(), StoreError> {
         let Some(t) = self.table(table)? else {
@@ -261,6 +285,32 @@ pub struct MetaDb {
     db: Arc<ArcSwapOption<Database>>,
     jobs: mpsc::Sender<Job>,
     space: Arc<Space>,
+    /// The group commits' figures.
+    pub commits: Arc<CommitStats>,
+}
+
+/// Bucket bounds for group-commit batch sizes (mutations per commit).
+const BATCH_SIZES: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// What the group-commit writer has done: batch sizes, commit (and fsync) latency, failures.
+#[derive(Debug)]
+pub struct CommitStats {
+    /// Mutations per committed batch.
+    pub batch_size: Histogram,
+    /// Time to commit one batch durably (redb's commit with its fsyncs).
+    pub commit_seconds: Histogram,
+    /// Batches that failed (aborted, or the commit failed).
+    pub failed: AtomicU64,
+}
+
+impl Default for CommitStats {
+    fn default() -> Self {
+        CommitStats {
+            batch_size: Histogram::new(BATCH_SIZES),
+            commit_seconds: Histogram::new(LATENCY_SECONDS),
+            failed: AtomicU64::new(0),
+        }
+    }
 }
 
 /// Opens (or creates) the database and makes sure every table exists; returns it and the last
@@ -385,7 +435,9 @@ impl MetaDb {
         let (db, seq) = open_db(path, cache_bytes)?;
         let shared = Arc::new(ArcSwapOption::from_pointee(db));
         let (tx, rx) = mpsc::channel::<Job>();
+        let commits = Arc::new(CommitStats::default());
         let writer = Writer {
+            stats: commits.clone(),
             shared: shared.clone(),
             path: path.to_path_buf(),
             cache_bytes,
@@ -403,6 +455,7 @@ impl MetaDb {
             db: shared,
             jobs: tx,
             space,
+            commits,
         })
     }
 
@@ -505,6 +558,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// The group-commit writer thread's state.
 struct Writer {
+    stats: Arc<CommitStats>,
     shared: Arc<ArcSwapOption<Database>>,
     path: PathBuf,
     cache_bytes: usize,
@@ -596,6 +650,8 @@ impl Writer {
             freed: Vec::new(),
             freed_bytes: 0,
         };
+        let batch_len = batch.len();
+        let started = Instant::now();
         let mut completions = Vec::with_capacity(batch.len());
         let mut poisoned: Option<StoreError> = None;
         let mut jobs = batch.into_iter();
@@ -635,6 +691,10 @@ impl Writer {
         };
         let failure = match outcome {
             Ok(()) => {
+                self.stats
+                    .commit_seconds
+                    .observe_duration(started.elapsed());
+                self.stats.batch_size.observe(batch_len as f64);
                 drop(db);
                 self.seq = new_seq;
                 self.space.note_freed(freed_bytes);
@@ -647,6 +707,7 @@ impl Writer {
                 None
             }
             Err(e) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 if matches!(e, StoreError::Io(_) | StoreError::StorageFull(_)) {
                     self.recover(db, &e);
                 } else {

@@ -19,6 +19,7 @@ pub mod names;
 mod objects;
 pub mod schema;
 pub mod space;
+pub mod usage;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

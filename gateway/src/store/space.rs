@@ -23,6 +23,15 @@ use super::StoreError;
 /// Size of the reserve file.
 pub const DEFAULT_RESERVE_BYTES: u64 = 8 * 1024 * 1024;
 
+/// A filesystem's size (see [`Space::capacity`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    pub total_bytes: u64,
+    /// Available to unprivileged writers (`f_bavail`).
+    pub free_bytes: u64,
+    pub read_only: bool,
+}
+
 /// The free-space and write-health state of one data directory.
 #[derive(Debug)]
 pub struct Space {
@@ -135,6 +144,28 @@ impl Space {
             avail,
             s.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
         ))
+    }
+
+    /// The data directory's filesystem: total and available bytes, and whether it is mounted
+    /// read-only (`None` when it cannot be asked).
+    pub fn capacity(&self) -> Option<Capacity> {
+        let s = rustix::fs::statvfs(&self.data_dir).ok()?;
+        Some(Capacity {
+            total_bytes: s.f_blocks.saturating_mul(s.f_frsize),
+            free_bytes: s.f_bavail.saturating_mul(s.f_frsize),
+            read_only: s.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
+        })
+    }
+
+    /// `Ok` when reads can succeed (the metadata store is open and the blobs directory can be
+    /// listed); otherwise why not.
+    pub fn readable(&self) -> Result<(), String> {
+        if let Some(r) = self.meta_down() {
+            return Err(format!("metadata store unavailable: {r}"));
+        }
+        std::fs::read_dir(self.data_dir.join("blobs"))
+            .map(|_| ())
+            .map_err(|e| format!("blobs directory unreadable: {e}"))
     }
 
     /// Records object bytes removed by a committed mutation.

@@ -10,11 +10,33 @@ use crate::common::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_endpoints_need_no_auth() {
     let s = TestServer::start().await;
-    for path in ["/minio/health/live", "/minio/health/ready"] {
+    for path in [
+        "/minio/health/live",
+        "/minio/health/ready",
+        "/minio/health/cluster",
+        "/minio/health/cluster/read",
+        "/health/live",
+    ] {
         let r = s.raw("GET", path).anonymous().send().await;
         assert_eq!(r.status, 200, "{path}: {}", r.text());
         let r = s.raw("HEAD", path).anonymous().send().await;
         assert_eq!(r.status, 200, "HEAD {path}");
+    }
+    let r = s
+        .raw("GET", "/minio/health/cluster")
+        .anonymous()
+        .send()
+        .await;
+    assert_eq!(r.header("x-minio-write-quorum").as_deref(), Some("1"));
+    // One node: taking it down for maintenance would lose availability.
+    for path in ["/minio/health/cluster", "/minio/health/cluster/read"] {
+        let r = s
+            .raw("GET", path)
+            .query("maintenance", "true")
+            .anonymous()
+            .send()
+            .await;
+        assert_eq!(r.status, 412, "{path}?maintenance=true");
     }
 }
 

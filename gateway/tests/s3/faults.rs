@@ -1,7 +1,8 @@
 //! Storage faults: a full data directory (a small tmpfs mounted over the data dir; skipped when
 //! mounting is not permitted) and injected metadata commit failures (`LAKEGATE_TEST_FAULTS`).
 //! Writes refused for lack of space answer `XMinioStorageFull` (507); deletes still work and
-//! bring writes back; `/minio/health/ready` follows; every acknowledged object stays intact.
+//! bring writes back; `/minio/health/cluster` (write health) follows while `/minio/health/ready`
+//! and `/minio/health/cluster/read` stay 200; every acknowledged object stays intact.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,15 +22,22 @@ struct Acked {
     data: Vec<u8>,
 }
 
+/// `/minio/health/cluster`: 200 while writes can succeed.
 async fn ready_status(s: &TestServer) -> u16 {
-    s.raw("GET", "/minio/health/ready")
-        .anonymous()
-        .send()
-        .await
-        .status
+    health(s, "cluster").await
 }
 
-/// Polls `/minio/health/ready` until it answers `want` (panics after `timeout`).
+/// The status of `/minio/health/<check>`.
+async fn health(s: &TestServer, check: &str) -> u16 {
+    let (check, query) = check.split_once('?').unwrap_or((check, ""));
+    let mut req = s.raw("GET", &format!("/minio/health/{check}")).anonymous();
+    if let Some((k, v)) = query.split_once('=') {
+        req = req.query(k, v);
+    }
+    req.send().await.status
+}
+
+/// Polls `/minio/health/cluster` until it answers `want` (panics after `timeout`).
 async fn wait_ready(s: &TestServer, want: u16, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
@@ -39,7 +47,7 @@ async fn wait_ready(s: &TestServer, want: u16, timeout: Duration) {
         }
         assert!(
             Instant::now() < deadline,
-            "/minio/health/ready stayed {got}, expected {want}"
+            "/minio/health/cluster stayed {got}, expected {want}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -183,7 +191,16 @@ async fn full_disk_refuses_writes_and_deletes_recover() {
     put_raw(s, &plain, "big", &random_bytes(MIB, 999))
         .await
         .assert_error(507, "XMinioStorageFull");
-    assert_eq!(ready_status(s).await, 503, "ready while full");
+    assert_eq!(ready_status(s).await, 503, "write health while full");
+    // A full disk is not a dead server: ready and read health stay 200; maintenance asks
+    // whether this single node may go down (never: 412) only when it is healthy.
+    assert_eq!(health(s, "ready").await, 200, "ready while full");
+    assert_eq!(
+        health(s, "cluster/read").await,
+        200,
+        "read health while full"
+    );
+    assert_eq!(health(s, "cluster?maintenance=true").await, 503);
     let console_ready = s
         .http()
         .get(format!("{}/minio/health/ready", s.console_url))
@@ -192,7 +209,7 @@ async fn full_disk_refuses_writes_and_deletes_recover() {
         .expect("console ready");
     assert_eq!(
         console_ready.status().as_u16(),
-        503,
+        200,
         "console ready while full"
     );
     assert_eq!(
@@ -528,6 +545,14 @@ async fn full_metadata_commit_reopens_redb_and_read_only_dir_is_not_ready() {
             .unwrap_or(false);
         if ro {
             wait_ready(s, 503, Duration::from_secs(5)).await;
+            assert_eq!(health(s, "cluster/read").await, 200, "reads work read-only");
+            assert_eq!(health(s, "ready").await, 200);
+            let r = s
+                .raw("GET", "/minio/health/cluster/read")
+                .anonymous()
+                .send()
+                .await;
+            assert_eq!(r.header("x-minio-read-quorum").as_deref(), Some("1"));
         } else {
             eprintln!("read-only bind remount not permitted; that part skipped");
         }

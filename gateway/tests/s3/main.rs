@@ -18,6 +18,7 @@ mod iam;
 mod keys;
 mod listing;
 mod logging;
+mod metrics;
 mod multipart;
 mod object_lock;
 mod objects;
