@@ -7,6 +7,7 @@
 mod common;
 
 mod acl;
+mod audit;
 mod auth;
 mod buckets;
 mod checksums;
