@@ -23,10 +23,11 @@ step() {
 }
 
 # A fresh machine lacks the end-to-end clients Debian packages; install them when we can.
-if ! command -v rclone >/dev/null || ! command -v s3cmd >/dev/null || ! command -v chromium >/dev/null; then
+if ! command -v rclone >/dev/null || ! command -v s3cmd >/dev/null || ! command -v chromium >/dev/null \
+   || ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
-    step "installing rclone, s3cmd and chromium"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rclone s3cmd curl chromium >/dev/null
+    step "installing rclone, s3cmd, chromium and prometheus"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rclone s3cmd curl chromium prometheus >/dev/null
   fi
 fi
 SECONDS=0

@@ -482,8 +482,9 @@ impl Server {
                 customer_keys_allowed: certs.is_some() || config.sse_c_over_http,
             },
             requests: Arc::new(RequestStats::new(config.metrics)),
-            audit,
+            audit: audit.clone(),
         };
+        policies.set_audit(audit);
         let limits = Arc::new(config.limits.clone());
         let usage = Arc::new(UsageScanner::new(store.clone()));
         let dispatch = Arc::new(Dispatch::new(

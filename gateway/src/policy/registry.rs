@@ -46,6 +46,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::bindings::{self, Binding};
+use crate::audit::{AuditEntry, AuditLog};
 use super::defaults;
 use super::types::{Millis, ObjectVersion, PolicyKind, Retention, RetentionMode};
 use super::{LoadedPlugin, PolicyEngine};
@@ -189,6 +190,8 @@ pub struct PolicyRegistry {
     /// Reloads that loaded or unbound a binding, and reloads that failed (for the metrics).
     pub reloads: AtomicU64,
     pub reload_failures: AtomicU64,
+    /// Where binding changes are recorded (set once by the application).
+    audit: std::sync::OnceLock<Arc<AuditLog>>,
 }
 
 struct WatchState {
@@ -279,6 +282,7 @@ impl PolicyRegistry {
             reloads: AtomicU64::new(0),
             reload_failures: AtomicU64::new(0),
             watcher: Mutex::new(None),
+            audit: std::sync::OnceLock::new(),
         }
     }
 
@@ -292,6 +296,11 @@ impl PolicyRegistry {
             engine: Some(engine),
             ..Self::disabled()
         }
+    }
+
+    /// Records binding loads, removals and failed reloads in `audit` from now on.
+    pub fn set_audit(&self, audit: Arc<AuditLog>) {
+        let _ = self.audit.set(audit);
     }
 
     /// Whether bindings can be loaded at all (a directory or the defaults).
@@ -401,6 +410,12 @@ impl PolicyRegistry {
             return ReloadOutcome::Failed;
         };
         let outcome = self.reload_one(&engine, file, force).await;
+        let (operation, status) = match outcome {
+            ReloadOutcome::Loaded => ("PolicyBindingLoaded", 200),
+            ReloadOutcome::Unbound => ("PolicyBindingRemoved", 200),
+            ReloadOutcome::Failed => ("PolicyBindingReloadFailed", 500),
+            ReloadOutcome::Unchanged => ("", 0),
+        };
         match outcome {
             ReloadOutcome::Loaded | ReloadOutcome::Unbound => {
                 self.reloads.fetch_add(1, Ordering::Relaxed);
@@ -408,7 +423,18 @@ impl PolicyRegistry {
             ReloadOutcome::Failed => {
                 self.reload_failures.fetch_add(1, Ordering::Relaxed);
             }
-            _ => {}
+            ReloadOutcome::Unchanged => {}
+        }
+        if let Some(audit) = self.audit.get().filter(|a| a.is_enabled() && status > 0) {
+            // What the registry did, whoever changed the file (the admin API's own entry names
+            // the caller; an edit on disk has only this one).
+            let mut e = AuditEntry::new("", "policy", operation);
+            e.key = Some(file.display().to_string());
+            e.bucket = self
+                .status(file)
+                .and_then(|st| st.bucket.clone());
+            e.status = status;
+            audit.record(e);
         }
         if outcome == ReloadOutcome::Unbound || outcome == ReloadOutcome::Loaded {
             // A slot may have been freed: retry the files that were refused because of it.

@@ -90,8 +90,9 @@ async fn mutating_requests_and_admin_changes_are_audited() {
         .await;
     r.assert_error(403, "AccessDenied");
 
-    // CreateBucket, PutBucketVersioning, PutObject, DeleteObject, the binding, the refusal.
-    let all = entries(&log, 6).await;
+    // CreateBucket, PutBucketVersioning, PutObject, DeleteObject, the binding (the admin
+    // request and the registry's load), the refusal.
+    let all = entries(&log, 7).await;
     for e in &all {
         for field in ["time", "request_id", "api", "operation", "status"] {
             assert!(e.get(field).is_some(), "{field} missing in {e}");
@@ -116,6 +117,10 @@ async fn mutating_requests_and_admin_changes_are_audited() {
     assert_eq!(a["operation"], "lakegate:PutPolicyBinding");
     assert_eq!(a["principal"], ROOT_USER);
     assert_eq!(a["status"], 200);
+    let loaded = find(&all, |e| e["api"] == "policy");
+    assert_eq!(loaded["operation"], "PolicyBindingLoaded");
+    assert_eq!(loaded["bucket"], b.as_str());
+    assert!(loaded["key"].as_str().unwrap().ends_with("audited.toml"));
     let denied = find(&all, |e| e["key"] == "anon");
     assert_eq!(denied["status"], 403);
     assert_eq!(denied["error"], "AccessDenied");

@@ -364,3 +364,35 @@ async fn metrics_off_answers_404() {
     .await;
     assert_eq!(scrape(&s, CLUSTER, None).await.status, 404);
 }
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id() {
+    let s = TestServer::start_with_env(&[
+        ("LAKEGATE_LOG_FORMAT", "json"),
+        ("LAKEGATE_LOG", "lakegate=debug"),
+    ])
+    .await;
+    let b = s.bucket().await;
+    let r = s.raw_object("GET", &b, "missing").send().await;
+    r.assert_error(404, "NoSuchKey");
+    let id = r.header("x-amz-request-id").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = std::fs::read_to_string(s.log_path()).unwrap();
+        let lines: Vec<serde_json::Value> = log
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        assert!(!lines.is_empty());
+        // No ANSI colour codes in a file.
+        assert!(!log.contains('\u{1b}'), "colour codes in the log");
+        if lines
+            .iter()
+            .any(|l| l["span"]["request_id"].as_str() == Some(id.as_str()))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no line with {id}:\n{log}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
