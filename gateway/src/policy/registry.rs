@@ -46,10 +46,10 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::bindings::{self, Binding};
-use crate::audit::{AuditEntry, AuditLog};
 use super::defaults;
 use super::types::{Millis, ObjectVersion, PolicyKind, Retention, RetentionMode};
 use super::{LoadedPlugin, PolicyEngine};
+use crate::audit::{AuditEntry, AuditLog};
 use crate::store::{BucketInfo, NewVersion};
 use crate::sync::lock;
 
@@ -430,9 +430,7 @@ impl PolicyRegistry {
             // the caller; an edit on disk has only this one).
             let mut e = AuditEntry::new("", "policy", operation);
             e.key = Some(file.display().to_string());
-            e.bucket = self
-                .status(file)
-                .and_then(|st| st.bucket.clone());
+            e.bucket = self.status(file).and_then(|st| st.bucket.clone());
             e.status = status;
             audit.record(e);
         }

@@ -29,10 +29,10 @@ async fn entries(path: &std::path::Path, n: usize) -> Vec<serde_json::Value> {
     }
 }
 
-fn find<'a>(
-    entries: &'a [serde_json::Value],
+fn find(
+    entries: &[serde_json::Value],
     what: impl Fn(&serde_json::Value) -> bool,
-) -> &'a serde_json::Value {
+) -> &serde_json::Value {
     entries
         .iter()
         .find(|e| what(e))
