@@ -2,9 +2,9 @@
 //!
 //! Layers, lowest first; a module imports only from layers below it (`ARCHITECTURE.md`,
 //! "Layers", declares the same order and the unit test in `layers.rs` checks it):
-//! - [`sync`], [`local_file`], [`telemetry`], [`audit`]: locking that survives a panicking
-//!   holder; replacing a local file atomically; atomic histograms and the Prometheus text
-//!   format; the audit trail.
+//! - [`sync`], [`local_file`]: locking that survives a panicking holder; replacing a local file
+//!   atomically.
+//! - [`telemetry`], [`audit`]: atomic histograms and the Prometheus text format; the audit trail.
 //! - [`store`], [`local_key`], [`crypto`]: blobs through OpenDAL, metadata in redb, versioning and
 //!   object-lock rules, listing, bucket-name and key rules, the on-disk schema; the gateway's own
 //!   secret key; encryption at rest (package format, object keys, the KMS).
