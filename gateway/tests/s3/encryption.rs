@@ -575,16 +575,14 @@ async fn corrupted_ciphertext_is_an_error_never_data() {
         got.body.collect().await.unwrap().into_bytes().as_ref(),
         &body[..100]
     );
-    // A read through it fails: the body stops with an error, never wrong bytes.
-    let got = c
-        .get_object()
-        .bucket(&bucket)
-        .key("obj")
-        .send()
-        .await
-        .unwrap();
-    let read = got.body.collect().await;
-    assert!(read.is_err(), "a corrupted package was served");
+    // A read through it fails: the body stops with an error, never wrong bytes. (When the
+    // damage is found before hyper flushed the response head, which it sends together with the
+    // first body bytes, the connection closes before the head: the request itself fails.)
+    let got = c.get_object().bucket(&bucket).key("obj").send().await;
+    if let Ok(got) = got {
+        let read = got.body.collect().await;
+        assert!(read.is_err(), "a corrupted package was served");
+    }
 }
 
 #[tokio::test]
