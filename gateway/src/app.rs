@@ -86,6 +86,10 @@ pub struct ServerConfig {
     pub usage_interval: Duration,
     /// The audit trail's sinks; `None`: no audit trail.
     pub audit: Option<crate::audit::AuditConfig>,
+    /// A console session ends this long after its login.
+    pub console_session_ttl: Duration,
+    /// A console session ends after this long without a request.
+    pub console_session_idle: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -487,16 +491,24 @@ impl Server {
         policies.set_audit(audit);
         let limits = Arc::new(config.limits.clone());
         let usage = Arc::new(UsageScanner::new(store.clone()));
+        let s3_api = Arc::new(app.s3_api());
+        let admin_api = Arc::new(app.admin_api());
         let dispatch = Arc::new(Dispatch::new(
-            Arc::new(app.s3_api()),
-            Arc::new(app.admin_api()),
+            s3_api.clone(),
+            admin_api.clone(),
             Arc::new(app.sts_api()),
             Arc::new(app.metrics_api(&config, usage.clone(), s3_addr.to_string())),
         ));
         let s3_handler = move |req| dispatch.clone().handle(req);
         let console = crate::console::router(Arc::new(
-            crate::console::Console::new(app.store.clone(), app.credentials.clone())
-                .map_err(|_| ServerError::Random)?,
+            crate::console::Console::new(
+                s3_api,
+                admin_api,
+                certs.is_some(),
+                config.console_session_ttl,
+                config.console_session_idle,
+            )
+            .map_err(|_| ServerError::Random)?,
         ));
         let console_body_timeout = config.limits.body_read_timeout;
         let console_handler = move |req| {

@@ -462,3 +462,27 @@ def test_an_expired_certificate_is_refused_by_clients(new_server, tmp_path, aws_
                        env=env, capture_output=True, text=True, timeout=60)
     assert p.returncode != 0 and "expired" in p.stderr.lower(), p.stderr
     srv.stop()
+
+
+def test_console_session_cookie_is_secure_under_tls(tls_server):
+    """Over TLS the console's session cookie is `__Host-` prefixed and `Secure`."""
+    import json as _json
+    import urllib.request
+
+    ctx = ssl.create_default_context(cafile=str(tls_server.ca))
+    body = _json.dumps({"access_key": tls_server.user, "secret_key": tls_server.password}).encode()
+    req = urllib.request.Request(tls_server.console_url + "/login", data=body, method="POST",
+                                 headers={"content-type": "application/json",
+                                          "origin": tls_server.console_url})
+    with urllib.request.urlopen(req, context=ctx) as r:
+        cookie = r.headers["set-cookie"]
+        csrf = _json.loads(r.read())["csrf"]
+    assert cookie.startswith("__Host-lakegate_session="), cookie
+    for flag in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"):
+        assert flag in cookie, cookie
+    assert csrf
+    session = cookie.split(";")[0]
+    req = urllib.request.Request(tls_server.console_url + "/api/session",
+                                 headers={"cookie": session})
+    with urllib.request.urlopen(req, context=ctx) as r:
+        assert _json.loads(r.read())["access_key"] == tls_server.user

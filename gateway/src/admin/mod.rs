@@ -294,7 +294,38 @@ pub async fn handle(
         (api.audit.is_enabled() && parts.method != Method::GET && parts.method != Method::HEAD)
             .then(|| audit_entry(&parts, request_id));
     let started = std::time::Instant::now();
-    let response = answer(api, parts, body, request_id).await;
+    let response = answer(api, parts, body, request_id, None).await;
+    if let Some(mut e) = audit {
+        e.status = response.status().as_u16();
+        e.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        api.audit.record(e);
+    }
+    response
+}
+
+/// [`handle`] for a caller a console session has already authenticated: lakegate's admin
+/// routes only (not MinIO's), judged by the same [`authorize`] step, without a signature.
+pub async fn handle_as(
+    api: &AdminApi,
+    caller: Caller,
+    parts: http::request::Parts,
+    body: Body,
+    request_id: &str,
+) -> Response<Body> {
+    if minio::is_minio_admin_path(parts.uri.path()) {
+        return AdminError::not_found("MinIO's admin API is not served to console sessions")
+            .into_response(parts.method == Method::HEAD);
+    }
+    let audit = (api.audit.is_enabled()
+        && parts.method != Method::GET
+        && parts.method != Method::HEAD)
+        .then(|| {
+            let mut e = audit_entry(&parts, request_id);
+            e.principal = caller.access_key().map(str::to_string);
+            e
+        });
+    let started = std::time::Instant::now();
+    let response = answer(api, parts, body, request_id, Some(caller)).await;
     if let Some(mut e) = audit {
         e.status = response.status().as_u16();
         e.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -343,17 +374,20 @@ fn audit_entry(parts: &http::request::Parts, request_id: &str) -> AuditEntry {
     e
 }
 
+/// Answers a request whose caller is `established` (a console session), or else is
+/// authenticated by its signature.
 async fn answer(
     api: &AdminApi,
     parts: http::request::Parts,
     body: Body,
     request_id: &str,
+    established: Option<Caller>,
 ) -> Response<Body> {
-    if minio::is_minio_admin_path(parts.uri.path()) {
+    if established.is_none() && minio::is_minio_admin_path(parts.uri.path()) {
         return minio::handle(api, parts, body, request_id).await;
     }
     let is_head = parts.method == Method::HEAD;
-    match run(api, parts, body).await {
+    match run(api, parts, body, established).await {
         Ok(r) => r,
         Err(e) => {
             if e.status.is_server_error() {
@@ -370,9 +404,18 @@ async fn run(
     api: &AdminApi,
     parts: http::request::Parts,
     body: Body,
+    established: Option<Caller>,
 ) -> AdminResult<Response<Body>> {
     crate::s3::check_header_section(&parts).map_err(body_error)?;
-    let (caller, body) = authenticate(api, &parts, body)?;
+    let (caller, body) = match established {
+        Some(caller) => {
+            let body = RequestBody::new(body, auth::PayloadCheck::Unsigned, &parts.headers)
+                .map_err(body_error)?
+                .with_read_timeout(api.body_read_timeout);
+            (caller, body)
+        }
+        None => authenticate(api, &parts, body)?,
+    };
     let rest = parts.uri.path().strip_prefix(PREFIX).unwrap_or_default();
     let Some(route) = Route::parse(rest) else {
         return Err(AdminError::not_found(format!(

@@ -161,6 +161,12 @@ pub struct ServerArgs {
     /// for.
     #[arg(long, default_value_t = 10_000, env = "LAKEGATE_AUDIT_QUEUE")]
     audit_queue: usize,
+    /// A console session ends this long after its login.
+    #[arg(long, default_value = "12h", value_parser = parse_interval, env = "LAKEGATE_CONSOLE_SESSION_TTL")]
+    console_session_ttl: Duration,
+    /// A console session ends after this long without a request.
+    #[arg(long, default_value = "1h", value_parser = parse_interval, env = "LAKEGATE_CONSOLE_SESSION_IDLE")]
+    console_session_idle: Duration,
 }
 
 /// The KMS master keys from `--kms-secret-key` (or MinIO's `MINIO_KMS_SECRET_KEY`) and
@@ -307,6 +313,8 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
                 queue_capacity: args.audit_queue.max(1),
             }
         }),
+        console_session_ttl: args.console_session_ttl,
+        console_session_idle: args.console_session_idle,
     };
     let server = Server::start(config).await.map_err(CliError::Start)?;
     tracing::info!(s3 = %server.s3_addr, console = %server.console_addr, "lakegate is serving");

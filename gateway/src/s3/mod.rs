@@ -254,12 +254,39 @@ impl From<StoreError> for S3Error {
 /// (`access_log.rs`); a routed request is counted for the metrics endpoints (`stats.rs`); a
 /// mutating one goes to the audit trail.
 pub async fn handle(api: &S3Api, req: Request<Body>, request_id: &str) -> S3Response {
+    serve(api, req, request_id, Authn::Signature).await
+}
+
+/// How a request's caller is known.
+pub enum Authn {
+    /// From the request's signature (anonymous when unsigned): every request on the S3 port.
+    Signature,
+    /// Established before the request reached the S3 API (a console session, whose login
+    /// checked the key's secret): no signature is looked for; authorisation is the same.
+    Established(Caller),
+}
+
+/// [`handle`] for a caller a console session has already authenticated: the same routing,
+/// accounting, audit and authorisation (`access::authorize`, the one evaluator), without a
+/// signature. Path-style only; browser-only operations (CORS preflight, POST Object) are
+/// refused.
+pub async fn handle_as(
+    api: &S3Api,
+    caller: Caller,
+    req: Request<Body>,
+    request_id: &str,
+) -> S3Response {
+    serve(api, req, request_id, Authn::Established(caller)).await
+}
+
+async fn serve(api: &S3Api, req: Request<Body>, request_id: &str, authn: Authn) -> S3Response {
     let started = std::time::Instant::now();
     let is_head = req.method() == Method::HEAD;
     let resource = req.uri().path().to_string();
     let mut entry = None;
     let mut facts = Facts::default();
-    let (response, error_code) = match dispatch(api, req, request_id, &mut entry, &mut facts).await
+    let (response, error_code) = match dispatch(api, req, request_id, &mut entry, &mut facts, authn)
+        .await
     {
         Ok(r) => (r, None),
         Err(e) => (
@@ -394,6 +421,7 @@ async fn dispatch(
     request_id: &str,
     entry: &mut Option<access_log::Entry>,
     facts: &mut Facts,
+    authn: Authn,
 ) -> S3Result<S3Response> {
     let (parts, body) = req.into_parts();
     check_header_section(&parts)?;
@@ -403,7 +431,11 @@ async fn dispatch(
         .get(http::header::HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| parts.uri.authority().map(|a| a.as_str()));
-    let vhost = router::vhost_bucket(host, &state.domains);
+    let vhost = match authn {
+        Authn::Signature => router::vhost_bucket(host, &state.domains),
+        // The console's own host name never names a bucket.
+        Authn::Established(_) => None,
+    };
     let (bucket, key) = router::split_path(path, vhost)?;
     let query = Query::parse(parts.uri.query())?;
     let op = router::resolve(
@@ -444,16 +476,28 @@ async fn dispatch(
             .access_log
             .entry(&parts, b, key.as_deref(), &query, op, request_id);
     }
+    if matches!(authn, Authn::Established(_))
+        && matches!(op, Operation::PreflightCors | Operation::PostObject)
+    {
+        return Err(S3Error::with_message(
+            S3ErrorCode::MethodNotAllowed,
+            "The specified method is not allowed against this resource.",
+        ));
+    }
     if op == Operation::PreflightCors {
         // A browser's preflight is never signed.
         return cors::preflight(state, bucket.as_deref().unwrap_or_default(), &parts.headers);
     }
-    // A cross-origin request gets the bucket's CORS headers on its answer, success or error.
+    // A cross-origin request gets the bucket's CORS headers on its answer, success or error
+    // (not through the console, whose pages are never cross-origin).
     let cors_headers = match (
         &bucket,
         parts.headers.get("origin").and_then(|v| v.to_str().ok()),
+        &authn,
     ) {
-        (Some(b), Some(origin)) => cors::response_headers(state, b, &parts.method, origin),
+        (Some(b), Some(origin), Authn::Signature) => {
+            cors::response_headers(state, b, &parts.method, origin)
+        }
         _ => HeaderMap::new(),
     };
     let routed = Routed {
@@ -465,7 +509,7 @@ async fn dispatch(
         key,
         query,
     };
-    let result = answer(state, routed, request_id, entry, facts).await;
+    let result = answer(state, routed, request_id, entry, facts, authn).await;
     if cors_headers.is_empty() {
         return result;
     }
@@ -500,6 +544,7 @@ async fn answer(
     request_id: &str,
     entry: &mut Option<access_log::Entry>,
     facts: &mut Facts,
+    authn: Authn,
 ) -> S3Result<S3Response> {
     let Routed {
         parts,
@@ -540,17 +585,22 @@ async fn answer(
         };
         return post::post_object(state, req, location).await;
     }
-    let (caller, payload) = match auth::authenticate(
-        &parts,
-        vhost,
-        &state.credentials,
-        &state.region,
-        SystemTime::now(),
-    ) {
-        Ok(a) => (Caller::Key(a.key), a.payload),
-        // Unsigned: judged as anonymous (only a bucket policy can let it in).
-        Err(auth::AuthError::Anonymous) => (Caller::Anonymous, auth::PayloadCheck::Unsigned),
-        Err(e) => return Err(e.into()),
+    let (caller, payload) = match authn {
+        Authn::Established(caller) => (caller, auth::PayloadCheck::Unsigned),
+        Authn::Signature => match auth::authenticate(
+            &parts,
+            vhost,
+            &state.credentials,
+            &state.region,
+            SystemTime::now(),
+        ) {
+            Ok(a) => (Caller::Key(a.key), a.payload),
+            // Unsigned: judged as anonymous (only a bucket policy can let it in).
+            Err(auth::AuthError::Anonymous) => {
+                (Caller::Anonymous, auth::PayloadCheck::Unsigned)
+            }
+            Err(e) => return Err(e.into()),
+        },
     };
     if let Some(e) = entry.as_mut() {
         e.requester = caller.user().map(str::to_string);

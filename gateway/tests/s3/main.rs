@@ -13,6 +13,7 @@ mod buckets;
 mod checksums;
 mod conditional;
 mod connections;
+mod console;
 mod encryption;
 mod faults;
 mod iam;

@@ -1,0 +1,152 @@
+//! What every console request must pass besides its session: the login rate limit, the
+//! same-origin checks (an exact `Origin`, and `Sec-Fetch-Site` when the browser sends it), the
+//! CSRF token on state-changing requests, and the security headers on every answer.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use http::{HeaderMap, HeaderValue, Method, header};
+use subtle::ConstantTimeEq;
+
+use crate::sync::lock;
+
+/// Failed logins allowed per client address within [`WINDOW`].
+pub const MAX_FAILURES: u32 = 10;
+/// The window failed logins are counted in.
+pub const WINDOW: Duration = Duration::from_secs(300);
+/// Client addresses tracked at most (the oldest window goes first).
+const MAX_CLIENTS: usize = 10_000;
+
+/// Failed logins per client address.
+#[derive(Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+impl LoginLimiter {
+    /// `Err(retry after)` while `client` has used up its failures.
+    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
+        let map = lock(&self.failures);
+        match map.get(&client) {
+            Some((n, since)) if *n >= MAX_FAILURES && since.elapsed() < WINDOW => {
+                Err(WINDOW - since.elapsed())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn failed(&self, client: IpAddr) {
+        let mut map = lock(&self.failures);
+        if map.len() >= MAX_CLIENTS {
+            map.retain(|_, (_, since)| since.elapsed() < WINDOW);
+        }
+        let e = map.entry(client).or_insert((0, Instant::now()));
+        if e.1.elapsed() >= WINDOW {
+            *e = (0, Instant::now());
+        }
+        e.0 += 1;
+    }
+
+    pub fn succeeded(&self, client: IpAddr) {
+        lock(&self.failures).remove(&client);
+    }
+}
+
+/// Whether a request comes from the console's own pages: `Origin`, when present, must be the
+/// console's origin (scheme and `Host`); `Sec-Fetch-Site`, when present, `same-origin` or
+/// `none`. (SameSite=Strict still sends the cookie from same-site origins, such as the S3 port
+/// on the same host, which serves objects.)
+pub fn same_origin(headers: &HeaderMap, tls: bool) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
+            return false;
+        }
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let scheme = if tls { "https" } else { "http" };
+    origin.as_bytes() == format!("{scheme}://{host}").as_bytes()
+}
+
+/// Whether a state-changing request carries the session's CSRF token (`X-CSRF-Token`) and an
+/// `Origin` (browsers send one on every non-GET fetch and form post).
+pub fn csrf_ok(method: &Method, headers: &HeaderMap, csrf: &str) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD) {
+        return true;
+    }
+    let token = headers
+        .get("x-csrf-token")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    headers.contains_key(header::ORIGIN) && bool::from(token.ct_eq(csrf.as_bytes()))
+}
+
+/// The security headers of every console answer.
+pub fn secure_headers(h: &mut HeaderMap) {
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limiter_refuses_after_ten_failures() {
+        let l = LoginLimiter::default();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        for _ in 0..MAX_FAILURES {
+            assert!(l.check(ip).is_ok());
+            l.failed(ip);
+        }
+        assert!(l.check(ip).is_err());
+        assert!(l.check("10.0.0.2".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn origins_and_tokens() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:9001"));
+        assert!(same_origin(&h, false));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:9001"));
+        assert!(same_origin(&h, false));
+        assert!(!same_origin(&h, true));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:9000"));
+        assert!(!same_origin(&h, false));
+        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:9001"));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+        assert!(!same_origin(&h, false));
+        h.insert("x-csrf-token", HeaderValue::from_static("tok"));
+        assert!(csrf_ok(&Method::POST, &h, "tok"));
+        assert!(!csrf_ok(&Method::POST, &h, "other"));
+        assert!(csrf_ok(&Method::GET, &HeaderMap::new(), "tok"));
+        assert!(!csrf_ok(&Method::DELETE, &HeaderMap::new(), "tok"));
+    }
+}

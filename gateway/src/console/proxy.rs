@@ -1,0 +1,242 @@
+//! The console's doors to the S3 API (`/api/s3/{bucket}/{key}?…`) and the admin API
+//! (`/api/admin/v1/…`): a request with a live session, from the console's own origin, with the
+//! session's CSRF token when it changes anything, is passed on **as the session's key**
+//! (`s3::handle_as`, `admin::handle_as`), so it is routed, audited and authorised exactly as a
+//! signed request of that key would be.
+//!
+//! Only the request headers an S3 or admin call from the console's pages needs are passed on
+//! (no `Authorization`, `Cookie`, `Host`, streaming-signature or security-token headers), and a
+//! query carrying presigned-URL parameters is refused. An object's bytes never render on the
+//! console's origin: GETs of objects answer as attachments, in a sandbox.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use futures::FutureExt;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+
+use super::{Console, guard, json_error};
+use crate::admin;
+use crate::iam::Caller;
+use crate::s3;
+
+/// Request headers passed on (exact names), besides the prefixes in [`PASSED_PREFIXES`].
+const PASSED: &[&str] = &[
+    "content-type",
+    "content-length",
+    "content-md5",
+    "content-disposition",
+    "content-language",
+    "cache-control",
+    "expires",
+    "range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "x-amz-bypass-governance-retention",
+    "x-amz-bucket-object-lock-enabled",
+    "x-amz-metadata-directive",
+    "x-amz-tagging-directive",
+    "x-amz-sdk-checksum-algorithm",
+    "x-amz-acl",
+    "x-amz-object-ownership",
+    "x-amz-storage-class",
+    "x-amz-expected-bucket-owner",
+];
+
+/// Request header prefixes passed on.
+const PASSED_PREFIXES: &[&str] = &[
+    "x-amz-meta-",
+    "x-amz-tagging",
+    "x-amz-object-lock-",
+    "x-amz-server-side-encryption",
+    "x-amz-copy-source",
+    "x-amz-checksum-",
+    "x-amz-grant-",
+];
+
+/// Query parameters of presigned URLs: a console request is never a presigned one.
+const PRESIGN_PARAMS: &[&str] = &[
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "Signature",
+    "AWSAccessKeyId",
+];
+
+fn passed(name: &str) -> bool {
+    PASSED.contains(&name) || PASSED_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// The checks before any proxied call: same origin, a live session, the CSRF token.
+fn admit(console: &Console, req: &Request) -> Result<Caller, Response> {
+    let headers = req.headers();
+    if !guard::same_origin(headers, console.tls) {
+        return Err(json_error(StatusCode::FORBIDDEN, "cross-origin request refused"));
+    }
+    let Some((view, caller)) = console.caller(headers) else {
+        return Err(json_error(StatusCode::UNAUTHORIZED, "login required"));
+    };
+    if !guard::csrf_ok(req.method(), headers, &view.csrf) {
+        return Err(json_error(
+            StatusCode::FORBIDDEN,
+            "missing or wrong X-CSRF-Token (and Origin)",
+        ));
+    }
+    if let Some(q) = req.uri().query()
+        && q.split('&').any(|p| {
+            let k = p.split('=').next().unwrap_or_default();
+            PRESIGN_PARAMS.iter().any(|n| n.eq_ignore_ascii_case(k))
+        })
+    {
+        return Err(json_error(
+            StatusCode::BAD_REQUEST,
+            "presigned-URL parameters are not accepted here",
+        ));
+    }
+    Ok(caller)
+}
+
+/// The request as the API sees it: `path` (and the original query), the passed headers, the
+/// body, the client's address.
+fn forward(req: Request, path: &str) -> Result<http::Request<Body>, Response> {
+    let (parts, body) = req.into_parts();
+    let target = match parts.uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let uri: http::Uri = target
+        .parse()
+        .map_err(|_| json_error(StatusCode::BAD_REQUEST, "unusable path"))?;
+    let mut out = http::Request::builder()
+        .method(parts.method.clone())
+        .uri(uri)
+        .body(body)
+        .map_err(|_| json_error(StatusCode::BAD_REQUEST, "unusable request"))?;
+    let headers = out.headers_mut();
+    for (name, value) in &parts.headers {
+        if passed(name.as_str()) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    *out.extensions_mut() = parts.extensions;
+    Ok(out)
+}
+
+/// `/api/s3/{bucket}/{key}`: an S3 request as the session's key.
+pub async fn s3(State(console): State<Arc<Console>>, req: Request) -> Response {
+    let caller = match admit(&console, &req) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let rest = req
+        .uri()
+        .path()
+        .strip_prefix("/api/s3")
+        .unwrap_or_default()
+        .to_string();
+    let path = if rest.is_empty() { "/".to_string() } else { rest };
+    let object_get = req.method() == Method::GET
+        && path.trim_start_matches('/').contains('/')
+        && !path.ends_with('/');
+    let forwarded = match forward(req, &path) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let request_id = console.next_request_id();
+    let is_head = forwarded.method() == Method::HEAD;
+    let mut resp = std::panic::AssertUnwindSafe(s3::handle_as(
+        &console.s3,
+        caller,
+        forwarded,
+        &request_id,
+    ))
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|_| {
+        let e = s3::error::S3Error::internal("request handler panicked");
+        s3::error_response(&e, &path, &request_id, is_head)
+    });
+    finish(resp.headers_mut(), &request_id);
+    if object_get && resp.status().is_success() {
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox; default-src 'none'"),
+        );
+    }
+    resp
+}
+
+/// `/api/admin/v1/…`: an admin request as the session's key.
+pub async fn admin(State(console): State<Arc<Console>>, req: Request) -> Response {
+    let caller = match admit(&console, &req) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let rest = req
+        .uri()
+        .path()
+        .strip_prefix("/api/admin/v1/")
+        .unwrap_or_default()
+        .to_string();
+    let path = format!("{}{rest}", admin::PREFIX);
+    let forwarded = match forward(req, &path) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let request_id = console.next_request_id();
+    let is_head = forwarded.method() == Method::HEAD;
+    let (parts, body) = forwarded.into_parts();
+    let mut resp = std::panic::AssertUnwindSafe(admin::handle_as(
+        &console.admin,
+        caller,
+        parts,
+        body,
+        &request_id,
+    ))
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|_| {
+        admin::AdminError::internal("request handler panicked").into_response(is_head)
+    });
+    finish(resp.headers_mut(), &request_id);
+    resp.into_response()
+}
+
+fn finish(h: &mut HeaderMap, request_id: &str) {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amz-request-id", v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_listed_headers_pass() {
+        for h in ["content-type", "x-amz-meta-a", "x-amz-copy-source-if-match", "range"] {
+            assert!(passed(h), "{h}");
+        }
+        for h in [
+            "authorization",
+            "cookie",
+            "host",
+            "origin",
+            "x-amz-content-sha256",
+            "x-amz-security-token",
+            "x-amz-decoded-content-length",
+            "content-encoding",
+        ] {
+            assert!(!passed(h), "{h}");
+        }
+    }
+}
