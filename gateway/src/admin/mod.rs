@@ -316,14 +316,13 @@ pub async fn handle_as(
         return AdminError::not_found("MinIO's admin API is not served to console sessions")
             .into_response(parts.method == Method::HEAD);
     }
-    let audit = (api.audit.is_enabled()
-        && parts.method != Method::GET
-        && parts.method != Method::HEAD)
-        .then(|| {
-            let mut e = audit_entry(&parts, request_id);
-            e.principal = caller.access_key().map(str::to_string);
-            e
-        });
+    let audit =
+        (api.audit.is_enabled() && parts.method != Method::GET && parts.method != Method::HEAD)
+            .then(|| {
+                let mut e = audit_entry(&parts, request_id);
+                e.principal = caller.access_key().map(str::to_string);
+                e
+            });
     let started = std::time::Instant::now();
     let response = answer(api, parts, body, request_id, Some(caller)).await;
     if let Some(mut e) = audit {

@@ -87,15 +87,14 @@ pub fn csrf_ok(method: &Method, headers: &HeaderMap, csrf: &str) -> bool {
     headers.contains_key(header::ORIGIN) && bool::from(token.ct_eq(csrf.as_bytes()))
 }
 
-/// The security headers of every console answer.
+/// The security headers of every console answer (a stricter policy already set, such as an
+/// object download's sandbox, is kept).
 pub fn secure_headers(h: &mut HeaderMap) {
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
              connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+        ));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -135,12 +134,21 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:9001"));
         assert!(same_origin(&h, false));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:9001"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:9001"),
+        );
         assert!(same_origin(&h, false));
         assert!(!same_origin(&h, true));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:9000"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:9000"),
+        );
         assert!(!same_origin(&h, false));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:9001"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:9001"),
+        );
         h.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
         assert!(!same_origin(&h, false));
         h.insert("x-csrf-token", HeaderValue::from_static("tok"));

@@ -226,7 +226,10 @@ async fn login(State(console): State<Arc<Console>>, req: Request) -> Response {
         serde_urlencoded_form(&body)
     };
     let Some(form) = form else {
-        return json_error(StatusCode::BAD_REQUEST, "access_key and secret_key are needed");
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "access_key and secret_key are needed",
+        );
     };
     let Some(secret) = console.check_login(&form.access_key, &form.secret_key) else {
         console.limiter.failed(ip);
@@ -257,7 +260,13 @@ async fn login(State(console): State<Arc<Console>>, req: Request) -> Response {
         return json_error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness");
     };
     tracing::info!(access_key = %form.access_key, client = %ip, "console login");
-    audit(&console, "ConsoleLogin", &form.access_key, ip, StatusCode::OK);
+    audit(
+        &console,
+        "ConsoleLogin",
+        &form.access_key,
+        ip,
+        StatusCode::OK,
+    );
     let cookie = format!(
         "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
         console.cookie_name(),
@@ -301,9 +310,10 @@ async fn logout(State(console): State<Arc<Console>>, headers: HeaderMap) -> Resp
         let Some(view) = console.sessions.get(value) else {
             return Redirect::to("/").into_response();
         };
-        let form_post = headers
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+        let form_post = headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+            v.as_bytes()
+                .starts_with(b"application/x-www-form-urlencoded")
+        });
         // The login page's plain form has no token: a same-origin form post may log out.
         if !guard::same_origin(&headers, console.tls)
             || !(form_post || guard::csrf_ok(&Method::POST, &headers, &view.csrf))

@@ -74,7 +74,10 @@ fn passed(name: &str) -> bool {
 fn admit(console: &Console, req: &Request) -> Result<Caller, Response> {
     let headers = req.headers();
     if !guard::same_origin(headers, console.tls) {
-        return Err(json_error(StatusCode::FORBIDDEN, "cross-origin request refused"));
+        return Err(json_error(
+            StatusCode::FORBIDDEN,
+            "cross-origin request refused",
+        ));
     }
     let Some((view, caller)) = console.caller(headers) else {
         return Err(json_error(StatusCode::UNAUTHORIZED, "login required"));
@@ -137,7 +140,11 @@ pub async fn s3(State(console): State<Arc<Console>>, req: Request) -> Response {
         .strip_prefix("/api/s3")
         .unwrap_or_default()
         .to_string();
-    let path = if rest.is_empty() { "/".to_string() } else { rest };
+    let path = if rest.is_empty() {
+        "/".to_string()
+    } else {
+        rest
+    };
     let object_get = req.method() == Method::GET
         && path.trim_start_matches('/').contains('/')
         && !path.ends_with('/');
@@ -147,18 +154,14 @@ pub async fn s3(State(console): State<Arc<Console>>, req: Request) -> Response {
     };
     let request_id = console.next_request_id();
     let is_head = forwarded.method() == Method::HEAD;
-    let mut resp = std::panic::AssertUnwindSafe(s3::handle_as(
-        &console.s3,
-        caller,
-        forwarded,
-        &request_id,
-    ))
-    .catch_unwind()
-    .await
-    .unwrap_or_else(|_| {
-        let e = s3::error::S3Error::internal("request handler panicked");
-        s3::error_response(&e, &path, &request_id, is_head)
-    });
+    let mut resp =
+        std::panic::AssertUnwindSafe(s3::handle_as(&console.s3, caller, forwarded, &request_id))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                let e = s3::error::S3Error::internal("request handler panicked");
+                s3::error_response(&e, &path, &request_id, is_head)
+            });
     finish(resp.headers_mut(), &request_id);
     if object_get && resp.status().is_success() {
         let h = resp.headers_mut();
@@ -223,7 +226,12 @@ mod tests {
 
     #[test]
     fn only_listed_headers_pass() {
-        for h in ["content-type", "x-amz-meta-a", "x-amz-copy-source-if-match", "range"] {
+        for h in [
+            "content-type",
+            "x-amz-meta-a",
+            "x-amz-copy-source-if-match",
+            "range",
+        ] {
             assert!(passed(h), "{h}");
         }
         for h in [

@@ -99,10 +99,7 @@ impl Sessions {
         let mut map = lock(&self.map);
         map.retain(|_, s| self.alive(s, now));
         if map.len() >= MAX_SESSIONS
-            && let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, s)| s.last_seen)
-                .map(|(k, _)| *k)
+            && let Some(oldest) = map.iter().min_by_key(|(_, s)| s.last_seen).map(|(k, _)| *k)
         {
             map.remove(&oldest);
         }

@@ -285,15 +285,14 @@ async fn serve(api: &S3Api, req: Request<Body>, request_id: &str, authn: Authn) 
     let resource = req.uri().path().to_string();
     let mut entry = None;
     let mut facts = Facts::default();
-    let (response, error_code) = match dispatch(api, req, request_id, &mut entry, &mut facts, authn)
-        .await
-    {
-        Ok(r) => (r, None),
-        Err(e) => (
-            error_response(&e, &resource, request_id, is_head),
-            Some(e.code),
-        ),
-    };
+    let (response, error_code) =
+        match dispatch(api, req, request_id, &mut entry, &mut facts, authn).await {
+            Ok(r) => (r, None),
+            Err(e) => (
+                error_response(&e, &resource, request_id, is_head),
+                Some(e.code),
+            ),
+        };
     let record = entry.and_then(|entry| {
         api.access_log.prepare(
             api,
@@ -596,9 +595,7 @@ async fn answer(
         ) {
             Ok(a) => (Caller::Key(a.key), a.payload),
             // Unsigned: judged as anonymous (only a bucket policy can let it in).
-            Err(auth::AuthError::Anonymous) => {
-                (Caller::Anonymous, auth::PayloadCheck::Unsigned)
-            }
+            Err(auth::AuthError::Anonymous) => (Caller::Anonymous, auth::PayloadCheck::Unsigned),
             Err(e) => return Err(e.into()),
         },
     };

@@ -35,7 +35,7 @@ async fn session(s: &TestServer, access_key: &str, secret: &str) -> Session {
     let r = login_as(s, access_key, secret).await;
     assert_eq!(r.status(), 200);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
-    let json: serde_json::Value = r.json().await.unwrap();
+    let json: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
     Session {
         http: client(),
         base: s.console_url.clone(),
@@ -55,7 +55,9 @@ impl Session {
             )
             .header("cookie", &self.cookie);
         if csrf {
-            r = r.header("x-csrf-token", &self.csrf).header("origin", &self.base);
+            r = r
+                .header("x-csrf-token", &self.csrf)
+                .header("origin", &self.base);
         }
         r
     }
@@ -88,14 +90,15 @@ async fn a_session_acts_as_its_key_with_csrf_and_same_origin_checks() {
     let list = root.req("GET", "/api/s3/", false).send().await.unwrap();
     assert_eq!(list.status(), 200);
     assert!(list.text().await.unwrap().contains("<Name>bronze</Name>"));
-    let me: serde_json::Value = root
+    let me = root
         .req("GET", "/api/session", false)
         .send()
         .await
         .unwrap()
-        .json()
+        .text()
         .await
         .unwrap();
+    let me: serde_json::Value = serde_json::from_str(&me).unwrap();
     assert_eq!(me["access_key"], ROOT_USER);
     assert_eq!(me["kind"], "root");
 
@@ -137,7 +140,11 @@ async fn a_session_acts_as_its_key_with_csrf_and_same_origin_checks() {
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     // The bucket is real: an SDK client sees it, and an object put through the console.
     let r = root
-        .req("PUT", &format!("/api/s3/{b}/dir/<script>x</script>.txt"), true)
+        .req(
+            "PUT",
+            &format!("/api/s3/{b}/dir/<script>x</script>.txt"),
+            true,
+        )
         .header("x-amz-meta-note", "hello")
         // A bogus signature is dropped, not judged: the session is the caller.
         .header("authorization", "AWS4-HMAC-SHA256 Credential=nobody/x")
@@ -146,9 +153,16 @@ async fn a_session_acts_as_its_key_with_csrf_and_same_origin_checks() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    assert_eq!(s.get(&b, "dir/<script>x</script>.txt").await, b"console bytes");
+    assert_eq!(
+        s.get(&b, "dir/<script>x</script>.txt").await,
+        b"console bytes"
+    );
     let r = root
-        .req("GET", &format!("/api/s3/{b}/dir/<script>x</script>.txt"), false)
+        .req(
+            "GET",
+            &format!("/api/s3/{b}/dir/<script>x</script>.txt"),
+            false,
+        )
         .send()
         .await
         .unwrap();
@@ -224,7 +238,12 @@ async fn a_read_only_user_reads_and_is_refused_the_rest() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert!(r.text().await.unwrap().contains("<Code>AccessDenied</Code>"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("<Code>AccessDenied</Code>")
+    );
     let r = reader
         .req("GET", "/api/admin/v1/iam/users", false)
         .send()
@@ -239,7 +258,11 @@ async fn a_read_only_user_reads_and_is_refused_the_rest() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let r = reader.req("GET", "/api/session", false).send().await.unwrap();
+    let r = reader
+        .req("GET", "/api/session", false)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 }
 
@@ -248,7 +271,11 @@ async fn failed_logins_are_rate_limited_and_sessions_expire() {
     let s = TestServer::start_with_env(&[("LAKEGATE_CONSOLE_SESSION_IDLE", "1s")]).await;
     let short = session(&s, ROOT_USER, ROOT_PASSWORD).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let r = short.req("GET", "/api/session", false).send().await.unwrap();
+    let r = short
+        .req("GET", "/api/session", false)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401, "idle expiry");
     for _ in 0..10 {
         assert_eq!(login_as(&s, ROOT_USER, "guess").await.status(), 401);
