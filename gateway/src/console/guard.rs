@@ -59,10 +59,10 @@ impl LoginLimiter {
 /// `none`. (SameSite=Strict still sends the cookie from same-site origins, such as the S3 port
 /// on the same host, which serves objects.)
 pub fn same_origin(headers: &HeaderMap, tls: bool) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
-            return false;
-        }
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return false;
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
