@@ -1,7 +1,7 @@
 //! What a bucket holds: objects, versions, delete markers, bytes, inline versus blob, and the
 //! size and version-count distributions MinIO's dashboards draw. Computed by one pass over the
 //! bucket's versions in a single read snapshot (the metrics endpoints run it periodically and
-//! serve the last result, as MinIO's scanner does; see `crate::metrics`).
+//! serve the last result, as MinIO's scanner does).
 
 use super::Store;
 use super::StoreError;

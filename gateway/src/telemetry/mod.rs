@@ -11,7 +11,7 @@
 //!
 //! The layers below the metrics endpoints keep their own figures (the metadata writer's group
 //! commits, the plugins' calls, the scanner's passes, the backups' runs) with these types; the
-//! endpoints (`crate::metrics`) read and render them at scrape time.
+//! endpoints, in a layer above, read and render them at scrape time.
 
 pub mod text;
 
