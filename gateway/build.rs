@@ -7,6 +7,10 @@
 //! The target is installed with `rustup target add wasm32-wasip2` when it is missing.
 //! `LAKEGATE_BUILTIN_PLUGINS=skip` builds a gateway without builtins (bindings naming one fail to
 //! load with a clear error).
+//!
+//! It also embeds the console's front end: every file under `gateway/console-ui/` becomes an
+//! entry of `console_assets.rs` (`console::assets`), so the console works offline, from any
+//! directory, with no build step of its own.
 
 use std::env;
 use std::fmt::Write as _;
@@ -97,6 +101,48 @@ fn main() {
     }
     code.push_str("];\n");
     std::fs::write(out_dir.join("builtin_plugins.rs"), code).expect("write builtin_plugins.rs");
+
+    console_assets(&manifest_dir.join("console-ui"), &out_dir);
+}
+
+/// Embeds the console's front end (`gateway/console-ui/`): writes `console_assets.rs`, a table
+/// of `(path relative to console-ui, bytes)` for every file there, sorted by path.
+fn console_assets(dir: &Path, out_dir: &Path) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files = Vec::new();
+    collect_files(dir, dir, &mut files);
+    files.sort();
+    let mut code = String::from(
+        "/// The console's files: `(path relative to gateway/console-ui, bytes)`, sorted by path.\n\
+         pub static FILES: &[(&str, &[u8])] = &[\n",
+    );
+    for rel in &files {
+        let _ = writeln!(
+            code,
+            "    ({rel:?}, include_bytes!({:?})),",
+            dir.join(rel).display().to_string()
+        );
+    }
+    code.push_str("];\n");
+    std::fs::write(out_dir.join("console_assets.rs"), code).expect("write console_assets.rs");
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            collect_files(root, &path, out);
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            out.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
 }
 
 /// Installs the wasm target through rustup when the sysroot lacks it.

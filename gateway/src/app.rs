@@ -90,6 +90,8 @@ pub struct ServerConfig {
     pub console_session_ttl: Duration,
     /// A console session ends after this long without a request.
     pub console_session_idle: Duration,
+    /// The base URL of the console's share links (default: the console's host, S3 port).
+    pub console_s3_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -493,23 +495,34 @@ impl Server {
         let usage = Arc::new(UsageScanner::new(store.clone()));
         let s3_api = Arc::new(app.s3_api());
         let admin_api = Arc::new(app.admin_api());
+        let metrics_api = Arc::new(app.metrics_api(&config, usage.clone(), s3_addr.to_string()));
         let dispatch = Arc::new(Dispatch::new(
             s3_api.clone(),
             admin_api.clone(),
             Arc::new(app.sts_api()),
-            Arc::new(app.metrics_api(&config, usage.clone(), s3_addr.to_string())),
+            metrics_api.clone(),
         ));
         let s3_handler = move |req| dispatch.clone().handle(req);
-        let console = crate::console::router(Arc::new(
+        let console = Arc::new(
             crate::console::Console::new(
                 s3_api,
                 admin_api,
-                certs.is_some(),
-                config.console_session_ttl,
-                config.console_session_idle,
+                metrics_api,
+                crate::console::ConsoleSettings {
+                    tls: certs.is_some(),
+                    session_ttl: config.console_session_ttl,
+                    session_idle: config.console_session_idle,
+                    lifecycle_interval: policies
+                        .is_enabled()
+                        .then_some(config.lifecycle_interval),
+                    s3_port: s3_addr.port(),
+                    share_base: config.console_s3_url.clone(),
+                },
             )
             .map_err(|_| ServerError::Random)?,
-        ));
+        );
+        let console_sampler = console.start_sampler(shutdown.subscribe());
+        let console = crate::console::router(console);
         let console_body_timeout = config.limits.body_read_timeout;
         let console_handler = move |req| {
             let console = console.clone();
@@ -541,6 +554,7 @@ impl Server {
             tokio::spawn(sweep_periodically(store.clone(), shutdown.subscribe())),
         ];
         tasks.push(access_log.start(shutdown.subscribe()));
+        tasks.push(console_sampler);
         tasks.extend(audit_tasks);
         if config.metrics {
             tasks.push(usage.start(config.usage_interval, shutdown.subscribe()));

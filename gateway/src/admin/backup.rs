@@ -39,8 +39,9 @@ pub async fn run(api: &AdminApi, bucket: &str, wait: bool) -> AdminResult<Respon
     answer(job, wait).await
 }
 
-/// `POST backup/{bucket}/restore[?to=B][&at=GEN][&wait=true]`: a restore into `to` (default: the
-/// bucket itself) from generation `at` (default: the newest).
+/// `POST backup/{bucket}/restore[?to=B][&at=GEN][&prefix=P][&wait=true]`: a restore into `to`
+/// (default: the bucket itself) from generation `at` (default: the newest), of the keys under
+/// `prefix` (default: every key; keys outside it are left alone).
 pub async fn restore(api: &AdminApi, bucket: &str, query: &Query) -> AdminResult<Response<Body>> {
     check_bucket(bucket)?;
     let to = query.get("to");
@@ -55,8 +56,12 @@ pub async fn restore(api: &AdminApi, bucket: &str, query: &Query) -> AdminResult
             AdminError::bad_request(format!("at: expected a generation number, got {a:?}"))
         })?),
     };
+    let prefix = query.get("prefix").unwrap_or_default();
+    if prefix.len() > 1024 {
+        return Err(AdminError::bad_request("prefix: longer than 1024 bytes"));
+    }
     let wait = query.flag("wait")?;
-    let job = api.backup.restore(bucket, to, at).map_err(refusal)?;
+    let job = api.backup.restore(bucket, to, at, prefix).map_err(refusal)?;
     answer(job, wait).await
 }
 

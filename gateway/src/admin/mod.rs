@@ -7,6 +7,7 @@
 //! by concern: [`policies`] (plugins and bindings), [`lifecycle`] (scans), [`backup`] (runs,
 //! restores, jobs) and [`clock`] (the data plane's time).
 
+pub mod audit;
 pub mod backup;
 pub mod clock;
 pub mod error;
@@ -70,6 +71,10 @@ pub fn is_admin_path(path: &str, vhost_bucket: Option<&str>) -> bool {
 pub enum Route<'a> {
     /// `policies`: every binding's status.
     Policies,
+    /// `policies/suites`: runs the snapshot suites of the policies directory.
+    PolicySuites,
+    /// `audit`: the newest audit entries, filtered.
+    Audit,
     /// `bindings/{name}.toml`
     Binding(&'a str),
     /// `plugins/{name}.wasm`
@@ -134,6 +139,8 @@ impl<'a> Route<'a> {
         let segments: Vec<&str> = rest.split('/').collect();
         Some(match segments.as_slice() {
             ["policies"] => Route::Policies,
+            ["policies", "suites"] => Route::PolicySuites,
+            ["audit"] => Route::Audit,
             ["lifecycle", bucket] => Route::Lifecycle(bucket),
             ["lifecycle", bucket, "run"] => Route::LifecycleRun(bucket),
             ["kms", "rewrap", bucket] => Route::KmsRewrap(bucket),
@@ -183,6 +190,8 @@ impl<'a> Route<'a> {
             Route::AccessKeys => "GET, POST",
             Route::Users | Route::Groups | Route::IamPolicies => "GET",
             Route::Policies
+            | Route::PolicySuites
+            | Route::Audit
             | Route::Lifecycle(_)
             | Route::Backups
             | Route::Backup(_)
@@ -202,6 +211,8 @@ impl<'a> Route<'a> {
         };
         match *self {
             Route::Policies => ("lakegate:ListPolicyBindings", any()),
+            Route::PolicySuites => ("lakegate:RunPolicySuites", any()),
+            Route::Audit => ("lakegate:GetAuditTrail", any()),
             Route::Binding(_) => (
                 by_method(
                     "lakegate:GetPolicyBinding",
@@ -431,10 +442,12 @@ async fn run(
     let now = api.clock.now();
     match route {
         Route::Policies => policies::list(api),
+        Route::PolicySuites => policies::suites(api).await,
+        Route::Audit => audit::read(api, &query).await,
         Route::Binding(name) => policies::binding(api, method, name, body).await,
         Route::Plugin(name) => policies::put_plugin(api, name, body).await,
         Route::Lifecycle(bucket) => lifecycle::status(api, bucket),
-        Route::LifecycleRun(bucket) => lifecycle::run(api, bucket, query.flag("dry_run")?).await,
+        Route::LifecycleRun(bucket) => lifecycle::run(api, bucket, &query).await,
         Route::KmsRewrap(bucket) => kms::rewrap(api, &caller, bucket).await,
         Route::Backups => backup::list(api).await,
         Route::Backup(bucket) => backup::status(api, bucket).await,

@@ -226,3 +226,44 @@ async fn delete_binding(api: &AdminApi, file: &Path, name: &str) -> AdminResult<
     registry.reload_file(file, true).await;
     ok(json!({ "deleted": name }))
 }
+
+/// `GET policies/suites`: runs every snapshot suite (`*.suite.toml`) of the policies directory
+/// against its snapshot, as `lakegate policy test` does (never blessing):
+/// `{"dir", "suites": [{"suite", "outcome": "pass"|"fail"|"missing"|"error", "detail"}]}`;
+/// `404` without a policies directory.
+pub async fn suites(api: &AdminApi) -> AdminResult<Response<Body>> {
+    let (Some(dir), Some(engine)) = (api.policies.dir(), api.policies.engine()) else {
+        return Err(AdminError::not_found(
+            "this server has no policies directory (--policies DIR)",
+        ));
+    };
+    let dir = dir.to_path_buf();
+    let engine = engine.clone();
+    let shown_dir = dir.display().to_string();
+    let results = tokio::task::spawn_blocking(move || -> Result<Vec<serde_json::Value>, String> {
+        let files = crate::policy::suite::find_suites(&dir).map_err(|e| e.to_string())?;
+        Ok(files
+            .iter()
+            .map(|file| {
+                use crate::policy::suite::Outcome;
+                let (_, outcome) = crate::policy::suite::check(&engine, file, false);
+                let (word, detail) = match outcome {
+                    Outcome::Ok | Outcome::Blessed { .. } => ("pass", String::new()),
+                    Outcome::Changed { diff } => ("fail", diff),
+                    Outcome::Missing { actual } => ("missing", actual),
+                    Outcome::Error(e) => ("error", e.to_string()),
+                };
+                let name = file
+                    .strip_prefix(&dir)
+                    .unwrap_or(file)
+                    .display()
+                    .to_string();
+                json!({ "suite": name, "outcome": word, "detail": detail })
+            })
+            .collect())
+    })
+    .await
+    .map_err(|_| AdminError::internal("running the suites failed"))?
+    .map_err(|e| AdminError::internal(format!("cannot list the suites: {e}")))?;
+    ok(json!({ "dir": shown_dir, "suites": results }))
+}

@@ -31,6 +31,7 @@
 //! exits. Dropping every handle to the [`AuditLog`] ends the tasks the same way.
 
 mod file;
+pub mod read;
 mod webhook;
 
 use std::path::PathBuf;
@@ -255,6 +256,8 @@ impl WarnLimit {
 pub struct AuditLog {
     /// `None`: disabled.
     queue: Option<mpsc::Sender<AuditEntry>>,
+    /// The file sink's path and how many rotated files it keeps (for reading the trail back).
+    file: Option<(PathBuf, usize)>,
     counters: Arc<Counters>,
     drop_warning: WarnLimit,
 }
@@ -264,6 +267,7 @@ impl AuditLog {
     pub fn disabled() -> Arc<AuditLog> {
         Arc::new(AuditLog {
             queue: None,
+            file: None,
             counters: Arc::default(),
             drop_warning: WarnLimit::new(),
         })
@@ -298,7 +302,8 @@ impl AuditLog {
             ));
         }
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| AuditError::NoRuntime)?;
-        let (log, queue) = Self::with_queue(config.queue_capacity);
+        let (mut log, queue) = Self::with_queue(config.queue_capacity);
+        log.file = config.file.clone().map(|f| (f, config.keep_files));
         let counters = log.counters.clone();
         let webhook = match &config.webhook {
             Some(url) => Some(Webhook::new(
@@ -340,10 +345,18 @@ impl AuditLog {
         let (tx, rx) = mpsc::channel(capacity);
         let log = AuditLog {
             queue: Some(tx),
+            file: None,
             counters: Arc::default(),
             drop_warning: WarnLimit::new(),
         };
         (log, rx)
+    }
+
+    /// The newest entries of the audit file and its rotations that `filter` keeps: see
+    /// [`read::tail`]. `None` when the trail has no file.
+    pub fn tail(&self, filter: &read::Filter) -> Option<std::io::Result<read::Page>> {
+        let (path, keep) = self.file.as_ref()?;
+        Some(read::tail(path, *keep, filter))
     }
 
     /// Whether entries go anywhere.
@@ -489,7 +502,7 @@ async fn shutdown_signal(mut shutdown: watch::Receiver<bool>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::Path;
 

@@ -16,6 +16,7 @@ pub mod body;
 pub mod credentials;
 pub mod error;
 pub mod post;
+pub mod presign;
 pub mod sigv2;
 pub mod sigv4;
 mod util;

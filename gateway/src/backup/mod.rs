@@ -552,14 +552,16 @@ impl BackupService {
     }
 
     /// Starts a restore of `bucket`'s backup (generation `at`, default the newest) into `to`
-    /// (default: `bucket` itself; created if missing).
+    /// (default: `bucket` itself; created if missing), of the keys under `prefix` (`""`: all).
     pub fn restore(
         self: &Arc<Self>,
         bucket: &str,
         to: Option<&str>,
         at: Option<u64>,
+        prefix: &str,
     ) -> Result<Arc<Job>, BackupError> {
         let to = to.unwrap_or(bucket).to_string();
+        let prefix = prefix.to_string();
         Ok(self.spawn_job(
             bucket,
             JobKind::Restore,
@@ -573,6 +575,7 @@ impl BackupService {
                     region: this.region.clone(),
                     progress: job.progress.clone(),
                     now: this.clock.now(),
+                    prefix,
                 };
                 let report = RestoreReport {
                     job: Some(job.id),

@@ -33,6 +33,9 @@ pub struct RestoreReport {
     pub bucket: String,
     /// The bucket restored into.
     pub to: String,
+    /// Only keys under this prefix were restored (and only those deleted); empty: all.
+    #[serde(default)]
+    pub prefix: String,
     pub generation: u64,
     pub job: Option<u64>,
     pub started: Millis,
@@ -60,6 +63,9 @@ pub struct Restorer {
     pub region: String,
     pub progress: Arc<Progress>,
     pub now: Millis,
+    /// Restore only keys under this prefix (`""`: every key): the backup's other keys are not
+    /// copied, and the destination's keys outside it are left alone.
+    pub prefix: String,
 }
 
 impl Restorer {
@@ -72,6 +78,7 @@ impl Restorer {
     ) -> RestoreReport {
         report.bucket = self.target.bucket().to_string();
         report.to = to.to_string();
+        report.prefix = self.prefix.clone();
         report.started = now_millis();
         if let Err(e) = self.restore_inner(to, at, &mut report).await {
             tracing::warn!(bucket = %report.bucket, to = %to, error = %e, "restore failed");
@@ -141,6 +148,9 @@ impl Restorer {
         // the key itself, else the last.
         let mut desired: BTreeMap<&str, &Entry> = BTreeMap::new();
         for e in m.entries.values() {
+            if !e.source_key.starts_with(&self.prefix) {
+                continue;
+            }
             match desired.get(e.source_key.as_str()) {
                 Some(prev) if prev.path == prev.source_key => {}
                 _ => {
@@ -199,7 +209,7 @@ impl Restorer {
         self.progress.set_phase("deleting");
         let mut from: Vec<u8> = Vec::new();
         loop {
-            let page = self.store.scan_current(to, "", &from, 1000)?;
+            let page = self.store.scan_current(to, &self.prefix, &from, 1000)?;
             for (key, cur) in &page {
                 if cur.is_delete_marker || desired.contains_key(key.as_str()) {
                     continue;

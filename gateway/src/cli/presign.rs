@@ -13,12 +13,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_credential_types::Credentials as SdkCredentials;
-use aws_sigv4::http_request::{
-    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
-    UriPathNormalizationMode,
-};
-use aws_sigv4::sign::v4::{SigningParams, calculate_signature, generate_signing_key};
+use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -26,8 +21,7 @@ use serde_json::json;
 use super::CliError;
 use super::connection::{GatewayArgs, Side};
 
-/// AWS's longest SigV4 presigned URL lifetime.
-const MAX_EXPIRY: Duration = Duration::from_secs(7 * 86_400);
+use crate::auth::presign::{MAX_EXPIRY, PresignKey};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum PresignCommand {
@@ -134,40 +128,14 @@ fn object_url(endpoint: &str, bucket: &str, key: &str) -> String {
 /// A SigV4 query-signed URL for `method` on one object.
 fn presigned_url(method: &str, a: &UrlArgs, now: SystemTime) -> Result<String, CliError> {
     let root = a.gateway.root.resolve(Side::Client);
-    let identity =
-        SdkCredentials::new(&root.access_key, &root.secret_key, None, None, "lakegate").into();
-    let mut settings = SigningSettings::default();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(a.expires);
-    // S3 signs the path as sent: encoded once, never normalized.
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    let params = SigningParams::builder()
-        .identity(&identity)
-        .region(&a.gateway.region)
-        .name("s3")
-        .time(now)
-        .settings(settings)
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot sign: {e}")))?;
     let url = object_url(&endpoint(&a.gateway)?, &a.bucket, &a.key);
-    let signable = SignableRequest::new(
-        method,
-        &url,
-        std::iter::empty(),
-        SignableBody::UnsignedPayload,
-    )
-    .map_err(|e| CliError::Usage(format!("cannot sign: {e}")))?;
-    let (instructions, _) = aws_sigv4::http_request::sign(signable, &params.into())
-        .map_err(|e| CliError::Usage(format!("cannot sign: {e}")))?
-        .into_parts();
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(&url)
-        .body(())
-        .map_err(|e| CliError::Usage(format!("invalid URL {url:?}: {e}")))?;
-    instructions.apply_to_request_http1x(&mut req);
-    Ok(req.uri().to_string())
+    let key = PresignKey {
+        access_key: &root.access_key,
+        secret_key: &root.secret_key,
+        region: &a.gateway.region,
+    };
+    crate::auth::presign::presigned_url(method, &url, &key, a.expires, now)
+        .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 /// The form's action URL and its fields, in the order a form must send them (the file last).

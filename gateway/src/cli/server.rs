@@ -167,6 +167,11 @@ pub struct ServerArgs {
     /// A console session ends after this long without a request.
     #[arg(long, default_value = "1h", value_parser = parse_interval, env = "LAKEGATE_CONSOLE_SESSION_IDLE")]
     console_session_idle: Duration,
+    /// The base URL of the console's share links (presigned GETs on the S3 port), e.g.
+    /// `https://lake.example.com:9000`; default: the host the browser used for the console,
+    /// with the S3 port.
+    #[arg(long, value_name = "URL", env = "LAKEGATE_CONSOLE_S3_URL")]
+    console_s3_url: Option<String>,
 }
 
 /// The KMS master keys from `--kms-secret-key` (or MinIO's `MINIO_KMS_SECRET_KEY`) and
@@ -315,6 +320,7 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
         }),
         console_session_ttl: args.console_session_ttl,
         console_session_idle: args.console_session_idle,
+        console_s3_url: args.console_s3_url,
     };
     let server = Server::start(config).await.map_err(CliError::Start)?;
     tracing::info!(s3 = %server.s3_addr, console = %server.console_addr, "lakegate is serving");

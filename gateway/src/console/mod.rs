@@ -9,12 +9,25 @@
 //!   goes through the proxy ([`proxy`]) to the S3 API or the admin API **as the session's key**
 //!   (`s3::handle_as`, `admin::handle_as`): the same routing, audit and authorisation (the one
 //!   IAM evaluator) as a signed request. A read-only user can read and nothing else.
-//! - Health checks are the only thing served without a login.
+//! - Console-native endpoints for what no single S3 or admin call answers: the dashboard
+//!   ([`dashboard`]), traffic charts sampled in memory ([`series`]), what the pages may offer
+//!   ([`caps`]), object previews decoded on the server ([`preview`]), share links ([`share`]).
+//!   Their contract is `docs/CONSOLE-API.md`.
+//! - The front end (`gateway/console-ui/`, plain ES modules, no build step) is embedded in the
+//!   binary ([`assets`]). It holds no data: health checks and those files are the only things
+//!   served without a login.
 
+pub mod assets;
+pub mod caps;
+pub mod dashboard;
 pub mod guard;
+pub mod preview;
 pub mod proxy;
+pub mod series;
 pub mod session;
+pub mod share;
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +35,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Json, Redirect, Response};
 use axum::routing::{any, get, post};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -31,6 +45,7 @@ use crate::admin::AdminApi;
 use crate::audit::AuditEntry;
 use crate::auth::CredentialStore;
 use crate::iam::{Caller, KeyOwner};
+use crate::metrics::MetricsApi;
 use crate::s3::S3Api;
 use crate::s3::access::ClientAddr;
 use crate::s3::error::xml_escape;
@@ -50,6 +65,16 @@ pub struct Console {
     credentials: CredentialStore,
     s3: Arc<S3Api>,
     admin: Arc<AdminApi>,
+    /// What the metrics endpoints read (usage, counters, bindings, scans, backups).
+    metrics: Arc<MetricsApi>,
+    /// The dashboard's charts.
+    series: Arc<series::Series>,
+    /// How often lifecycle scans run (`None`: they do not).
+    lifecycle_interval: Option<Duration>,
+    /// The S3 port (share links).
+    s3_port: u16,
+    /// `--console-s3-url`: the base of share links, when not the console's host.
+    share_base: Option<String>,
     sessions: Sessions,
     limiter: guard::LoginLimiter,
     /// The console port serves TLS (cookies are `Secure`).
@@ -61,26 +86,76 @@ pub struct Console {
 /// Why the console cannot start.
 pub use session::NoRandom;
 
+/// What a console is made of.
+pub struct ConsoleSettings {
+    /// The console port serves TLS.
+    pub tls: bool,
+    /// Sessions last at most this long.
+    pub session_ttl: Duration,
+    /// Sessions end after this long without a request.
+    pub session_idle: Duration,
+    /// How often lifecycle scans run (`None`: they do not).
+    pub lifecycle_interval: Option<Duration>,
+    /// The S3 port.
+    pub s3_port: u16,
+    /// The base URL of share links (default: the console's host with the S3 port).
+    pub share_base: Option<String>,
+}
+
 impl Console {
-    /// A console over the S3 and admin APIs. Sessions last `ttl` (idle: `idle`).
+    /// A console over the S3, admin and metrics APIs.
     pub fn new(
         s3: Arc<S3Api>,
         admin: Arc<AdminApi>,
-        tls: bool,
-        ttl: Duration,
-        idle: Duration,
+        metrics: Arc<MetricsApi>,
+        settings: ConsoleSettings,
     ) -> Result<Console, NoRandom> {
         Ok(Console {
             store: s3.store.clone(),
             credentials: s3.credentials.clone(),
             s3,
             admin,
-            sessions: Sessions::new(ttl, idle)?,
+            metrics,
+            series: Arc::new(series::Series::default()),
+            lifecycle_interval: settings.lifecycle_interval,
+            s3_port: settings.s3_port,
+            share_base: settings.share_base,
+            sessions: Sessions::new(settings.session_ttl, settings.session_idle)?,
             limiter: guard::LoginLimiter::default(),
-            tls,
+            tls: settings.tls,
             boot_id: uuid::Uuid::new_v4().as_u128() as u32,
             request_counter: AtomicU64::new(0),
         })
+    }
+
+    /// Samples the dashboard's charts until shutdown.
+    pub fn start_sampler(
+        &self,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        self.series.clone().start(self.metrics.clone(), shutdown)
+    }
+
+    /// The checks before any API request: same origin, a live session, and the CSRF token
+    /// when it changes anything. The session and its caller, or the refusal.
+    fn admit(&self, req: &Request) -> Result<(SessionView, Caller), Response> {
+        let headers = req.headers();
+        if !guard::same_origin(headers, self.tls) {
+            return Err(json_error(
+                StatusCode::FORBIDDEN,
+                "cross-origin request refused",
+            ));
+        }
+        let Some((view, caller)) = self.caller(headers) else {
+            return Err(json_error(StatusCode::UNAUTHORIZED, "login required"));
+        };
+        if !guard::csrf_ok(req.method(), headers, &view.csrf) {
+            return Err(json_error(
+                StatusCode::FORBIDDEN,
+                "missing or wrong X-CSRF-Token (and Origin)",
+            ));
+        }
+        Ok((view, caller))
     }
 
     /// A request id for a console request (`C` then the same shape as the S3 port's).
@@ -127,9 +202,15 @@ impl Console {
 pub fn router(console: Arc<Console>) -> Router {
     Router::new()
         .route("/", get(index))
+        .route("/assets/{*path}", get(asset))
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/api/session", get(session_info))
+        .route("/api/caps", get(caps::caps))
+        .route("/api/dashboard", get(dashboard::dashboard))
+        .route("/api/series", get(series_points))
+        .route("/api/preview/{*rest}", get(preview::preview))
+        .route("/api/share", post(share::share))
         .route("/api/s3", any(proxy::s3))
         .route("/api/s3/", any(proxy::s3))
         .route("/api/s3/{*rest}", any(proxy::s3))
@@ -137,6 +218,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/minio/health/live", get(|| async { "ok" }))
         .route("/minio/health/ready", get(ready))
         .layer(axum::middleware::map_response(with_security_headers))
+        .layer(axum::middleware::from_fn(with_server_timing))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(console)
 }
@@ -144,6 +226,61 @@ pub fn router(console: Arc<Console>) -> Router {
 async fn with_security_headers(mut r: Response) -> Response {
     guard::secure_headers(r.headers_mut());
     r
+}
+
+/// `Server-Timing: app;dur=<ms>` (time to the answer's headers) on every API answer, and
+/// `Cache-Control: no-store` on those that did not set it.
+async fn with_server_timing(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let started = std::time::Instant::now();
+    let mut r = next.run(req).await;
+    if api {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.1}")) {
+            r.headers_mut().insert("server-timing", v);
+        }
+        r.headers_mut()
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+    }
+    r
+}
+
+/// A query string's parameters, decoded (the last of a repeated name wins).
+fn query_pairs(query: Option<&str>) -> HashMap<String, String> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let d = |s: &str| {
+                String::from_utf8_lossy(&crate::auth::decode_query_component(s)).into_owned()
+            };
+            (d(k), d(v))
+        })
+        .collect()
+}
+
+/// `GET /api/series[?window_s=N]`: the sampled traffic (needs `admin:Prometheus`, as a scrape).
+async fn series_points(State(console): State<Arc<Console>>, req: Request) -> Response {
+    let (_, caller) = match console.admit(&req) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !caps::admin_allowed(&console, &caller, "admin:Prometheus", "arn:aws:s3:::*") {
+        return json_error(StatusCode::FORBIDDEN, "needs admin:Prometheus");
+    }
+    let window = query_pairs(req.uri().query())
+        .get("window_s")
+        .and_then(|w| w.parse::<u64>().ok())
+        .unwrap_or(3600)
+        .clamp(60, series::KEEP.as_secs());
+    let points = console.series.points(
+        Duration::from_secs(window),
+        crate::store::now_millis(),
+    );
+    Json(serde_json::json!({ "step_s": series::STEP.as_secs(), "points": points })).into_response()
 }
 
 /// 200 while the metadata store is open, 503 (with the reason) while it is not (as the S3
@@ -362,18 +499,18 @@ async fn session_info(State(console): State<Arc<Console>>, headers: HeaderMap) -
     r
 }
 
-async fn index(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
-    let Some((view, _)) = console.caller(&headers) else {
-        return Html(login_page(None)).into_response();
-    };
-    Html(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>lakegate</title></head><body>\
-         <h1>lakegate {}</h1><p>Signed in as {}.</p>\
-         <form method=\"post\" action=\"/logout\"><button>Log out</button></form></body></html>",
-        env!("CARGO_PKG_VERSION"),
-        xml_escape(&view.access_key)
-    ))
-    .into_response()
+/// The console's shell page: it holds no data (the pages ask `/api/session` first and show
+/// the login form without one).
+async fn index(headers: HeaderMap) -> Response {
+    assets::assets().serve("index.html", &headers)
+}
+
+/// `/assets/<path>`: the front end's files.
+async fn asset(
+    axum::extract::Path(path): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    assets::assets().serve(&path, &headers)
 }
 
 fn login_page(error: Option<&str>) -> String {

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
-use super::{Console, guard, json_error};
+use super::{Console, json_error};
 use crate::admin;
 use crate::iam::Caller;
 use crate::s3;
@@ -70,24 +70,10 @@ fn passed(name: &str) -> bool {
     PASSED.contains(&name) || PASSED_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
-/// The checks before any proxied call: same origin, a live session, the CSRF token.
+/// The checks before any proxied call: the console's ([`Console::admit`]), and no presigned
+/// URL parameters.
 fn admit(console: &Console, req: &Request) -> Result<Caller, Response> {
-    let headers = req.headers();
-    if !guard::same_origin(headers, console.tls) {
-        return Err(json_error(
-            StatusCode::FORBIDDEN,
-            "cross-origin request refused",
-        ));
-    }
-    let Some((view, caller)) = console.caller(headers) else {
-        return Err(json_error(StatusCode::UNAUTHORIZED, "login required"));
-    };
-    if !guard::csrf_ok(req.method(), headers, &view.csrf) {
-        return Err(json_error(
-            StatusCode::FORBIDDEN,
-            "missing or wrong X-CSRF-Token (and Origin)",
-        ));
-    }
+    let (_, caller) = console.admit(req)?;
     if let Some(q) = req.uri().query()
         && q.split('&').any(|p| {
             let k = p.split('=').next().unwrap_or_default();
@@ -213,12 +199,20 @@ pub async fn admin(State(console): State<Arc<Console>>, req: Request) -> Respons
     resp.into_response()
 }
 
+/// The console's own headers on a proxied answer. Its answers are never cached by the
+/// browser; an object's stored `Cache-Control` is passed on as `X-Object-Cache-Control`.
 fn finish(h: &mut HeaderMap, request_id: &str) {
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-amz-request-id", v);
     }
+    if let Some(stored) = h.remove(header::CACHE_CONTROL) {
+        h.insert(OBJECT_CACHE_CONTROL, stored);
+    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
+
+/// Where an object's own `Cache-Control` goes in a console answer.
+const OBJECT_CACHE_CONTROL: &str = "x-object-cache-control";
 
 #[cfg(test)]
 mod tests {

@@ -341,6 +341,8 @@ const LAKEGATE: &[&str] = &[
     "lakegate:GetClock",
     "lakegate:SetClock",
     "lakegate:GetMetrics",
+    "lakegate:GetAuditTrail",
+    "lakegate:RunPolicySuites",
 ];
 
 #[cfg(test)]

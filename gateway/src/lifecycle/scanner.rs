@@ -44,6 +44,8 @@ pub enum ScanError {
     NoPolicy(String),
     #[error("a lifecycle scan of bucket {0:?} is already running")]
     Busy(String),
+    #[error("a scan at another time than now must be a dry run")]
+    AtNeedsDryRun,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -296,7 +298,7 @@ impl LifecycleScanner {
     }
 
     /// The buckets that have a lifecycle policy (a binding or an S3 configuration).
-    fn bound_buckets(&self) -> Vec<String> {
+    pub fn bound_buckets(&self) -> Vec<String> {
         let Ok(buckets) = self.store.list_buckets() else {
             return Vec::new();
         };
@@ -424,13 +426,27 @@ impl LifecycleScanner {
 
     /// Scans `bucket` once with its lifecycle binding. A dry run changes nothing.
     pub async fn scan(&self, bucket: &str, dry_run: bool) -> Result<ScanReport, ScanError> {
+        self.scan_at(bucket, dry_run, None).await
+    }
+
+    /// [`Self::scan`], deciding as if it were `at` (a dry run only: "what would lifecycle do
+    /// on that day"); `None`: now.
+    pub async fn scan_at(
+        &self,
+        bucket: &str,
+        dry_run: bool,
+        at: Option<Millis>,
+    ) -> Result<ScanReport, ScanError> {
+        if at.is_some() && !dry_run {
+            return Err(ScanError::AtNeedsDryRun);
+        }
         self.store.bucket(bucket)?;
         let (plugin, policy) = self.policy_for(bucket).await?;
         if !dry_run && !lock(&self.running).insert(bucket.to_string()) {
             return Err(ScanError::Busy(bucket.to_string()));
         }
         let started = Instant::now();
-        let now = self.clock.now();
+        let now = at.unwrap_or_else(|| self.clock.now());
         let saved: SavedState = self
             .store
             .lifecycle_state(bucket)

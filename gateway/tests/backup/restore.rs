@@ -112,6 +112,50 @@ async fn restore_makes_the_bucket_equal_the_backup() {
 }
 
 #[tokio::test]
+async fn a_prefix_restore_touches_only_that_prefix() {
+    let (policies, target) = (PolicyDir::new(), TargetDir::new());
+    let srv = start(&policies, &target).await;
+    let b = srv.versioned_bucket().await;
+    bind(&srv, &policies, &b, true, "events = false").await;
+    fill(&srv, &b).await;
+    let generation = run_ok(&srv, &b).await["generation"].as_u64().unwrap();
+    let backed_up = snapshot(&srv, &b).await;
+
+    // Damage inside raw/ and outside it.
+    delete(&srv, &b, "raw/a.json").await;
+    put_full(&srv, &b, "raw/c.txt", b"changed", "text/plain", &[], &[]).await;
+    put_full(&srv, &b, "raw/new.txt", b"not backed up", "text/plain", &[], &[]).await;
+    delete(&srv, &b, "tables/t.parquet").await;
+    put_full(&srv, &b, "other.txt", b"outside", "text/plain", &[], &[]).await;
+
+    let gen_text = generation.to_string();
+    let (status, v) = admin(
+        &srv,
+        "POST",
+        &format!("backup/{b}/restore"),
+        &[("wait", "true"), ("prefix", "raw/"), ("at", &gen_text)],
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    let r = &v["job"]["report"];
+    assert_eq!(r["prefix"], "raw/");
+    // a and c restored, b unchanged, raw/new.txt deleted; nothing outside raw/ counted.
+    assert_eq!(
+        (r["entries"].as_u64(), r["restored"].as_u64(), r["unchanged"].as_u64(), r["deleted"].as_u64()),
+        (Some(3), Some(2), Some(1), Some(1)),
+        "{r:#}"
+    );
+    let now = snapshot(&srv, &b).await;
+    for k in ["raw/a.json", "raw/b.bin", "raw/c.txt"] {
+        assert_eq!(now.get(k), backed_up.get(k), "{k}");
+    }
+    assert!(!now.contains_key("raw/new.txt"));
+    // Outside the prefix: the deletion stays, the new key stays.
+    assert!(!now.contains_key("tables/t.parquet"));
+    assert_eq!(now["other.txt"].bytes, b"outside");
+}
+
+#[tokio::test]
 async fn a_fresh_gateway_restores_a_target_written_by_another() {
     let target = TargetDir::new();
     let backed_up;

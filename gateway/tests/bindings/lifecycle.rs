@@ -199,6 +199,28 @@ async fn bronze_policies_dispose_of_old_data_and_nothing_else() {
     assert!(action_for(&dry, "young/b").is_empty(), "{dry:#}");
     assert!(exists(&srv, "bronze", "old/a").await);
 
+    // ... and "on a date": two days on, young/b (89 days old today) is due as well.
+    let now_ms = dry["now_ms"].as_u64().unwrap();
+    let at = (now_ms + 2 * DAY_MS as u64).to_string();
+    let r = srv
+        .raw("POST", "/lakegate/admin/v1/lifecycle/bronze/run")
+        .query("dry_run", "true")
+        .query("at", &at)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let later: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(later["now_ms"].as_u64(), Some(now_ms + 2 * DAY_MS as u64));
+    assert_eq!(action_for(&later, "young/b")[0]["action"], "expire", "{later:#}");
+    assert!(exists(&srv, "bronze", "young/b").await);
+    // Another time than now is for dry runs only.
+    let r = srv
+        .raw("POST", "/lakegate/admin/v1/lifecycle/bronze/run")
+        .query("at", &at)
+        .send()
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+
     // The real scan.
     let report = scan(&srv, "bronze", false).await;
     assert_eq!(report["expired"], 2, "old/a and nc/e: {report:#}");
