@@ -512,9 +512,7 @@ impl Server {
                     tls: certs.is_some(),
                     session_ttl: config.console_session_ttl,
                     session_idle: config.console_session_idle,
-                    lifecycle_interval: policies
-                        .is_enabled()
-                        .then_some(config.lifecycle_interval),
+                    lifecycle_interval: policies.is_enabled().then_some(config.lifecycle_interval),
                     s3_port: s3_addr.port(),
                     share_base: config.console_s3_url.clone(),
                 },

@@ -186,6 +186,16 @@ function openDialog({title, body, actions, onAction, wide}) {
     e.preventDefault();
     if (primary && !primary.b.disabled) act(primary.a, primary.b);
   });
+  // Enter in a one-line field submits (the browser's implicit submission does not when a
+  // form has two or more such fields and no submit button, e.g. name + retention days).
+  form.addEventListener('keydown', (e) => {
+    const t = e.target;
+    if (e.key !== 'Enter' || e.defaultPrevented || e.isComposing || e.shiftKey || e.ctrlKey || e.altKey ||
+      e.metaKey || !t || t.tagName !== 'INPUT' ||
+      /^(checkbox|radio|button|submit|reset|file|image|color|range)$/i.test(t.type)) return;
+    e.preventDefault();
+    form.requestSubmit();
+  });
   dialog.appendChild(form);
   dialog.addEventListener('cancel', (e) => {
     e.preventDefault();

@@ -61,7 +61,10 @@ pub async fn restore(api: &AdminApi, bucket: &str, query: &Query) -> AdminResult
         return Err(AdminError::bad_request("prefix: longer than 1024 bytes"));
     }
     let wait = query.flag("wait")?;
-    let job = api.backup.restore(bucket, to, at, prefix).map_err(refusal)?;
+    let job = api
+        .backup
+        .restore(bucket, to, at, prefix)
+        .map_err(refusal)?;
     answer(job, wait).await
 }
 

@@ -76,7 +76,17 @@ pub async fn binding(
         }
         Method::DELETE => delete_binding(api, &file, name).await,
         _ => match api.policies.status(&file) {
-            Some(s) => ok(json!(s)),
+            Some(s) => {
+                let mut v = json!(s);
+                // The file as written (comments included), for editors; ≤ the binding limit.
+                let source = tokio::fs::read(&file)
+                    .await
+                    .ok()
+                    .filter(|b| b.len() <= MAX_BINDING_BYTES)
+                    .and_then(|b| String::from_utf8(b).ok());
+                v["source"] = json!(source);
+                ok(v)
+            }
             None => Err(AdminError::not_found(format!("no binding {name}"))),
         },
     }
@@ -237,6 +247,12 @@ pub async fn suites(api: &AdminApi) -> AdminResult<Response<Body>> {
             "this server has no policies directory (--policies DIR)",
         ));
     };
+    if !dir.is_dir() {
+        return Err(AdminError::not_found(format!(
+            "the policies directory {} does not exist",
+            dir.display()
+        )));
+    }
     let dir = dir.to_path_buf();
     let engine = engine.clone();
     let shown_dir = dir.display().to_string();

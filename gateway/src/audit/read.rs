@@ -51,7 +51,11 @@ impl Filter {
         {
             return false;
         }
-        if self.principal.as_deref().is_some_and(|p| field("principal") != p) {
+        if self
+            .principal
+            .as_deref()
+            .is_some_and(|p| field("principal") != p)
+        {
             return false;
         }
         if self.bucket.as_deref().is_some_and(|b| field("bucket") != b) {
@@ -102,7 +106,10 @@ fn read_tail(path: &Path, budget: u64) -> std::io::Result<Option<(Vec<u8>, bool)
     let cut = start > 0;
     if cut {
         // Drop the partial first line.
-        let first = buf.iter().position(|b| *b == b'\n').map_or(buf.len(), |i| i + 1);
+        let first = buf
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(buf.len(), |i| i + 1);
         buf.drain(..first);
     }
     Ok(Some((buf, cut)))
@@ -115,7 +122,11 @@ pub fn tail(path: &Path, keep: usize, filter: &Filter) -> std::io::Result<Page> 
     let mut budget = MAX_READ;
     let mut exhausted = true;
     for n in 0..=keep {
-        let p = if n == 0 { path.to_path_buf() } else { numbered(path, n) };
+        let p = if n == 0 {
+            path.to_path_buf()
+        } else {
+            numbered(path, n)
+        };
         let Some((buf, cut)) = read_tail(&p, budget)? else {
             continue;
         };
@@ -167,24 +178,75 @@ mod tests {
     fn pages_go_back_through_the_rotations() {
         let dir = crate::audit::tests::temp_dir("read");
         let path = dir.join("audit.log");
-        let older: String = (0..5).map(|i| line(1000 + i, "a", "PutObject", 200)).collect();
-        let newer: String = (5..10).map(|i| line(1000 + i, if i % 2 == 0 { "a" } else { "b" }, "DeleteObject", if i == 9 { 403 } else { 200 })).collect();
+        let older: String = (0..5)
+            .map(|i| line(1000 + i, "a", "PutObject", 200))
+            .collect();
+        let newer: String = (5..10)
+            .map(|i| {
+                line(
+                    1000 + i,
+                    if i % 2 == 0 { "a" } else { "b" },
+                    "DeleteObject",
+                    if i == 9 { 403 } else { 200 },
+                )
+            })
+            .collect();
         std::fs::write(numbered(&path, 1), older).unwrap();
         std::fs::write(&path, newer).unwrap();
-        let f = Filter { limit: 4, ..Filter::default() };
+        let f = Filter {
+            limit: 4,
+            ..Filter::default()
+        };
         let p = tail(&path, 5, &f).unwrap();
         let times: Vec<u64> = p.entries.iter().filter_map(time_ms).collect();
         assert_eq!(times, vec![1009, 1008, 1007, 1006]);
         assert_eq!(p.next_before, Some(1006));
-        let p = tail(&path, 5, &Filter { limit: 4, before: Some(1006), ..Filter::default() }).unwrap();
+        let p = tail(
+            &path,
+            5,
+            &Filter {
+                limit: 4,
+                before: Some(1006),
+                ..Filter::default()
+            },
+        )
+        .unwrap();
         let times: Vec<u64> = p.entries.iter().filter_map(time_ms).collect();
         assert_eq!(times, vec![1005, 1004, 1003, 1002]);
-        let p = tail(&path, 5, &Filter { limit: 100, before: Some(1002), ..Filter::default() }).unwrap();
+        let p = tail(
+            &path,
+            5,
+            &Filter {
+                limit: 100,
+                before: Some(1002),
+                ..Filter::default()
+            },
+        )
+        .unwrap();
         assert_eq!(p.entries.len(), 2);
         assert_eq!(p.next_before, None);
-        let p = tail(&path, 5, &Filter { limit: 100, principal: Some("b".into()), ..Filter::default() }).unwrap();
+        let p = tail(
+            &path,
+            5,
+            &Filter {
+                limit: 100,
+                principal: Some("b".into()),
+                ..Filter::default()
+            },
+        )
+        .unwrap();
         assert_eq!(p.entries.len(), 3);
-        let p = tail(&path, 5, &Filter { limit: 100, status: Some("4xx".into()), operation: Some("delete".into()), ..Filter::default() }).unwrap();
+        let p = tail(
+            &path,
+            5,
+            &Filter {
+                limit: 100,
+                status: Some("4xx".into()),
+                operation: Some("delete".into()),
+                ..Filter::default()
+            },
+        )
+        .unwrap();
         assert_eq!(p.entries.len(), 1);
         assert!(tail(&dir.join("none"), 2, &f).unwrap().entries.is_empty());
     }

@@ -79,7 +79,13 @@ pub fn admin_allowed(console: &Console, caller: &Caller, action: &str, resource:
 
 /// Whether `caller` may do the S3 `action` on `bucket` (`""`: any bucket) and, for object
 /// actions, on a key matching `key`.
-fn s3_allowed(console: &Console, caller: &Caller, action: &str, bucket: &str, key: Option<&str>) -> bool {
+fn s3_allowed(
+    console: &Console,
+    caller: &Caller,
+    action: &str,
+    bucket: &str,
+    key: Option<&str>,
+) -> bool {
     if bucket.is_empty() {
         return admin_allowed(console, caller, action, "arn:aws:s3:::*");
     }
@@ -111,7 +117,10 @@ pub async fn caps(State(console): State<Arc<Console>>, req: Request) -> Response
     };
     let mut actions = Map::new();
     for a in BUCKET_ACTIONS {
-        actions.insert((*a).into(), s3_allowed(&console, &caller, a, bucket, None).into());
+        actions.insert(
+            (*a).into(),
+            s3_allowed(&console, &caller, a, bucket, None).into(),
+        );
     }
     for a in OBJECT_ACTIONS {
         let ok = s3_allowed(&console, &caller, a, bucket, Some(&object_key));

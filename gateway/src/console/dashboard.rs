@@ -70,7 +70,11 @@ pub async fn dashboard(State(console): State<Arc<Console>>, req: Request) -> Res
     let usage_rows: Vec<Value> = visible
         .iter()
         .map(|b| {
-            let u = snapshot.buckets.iter().find(|(n, _)| n == b).map(|(_, u)| u);
+            let u = snapshot
+                .buckets
+                .iter()
+                .find(|(n, _)| n == b)
+                .map(|(_, u)| u);
             json!({
                 "bucket": b,
                 "objects": u.map(|u| u.objects),
@@ -170,7 +174,7 @@ pub async fn dashboard(State(console): State<Arc<Console>>, req: Request) -> Res
     .into_response()
 }
 
-/// The buckets the caller may list (every one for a key that may list every bucket).
+/// The buckets ListBuckets shows the caller (every one for a key that may list every bucket).
 fn visible_buckets(console: &Console, caller: &Caller) -> Vec<String> {
     let Ok(buckets) = console.store.list_buckets() else {
         return Vec::new();
@@ -180,16 +184,21 @@ fn visible_buckets(console: &Console, caller: &Caller) -> Vec<String> {
         .into_iter()
         .map(|b| b.name)
         .filter(|b| {
-            all || crate::s3::access::permitted(
-                &console.s3,
-                caller,
-                ConditionContext::new(),
-                "s3:ListBucket",
-                b,
-                None,
-                None,
-            )
-            .unwrap_or(false)
+            // ListBuckets' rule (MinIO's): any bucket it may list or locate.
+            all || ["s3:ListBucket", "s3:GetBucketLocation"]
+                .iter()
+                .any(|action| {
+                    crate::s3::access::permitted(
+                        &console.s3,
+                        caller,
+                        ConditionContext::new(),
+                        action,
+                        b,
+                        None,
+                        None,
+                    )
+                    .unwrap_or(false)
+                })
         })
         .collect()
 }

@@ -276,10 +276,9 @@ async fn series_points(State(console): State<Arc<Console>>, req: Request) -> Res
         .and_then(|w| w.parse::<u64>().ok())
         .unwrap_or(3600)
         .clamp(60, series::KEEP.as_secs());
-    let points = console.series.points(
-        Duration::from_secs(window),
-        crate::store::now_millis(),
-    );
+    let points = console
+        .series
+        .points(Duration::from_secs(window), crate::store::now_millis());
     Json(serde_json::json!({ "step_s": series::STEP.as_secs(), "points": points })).into_response()
 }
 

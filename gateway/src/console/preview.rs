@@ -136,9 +136,14 @@ pub async fn preview(State(console): State<Arc<Console>>, req: Request) -> Respo
     let Ok(path) = percent_encoding::percent_decode_str(rest).decode_utf8() else {
         return json_error(StatusCode::BAD_REQUEST, "the object name is not UTF-8");
     };
-    let Some((bucket, key)) = path.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty())
+    let Some((bucket, key)) = path
+        .split_once('/')
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
     else {
-        return json_error(StatusCode::BAD_REQUEST, "preview needs /api/preview/{bucket}/{key}");
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "preview needs /api/preview/{bucket}/{key}",
+        );
     };
     let query = super::query_pairs(req.uri().query());
     let rows = query
@@ -157,7 +162,10 @@ pub async fn preview(State(console): State<Arc<Console>>, req: Request) -> Respo
     let mut out = if lower.ends_with(".parquet") || lower.ends_with(".parq") {
         parquet_preview(&console, &target, rows).await
     } else {
-        let first = match target.get(&console, Some(format!("bytes=0-{}", TEXT_BYTES - 1))).await {
+        let first = match target
+            .get(&console, Some(format!("bytes=0-{}", TEXT_BYTES - 1)))
+            .await
+        {
             Ok(f) => f,
             Err(r) => return r,
         };
@@ -185,7 +193,11 @@ pub async fn preview(State(console): State<Arc<Console>>, req: Request) -> Respo
 /// Text, JSON, CSV or binary, from the object's first bytes.
 fn text_preview(lower_key: &str, f: Fetched, rows: usize) -> Value {
     let truncated = (f.body.len() as u64) < f.total;
-    let ct = f.content_type.clone().unwrap_or_default().to_ascii_lowercase();
+    let ct = f
+        .content_type
+        .clone()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let (text, clean) = utf8_prefix(&f.body, truncated);
     let base = json!({
         "size": f.total,
@@ -199,21 +211,38 @@ fn text_preview(lower_key: &str, f: Fetched, rows: usize) -> Value {
         v
     };
     let Some(text) = text.filter(|_| clean && !f.body.contains(&0)) else {
-        return with(base, json!({ "kind": "binary", "text": null, "note": "not text: download it to look inside" }));
+        return with(
+            base,
+            json!({ "kind": "binary", "text": null, "note": "not text: download it to look inside" }),
+        );
     };
     let is = |exts: &[&str]| exts.iter().any(|e| lower_key.ends_with(e));
     if is(&[".csv", ".tsv"]) || ct.starts_with("text/csv") || ct.starts_with("text/tab-separated") {
-        let delimiter = if is(&[".tsv"]) || ct.starts_with("text/tab") { '\t' } else { ',' };
+        let delimiter = if is(&[".tsv"]) || ct.starts_with("text/tab") {
+            '\t'
+        } else {
+            ','
+        };
         let mut records = csv_records(&text, delimiter, rows + 1, truncated);
-        let columns = if records.is_empty() { Vec::new() } else { records.remove(0) };
-        return with(base, json!({ "kind": "csv", "columns": columns, "rows": records }));
+        let columns = if records.is_empty() {
+            Vec::new()
+        } else {
+            records.remove(0)
+        };
+        return with(
+            base,
+            json!({ "kind": "csv", "columns": columns, "rows": records }),
+        );
     }
     if is(&[".json", ".ndjson", ".jsonl"]) || ct.contains("json") {
         let pretty = (!truncated)
             .then(|| serde_json::from_str::<Value>(&text).ok())
             .flatten()
             .and_then(|v| serde_json::to_string_pretty(&v).ok());
-        return with(base, json!({ "kind": "json", "text": pretty.unwrap_or(text) }));
+        return with(
+            base,
+            json!({ "kind": "json", "text": pretty.unwrap_or(text) }),
+        );
     }
     with(base, json!({ "kind": "text", "text": text }))
 }
@@ -223,9 +252,10 @@ fn text_preview(lower_key: &str, f: Fetched, rows: usize) -> Value {
 fn utf8_prefix(b: &[u8], truncated: bool) -> (Option<String>, bool) {
     match std::str::from_utf8(b) {
         Ok(s) => (Some(s.to_string()), true),
-        Err(e) if truncated && e.error_len().is_none() => {
-            (Some(String::from_utf8_lossy(&b[..e.valid_up_to()]).into_owned()), true)
-        }
+        Err(e) if truncated && e.error_len().is_none() => (
+            Some(String::from_utf8_lossy(&b[..e.valid_up_to()]).into_owned()),
+            true,
+        ),
         Err(_) => (None, false),
     }
 }
@@ -340,8 +370,14 @@ fn invalid(why: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-async fn parquet_preview(console: &Console, target: &Target, rows: usize) -> Result<Value, Response> {
-    let tail = target.get(console, Some(format!("bytes=-{TAIL_BYTES}"))).await?;
+async fn parquet_preview(
+    console: &Console,
+    target: &Target,
+    rows: usize,
+) -> Result<Value, Response> {
+    let tail = target
+        .get(console, Some(format!("bytes=-{TAIL_BYTES}")))
+        .await?;
     let len = tail.total;
     let tail_at = len - tail.body.len() as u64;
     if len < 12 || !tail.body.ends_with(b"PAR1") {
@@ -358,7 +394,9 @@ async fn parquet_preview(console: &Console, target: &Target, rows: usize) -> Res
         return Err(invalid("the footer is longer than the file"));
     }
     if meta_len > FOOTER_MAX {
-        return Err(invalid(format!("a footer of {meta_len} bytes is over the {FOOTER_MAX}-byte limit")));
+        return Err(invalid(format!(
+            "a footer of {meta_len} bytes is over the {FOOTER_MAX}-byte limit"
+        )));
     }
     let mut segments = vec![(tail_at, tail.body.clone())];
     if meta_len + 8 > tail.body.len() as u64 {
@@ -381,7 +419,10 @@ async fn parquet_preview(console: &Console, target: &Target, rows: usize) -> Res
     let range = meta.row_groups().first().and_then(|rg| {
         let cols = rg.columns();
         let start = cols.iter().map(|c| c.byte_range().0).min()?;
-        let end = cols.iter().map(|c| c.byte_range().0 + c.byte_range().1).max()?;
+        let end = cols
+            .iter()
+            .map(|c| c.byte_range().0 + c.byte_range().1)
+            .max()?;
         Some((start, end))
     });
     let Some((start, end)) = range.filter(|(s, e)| e > s) else {
@@ -396,7 +437,10 @@ async fn parquet_preview(console: &Console, target: &Target, rows: usize) -> Res
         ));
         return Ok(out);
     }
-    if !segments.iter().any(|(at, b)| start >= *at && end <= at + b.len() as u64) {
+    if !segments
+        .iter()
+        .any(|(at, b)| start >= *at && end <= at + b.len() as u64)
+    {
         let rg = target
             .get(console, Some(format!("bytes={start}-{}", end - 1)))
             .await?;
@@ -468,7 +512,10 @@ fn describe(meta: &ParquetMetaData, size: u64) -> Value {
 }
 
 /// The first `max` rows of the first row group, as strings.
-fn first_rows(sparse: Sparse, max: usize) -> parquet::errors::Result<(Vec<String>, Vec<Vec<String>>)> {
+fn first_rows(
+    sparse: Sparse,
+    max: usize,
+) -> parquet::errors::Result<(Vec<String>, Vec<Vec<String>>)> {
     let reader = SerializedFileReader::new(sparse)?;
     let rg = reader.get_row_group(0)?;
     let mut columns = Vec::new();
@@ -500,7 +547,10 @@ mod tests {
     fn csv_records_handle_quotes_and_cuts() {
         let t = "a,b\n\"x,1\",\"say \"\"hi\"\"\"\r\n3,4\n5,";
         let r = csv_records(t, ',', 10, true);
-        assert_eq!(r, vec![vec!["a", "b"], vec!["x,1", "say \"hi\""], vec!["3", "4"]]);
+        assert_eq!(
+            r,
+            vec![vec!["a", "b"], vec!["x,1", "say \"hi\""], vec!["3", "4"]]
+        );
         let r = csv_records("a,b\n1,2", ',', 10, false);
         assert_eq!(r, vec![vec!["a", "b"], vec!["1", "2"]]);
         assert_eq!(csv_records("a\n1\n2\n", ',', 2, false).len(), 2);
@@ -530,7 +580,14 @@ mod tests {
         assert_eq!(v["rows"], json!([["1", "2"]]));
         let v = text_preview("a.bin", f(b"\x00\x01", 2, None), 10);
         assert_eq!(v["kind"], "binary");
-        let v = text_preview("notes", f(b"<script>x</script>", 100, Some("text/plain")), 10);
-        assert_eq!((v["kind"].as_str(), v["truncated"].as_bool()), (Some("text"), Some(true)));
+        let v = text_preview(
+            "notes",
+            f(b"<script>x</script>", 100, Some("text/plain")),
+            10,
+        );
+        assert_eq!(
+            (v["kind"].as_str(), v["truncated"].as_bool()),
+            (Some("text"), Some(true))
+        );
     }
 }

@@ -105,7 +105,11 @@ impl Series {
     }
 
     /// Records the usage scan that finished at `as_of`, once.
-    pub fn sample_usage(&self, as_of: Millis, buckets: &[(String, crate::store::usage::BucketUsage)]) {
+    pub fn sample_usage(
+        &self,
+        as_of: Millis,
+        buckets: &[(String, crate::store::usage::BucketUsage)],
+    ) {
         let mut s = self.lock();
         if as_of == 0 || as_of == s.usage_as_of {
             return;
@@ -186,13 +190,22 @@ mod tests {
         stats.cluster.operations[1]
             .errors_4xx
             .fetch_add(2, Ordering::Relaxed);
-        stats.cluster.received_bytes.fetch_add(100, Ordering::Relaxed);
+        stats
+            .cluster
+            .received_bytes
+            .fetch_add(100, Ordering::Relaxed);
         s.sample_requests(&stats, 11_000);
         s.sample_requests(&stats, 21_000);
         let p = s.points(Duration::from_secs(3600), 21_000);
         assert_eq!(p.len(), 2);
         assert_eq!((p[0].requests, p[0].errors_4xx, p[0].bytes_in), (5, 2, 100));
-        assert_eq!(p[1], Point { t_ms: 21_000, ..Point::default() });
+        assert_eq!(
+            p[1],
+            Point {
+                t_ms: 21_000,
+                ..Point::default()
+            }
+        );
         assert_eq!(s.points(Duration::from_secs(5), 21_000).len(), 1);
         let later = 21_000 + KEEP.as_millis() as Millis + 20_000;
         s.sample_requests(&stats, later);

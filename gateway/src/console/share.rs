@@ -131,7 +131,10 @@ pub async fn share(State(console): State<Arc<Console>>, req: Request) -> Respons
 /// The host name of a `Host` header (`[::1]:9001` → `[::1]`, `lake:9001` → `lake`).
 fn host_name(host: &str) -> &str {
     if host.starts_with('[') {
-        return host.split_once(']').map(|(h, _)| &host[..=h.len()]).unwrap_or(host);
+        return host
+            .split_once(']')
+            .map(|(h, _)| &host[..=h.len()])
+            .unwrap_or(host);
     }
     host.split(':').next().unwrap_or(host)
 }

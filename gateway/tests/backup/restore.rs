@@ -124,7 +124,16 @@ async fn a_prefix_restore_touches_only_that_prefix() {
     // Damage inside raw/ and outside it.
     delete(&srv, &b, "raw/a.json").await;
     put_full(&srv, &b, "raw/c.txt", b"changed", "text/plain", &[], &[]).await;
-    put_full(&srv, &b, "raw/new.txt", b"not backed up", "text/plain", &[], &[]).await;
+    put_full(
+        &srv,
+        &b,
+        "raw/new.txt",
+        b"not backed up",
+        "text/plain",
+        &[],
+        &[],
+    )
+    .await;
     delete(&srv, &b, "tables/t.parquet").await;
     put_full(&srv, &b, "other.txt", b"outside", "text/plain", &[], &[]).await;
 
@@ -141,7 +150,12 @@ async fn a_prefix_restore_touches_only_that_prefix() {
     assert_eq!(r["prefix"], "raw/");
     // a and c restored, b unchanged, raw/new.txt deleted; nothing outside raw/ counted.
     assert_eq!(
-        (r["entries"].as_u64(), r["restored"].as_u64(), r["unchanged"].as_u64(), r["deleted"].as_u64()),
+        (
+            r["entries"].as_u64(),
+            r["restored"].as_u64(),
+            r["unchanged"].as_u64(),
+            r["deleted"].as_u64()
+        ),
         (Some(3), Some(2), Some(1), Some(1)),
         "{r:#}"
     );

@@ -211,7 +211,11 @@ async fn bronze_policies_dispose_of_old_data_and_nothing_else() {
     assert_eq!(r.status, 200, "{}", r.text());
     let later: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(later["now_ms"].as_u64(), Some(now_ms + 2 * DAY_MS as u64));
-    assert_eq!(action_for(&later, "young/b")[0]["action"], "expire", "{later:#}");
+    assert_eq!(
+        action_for(&later, "young/b")[0]["action"],
+        "expire",
+        "{later:#}"
+    );
     assert!(exists(&srv, "bronze", "young/b").await);
     // Another time than now is for dry runs only.
     let r = srv

