@@ -130,6 +130,7 @@ function openDialog({title, body, actions, onAction, wide}) {
   const errorBox = h('p', {class: 'dialog-error', role: 'alert', hidden: true});
   const buttons = [];
   let settled = false;
+  let busy = false; // an onAction is running: Esc must not close the dialog under it
   let resolveFn;
   const promise = new Promise((r) => { resolveFn = r; });
   const dialog = h('dialog', {class: ['modal', wide ? 'modal-wide' : null], 'aria-label': title});
@@ -147,6 +148,8 @@ function openDialog({title, body, actions, onAction, wide}) {
     }
     errorBox.hidden = true;
     for (const b of buttons) b.disabled = true;
+    busy = true;
+    dialog.setAttribute('aria-busy', 'true');
     try {
       const keep = await onAction(a.value, {dialog, setError});
       if (keep === false) {
@@ -158,6 +161,9 @@ function openDialog({title, body, actions, onAction, wide}) {
       setError(errorText(e));
       for (const b of buttons) b.disabled = false;
       if (btn) btn.focus();
+    } finally {
+      busy = false;
+      dialog.removeAttribute('aria-busy');
     }
   };
   function setError(text) {
@@ -197,11 +203,20 @@ function openDialog({title, body, actions, onAction, wide}) {
     form.requestSubmit();
   });
   dialog.appendChild(form);
+  // Esc: closes and resolves null, except while an action runs (its request completes
+  // anyway; the dialog then shows the outcome).
+  dialog.addEventListener('keydown', (e) => {
+    if (busy && e.key === 'Escape') e.preventDefault();
+  });
   dialog.addEventListener('cancel', (e) => {
     e.preventDefault();
-    finish(null);
+    if (!busy) finish(null);
   });
-  dialog.addEventListener('close', () => finish(null));
+  dialog.addEventListener('close', () => {
+    // A close the browser forced through anyway (a repeated Esc is not always cancelable).
+    if (busy && !settled) dialog.showModal();
+    else finish(null);
+  });
   document.body.appendChild(dialog);
   dialog.showModal();
   const first = dialog.querySelector('input:not([type=hidden]):not([disabled]), textarea, select');

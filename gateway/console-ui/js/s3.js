@@ -9,6 +9,15 @@ export const S3_NS = ['http:', '', 's3.amazonaws.com', 'doc', '2006-03-01', ''].
 export const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 export const PART_SIZE = 8 * 1024 * 1024;
 export const PARTS_IN_FLIGHT = 3;
+/** Pauses before the retries of a failed UploadPart (network error or 5xx, e.g. 503 SlowDown). */
+export const PART_RETRY_DELAYS_MS = [500, 1000, 2000];
+
+/** A part is worth sending again after a network error or a server error, never after a 4xx. */
+export function retryablePartError(e) {
+  if (!e) return false;
+  if (e.status === 0) return e.code === 'NetworkError';
+  return e.status >= 500;
+}
 
 /** Escapes text for an XML element or attribute. */
 export function xmlEscape(s) {
@@ -244,13 +253,27 @@ export function xhrSend(method, url, body, headers, onProgress, registry) {
  * Uploads `file` (a File or Blob) to bucket/key. Returns {promise, cancel()}; the promise
  * resolves {etag, versionId, multipart, parts}. onProgress(sentBytes, totalBytes, phase).
  * Files of MULTIPART_THRESHOLD bytes or more go multipart (PART_SIZE parts, PARTS_IN_FLIGHT at a
- * time); a cancel or a failure aborts the multipart upload.
+ * time; a part failing with a network error or a 5xx is sent again after each of
+ * PART_RETRY_DELAYS_MS). A cancel or a failure stops the other parts, waits until their
+ * requests have ended, then aborts the multipart upload.
  */
 export function uploadFile(bucket, key, file, {onProgress, contentType, headers = {}} = {}) {
   const inflight = new Set();
+  const sleepers = new Set();
   let cancelled = false;
   const type = contentType || file.type || 'application/octet-stream';
   const report = (sent, phase) => { if (onProgress) onProgress(Math.min(sent, file.size), file.size, phase); };
+  const stop = () => {
+    cancelled = true;
+    for (const x of inflight) x.abort();
+    for (const wake of sleepers) wake();
+  };
+  /** Waits `ms`, or less when the upload is stopped meanwhile. */
+  const pause = (ms) => new Promise((resolve) => {
+    const wake = () => { clearTimeout(t); sleepers.delete(wake); resolve(); };
+    const t = setTimeout(wake, ms);
+    sleepers.add(wake);
+  });
 
   async function single() {
     const xhr = await xhrSend('PUT', s3Url(`${bucket}/${key}`), file,
@@ -267,25 +290,44 @@ export function uploadFile(bucket, key, file, {onProgress, contentType, headers 
     const loaded = new Array(n).fill(0);
     const parts = [];
     let next = 0;
+    let failure = null;
     const total = () => loaded.reduce((a, b) => a + b, 0);
-    const abort = async () => {
-      for (const x of inflight) x.abort();
-      try { await s3('DELETE', `${bucket}/${key}`, {query: {uploadId}}); } catch { /* best effort */ }
+    const putPart = async (i) => {
+      const blob = file.slice(i * PART_SIZE, Math.min(file.size, (i + 1) * PART_SIZE));
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const xhr = await xhrSend('PUT', s3Url(`${bucket}/${key}`, {partNumber: String(i + 1), uploadId}), blob,
+            {'Content-Type': 'application/octet-stream'},
+            (l) => { loaded[i] = l; report(total(), 'uploading'); }, inflight);
+          loaded[i] = blob.size;
+          report(total(), 'uploading');
+          return {partNumber: i + 1, etag: xhr.getResponseHeader('ETag')};
+        } catch (e) {
+          loaded[i] = 0;
+          report(total(), 'uploading');
+          if (cancelled || attempt >= PART_RETRY_DELAYS_MS.length || !retryablePartError(e)) throw e;
+          await pause(PART_RETRY_DELAYS_MS[attempt]);
+          if (cancelled) throw e;
+        }
+      }
     };
+    // A worker never rejects: the first failure is kept and stops the others, so awaiting the
+    // workers means every part request has ended (finished, failed or aborted).
     const worker = async () => {
       while (!cancelled && next < n) {
         const i = next++;
-        const blob = file.slice(i * PART_SIZE, Math.min(file.size, (i + 1) * PART_SIZE));
-        const xhr = await xhrSend('PUT', s3Url(`${bucket}/${key}`, {partNumber: String(i + 1), uploadId}), blob,
-          {'Content-Type': 'application/octet-stream'},
-          (l) => { loaded[i] = l; report(total(), 'uploading'); }, inflight);
-        loaded[i] = blob.size;
-        report(total(), 'uploading');
-        parts.push({partNumber: i + 1, etag: xhr.getResponseHeader('ETag')});
+        try {
+          parts.push(await putPart(i));
+        } catch (e) {
+          if (!failure) failure = e;
+          stop();
+        }
       }
     };
+    const workers = Array.from({length: Math.min(PARTS_IN_FLIGHT, n)}, worker);
     try {
-      await Promise.all(Array.from({length: Math.min(PARTS_IN_FLIGHT, n)}, worker));
+      await Promise.all(workers);
+      if (failure) throw failure;
       if (cancelled) throw new ApiError(0, 'Cancelled', 'upload cancelled');
       report(file.size, 'completing');
       const done = await s3('POST', `${bucket}/${key}`, {
@@ -294,20 +336,15 @@ export function uploadFile(bucket, key, file, {onProgress, contentType, headers 
       report(file.size, 'done');
       return {etag: xmlText(done.xml, 'ETag'), versionId: done.headers.get('x-amz-version-id'), multipart: true, parts: n, uploadId};
     } catch (e) {
-      cancelled = true;
-      await abort();
+      stop();
+      await Promise.allSettled(workers);
+      try { await s3('DELETE', `${bucket}/${key}`, {query: {uploadId}}); } catch { /* best effort */ }
       throw e;
     }
   }
 
   const promise = file.size >= MULTIPART_THRESHOLD ? multipart() : single();
-  return {
-    promise,
-    cancel() {
-      cancelled = true;
-      for (const x of inflight) x.abort();
-    },
-  };
+  return {promise, cancel: stop};
 }
 
 /** `year=2026/` -> {k: 'year', v: '2026'} (a Hive-style partition segment), else null. */

@@ -354,9 +354,13 @@ impl AuditLog {
 
     /// The newest entries of the audit file and its rotations that `filter` keeps: see
     /// [`read::tail`]. `None` when the trail has no file.
-    pub fn tail(&self, filter: &read::Filter) -> Option<std::io::Result<read::Page>> {
+    pub fn tail(
+        &self,
+        filter: &read::Filter,
+        cursor: Option<read::Cursor>,
+    ) -> Option<std::io::Result<read::Page>> {
         let (path, keep) = self.file.as_ref()?;
-        Some(read::tail(path, *keep, filter))
+        Some(read::tail(path, *keep, filter, cursor))
     }
 
     /// Whether entries go anywhere.

@@ -15,7 +15,7 @@ pub const MAX_READ: u64 = 8 * 1024 * 1024;
 pub struct Filter {
     /// Entries at most.
     pub limit: usize,
-    /// Only entries older than this (ms since the epoch): the previous page's `next_before`.
+    /// Only entries older than this (ms since the epoch).
     pub before: Option<u64>,
     /// Exact matches on the entry's fields.
     pub principal: Option<String>,
@@ -30,10 +30,34 @@ pub struct Filter {
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Page {
     pub entries: Vec<Value>,
-    /// Pass as `before` for the next (older) page; `None`: nothing older was left to read.
-    pub next_before: Option<u64>,
-    /// The byte budget ran out before `limit` entries were found.
+    /// Pass as `cursor` for the next (older) page; `None`: nothing older is left.
+    pub next: Option<String>,
+    /// The byte budget ran out before `limit` entries were found (`next` goes on from there).
     pub partial: bool,
+}
+
+/// Where the next page starts: file `file` (0: the live file, `n`: `<file>.n`), read backwards
+/// from byte `end` (exclusive). Appends to the live file never move it; a rotation between two
+/// pages shifts the files under it (a page may then repeat or miss entries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub file: usize,
+    pub end: u64,
+}
+
+impl Cursor {
+    /// `"<file>:<end>"`.
+    pub fn parse(s: &str) -> Option<Cursor> {
+        let (f, e) = s.split_once(':')?;
+        Some(Cursor {
+            file: f.parse().ok()?,
+            end: e.parse().ok()?,
+        })
+    }
+
+    fn render(self) -> String {
+        format!("{}:{}", self.file, self.end)
+    }
 }
 
 fn time_ms(e: &Value) -> Option<u64> {
@@ -91,47 +115,70 @@ fn numbered(path: &Path, n: usize) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The last `budget` bytes of `path` (from a line start), or `None` when it does not exist.
-fn read_tail(path: &Path, budget: u64) -> std::io::Result<Option<(Vec<u8>, bool)>> {
+/// Bytes `[end - budget, end)` of `path` (`end`: the file's length when `None` or beyond it),
+/// from the first whole line: `(offset of the first byte, bytes)`; `None` when the file does
+/// not exist.
+fn read_back(
+    path: &Path,
+    end: Option<u64>,
+    budget: u64,
+) -> std::io::Result<Option<(u64, Vec<u8>)>> {
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
     let len = f.metadata()?.len();
-    let start = len.saturating_sub(budget);
+    let end = end.map_or(len, |e| e.min(len));
+    let mut start = end.saturating_sub(budget);
     f.seek(SeekFrom::Start(start))?;
-    let mut buf = Vec::with_capacity((len - start) as usize);
-    f.take(budget).read_to_end(&mut buf)?;
-    let cut = start > 0;
-    if cut {
-        // Drop the partial first line.
-        let first = buf
+    let mut buf = Vec::with_capacity((end - start) as usize);
+    f.take(end - start).read_to_end(&mut buf)?;
+    if start > 0 {
+        // Drop the partial first line (it is read whole by the next call).
+        let cut = buf
             .iter()
             .position(|b| *b == b'\n')
             .map_or(buf.len(), |i| i + 1);
-        buf.drain(..first);
+        buf.drain(..cut);
+        start += cut as u64;
     }
-    Ok(Some((buf, cut)))
+    Ok(Some((start, buf)))
 }
 
-/// The newest entries `filter` keeps, from `path` then its `keep` rotations.
-pub fn tail(path: &Path, keep: usize, filter: &Filter) -> std::io::Result<Page> {
+/// The newest entries `filter` keeps, from `path` then its `keep` rotations, starting at
+/// `cursor` (`None`: the newest entry).
+pub fn tail(
+    path: &Path,
+    keep: usize,
+    filter: &Filter,
+    cursor: Option<Cursor>,
+) -> std::io::Result<Page> {
     let limit = filter.limit.clamp(1, 1000);
     let mut page = Page::default();
     let mut budget = MAX_READ;
-    let mut exhausted = true;
-    for n in 0..=keep {
+    let first = cursor.map_or(0, |c| c.file);
+    for n in first..=keep {
         let p = if n == 0 {
             path.to_path_buf()
         } else {
             numbered(path, n)
         };
-        let Some((buf, cut)) = read_tail(&p, budget)? else {
+        let end = cursor.filter(|c| c.file == n).map(|c| c.end);
+        let Some((start, buf)) = read_back(&p, end, budget)? else {
             continue;
         };
         budget = budget.saturating_sub(buf.len() as u64);
-        for line in buf.split(|b| *b == b'\n').rev() {
+        // Lines newest first, with where each ends.
+        let mut line_end = buf.len();
+        while line_end > 0 {
+            let line_start = buf[..line_end]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
+            let line = &buf[line_start..line_end];
+            let this_end = start + line_end as u64;
+            line_end = line_start.saturating_sub(1);
             if line.is_empty() {
                 continue;
             }
@@ -140,23 +187,30 @@ pub fn tail(path: &Path, keep: usize, filter: &Filter) -> std::io::Result<Page> 
             };
             if filter.keeps(&e) {
                 if page.entries.len() == limit {
-                    exhausted = false;
-                    break;
+                    page.next = Some(
+                        Cursor {
+                            file: n,
+                            end: this_end,
+                        }
+                        .render(),
+                    );
+                    return Ok(page);
                 }
                 page.entries.push(e);
             }
         }
-        if !exhausted {
-            break;
+        if start > 0 {
+            // The budget ran out inside this file.
+            page.next = Some(
+                Cursor {
+                    file: n,
+                    end: start,
+                }
+                .render(),
+            );
+            page.partial = true;
+            return Ok(page);
         }
-        if cut || budget == 0 {
-            exhausted = false;
-            page.partial = page.entries.len() < limit;
-            break;
-        }
-    }
-    if !exhausted {
-        page.next_before = page.entries.last().and_then(time_ms);
     }
     Ok(page)
 }
@@ -174,6 +228,10 @@ mod tests {
         )
     }
 
+    fn times(p: &Page) -> Vec<u64> {
+        p.entries.iter().filter_map(time_ms).collect()
+    }
+
     #[test]
     fn pages_go_back_through_the_rotations() {
         let dir = crate::audit::tests::temp_dir("read");
@@ -181,50 +239,53 @@ mod tests {
         let older: String = (0..5)
             .map(|i| line(1000 + i, "a", "PutObject", 200))
             .collect();
-        let newer: String = (5..10)
-            .map(|i| {
+        // Several entries in one millisecond: paging by position neither skips nor repeats them.
+        let newer: String = [1005, 1006, 1006, 1006, 1009]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
                 line(
-                    1000 + i,
+                    *t,
                     if i % 2 == 0 { "a" } else { "b" },
                     "DeleteObject",
-                    if i == 9 { 403 } else { 200 },
+                    if *t == 1009 { 403 } else { 200 },
                 )
             })
             .collect();
         std::fs::write(numbered(&path, 1), older).unwrap();
         std::fs::write(&path, newer).unwrap();
         let f = Filter {
-            limit: 4,
+            limit: 3,
             ..Filter::default()
         };
-        let p = tail(&path, 5, &f).unwrap();
-        let times: Vec<u64> = p.entries.iter().filter_map(time_ms).collect();
-        assert_eq!(times, vec![1009, 1008, 1007, 1006]);
-        assert_eq!(p.next_before, Some(1006));
-        let p = tail(
-            &path,
-            5,
-            &Filter {
-                limit: 4,
-                before: Some(1006),
-                ..Filter::default()
-            },
-        )
-        .unwrap();
-        let times: Vec<u64> = p.entries.iter().filter_map(time_ms).collect();
-        assert_eq!(times, vec![1005, 1004, 1003, 1002]);
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let p = tail(&path, 5, &f, cursor).unwrap();
+            assert!(p.entries.len() <= 3);
+            all.extend(times(&p));
+            match p.next {
+                Some(n) => cursor = Some(Cursor::parse(&n).unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(
+            all,
+            vec![1009, 1006, 1006, 1006, 1005, 1004, 1003, 1002, 1001, 1000]
+        );
         let p = tail(
             &path,
             5,
             &Filter {
                 limit: 100,
-                before: Some(1002),
+                before: Some(1006),
                 ..Filter::default()
             },
+            None,
         )
         .unwrap();
-        assert_eq!(p.entries.len(), 2);
-        assert_eq!(p.next_before, None);
+        assert_eq!(times(&p), vec![1005, 1004, 1003, 1002, 1001, 1000]);
+        assert_eq!(p.next, None);
         let p = tail(
             &path,
             5,
@@ -233,9 +294,10 @@ mod tests {
                 principal: Some("b".into()),
                 ..Filter::default()
             },
+            None,
         )
         .unwrap();
-        assert_eq!(p.entries.len(), 3);
+        assert_eq!(p.entries.len(), 2);
         let p = tail(
             &path,
             5,
@@ -245,9 +307,17 @@ mod tests {
                 operation: Some("delete".into()),
                 ..Filter::default()
             },
+            None,
         )
         .unwrap();
-        assert_eq!(p.entries.len(), 1);
-        assert!(tail(&dir.join("none"), 2, &f).unwrap().entries.is_empty());
+        assert_eq!(times(&p), vec![1009]);
+        assert!(
+            tail(&dir.join("none"), 2, &f, None)
+                .unwrap()
+                .entries
+                .is_empty()
+        );
+        assert_eq!(Cursor::parse("1:20"), Some(Cursor { file: 1, end: 20 }));
+        assert_eq!(Cursor::parse("x"), None);
     }
 }

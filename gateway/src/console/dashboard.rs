@@ -4,7 +4,8 @@
 //! bindings' health, the last and next lifecycle scan and backup of each bucket.
 //!
 //! Each section is there only when the session's key holds the action the equivalent admin
-//! route needs (`null` otherwise), and only the buckets it may list are shown.
+//! route needs (`null` otherwise; per bucket, `lakegate:GetLifecycleStatus` and
+//! `lakegate:GetBackupStatus` on its ARN), and only the buckets ListBuckets shows it appear.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -121,7 +122,15 @@ pub async fn dashboard(State(console): State<Arc<Console>>, req: Request) -> Res
             .lifecycle
             .bound_buckets()
             .into_iter()
-            .filter(|b| visible.contains(b))
+            .filter(|b| {
+                visible.contains(b)
+                    && admin_allowed(
+                        &console,
+                        &caller,
+                        "lakegate:GetLifecycleStatus",
+                        &format!("arn:aws:s3:::{b}"),
+                    )
+            })
             .map(|b| {
                 let (last, running) = console.metrics.lifecycle.status(&b);
                 let last_ms = last.as_ref().and_then(|r| r.finished_ms);
@@ -141,7 +150,10 @@ pub async fn dashboard(State(console): State<Arc<Console>>, req: Request) -> Res
         let backup = &console.metrics.backup;
         let mut rows = Vec::new();
         for b in backup.buckets().await.unwrap_or_default() {
-            if !visible.contains(&b) {
+            let arn = format!("arn:aws:s3:::{b}");
+            if !visible.contains(&b)
+                || !admin_allowed(&console, &caller, "lakegate:GetBackupStatus", &arn)
+            {
                 continue;
             }
             let Ok(st) = backup.status(&b).await else {

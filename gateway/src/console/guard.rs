@@ -19,38 +19,58 @@ pub const WINDOW: Duration = Duration::from_secs(300);
 /// Client addresses tracked at most (the oldest window goes first).
 const MAX_CLIENTS: usize = 10_000;
 
-/// Failed logins per client address.
+/// Failed logins per client address (IPv6 clients by their /64: one host holds many).
+///
+/// Every attempt counts when it starts ([`attempt`](Self::attempt)) and is forgiven when it
+/// succeeds, so parallel guesses cannot all pass before the first failure is counted.
 #[derive(Default)]
 pub struct LoginLimiter {
     failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
 }
 
-impl LoginLimiter {
-    /// `Err(retry after)` while `client` has used up its failures.
-    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        let map = lock(&self.failures);
-        match map.get(&client) {
-            Some((n, since)) if *n >= MAX_FAILURES && since.elapsed() < WINDOW => {
-                Err(WINDOW - since.elapsed())
-            }
-            _ => Ok(()),
+/// The address a client is counted under.
+fn counted_as(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
         }
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(client, IpAddr::V4),
+        v4 => v4,
     }
+}
 
-    pub fn failed(&self, client: IpAddr) {
+impl LoginLimiter {
+    /// Counts a login attempt of `client`: `Err(retry after)` while it has used up its
+    /// attempts within the window.
+    pub fn attempt(&self, client: IpAddr) -> Result<(), Duration> {
+        let client = counted_as(client);
         let mut map = lock(&self.failures);
-        if map.len() >= MAX_CLIENTS {
+        if map.len() >= MAX_CLIENTS && !map.contains_key(&client) {
             map.retain(|_, (_, since)| since.elapsed() < WINDOW);
+            if map.len() >= MAX_CLIENTS
+                && let Some(oldest) = map
+                    .iter()
+                    .min_by_key(|(_, (_, since))| *since)
+                    .map(|(k, _)| *k)
+            {
+                map.remove(&oldest);
+            }
         }
         let e = map.entry(client).or_insert((0, Instant::now()));
         if e.1.elapsed() >= WINDOW {
             *e = (0, Instant::now());
         }
+        if e.0 >= MAX_FAILURES {
+            return Err(WINDOW.saturating_sub(e.1.elapsed()));
+        }
         e.0 += 1;
+        Ok(())
     }
 
+    /// A login of `client` succeeded: its count starts again.
     pub fn succeeded(&self, client: IpAddr) {
-        lock(&self.failures).remove(&client);
+        lock(&self.failures).remove(&counted_as(client));
     }
 }
 
@@ -122,11 +142,25 @@ mod tests {
         let l = LoginLimiter::default();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         for _ in 0..MAX_FAILURES {
-            assert!(l.check(ip).is_ok());
-            l.failed(ip);
+            assert!(l.attempt(ip).is_ok());
         }
-        assert!(l.check(ip).is_err());
-        assert!(l.check("10.0.0.2".parse().unwrap()).is_ok());
+        assert!(l.attempt(ip).is_err());
+        assert!(l.attempt("10.0.0.2".parse().unwrap()).is_ok());
+        // One IPv6 /64 is one client.
+        for i in 0..MAX_FAILURES {
+            assert!(
+                l.attempt(format!("2001:db8::{i:x}").parse().unwrap())
+                    .is_ok()
+            );
+        }
+        assert!(l.attempt("2001:db8::ffff".parse().unwrap()).is_err());
+        assert!(l.attempt("2001:db8:0:1::1".parse().unwrap()).is_ok());
+        // A success forgives.
+        l.succeeded("10.0.0.2".parse().unwrap());
+        assert_eq!(
+            lock(&l.failures).get(&"10.0.0.2".parse::<IpAddr>().unwrap()),
+            None
+        );
     }
 
     #[test]

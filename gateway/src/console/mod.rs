@@ -75,6 +75,8 @@ pub struct Console {
     s3_port: u16,
     /// `--console-s3-url`: the base of share links, when not the console's host.
     share_base: Option<String>,
+    /// Previews decoding at once (each holds up to a footer and a row group in memory).
+    previews: tokio::sync::Semaphore,
     sessions: Sessions,
     limiter: guard::LoginLimiter,
     /// The console port serves TLS (cookies are `Secure`).
@@ -120,6 +122,7 @@ impl Console {
             lifecycle_interval: settings.lifecycle_interval,
             s3_port: settings.s3_port,
             share_base: settings.share_base,
+            previews: tokio::sync::Semaphore::new(preview::AT_ONCE),
             sessions: Sessions::new(settings.session_ttl, settings.session_idle)?,
             limiter: guard::LoginLimiter::default(),
             tls: settings.tls,
@@ -219,6 +222,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/minio/health/ready", get(ready))
         .layer(axum::middleware::map_response(with_security_headers))
         .layer(axum::middleware::from_fn(with_server_timing))
+        .layer(axum::middleware::map_request(with_host))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(console)
 }
@@ -226,6 +230,20 @@ pub fn router(console: Arc<Console>) -> Router {
 async fn with_security_headers(mut r: Response) -> Response {
     guard::secure_headers(r.headers_mut());
     r
+}
+
+/// HTTP/2 names the host in the request's authority, not in `Host`: the origin checks compare
+/// `Origin` with `Host`, so it is put there.
+async fn with_host(mut req: Request) -> Request {
+    if !req.headers().contains_key(header::HOST)
+        && let Some(v) = req
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        req.headers_mut().insert(header::HOST, v);
+    }
+    req
 }
 
 /// `Server-Timing: app;dur=<ms>` (time to the answer's headers) on every API answer, and
@@ -342,7 +360,7 @@ async fn login(State(console): State<Arc<Console>>, req: Request) -> Response {
     if !guard::same_origin(req.headers(), console.tls) {
         return json_error(StatusCode::FORBIDDEN, "cross-origin login refused");
     }
-    if let Err(wait) = console.limiter.check(ip) {
+    if let Err(wait) = console.limiter.attempt(ip) {
         let mut r = json_error(
             StatusCode::TOO_MANY_REQUESTS,
             "too many failed logins from this address; try again later",
@@ -368,7 +386,6 @@ async fn login(State(console): State<Arc<Console>>, req: Request) -> Response {
         );
     };
     let Some(secret) = console.check_login(&form.access_key, &form.secret_key) else {
-        console.limiter.failed(ip);
         // Not the typed access key: a secret pasted into the wrong field must not reach a log.
         tracing::info!(client = %ip, "console login refused");
         // The audit names the key only when it exists (a typed secret is never a key).

@@ -27,6 +27,8 @@ use crate::iam::Caller;
 use crate::s3;
 use crate::s3::access::ClientAddr;
 
+/// Previews at once; more wait their turn (each may hold a footer and a row group).
+pub const AT_ONCE: usize = 4;
 /// Bytes read for a text, JSON or CSV preview.
 pub const TEXT_BYTES: u64 = 1024 * 1024;
 /// The largest Parquet footer read.
@@ -46,6 +48,8 @@ struct Fetched {
     /// The object's size.
     total: u64,
     content_type: Option<String>,
+    /// The version read (later reads of the same file must find the same one).
+    etag: Option<String>,
 }
 
 /// What a preview request reads.
@@ -58,9 +62,15 @@ struct Target {
 }
 
 impl Target {
-    /// GetObject with `range` (`None`: the whole object) as the session's key; an S3 error
-    /// becomes `{error, code}` with S3's status.
-    async fn get(&self, console: &Console, range: Option<String>) -> Result<Fetched, Response> {
+    /// GetObject with `range` (`None`: the whole object) as the session's key, of the version
+    /// whose ETag is `if_match` when given; an S3 error becomes `{error, code}` with S3's
+    /// status.
+    async fn get(
+        &self,
+        console: &Console,
+        range: Option<String>,
+        if_match: Option<&str>,
+    ) -> Result<Fetched, Response> {
         let mut uri = format!("/{}/{}", self.bucket, s3::list::url_encode(&self.key));
         if let Some(v) = &self.version_id {
             uri.push_str("?versionId=");
@@ -69,6 +79,9 @@ impl Target {
         let mut b = http::Request::builder().method(Method::GET).uri(&uri);
         if let Some(r) = &range {
             b = b.header(header::RANGE, r);
+        }
+        if let Some(tag) = if_match {
+            b = b.header(header::IF_MATCH, tag);
         }
         let mut req = b
             .body(Body::empty())
@@ -79,11 +92,20 @@ impl Target {
         let id = console.next_request_id();
         let resp = s3::handle_as(&console.s3, self.caller.clone(), req, &id).await;
         let status = resp.status();
-        if status == StatusCode::RANGE_NOT_SATISFIABLE && range.is_some() {
-            // An empty object has no byte 0: read it whole.
-            return Box::pin(self.get(console, None)).await;
-        }
         let headers = resp.headers().clone();
+        let text = |h: header::HeaderName| {
+            headers
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        if status == StatusCode::RANGE_NOT_SATISFIABLE
+            && range.is_some()
+            && text(header::CONTENT_RANGE).as_deref() == Some("bytes */0")
+        {
+            // An empty object has no byte 0: read it whole (nothing).
+            return Box::pin(self.get(console, None, if_match)).await;
+        }
         let limit = (FOOTER_MAX.max(ROW_GROUP_MAX).max(TEXT_BYTES) + 1) as usize;
         let body = axum::body::to_bytes(resp.into_body(), limit)
             .await
@@ -91,19 +113,17 @@ impl Target {
         if !status.is_success() {
             return Err(s3_error(status, &body));
         }
-        let text = |h: header::HeaderName| {
-            headers
-                .get(h)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
         let total = text(header::CONTENT_RANGE)
             .and_then(|r| r.rsplit('/').next().and_then(|t| t.parse().ok()))
             .unwrap_or(body.len() as u64);
+        if total < body.len() as u64 {
+            return Err(invalid("the object's size does not match what was read"));
+        }
         Ok(Fetched {
             body,
             total,
             content_type: text(header::CONTENT_TYPE),
+            etag: text(header::ETAG),
         })
     }
 }
@@ -145,6 +165,15 @@ pub async fn preview(State(console): State<Arc<Console>>, req: Request) -> Respo
             "preview needs /api/preview/{bucket}/{key}",
         );
     };
+    if crate::store::check_bucket_name(bucket).is_err() {
+        return json_error(StatusCode::BAD_REQUEST, "not a bucket name");
+    }
+    let Ok(_turn) = console.previews.acquire().await else {
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the console is shutting down",
+        );
+    };
     let query = super::query_pairs(req.uri().query());
     let rows = query
         .get("rows")
@@ -163,7 +192,7 @@ pub async fn preview(State(console): State<Arc<Console>>, req: Request) -> Respo
         parquet_preview(&console, &target, rows).await
     } else {
         let first = match target
-            .get(&console, Some(format!("bytes=0-{}", TEXT_BYTES - 1)))
+            .get(&console, Some(format!("bytes=0-{}", TEXT_BYTES - 1)), None)
             .await
         {
             Ok(f) => f,
@@ -376,14 +405,15 @@ async fn parquet_preview(
     rows: usize,
 ) -> Result<Value, Response> {
     let tail = target
-        .get(console, Some(format!("bytes=-{TAIL_BYTES}")))
+        .get(console, Some(format!("bytes=-{TAIL_BYTES}")), None)
         .await?;
     let len = tail.total;
-    let tail_at = len - tail.body.len() as u64;
-    if len < 12 || !tail.body.ends_with(b"PAR1") {
+    let etag = tail.etag.clone();
+    let n = tail.body.len();
+    if len < 12 || n < 12 || !tail.body.ends_with(b"PAR1") {
         return Err(invalid("no PAR1 footer"));
     }
-    let n = tail.body.len();
+    let tail_at = len - n as u64;
     let meta_len = u32::from_le_bytes([
         tail.body[n - 8],
         tail.body[n - 7],
@@ -398,16 +428,25 @@ async fn parquet_preview(
             "a footer of {meta_len} bytes is over the {FOOTER_MAX}-byte limit"
         )));
     }
-    let mut segments = vec![(tail_at, tail.body.clone())];
-    if meta_len + 8 > tail.body.len() as u64 {
+    let mut footer_seg = (tail_at, tail.body.clone());
+    if meta_len + 8 > n as u64 {
         let more = target
-            .get(console, Some(format!("bytes=-{}", meta_len + 8)))
+            .get(
+                console,
+                Some(format!("bytes=-{}", meta_len + 8)),
+                etag.as_deref(),
+            )
             .await?;
-        segments = vec![(len - more.body.len() as u64, more.body)];
+        if more.total != len || more.body.len() as u64 != meta_len + 8 {
+            return Err(invalid("the file changed while it was read"));
+        }
+        footer_seg = (len - more.body.len() as u64, more.body);
     }
     let footer = {
-        let (at, b) = &segments[0];
-        let start = (len - 8 - meta_len - at) as usize;
+        let (at, b) = &footer_seg;
+        let start = (len - 8 - meta_len)
+            .checked_sub(*at)
+            .ok_or_else(|| invalid("the footer was not read"))? as usize;
         b.slice(start..start + meta_len as usize)
     };
     let meta = tokio::task::spawn_blocking(move || ParquetMetaDataReader::decode_metadata(&footer))
@@ -415,17 +454,7 @@ async fn parquet_preview(
         .map_err(|_| invalid("the footer could not be decoded"))?
         .map_err(invalid)?;
     let mut out = describe(&meta, len);
-    // The first row group's bytes, if there are rows and they are not too many.
-    let range = meta.row_groups().first().and_then(|rg| {
-        let cols = rg.columns();
-        let start = cols.iter().map(|c| c.byte_range().0).min()?;
-        let end = cols
-            .iter()
-            .map(|c| c.byte_range().0 + c.byte_range().1)
-            .max()?;
-        Some((start, end))
-    });
-    let Some((start, end)) = range.filter(|(s, e)| e > s) else {
+    let Some((start, end)) = first_row_group_range(&meta, len)? else {
         out["columns"] = json!(column_names(&meta));
         out["rows"] = json!([]);
         return Ok(out);
@@ -437,13 +466,21 @@ async fn parquet_preview(
         ));
         return Ok(out);
     }
+    let mut segments = vec![footer_seg];
     if !segments
         .iter()
         .any(|(at, b)| start >= *at && end <= at + b.len() as u64)
     {
         let rg = target
-            .get(console, Some(format!("bytes={start}-{}", end - 1)))
+            .get(
+                console,
+                Some(format!("bytes={start}-{}", end - 1)),
+                etag.as_deref(),
+            )
             .await?;
+        if rg.total != len || rg.body.len() as u64 != end - start {
+            return Err(invalid("the file changed while it was read"));
+        }
         segments.push((start, rg.body));
     }
     let sparse = Sparse { len, segments };
@@ -458,6 +495,35 @@ async fn parquet_preview(
         Err(e) => out["note"] = json!(format!("schema only: the rows could not be decoded ({e})")),
     }
     Ok(out)
+}
+
+/// The byte range `[start, end)` of the first row group's column chunks, checked against the
+/// file (`None`: no rows); a negative or out-of-file offset is an invalid file.
+fn first_row_group_range(meta: &ParquetMetaData, len: u64) -> Result<Option<(u64, u64)>, Response> {
+    let Some(rg) = meta.row_groups().first() else {
+        return Ok(None);
+    };
+    let mut range: Option<(u64, u64)> = None;
+    for c in rg.columns() {
+        let data = c.data_page_offset();
+        let first = match c.dictionary_page_offset() {
+            Some(d) if d > 0 && d < data => d,
+            _ => data,
+        };
+        let size = c.compressed_size();
+        let (Ok(first), Ok(size)) = (u64::try_from(first), u64::try_from(size)) else {
+            return Err(invalid("a column chunk has a negative offset or size"));
+        };
+        let end = first
+            .checked_add(size)
+            .filter(|e| *e <= len)
+            .ok_or_else(|| invalid("a column chunk lies outside the file"))?;
+        range = Some(match range {
+            None => (first, end),
+            Some((s, e)) => (s.min(first), e.max(end)),
+        });
+    }
+    Ok(range.filter(|(s, e)| e > s))
 }
 
 fn column_names(meta: &ParquetMetaData) -> Vec<String> {
@@ -532,7 +598,11 @@ fn first_rows(
         table.push(
             row.get_column_iter()
                 .take(MAX_COLUMNS)
-                .map(|(_, f)| cell(&f.to_string()))
+                .map(|(_, f)| match f {
+                    // A string as it is (Display would quote it).
+                    parquet::record::Field::Str(s) => cell(s),
+                    other => cell(&other.to_string()),
+                })
                 .collect(),
         );
     }
@@ -571,6 +641,7 @@ mod tests {
             body: Bytes::from_static(body),
             total,
             content_type: ct.map(String::from),
+            etag: None,
         };
         let v = text_preview("a.json", f(b"{\"a\":[1,2]}", 11, None), 10);
         assert_eq!(v["kind"], "json");

@@ -6,8 +6,10 @@
 //!
 //! Only the request headers an S3 or admin call from the console's pages needs are passed on
 //! (no `Authorization`, `Cookie`, `Host`, streaming-signature or security-token headers), and a
-//! query carrying presigned-URL parameters is refused. An object's bytes never render on the
-//! console's origin: GETs of objects answer as attachments, in a sandbox.
+//! query carrying presigned-URL or `response-content-type`/`-disposition` parameters is refused.
+//! An object's bytes never render or run on the console's origin: GETs below a bucket answer as
+//! `application/octet-stream` attachments in a sandbox (the stored type in
+//! `X-Object-Content-Type`).
 
 use std::sync::Arc;
 
@@ -58,31 +60,34 @@ const PASSED_PREFIXES: &[&str] = &[
     "x-amz-grant-",
 ];
 
-/// Query parameters of presigned URLs: a console request is never a presigned one.
-const PRESIGN_PARAMS: &[&str] = &[
+/// Query parameters refused: a console request is never a presigned one, and never asks S3
+/// to answer an object with another type or disposition (its bytes are always a download).
+const REFUSED_PARAMS: &[&str] = &[
     "X-Amz-Signature",
     "X-Amz-Credential",
     "Signature",
     "AWSAccessKeyId",
+    "response-content-type",
+    "response-content-disposition",
 ];
 
 fn passed(name: &str) -> bool {
     PASSED.contains(&name) || PASSED_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
-/// The checks before any proxied call: the console's ([`Console::admit`]), and no presigned
-/// URL parameters.
+/// The checks before any proxied call: the console's ([`Console::admit`]), and none of the
+/// [`REFUSED_PARAMS`].
 fn admit(console: &Console, req: &Request) -> Result<Caller, Response> {
     let (_, caller) = console.admit(req)?;
     if let Some(q) = req.uri().query()
         && q.split('&').any(|p| {
             let k = p.split('=').next().unwrap_or_default();
-            PRESIGN_PARAMS.iter().any(|n| n.eq_ignore_ascii_case(k))
+            REFUSED_PARAMS.iter().any(|n| n.eq_ignore_ascii_case(k))
         })
     {
         return Err(json_error(
             StatusCode::BAD_REQUEST,
-            "presigned-URL parameters are not accepted here",
+            "presigned-URL and response-content-type/-disposition parameters are not accepted here",
         ));
     }
     Ok(caller)
@@ -131,9 +136,13 @@ pub async fn s3(State(console): State<Arc<Console>>, req: Request) -> Response {
     } else {
         rest
     };
+    // Any GET below a bucket reads an object (a key may end in `/`) or one of its
+    // sub-resources: never rendered on the console's origin.
     let object_get = req.method() == Method::GET
-        && path.trim_start_matches('/').contains('/')
-        && !path.ends_with('/');
+        && path
+            .trim_start_matches('/')
+            .split_once('/')
+            .is_some_and(|(_, key)| !key.is_empty());
     let forwarded = match forward(req, &path) {
         Ok(r) => r,
         Err(r) => return r,
@@ -149,8 +158,17 @@ pub async fn s3(State(console): State<Arc<Console>>, req: Request) -> Response {
                 s3::error_response(&e, &path, &request_id, is_head)
             });
     finish(resp.headers_mut(), &request_id);
-    if object_get && resp.status().is_success() {
+    if object_get {
         let h = resp.headers_mut();
+        // The stored type is told, not obeyed: the bytes are a download, never a page or a
+        // script (with `nosniff`, a browser runs no script of this type).
+        if let Some(stored) = h.remove(header::CONTENT_TYPE) {
+            h.insert(OBJECT_CONTENT_TYPE, stored);
+        }
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
         h.insert(
             header::CONTENT_DISPOSITION,
             HeaderValue::from_static("attachment"),
@@ -213,6 +231,8 @@ fn finish(h: &mut HeaderMap, request_id: &str) {
 
 /// Where an object's own `Cache-Control` goes in a console answer.
 const OBJECT_CACHE_CONTROL: &str = "x-object-cache-control";
+/// Where an object's own `Content-Type` goes in the answer to a GET through the console.
+const OBJECT_CONTENT_TYPE: &str = "x-object-content-type";
 
 #[cfg(test)]
 mod tests {

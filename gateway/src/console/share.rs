@@ -43,6 +43,7 @@ pub async fn share(State(console): State<Arc<Console>>, req: Request) -> Respons
     };
     let key = key.clone();
     let client = req.extensions().get::<ClientAddr>().copied();
+    // (`Host` is there for HTTP/2 too: see `with_host`.)
     let host = req
         .headers()
         .get(header::HOST)
@@ -58,6 +59,9 @@ pub async fn share(State(console): State<Arc<Console>>, req: Request) -> Respons
             "send {\"bucket\", \"key\", \"version_id\"?, \"expires_s\"}",
         );
     };
+    if crate::store::check_bucket_name(&ask.bucket).is_err() {
+        return json_error(StatusCode::BAD_REQUEST, "not a bucket name");
+    }
     let expires = Duration::from_secs(ask.expires_s);
     if expires.is_zero() || expires > MAX_EXPIRY {
         return json_error(

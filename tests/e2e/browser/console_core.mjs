@@ -171,6 +171,15 @@ main({
     page.on('request', (r) => {
       if (r.url().includes('/api/s3/')) requests.push(`${r.method()} ${r.url().split('/api/s3/')[1]}`);
     });
+    // The first try of part 2 meets a 503 SlowDown: the uploader sends the part again.
+    let slowDowns = 0;
+    await page.route((u) => u.pathname.startsWith('/api/s3/') && u.searchParams.get('partNumber') === '2', (route) => {
+      if (route.request().method() === 'PUT' && slowDowns++ === 0) {
+        return route.fulfill({status: 503, contentType: 'application/xml',
+          body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>'});
+      }
+      return route.continue();
+    });
     await login(page, url, user, password);
     await goto(page, url, `#/buckets/${enc(bucket)}`, 'browser');
     await page.setInputFiles('[data-testid=upload-files]', files);
@@ -467,7 +476,36 @@ main({
     await shot(narrow, 'narrow-browser');
     await narrow.click('#nav-toggle');
     await shot(narrow, 'narrow-nav');
-    return {pages, first_ms: firstMs, list_ms: listMs, filtered, searched, chips0, chips1, keys, crumbs, hash, new_folder: newFolder};
+    // Delete the whole folder of 1200 keys: listed and deleted a page (<= 1000 keys) at a time,
+    // with the count deleted so far shown while it runs.
+    const deleteCalls = [];
+    page.on('request', (r) => {
+      const u = r.url();
+      if (u.includes('/api/s3/') && r.method() === 'POST' && /[?&]delete(&|$)/.test(u)) deleteCalls.push(u);
+    });
+    await goto(page, url, `#/buckets/${enc(bucket)}`, 'browser');
+    await page.evaluate(() => {
+      const el = document.querySelector('[data-testid=delete-progress]');
+      window.__delProgress = [];
+      new MutationObserver(() => window.__delProgress.push(el.textContent))
+        .observe(el, {childList: true, characterData: true, subtree: true});
+    });
+    await page.check(`[data-testid=objects-table] tr:has(a[data-prefix="${prefix}"]) input[data-select]`);
+    await page.click('[data-testid=delete-selected]');
+    await openDialog(page);
+    await clickDialogButton(page, 'Delete');
+    await page.waitForFunction(() => {
+      const s = document.querySelector('[data-testid=delete-progress]').dataset.state;
+      return s === 'done' || s === 'error';
+    }, null, {timeout: 60000});
+    const folderDelete = {
+      state: await page.$eval('[data-testid=delete-progress]', (e) => e.dataset.state),
+      text: await page.textContent('[data-testid=delete-progress]'),
+      progress: await page.evaluate(() => window.__delProgress),
+      calls: deleteCalls.length,
+    };
+    return {pages, first_ms: firstMs, list_ms: listMs, filtered, searched, chips0, chips1, keys, crumbs, hash, new_folder: newFolder,
+      folder_delete: folderDelete};
   },
 
   // Object detail, preview of CSV and Parquet, share link.

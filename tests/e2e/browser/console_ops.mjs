@@ -418,7 +418,7 @@ async function readonlyUser(args) {
 
 async function audit(args) {
   return withPage(args, async (page) => {
-    // Paging: 4 entries a page, "Older" appends the next 4 (by next_before).
+    // Paging: 4 entries a page, "Older" appends the next 4 (by the page's `next` cursor).
     await goto(page, args.console, '#/audit?limit=4', 'audit');
     const firstPage = await rows(page, 'audit-table');
     await page.getByTestId('audit-older').click();

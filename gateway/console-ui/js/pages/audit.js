@@ -67,31 +67,49 @@ export default async function render(root, ctx) {
   const info = h('p', {class: 'muted small', 'aria-live': 'polite'});
   let tbody = null;
   let count = 0;
+  // Every first-page load starts a new table (seq + 1); a page's answer is shown only while its
+  // table is the current one, so an answer that arrives after Apply or Clear is dropped.
+  let seq = 0;
 
-  const query = (before) => {
+  /** The filter inputs as query parts, read once when a first page is asked for. */
+  const currentFilters = () => inputs.filter(({inp}) => inp.value.trim())
+    .map(({f, inp}) => `${f.name}=${enc(inp.value.trim())}`);
+
+  const query = (cursor, filters) => {
     const q = [`limit=${limit}`];
-    if (before !== null && before !== undefined) q.push(`before=${enc(before)}`);
-    for (const {f, inp} of inputs) if (inp.value.trim()) q.push(`${f.name}=${enc(inp.value.trim())}`);
-    return `audit?${q.join('&')}`;
+    if (cursor !== null && cursor !== undefined) q.push(`cursor=${enc(cursor)}`);
+    return `audit?${[...q, ...filters].join('&')}`;
   };
 
-  const showMore = (next) => {
+  /** "Older" goes on with the filters and the table (`gen`) of the page it follows. */
+  const showMore = (next, filters, gen) => {
     mount(more, next !== null && next !== undefined
       ? button('Older', async (ev) => {
         ev.target.disabled = true;
         try {
-          await load(next);
+          await load(next, filters, gen);
         } catch (e) {
-          mount(more, alertBox(e));
+          if (gen === seq) mount(more, alertBox(e));
         }
       }, {testid: 'audit-older'})
       : h('span', {class: 'muted small', 'data-testid': 'audit-end'}, count ? 'End of the audit trail.' : ''));
   };
 
-  const load = async (before) => {
-    const r = await admin('GET', query(before));
+  /** Loads a first page (cursor null: a new table) or the next one of table `gen`; false if stale. */
+  const load = async (cursor, filters, gen) => {
+    const first = cursor === null || cursor === undefined;
+    const mine = first ? ++seq : gen;
+    if (mine !== seq) return false;
+    let r;
+    try {
+      r = await admin('GET', query(cursor, filters));
+    } catch (e) {
+      if (mine !== seq) return false;
+      throw e;
+    }
+    if (mine !== seq) return false;
     const entries = r.entries || [];
-    if (before === null || before === undefined) {
+    if (first) {
       count = 0;
       const t = table(COLUMNS, entries, {empty: 'No audit entries match.', testid: 'audit-table'});
       tbody = t.querySelector('tbody');
@@ -101,7 +119,8 @@ export default async function render(root, ctx) {
     }
     count += entries.length;
     info.textContent = `${fmtNum(count)} entries shown, newest first.`;
-    showMore(r.next_before);
+    showMore(r.next, filters, mine);
+    return true;
   };
 
   const submit = async () => {
@@ -110,9 +129,9 @@ export default async function render(root, ctx) {
     ...(limit !== PAGE ? [`limit=${limit}`] : [])].join('&');
     history.replaceState(null, '', `#/audit${params ? `?${params}` : ''}`);
     mount(out, h('p', {class: 'muted'}, 'Loading…'));
+    mount(more);
     try {
-      await load(null);
-      out.dataset.loaded = String(Date.now());
+      if (await load(null, currentFilters())) out.dataset.loaded = String(Date.now());
     } catch (e) {
       mount(out, explain(e));
       mount(more);
@@ -129,7 +148,7 @@ export default async function render(root, ctx) {
     series ? h('section', {class: 'audit-traffic'}, h('h2', null, 'Traffic (built-in, last hour)'), seriesCharts(series)) : null);
 
   try {
-    await load(null);
+    await load(null, currentFilters());
   } catch (e) {
     mount(out, explain(e));
     mount(more);

@@ -311,18 +311,11 @@ export default async function render(root, ctx) {
   }
 
   // ---------------------------------------------------------------- delete
-  async function collectUnder(p) {
-    const keys = [];
-    let token = null;
-    for (;;) {
-      const page = await listObjects(bucket, {prefix: p, delimiter: '', token, maxKeys: 1000});
-      for (const o of page.objects) keys.push({key: o.key});
-      if (!page.truncated || !page.nextToken) break;
-      token = page.nextToken;
-    }
-    return keys;
-  }
+  const delProgress = h('span', {class: 'muted small', 'data-testid': 'delete-progress', 'aria-live': 'polite'});
 
+  /** Deletes everything the selection names: the selected keys or versions, then each selected
+   * folder page by page (one listing of at most 1000 keys, then one DeleteObjects call for it),
+   * so no folder is ever held in memory whole. Stops at the first error. */
   async function deleteSelected() {
     const items = Array.from(st.selected.values());
     const objs = items.filter((i) => i.type === 'object');
@@ -335,18 +328,38 @@ export default async function render(root, ctx) {
       : `Delete ${what.join(' and ')}? In a versioned bucket this adds delete markers; older versions stay.`;
     if (!await confirm('Delete', msg, 'Delete', 'danger')) return;
     delBtn.disabled = true;
-    try {
-      let targets = objs.map((o) => ({key: o.key, versionId: showVersions ? o.versionId : undefined}));
-      for (const p of prefixes) targets = targets.concat(await collectUnder(p.prefix));
+    let deleted = 0;
+    delProgress.dataset.state = 'running';
+    delProgress.textContent = 'Deleting…';
+    const deletePage = async (targets) => {
+      if (!targets.length) return;
       const res = await deleteObjects(bucket, targets);
+      deleted += res.deleted.length;
+      delProgress.textContent = `Deleting… ${deleted} deleted`;
       if (res.errors.length) {
         const first = res.errors[0];
-        toast(`Deleted ${res.deleted.length}; ${res.errors.length} failed: ${first.key}: ${first.message || first.code}`, 'error');
-      } else {
-        toast(`Deleted ${res.deleted.length}`, 'ok');
+        throw new Error(`${res.errors.length} key(s) not deleted; ${first.key}: ${first.message || first.code}`);
       }
+    };
+    try {
+      const picked = objs.map((o) => ({key: o.key, versionId: showVersions ? o.versionId : undefined}));
+      for (let i = 0; i < picked.length; i += 1000) await deletePage(picked.slice(i, i + 1000));
+      for (const p of prefixes) {
+        let token = null;
+        for (;;) {
+          const page = await listObjects(bucket, {prefix: p.prefix, delimiter: '', token, maxKeys: 1000});
+          await deletePage(page.objects.map((o) => ({key: o.key})));
+          if (!page.truncated || !page.nextToken) break;
+          token = page.nextToken;
+        }
+      }
+      delProgress.textContent = `Deleted ${deleted}.`;
+      delProgress.dataset.state = 'done';
+      toast(`Deleted ${deleted}`, 'ok');
     } catch (e) {
-      toast(`Delete failed: ${errorText(e)}`, 'error');
+      delProgress.textContent = `Deleted ${deleted}, then stopped: ${errorText(e)}`;
+      delProgress.dataset.state = 'error';
+      toast(`Deleted ${deleted}, then stopped: ${errorText(e)}`, 'error');
     }
     reload();
   }
@@ -489,7 +502,7 @@ export default async function render(root, ctx) {
         h('a', {class: 'btn btn-plain', href: hashHref(`/buckets/${encodeURIComponent(bucket)}/settings`)}, 'Settings'))),
     crumbs(bucket, prefix),
     h('div', {class: 'toolbar'}, filter, versionsToggle.label, refreshBtn,
-      canDelete ? delBtn : null, selInfo),
+      canDelete ? delBtn : null, selInfo, canDelete ? delProgress : null),
     canPut ? [fileInput, dirInput, drop] : null,
     uploads,
     listError,

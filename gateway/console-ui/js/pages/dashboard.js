@@ -3,7 +3,7 @@
 
 import {h, mount, table, button, card, badge, kv, alertBox, errorText, fmtBytes, fmtNum,
   fmtTime, fmtAgo, hashHref} from '../dom.js';
-import {json} from '../api.js';
+import {json, caps} from '../api.js';
 import {lineChart, meter, sparkline, shortBytes} from '../chart.js';
 
 let generation = 0;
@@ -117,7 +117,7 @@ function bucketsCard(d) {
     h('p', {class: 'muted'}, u.as_of_ms ? `Usage as of ${fmtTime(u.as_of_ms)} (${fmtAgo(u.as_of_ms)}), ${fmtBytes(total)} in ${rows.length} buckets`
       : 'The first usage scan has not finished yet.'),
     h('div', {class: 'table-wrap'}, table([
-      {title: 'Bucket', cell: (b) => h('a', {href: hashHref(`/buckets/${b.bucket}`), class: 'mono'}, b.bucket)},
+      {title: 'Bucket', cell: (b) => h('a', {href: hashHref(`/buckets/${encodeURIComponent(b.bucket)}`), class: 'mono'}, b.bucket)},
       {title: 'Size', class: 'num', cell: (b) => fmtBytes(b.bytes)},
       {title: 'Objects', class: 'num', cell: (b) => fmtNum(b.objects)},
       {title: 'Versions', class: 'num', cell: (b) => fmtNum(b.versions)},
@@ -183,9 +183,11 @@ function schedulesCard(d) {
 }
 
 async function load() {
+  const can = await caps();
+  // The charts need admin:Prometheus; without it there are none (and no refused request).
   const [dash, series] = await Promise.all([
     json('GET', '/api/dashboard'),
-    json('GET', '/api/series?window_s=3600').catch((e) => e),
+    can.has('admin:Prometheus') ? json('GET', '/api/series?window_s=3600').catch((e) => e) : null,
   ]);
   return {dash, series};
 }
@@ -223,12 +225,13 @@ export default async function render(root) {
       h('div', {class: 'page-actions'}, status, button('Refresh', refresh, {testid: 'dash-refresh'}))),
     body);
   draw(body, await load());
-  // Live: refresh every 15 s while this page is shown and the tab is visible.
+  // Live: refresh every 15 s while this page is shown and the tab is visible, but not while
+  // keyboard focus is inside the dashboard's body (redrawing it would drop the focus).
   const timer = setInterval(() => {
     if (mine !== generation || root.dataset.page !== 'dashboard' || !root.isConnected) {
       clearInterval(timer);
       return;
     }
-    if (document.visibilityState === 'visible') refresh();
+    if (document.visibilityState === 'visible' && !body.contains(document.activeElement)) refresh();
   }, 15000);
 }

@@ -41,6 +41,34 @@ function rowButtons(...btns) {
   return h('div', {class: 'row-actions'}, btns.filter(Boolean));
 }
 
+/**
+ * A list a tab's pickers offer (`rest` = 'iam/users' …, `pick` its entries from the answer):
+ * {items} or, when the server refuses it, {items: [], error} with why, shown where the picker
+ * would be (an empty picker would look valid).
+ */
+async function pickList(rest, what, pick) {
+  try {
+    return {items: pick(await admin('GET', rest)), error: null};
+  } catch (e) {
+    if (e.status === 401) throw e;
+    return {items: [], error: e.status === 403
+      ? `Your key may not list ${what}: ${errorText(e)}`
+      : `The ${what} could not be listed: ${errorText(e)}`};
+  }
+}
+
+const policyList = () => pickList('iam/policies', 'policies', (r) => Object.keys((r && r.policies) || {}).sort());
+const userList = () => pickList('iam/users', 'users', (r) => (r && r.users) || []);
+const groupList = () => pickList('iam/groups', 'groups', (r) => (r && r.groups) || []);
+
+/** The error of a pickList (or null), as an alert with a test id. */
+function listAlert(list, testid) {
+  if (!list.error) return null;
+  const a = alertBox(list.error);
+  a.dataset.testid = testid;
+  return a;
+}
+
 // ------------------------------------------------------------------ policy templates
 
 const arn = (s) => `arn:aws:s3:::${s}`;
@@ -163,9 +191,7 @@ function templatePicker(textarea, onChange, {includeNone = false} = {}) {
 // ------------------------------------------------------------------ users
 
 async function usersTab(el, can) {
-  const [{users}, {policies}] = await Promise.all([admin('GET', 'iam/users'),
-    admin('GET', 'iam/policies').catch(() => ({policies: {}}))]);
-  const policyNames = Object.keys(policies || {}).sort();
+  const [{users}, pols] = await Promise.all([admin('GET', 'iam/users'), policyList()]);
   let filter = '';
   const listBox = h('div', {class: 'table-wrap'});
   const reload = () => usersTab(el, can);
@@ -181,7 +207,7 @@ async function usersTab(el, can) {
       {title: 'Created', cell: (u) => h('span', {title: fmtTime(u.created_ms)}, fmtAgo(u.created_ms))},
       {title: 'Actions', cell: (u) => rowButtons(
         can.has('admin:CreatePolicy') || can.has('admin:CreateUser')
-          ? button('Policies…', () => attachDialog({user: u.access_key}, u.policies || [], policyNames).then((c) => c && reload()),
+          ? button('Policies…', () => attachDialog({user: u.access_key}, u.policies || [], pols).then((c) => c && reload()),
             {testid: `user-policies-${u.access_key}`}) : null,
         can.has('admin:CreateUser') ? button(u.status === 'enabled' ? 'Disable' : 'Enable', async () => {
           try {
@@ -204,22 +230,24 @@ async function usersTab(el, can) {
   mount(el,
     h('div', {class: 'toolbar'},
       filterBox('Filter users', (v) => { filter = v; draw(); }),
-      can.has('admin:CreateUser') ? button('Create user', () => createUserDialog(policyNames).then((c) => c && reload()),
+      can.has('admin:CreateUser') ? button('Create user', () => createUserDialog(pols).then((c) => c && reload()),
         {kind: 'primary', testid: 'user-create'}) : null),
+    listAlert(pols, 'policies-list-error'),
     listBox);
 }
 
-async function createUserDialog(policyNames) {
+async function createUserDialog(pols) {
   const ak = h('input', {type: 'text', autocomplete: 'off', spellcheck: 'false', class: 'mono', 'data-testid': 'new-user-name',
     placeholder: 'spark-etl'});
   const secret = h('input', {type: 'text', autocomplete: 'new-password', spellcheck: 'false', class: 'mono',
     'data-testid': 'new-user-secret', value: randomSecret(32)});
-  const boxes = policyNames.map((p) => ({p, input: h('input', {type: 'checkbox', value: p})}));
+  const boxes = pols.items.map((p) => ({p, input: h('input', {type: 'checkbox', value: p})}));
   const body = h('div', {class: 'form'},
     field('Access key (user name)', ak, '3–128 characters: letters, digits, . _ @ + = -'),
     field('Secret key', secret, '8–40 visible characters; shown here only — copy it now.'),
     button('Generate another secret', () => { secret.value = randomSecret(32); }),
     h('fieldset', {class: 'checks'}, h('legend', null, 'Policies'),
+      listAlert(pols, 'policy-picker-error'),
       boxes.map(({p, input}) => h('label', {class: 'check'}, input, h('span', {class: 'mono'}, p)))));
   const v = await dialog({title: 'Create user', body, actions: [
     {text: 'Cancel', value: null}, {text: 'Create', kind: 'primary', value: 'create'}],
@@ -234,12 +262,15 @@ async function createUserDialog(policyNames) {
 }
 
 /** Attach/detach policies of a user or group: `target` = {user} or {group}. */
-async function attachDialog(target, current, policyNames) {
+async function attachDialog(target, current, pols) {
   const cur = new Set(current);
-  const boxes = policyNames.map((p) => ({p, input: h('input', {type: 'checkbox', value: p, checked: cur.has(p),
+  // Without the list, the attached ones can still be detached.
+  const names = pols.error ? [...cur].sort() : pols.items;
+  const boxes = names.map((p) => ({p, input: h('input', {type: 'checkbox', value: p, checked: cur.has(p),
     'data-testid': `attach-${p}`})}));
   const who = target.user ? `user ${target.user}` : `group ${target.group}`;
   const body = h('fieldset', {class: 'checks'}, h('legend', null, `Policies of ${who}`),
+    listAlert(pols, 'policy-picker-error'),
     boxes.map(({p, input}) => h('label', {class: 'check'}, input, h('span', {class: 'mono'}, p),
       CANNED.has(p) ? badge('canned', 'plain') : null)));
   const v = await dialog({title: `Policies of ${who}`, body, actions: [
@@ -258,11 +289,8 @@ async function attachDialog(target, current, policyNames) {
 // ------------------------------------------------------------------ groups
 
 async function groupsTab(el, can) {
-  const [{groups}, {users}, {policies}] = await Promise.all([admin('GET', 'iam/groups'),
-    admin('GET', 'iam/users').catch(() => ({users: []})),
-    admin('GET', 'iam/policies').catch(() => ({policies: {}}))]);
-  const userNames = users.map((u) => u.access_key).sort();
-  const policyNames = Object.keys(policies || {}).sort();
+  const [{groups}, usersR, pols] = await Promise.all([admin('GET', 'iam/groups'), userList(), policyList()]);
+  const userNames = {items: usersR.items.map((u) => u.access_key).sort(), error: usersR.error};
   const reload = () => groupsTab(el, can);
   const act = (fn, msg) => async () => {
     try {
@@ -276,6 +304,8 @@ async function groupsTab(el, can) {
     h('div', {class: 'toolbar'},
       canEdit ? button('Create group', () => groupMembersDialog(null, [], userNames).then((c) => c && reload()),
         {kind: 'primary', testid: 'group-create'}) : null),
+    listAlert(userNames, 'users-list-error'),
+    listAlert(pols, 'policies-list-error'),
     h('div', {class: 'table-wrap'}, table([
       {title: 'Group', cell: (g) => h('span', {class: 'mono'}, g.name)},
       {title: 'Status', cell: (g) => statusBadge(g.status)},
@@ -285,7 +315,7 @@ async function groupsTab(el, can) {
       {title: 'Actions', cell: (g) => canEdit ? rowButtons(
         button('Add members…', () => groupMembersDialog(g.name, g.members || [], userNames).then((c) => c && reload())),
         (g.members || []).length ? button('Remove members…', () => removeMembersDialog(g).then((c) => c && reload())) : null,
-        button('Policies…', () => attachDialog({group: g.name}, g.policies || [], policyNames).then((c) => c && reload())),
+        button('Policies…', () => attachDialog({group: g.name}, g.policies || [], pols).then((c) => c && reload())),
         button(g.status === 'enabled' ? 'Disable' : 'Enable', act(() => admin('POST',
           `iam/groups/${enc(g.name)}/${g.status === 'enabled' ? 'disable' : 'enable'}`),
         `${g.name} ${g.status === 'enabled' ? 'disabled' : 'enabled'}`)),
@@ -305,12 +335,13 @@ async function groupMembersDialog(name, members, userNames) {
   const nameInput = name ? null : h('input', {type: 'text', class: 'mono', autocomplete: 'off', spellcheck: 'false',
     'data-testid': 'new-group-name', placeholder: 'analysts'});
   const have = new Set(members);
-  const boxes = userNames.filter((u) => !have.has(u)).map((u) => ({u, input: h('input', {type: 'checkbox', value: u})}));
+  const boxes = userNames.items.filter((u) => !have.has(u)).map((u) => ({u, input: h('input', {type: 'checkbox', value: u})}));
   const body = h('div', {class: 'form'},
     nameInput ? field('Group name', nameInput) : null,
     h('fieldset', {class: 'checks'}, h('legend', null, 'Members'),
-      boxes.length ? boxes.map(({u, input}) => h('label', {class: 'check'}, input, h('span', {class: 'mono'}, u)))
-        : h('p', {class: 'muted'}, 'No other users.')));
+      userNames.error ? listAlert(userNames, 'user-picker-error')
+        : boxes.length ? boxes.map(({u, input}) => h('label', {class: 'check'}, input, h('span', {class: 'mono'}, u)))
+          : h('p', {class: 'muted'}, 'No other users.')));
   const v = await dialog({title: name ? `Add members to ${name}` : 'Create group', body, actions: [
     {text: 'Cancel', value: null}, {text: name ? 'Add' : 'Create', kind: 'primary', value: 'ok'}],
   onAction: async () => {
@@ -340,12 +371,12 @@ async function removeMembersDialog(g) {
 // ------------------------------------------------------------------ policies
 
 async function policiesTab(el, can) {
-  const [{policies}, usersR, groupsR] = await Promise.all([admin('GET', 'iam/policies'),
-    admin('GET', 'iam/users').catch(() => ({users: []})),
-    admin('GET', 'iam/groups').catch(() => ({groups: []}))]);
+  const [{policies}, usersR, groupsR] = await Promise.all([admin('GET', 'iam/policies'), userList(), groupList()]);
   const attachedTo = (name) => [
-    ...usersR.users.filter((u) => (u.policies || []).includes(name)).map((u) => `user ${u.access_key}`),
-    ...groupsR.groups.filter((g) => (g.policies || []).includes(name)).map((g) => `group ${g.name}`)];
+    ...usersR.items.filter((u) => (u.policies || []).includes(name)).map((u) => `user ${u.access_key}`),
+    ...groupsR.items.filter((g) => (g.policies || []).includes(name)).map((g) => `group ${g.name}`)];
+  // "nobody" only when both lists were read.
+  const attachedUnknown = !!(usersR.error || groupsR.error);
   const names = Object.keys(policies || {}).sort((a, b) => Number(CANNED.has(b)) - Number(CANNED.has(a)) || a.localeCompare(b));
   const reload = () => policiesTab(el, can);
   const mayWrite = can.has('admin:CreatePolicy');
@@ -404,6 +435,8 @@ async function policiesTab(el, can) {
   validate();
 
   mount(el,
+    listAlert(usersR, 'users-list-error'),
+    listAlert(groupsR, 'groups-list-error'),
     h('div', {class: 'split'},
       h('div', {class: 'table-wrap'}, table([
         {title: 'Policy', cell: (n) => h('span', {class: 'mono nowrap'}, n)},
@@ -412,7 +445,7 @@ async function policiesTab(el, can) {
           const s = policies[n] && policies[n].Statement;
           return String(Array.isArray(s) ? s.length : s ? 1 : 0);
         }},
-        {title: 'Attached to', cell: (n) => chips(attachedTo(n), 'nobody')},
+        {title: 'Attached to', cell: (n) => chips(attachedTo(n), attachedUnknown ? 'unknown' : 'nobody')},
         {title: 'Actions', cell: (n) => rowButtons(
           button(CANNED.has(n) ? 'View' : 'Edit', () => edit(n), {testid: `policy-edit-${n}`}),
           mayWrite && !CANNED.has(n) ? button('Delete', async () => {
@@ -474,8 +507,8 @@ async function secretDialog(created) {
   created.secret_key = null;
 }
 
-async function createKeyDialog(users, session) {
-  const parentSel = select([['', 'myself (the signed-in key)'], ...users.map((u) => [u.access_key, u.access_key])], '',
+async function createKeyDialog(usersR, session) {
+  const parentSel = select([['', 'myself (the signed-in key)'], ...usersR.items.map((u) => [u.access_key, u.access_key])], '',
     {'data-testid': 'key-parent', 'aria-label': 'Parent user'});
   const nameInput = h('input', {type: 'text', autocomplete: 'off', 'data-testid': 'key-name', placeholder: 'nightly'});
   const descInput = h('input', {type: 'text', autocomplete: 'off', 'data-testid': 'key-description', placeholder: 'what uses this key'});
@@ -499,6 +532,7 @@ async function createKeyDialog(users, session) {
   validate();
   const body = h('div', {class: 'form'},
     field('Parent', parentSel, session && session.access_key ? `Default: ${session.access_key}` : null),
+    listAlert(usersR, 'user-picker-error'),
     h('div', {class: 'form-row'}, field('Name', nameInput), field('Description', descInput)),
     expiry.el,
     picker,
@@ -562,8 +596,7 @@ function showKeyPolicy(k) {
 }
 
 async function keysTab(el, can, session) {
-  const [{access_keys: keys}, usersR] = await Promise.all([admin('GET', 'iam/access-keys'),
-    admin('GET', 'iam/users').catch(() => ({users: []}))]);
+  const [{access_keys: keys}, usersR] = await Promise.all([admin('GET', 'iam/access-keys'), userList()]);
   const reload = () => keysTab(el, can, session);
   let filter = '';
   const listBox = h('div', {class: 'table-wrap'});
@@ -608,7 +641,7 @@ async function keysTab(el, can, session) {
   mount(el,
     h('div', {class: 'toolbar'},
       filterBox('Filter keys (key, parent, name, description)', (v) => { filter = v; draw(); }),
-      button('Create access key', () => createKeyDialog(usersR.users || [], session).then((c) => c && reload()),
+      button('Create access key', () => createKeyDialog(usersR, session).then((c) => c && reload()),
         {kind: 'primary', testid: 'key-create'})),
     listBox);
 }
