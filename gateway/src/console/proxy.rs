@@ -119,45 +119,67 @@ fn forward(req: Request, path: &str) -> Result<http::Request<Body>, Response> {
     Ok(out)
 }
 
+/// A console request made ready for an API: admitted, its path rewritten (`/api/s3/…` or
+/// `/api/admin/v1/…` to the API's own), with a request id.
+struct Proxied {
+    caller: Caller,
+    request: http::Request<Body>,
+    request_id: String,
+    is_head: bool,
+}
+
+fn prepare(
+    console: &Console,
+    req: Request,
+    route: &str,
+    api_path: impl FnOnce(&str) -> String,
+) -> Result<Proxied, Response> {
+    let caller = admit(console, &req)?;
+    let rest = req.uri().path().strip_prefix(route).unwrap_or_default();
+    let path = api_path(rest);
+    let request = forward(req, &path)?;
+    Ok(Proxied {
+        caller,
+        is_head: request.method() == Method::HEAD,
+        request,
+        request_id: console.next_request_id(),
+    })
+}
+
+/// Runs an API call; a panic in it becomes the API's own 500 (as on the S3 port).
+async fn contained(
+    call: impl std::future::Future<Output = Response>,
+    on_panic: impl FnOnce() -> Response,
+) -> Response {
+    std::panic::AssertUnwindSafe(call)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| on_panic())
+}
+
 /// `/api/s3/{bucket}/{key}`: an S3 request as the session's key.
 pub async fn s3(State(console): State<Arc<Console>>, req: Request) -> Response {
-    let caller = match admit(&console, &req) {
-        Ok(c) => c,
+    let p = match prepare(&console, req, "/api/s3", |rest| {
+        if rest.is_empty() { "/" } else { rest }.to_string()
+    }) {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let rest = req
-        .uri()
-        .path()
-        .strip_prefix("/api/s3")
-        .unwrap_or_default()
-        .to_string();
-    let path = if rest.is_empty() {
-        "/".to_string()
-    } else {
-        rest
-    };
+    let path = p.request.uri().path().to_string();
     // Any GET below a bucket reads an object (a key may end in `/`) or one of its
     // sub-resources: never rendered on the console's origin.
-    let object_get = req.method() == Method::GET
+    let object_get = p.request.method() == Method::GET
         && path
             .trim_start_matches('/')
             .split_once('/')
             .is_some_and(|(_, key)| !key.is_empty());
-    let forwarded = match forward(req, &path) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let request_id = console.next_request_id();
-    let is_head = forwarded.method() == Method::HEAD;
-    let mut resp =
-        std::panic::AssertUnwindSafe(s3::handle_as(&console.s3, caller, forwarded, &request_id))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| {
-                let e = s3::error::S3Error::internal("request handler panicked");
-                s3::error_response(&e, &path, &request_id, is_head)
-            });
-    finish(resp.headers_mut(), &request_id);
+    let (id, is_head) = (p.request_id.as_str(), p.is_head);
+    let mut resp = contained(s3::handle_as(&console.s3, p.caller, p.request, id), || {
+        let e = s3::error::S3Error::internal("request handler panicked");
+        s3::error_response(&e, &path, id, is_head)
+    })
+    .await;
+    finish(resp.headers_mut(), id);
     if object_get {
         let h = resp.headers_mut();
         // The stored type is told, not obeyed: the bytes are a download, never a page or a
@@ -183,38 +205,27 @@ pub async fn s3(State(console): State<Arc<Console>>, req: Request) -> Response {
 
 /// `/api/admin/v1/…`: an admin request as the session's key.
 pub async fn admin(State(console): State<Arc<Console>>, req: Request) -> Response {
-    let caller = match admit(&console, &req) {
-        Ok(c) => c,
+    let p = match prepare(&console, req, "/api/admin/v1/", |rest| {
+        format!("{}{rest}", admin::PREFIX)
+    }) {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let rest = req
-        .uri()
-        .path()
-        .strip_prefix("/api/admin/v1/")
-        .unwrap_or_default()
-        .to_string();
-    let path = format!("{}{rest}", admin::PREFIX);
-    let forwarded = match forward(req, &path) {
-        Ok(r) => r,
-        Err(r) => return r,
+    let (id, is_head) = (p.request_id.as_str(), p.is_head);
+    let (parts, body) = p.request.into_parts();
+    let call = async {
+        admin::handle_as(&console.admin, p.caller, parts, body, id)
+            .await
+            .into_response()
     };
-    let request_id = console.next_request_id();
-    let is_head = forwarded.method() == Method::HEAD;
-    let (parts, body) = forwarded.into_parts();
-    let mut resp = std::panic::AssertUnwindSafe(admin::handle_as(
-        &console.admin,
-        caller,
-        parts,
-        body,
-        &request_id,
-    ))
-    .catch_unwind()
-    .await
-    .unwrap_or_else(|_| {
-        admin::AdminError::internal("request handler panicked").into_response(is_head)
-    });
-    finish(resp.headers_mut(), &request_id);
-    resp.into_response()
+    let mut resp = contained(call, || {
+        admin::AdminError::internal("request handler panicked")
+            .into_response(is_head)
+            .into_response()
+    })
+    .await;
+    finish(resp.headers_mut(), id);
+    resp
 }
 
 /// The console's own headers on a proxied answer. Its answers are never cached by the
