@@ -424,7 +424,7 @@ mod tests {
         }
         assert_eq!(
             all().filter(|name| name.starts_with("lakegate:")).count(),
-            16
+            18
         );
         assert!(all().count() > 250);
     }
