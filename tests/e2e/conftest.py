@@ -198,6 +198,38 @@ def require_tool(name: str):
     return pytest.mark.skip(reason=f"{name} not installed")
 
 
+BROWSER = Path(__file__).parent / "browser"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def browser_missing(driver: str) -> str | None:
+    """Why headless Chromium cannot be driven through the npm package `driver`, if it cannot."""
+    if not shutil.which("node"):
+        return "node is not installed"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"chromium not found at {CHROMIUM} (apt-get install chromium)"
+    if not (BROWSER / "node_modules" / driver).is_dir():
+        return "tests/e2e/browser/node_modules missing (npm ci --prefix tests/e2e/browser)"
+    return None
+
+
+def require_browser(driver: str):
+    """pytest mark for a module driving Debian's chromium through `driver` (playwright-core or
+    puppeteer-core): skip when something is missing, or fail when LAKEGATE_E2E_REQUIRE_TOOLS=1."""
+    missing = browser_missing(driver)
+    if missing is None:
+        return pytest.mark.requires_tool("chromium")
+    if os.environ.get("LAKEGATE_E2E_REQUIRE_TOOLS"):
+        return pytest.mark.usefixtures("_missing_browser")
+    return pytest.mark.skip(reason=missing)
+
+
+@pytest.fixture
+def _missing_browser():
+    missing = browser_missing("playwright-core") or browser_missing("puppeteer-core")
+    pytest.fail(f"{missing} (LAKEGATE_E2E_REQUIRE_TOOLS=1)")
+
+
 @pytest.fixture
 def _missing_tool_rclone():
     pytest.fail("rclone is not installed (LAKEGATE_E2E_REQUIRE_TOOLS=1)")

@@ -7,44 +7,18 @@ skips (fails with LAKEGATE_E2E_REQUIRE_TOOLS=1, as in CI)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import run
+from conftest import BROWSER, CHROMIUM, require_browser, run
 from lgserver import lakegate_bin, scrubbed_env
 
-BROWSER = Path(__file__).parent / "browser"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 NAME = "hello browser.txt"  # the key is uploads/${filename}: the file's basename
 DATA = bytes(range(256)) * 4 + b"lakegate\n"
 
 
-def _missing() -> str | None:
-    if not shutil.which("node"):
-        return "node is not installed"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"chromium not found at {CHROMIUM} (apt-get install chromium)"
-    if not (BROWSER / "node_modules" / "puppeteer-core").is_dir():
-        return "tests/e2e/browser/node_modules missing (npm ci --prefix tests/e2e/browser)"
-    return None
-
-
-MISSING = _missing()
-if MISSING is None:
-    pytestmark = pytest.mark.requires_tool("chromium")
-elif os.environ.get("LAKEGATE_E2E_REQUIRE_TOOLS"):
-    pytestmark = pytest.mark.usefixtures("_browser_missing")
-else:
-    pytestmark = pytest.mark.skip(reason=MISSING)
-
-
-@pytest.fixture
-def _browser_missing():
-    pytest.fail(f"{MISSING} (LAKEGATE_E2E_REQUIRE_TOOLS=1)")
+pytestmark = require_browser("puppeteer-core")
 
 
 @pytest.fixture

@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import shutil
 import time
 import urllib.error
 import urllib.parse
@@ -27,36 +25,13 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import run, unique_bucket
+from conftest import BROWSER, CHROMIUM, require_browser, run, unique_bucket
 from lgserver import scrubbed_env
 from util import Admin, write_random
 
-BROWSER = Path(__file__).parent / "browser"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
-def _missing() -> str | None:
-    if not shutil.which("node"):
-        return "node is not installed"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"chromium not found at {CHROMIUM} (apt-get install chromium)"
-    if not (BROWSER / "node_modules" / "playwright-core").is_dir():
-        return "tests/e2e/browser/node_modules missing (npm ci --prefix tests/e2e/browser)"
-    return None
-
-
-MISSING = _missing()
-if MISSING is None:
-    pytestmark = pytest.mark.requires_tool("chromium")
-elif os.environ.get("LAKEGATE_E2E_REQUIRE_TOOLS"):
-    pytestmark = pytest.mark.usefixtures("_browser_missing")
-else:
-    pytestmark = pytest.mark.skip(reason=MISSING)
-
-
-@pytest.fixture
-def _browser_missing():
-    pytest.fail(f"{MISSING} (LAKEGATE_E2E_REQUIRE_TOOLS=1)")
+pytestmark = require_browser("playwright-core")
 
 
 def drive(server, scenario: str, tmp_path: Path, timeout: int = 180, user=None, password=None,

@@ -19,38 +19,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import boto_config, make_s3, run, unique_bucket
+from conftest import BROWSER, CHROMIUM, boto_config, make_s3, require_browser, run, unique_bucket
 from lgserver import REGION, REPO_ROOT, scrubbed_env
 from util import Admin
 
-BROWSER = Path(__file__).parent / "browser"
 SCRIPT = BROWSER / "console_ops.mjs"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 
-def _missing() -> str | None:
-    if not shutil.which("node"):
-        return "node is not installed"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"chromium not found at {CHROMIUM} (apt-get install chromium)"
-    if not (BROWSER / "node_modules" / "playwright-core").is_dir():
-        return "tests/e2e/browser/node_modules missing (npm ci --prefix tests/e2e/browser)"
-    return None
-
-
-MISSING = _missing()
-if MISSING is None:
-    pytestmark = pytest.mark.requires_tool("chromium")
-elif os.environ.get("LAKEGATE_E2E_REQUIRE_TOOLS"):
-    pytestmark = pytest.mark.usefixtures("_browser_missing")
-else:
-    pytestmark = pytest.mark.skip(reason=MISSING)
-
-
-@pytest.fixture
-def _browser_missing():
-    pytest.fail(f"{MISSING} (LAKEGATE_E2E_REQUIRE_TOOLS=1)")
+pytestmark = require_browser("playwright-core")
 
 
 def ui(srv, scenario: str, tmp_path: Path, **args) -> dict:

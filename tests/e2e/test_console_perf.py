@@ -24,7 +24,6 @@ import hmac
 import http.client
 import json
 import os
-import shutil
 import threading
 import time
 import urllib.parse
@@ -34,40 +33,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_s3, run, unique_bucket
+from conftest import BROWSER, CHROMIUM, make_s3, require_browser, run, unique_bucket
 from lgserver import REGION, scrubbed_env
 from util import Admin
 
-BROWSER = Path(__file__).parent / "browser"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SERVER_BUDGET_MS = 300.0   # every /api/ call, Server-Timing app;dur
 PAGE_BOUND_MS = 5000.0     # sanity bound on the client-side time of a page (CI is noisy)
 PART_PREFIX = "year=2026/month=01/"
 RAW_PREFIX = "raw/"
 
 
-def _missing() -> str | None:
-    if not shutil.which("node"):
-        return "node is not installed"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"chromium not found at {CHROMIUM} (apt-get install chromium)"
-    if not (BROWSER / "node_modules" / "playwright-core").is_dir():
-        return "tests/e2e/browser/node_modules missing (npm ci --prefix tests/e2e/browser)"
-    return None
-
-
-MISSING = _missing()
-if MISSING is None:
-    pytestmark = pytest.mark.requires_tool("chromium")
-elif os.environ.get("LAKEGATE_E2E_REQUIRE_TOOLS"):
-    pytestmark = pytest.mark.usefixtures("_browser_missing")
-else:
-    pytestmark = pytest.mark.skip(reason=MISSING)
-
-
-@pytest.fixture
-def _browser_missing():
-    pytest.fail(f"{MISSING} (LAKEGATE_E2E_REQUIRE_TOOLS=1)")
+pytestmark = require_browser("playwright-core")
 
 
 def artifacts_dir() -> Path:
