@@ -515,7 +515,7 @@ fn authenticate(
     )
     .map_err(|e| {
         tracing::debug!(reason = %e, "admin request not authenticated");
-        AdminError::access_denied()
+        auth_refusal(e)
     })?;
     let body = RequestBody::new(body, authenticated.payload.clone(), &parts.headers)
         .map_err(body_error)?;
@@ -523,6 +523,24 @@ fn authenticate(
         Caller::Key(authenticated.key),
         body.with_read_timeout(api.body_read_timeout),
     ))
+}
+
+/// Why a request was not authenticated, as the admin API answers it: a request whose shape is
+/// wrong (a missing `x-amz-content-sha256`, a malformed `Authorization`, a skewed clock, an
+/// unsigned request) is told what is wrong, with S3's status and code for the same failure; a
+/// key or signature that does not check out is only `AccessDenied`.
+fn auth_refusal(e: auth::AuthError) -> AdminError {
+    use auth::AuthError as A;
+    match e {
+        A::UnknownAccessKey { .. }
+        | A::InvalidToken
+        | A::SignatureMismatch { .. }
+        | A::SessionTokenNotSupported => AdminError::access_denied(),
+        other => {
+            let e = S3Error::from(other);
+            AdminError::other(e.status(), e.code.as_str(), e.message)
+        }
+    }
 }
 
 /// Reads a whole request body of at most `limit` bytes.
@@ -607,6 +625,23 @@ pub(crate) fn check_bucket(bucket: &str) -> AdminResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_name_a_malformed_request_but_not_a_bad_key() {
+        let e = auth_refusal(auth::AuthError::MissingContentSha256);
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::BAD_REQUEST, "InvalidRequest")
+        );
+        assert!(e.message.contains("x-amz-content-sha256"), "{}", e.message);
+        let e = auth_refusal(auth::AuthError::Anonymous);
+        assert_eq!((e.status, e.code), (StatusCode::FORBIDDEN, "AccessDenied"));
+        let e = auth_refusal(auth::AuthError::UnknownAccessKey {
+            access_key: "nobody".into(),
+        });
+        assert_eq!((e.status, e.code), (StatusCode::FORBIDDEN, "AccessDenied"));
+        assert!(!e.message.contains("nobody"));
+    }
 
     #[test]
     fn routes() {

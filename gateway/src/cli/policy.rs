@@ -1,5 +1,6 @@
-//! `lakegate policy test|check|dry-run`: the snapshot suites and plugin checks run offline
-//! (through the real policy host, no gateway needed); the dry run asks a running gateway.
+//! `lakegate policy test|check|dry-run|status`: the snapshot suites and plugin checks run
+//! offline (through the real policy host, no gateway needed); the dry run and the status ask a
+//! running gateway through its admin API (signed by the CLI: no author signs a request).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,6 +34,22 @@ pub enum PolicyCommand {
     /// each decision that is not "keep" (as a table, or the whole report with `--json`), with
     /// what object lock would say about it.
     DryRun(PolicyDryRunArgs),
+    /// Every policy binding of a running gateway: bucket, kind, state, serving plugin hash,
+    /// calls, failures and the last error (`list` is the same).
+    #[command(alias = "list")]
+    Status(PolicyStatusArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PolicyStatusArgs {
+    /// Only this bucket's bindings.
+    #[arg(long)]
+    bucket: Option<String>,
+    /// Print the gateway's answer as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    gateway: GatewayArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -40,6 +57,10 @@ pub struct PolicyDryRunArgs {
     /// The bucket.
     #[arg(long)]
     bucket: String,
+    /// Decide as if it were this time: RFC 3339, `YYYY-MM-DD`, ms since the epoch, or `+N`
+    /// with `d`, `h` or `m` from now (`+30d`). The gateway's clock and scanner are not touched.
+    #[arg(long, value_name = "DATE")]
+    at: Option<String>,
     /// Print the whole report as JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -72,6 +93,10 @@ pub fn run(cmd: PolicyCommand, runtime: &tokio::runtime::Runtime) -> Result<Exit
             runtime.block_on(dry_run(&args))?;
             true
         }
+        PolicyCommand::Status(args) => {
+            runtime.block_on(status(&args))?;
+            true
+        }
     };
     Ok(if ok {
         ExitCode::SUCCESS
@@ -80,24 +105,88 @@ pub fn run(cmd: PolicyCommand, runtime: &tokio::runtime::Runtime) -> Result<Exit
     })
 }
 
+/// `--at`: `+N{d,h,m}` from now becomes ms since the epoch; anything else goes to the gateway
+/// as written (it reads RFC 3339, `YYYY-MM-DD` and ms).
+fn resolve_at(at: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String, CliError> {
+    let Some(rel) = at.strip_prefix('+') else {
+        return Ok(at.to_string());
+    };
+    let (n, unit) = rel.split_at(rel.len().saturating_sub(1));
+    let n: i64 = n
+        .parse()
+        .map_err(|_| CliError::Usage(format!("--at {at}: expected +N followed by d, h or m")))?;
+    let d = match unit {
+        "d" => chrono::Duration::days(n),
+        "h" => chrono::Duration::hours(n),
+        "m" => chrono::Duration::minutes(n),
+        _ => {
+            return Err(CliError::Usage(format!(
+                "--at {at}: expected +N followed by d, h or m"
+            )));
+        }
+    };
+    Ok((now + d).timestamp_millis().to_string())
+}
+
 /// `lakegate policy dry-run`.
 async fn dry_run(args: &PolicyDryRunArgs) -> Result<(), CliError> {
     let client = args.gateway.client()?;
+    let mut route = format!("lifecycle/{}/run?dry_run=true", args.bucket);
+    if let Some(at) = &args.at {
+        let at = resolve_at(at, chrono::Utc::now())?;
+        route.push_str("&at=");
+        route.push_str(&crate::s3::list::url_encode(&at));
+    }
+    let fail = |source| CliError::DryRun {
+        bucket: args.bucket.clone(),
+        source,
+    };
+    // What serves the bucket, from the same gateway (a failed reload is said loudly).
+    let bindings = client.call("GET", "policies", Vec::new()).await.ok();
     let report = client
-        .call(
-            "POST",
-            &format!("lifecycle/{}/run?dry_run=true", args.bucket),
-            Vec::new(),
-        )
+        .call("POST", &route, Vec::new())
         .await
-        .map_err(|source| CliError::DryRun {
-            bucket: args.bucket.clone(),
-            source,
-        })?;
+        .map_err(fail)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         return Ok(());
+    }
+    writeln!(out, "gateway: {} (POST {route})", args.gateway.endpoint)?;
+    let serving = bindings.as_ref().and_then(|b| {
+        b["bindings"]
+            .as_array()?
+            .iter()
+            .find(|s| {
+                s["bucket"] == args.bucket.as_str()
+                    && s["kind"] == "lifecycle"
+                    && s["state"] != "overridden"
+            })
+            .cloned()
+    });
+    if let Some(b) = &serving {
+        let hash = b["plugin_hash"].as_str().unwrap_or("-");
+        writeln!(
+            out,
+            "binding: {} ({}), plugin {} sha256 {}",
+            b["file"].as_str().unwrap_or("?"),
+            b["state"].as_str().unwrap_or("?"),
+            b["plugin"].as_str().unwrap_or("?"),
+            &hash[..hash.len().min(12)]
+        )?;
+        if b["state"] != "active" {
+            writeln!(
+                out,
+                "WARNING: the binding is {}: {}{}",
+                b["state"].as_str().unwrap_or("?"),
+                b["error"].as_str().unwrap_or("no error recorded"),
+                if b["serving"] == true {
+                    " (the previous version serves)"
+                } else {
+                    ""
+                }
+            )?;
+        }
     }
     let n = |k: &str| report.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
     let s = |v: &serde_json::Value, k: &str| {
@@ -166,6 +255,95 @@ async fn dry_run(args: &PolicyDryRunArgs) -> Result<(), CliError> {
         n("refused"),
         n("plugin_failures"),
     )?;
+    if let Some(errors) = report.get("errors").and_then(|e| e.as_array())
+        && !errors.is_empty()
+    {
+        writeln!(out, "errors (plugin traps and refusals):")?;
+        for e in errors {
+            writeln!(out, "  {}", e.as_str().unwrap_or_default())?;
+        }
+    }
+    Ok(())
+}
+
+/// `lakegate policy status`.
+async fn status(args: &PolicyStatusArgs) -> Result<(), CliError> {
+    let client = args.gateway.client()?;
+    let answer = client
+        .call("GET", "policies", Vec::new())
+        .await
+        .map_err(CliError::Admin)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&answer)?)?;
+        return Ok(());
+    }
+    let rows: Vec<[String; 8]> = answer["bindings"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|b| {
+            args.bucket
+                .as_deref()
+                .is_none_or(|want| b["bucket"] == want)
+        })
+        .map(|b| {
+            let s = |k: &str| b[k].as_str().unwrap_or("-").to_string();
+            let n = |k: &str| b[k].as_u64().unwrap_or(0).to_string();
+            let hash = s("plugin_hash");
+            let error = b["error"]
+                .as_str()
+                .or(b["last_call_error"].as_str())
+                .unwrap_or("")
+                .to_string();
+            [
+                s("file"),
+                s("bucket"),
+                s("kind"),
+                s("state"),
+                hash[..hash.len().min(12)].to_string(),
+                n("calls"),
+                n("failures"),
+                error,
+            ]
+        })
+        .collect();
+    let headers = [
+        "FILE",
+        "BUCKET",
+        "KIND",
+        "STATE",
+        "HASH",
+        "CALLS",
+        "FAILURES",
+        "LAST ERROR",
+    ];
+    let mut widths = headers.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count()).min(60);
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i == cells.len() - 1 {
+                l.push_str(c);
+            } else {
+                l.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        l
+    };
+    writeln!(out, "gateway: {}", args.gateway.endpoint)?;
+    writeln!(out, "{}", line(&headers.map(String::from)))?;
+    for r in &rows {
+        writeln!(out, "{}", line(r))?;
+    }
+    if rows.is_empty() {
+        writeln!(out, "(no bindings)")?;
+    }
     Ok(())
 }
 

@@ -634,22 +634,21 @@ async fn policy_dry_run_cli_prints_the_plan() {
     put(&srv, "bronze", "raw/old.parquet", "a").await;
     set_clock(&srv, 0).await;
     put(&srv, "bronze", "raw/new.parquet", "b").await;
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lakegate"))
+            .args(args)
+            .args(["--endpoint", &srv.s3_url])
+            .env("LAKEGATE_ROOT_USER", crate::common::ROOT_USER)
+            .env("LAKEGATE_ROOT_PASSWORD", crate::common::ROOT_PASSWORD)
+            .output()
+            .unwrap()
+    };
     let run = |json: bool| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_lakegate"));
-        cmd.args([
-            "policy",
-            "dry-run",
-            "--bucket",
-            "bronze",
-            "--endpoint",
-            &srv.s3_url,
-        ])
-        .env("LAKEGATE_ROOT_USER", crate::common::ROOT_USER)
-        .env("LAKEGATE_ROOT_PASSWORD", crate::common::ROOT_PASSWORD);
+        let mut args = vec!["policy", "dry-run", "--bucket", "bronze"];
         if json {
-            cmd.arg("--json");
+            args.push("--json");
         }
-        cmd.output().unwrap()
+        cli(&args)
     };
     let out = run(false);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -664,6 +663,32 @@ async fn policy_dry_run_cli_prints_the_plan() {
     );
     assert!(!text.contains("raw/new.parquet"), "{text}");
     assert!(text.contains("scanned 2 versions"), "{text}");
+    // It says which gateway it asked and what serves the bucket there.
+    assert!(text.contains(&format!("gateway: {}", srv.s3_url)), "{text}");
+    assert!(
+        text.contains("binding: bronze-lifecycle.toml (active)"),
+        "{text}"
+    );
+    // On a date: 95 days on, the new object is due too; nothing moves.
+    let out = cli(&["policy", "dry-run", "--bucket", "bronze", "--at", "+95d"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("raw/new.parquet") && text.contains("&at="),
+        "{text}"
+    );
+    let out = cli(&["policy", "dry-run", "--bucket", "bronze", "--at", "+9x"]);
+    assert!(!out.status.success());
+    // Every binding's state, hash and counters.
+    let out = cli(&["policy", "status", "--bucket", "bronze"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("bronze-lifecycle.toml") && l.contains(" active ")),
+        "{text}"
+    );
+    assert!(!text.contains("silver"), "{text}");
     let out = run(true);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["dry_run"], true);
