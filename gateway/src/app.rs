@@ -423,6 +423,11 @@ impl Server {
                 config.default_bindings,
                 engine,
             ));
+            // The reload gate's canary decides on the bucket's real versions.
+            registry.set_live_data(crate::policy::gate::LiveData {
+                store: store.clone(),
+                clock: clock.clone(),
+            });
             registry.reload_all().await;
             registry.log_active();
             registry
@@ -561,6 +566,7 @@ impl Server {
             tasks.push(certs.clone().watch(shutdown.subscribe()));
         }
         tasks.extend(policies.start_watcher(shutdown.subscribe()));
+        tasks.extend(policies.start_rollback_task(shutdown.subscribe()));
         tasks.extend(backup.start(shutdown.subscribe()));
         if policies.is_enabled() {
             tasks.push(scanner.start(

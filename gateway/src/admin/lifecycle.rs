@@ -45,7 +45,7 @@ pub async fn run(api: &AdminApi, bucket: &str, query: &Query) -> AdminResult<Res
 }
 
 /// `2027-01-31T00:00:00Z` (RFC 3339), `2027-01-31` (midnight UTC) or ms since the epoch.
-fn parse_time(t: &str) -> AdminResult<Millis> {
+pub(super) fn parse_time(t: &str) -> AdminResult<Millis> {
     if let Ok(ms) = t.parse::<Millis>()
         && ms >= 0
     {

@@ -73,6 +73,8 @@ pub enum Route<'a> {
     Policies,
     /// `policies/suites`: runs the snapshot suites of the policies directory.
     PolicySuites,
+    /// `policies/preview`: what a candidate binding would do, without serving it.
+    PolicyPreview,
     /// `audit`: the newest audit entries, filtered.
     Audit,
     /// `bindings/{name}.toml`
@@ -140,6 +142,7 @@ impl<'a> Route<'a> {
         Some(match segments.as_slice() {
             ["policies"] => Route::Policies,
             ["policies", "suites"] => Route::PolicySuites,
+            ["policies", "preview"] => Route::PolicyPreview,
             ["audit"] => Route::Audit,
             ["lifecycle", bucket] => Route::Lifecycle(bucket),
             ["lifecycle", bucket, "run"] => Route::LifecycleRun(bucket),
@@ -177,6 +180,7 @@ impl<'a> Route<'a> {
             Route::Plugin(_) => "PUT",
             Route::Clock => "GET, PUT",
             Route::LifecycleRun(_)
+            | Route::PolicyPreview
             | Route::KmsRewrap(_)
             | Route::BackupRun(_)
             | Route::BackupRestore(_)
@@ -212,6 +216,8 @@ impl<'a> Route<'a> {
         match *self {
             Route::Policies => ("lakegate:ListPolicyBindings", any()),
             Route::PolicySuites => ("lakegate:RunPolicySuites", any()),
+            // A preview runs a candidate the caller could put: the same permission.
+            Route::PolicyPreview => ("lakegate:PutPolicyBinding", any()),
             Route::Audit => ("lakegate:GetAuditTrail", any()),
             Route::Binding(_) => (
                 by_method(
@@ -443,6 +449,7 @@ async fn run(
     match route {
         Route::Policies => policies::list(api),
         Route::PolicySuites => policies::suites(api).await,
+        Route::PolicyPreview => policies::preview(api, &query, body).await,
         Route::Audit => audit::read(api, &query).await,
         Route::Binding(name) => policies::binding(api, method, name, body).await,
         Route::Plugin(name) => policies::put_plugin(api, name, body).await,

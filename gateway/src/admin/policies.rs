@@ -206,6 +206,10 @@ async fn put_binding(api: &AdminApi, file: &Path, data: &[u8]) -> AdminResult<Re
     write_file(file.to_path_buf(), data.to_vec()).await?;
     registry.ensure_dir_watched();
     let outcome = registry.reload_file(file, true).await;
+    // Refused by the gate while another version serves: the file goes back to what serves.
+    if outcome == ReloadOutcome::Failed {
+        registry.restore_serving_text(file).await;
+    }
     let status = registry.status(file);
     let code = match (outcome, &status) {
         (ReloadOutcome::Loaded | ReloadOutcome::Unchanged, Some(s)) if s.state == "active" => {
@@ -235,6 +239,66 @@ async fn delete_binding(api: &AdminApi, file: &Path, name: &str) -> AdminResult<
     }
     registry.reload_file(file, true).await;
     ok(json!({ "deleted": name }))
+}
+
+/// `POST policies/preview?name=N.toml[&bucket=B][&at=T]`, body = a binding file's text: loads
+/// the candidate apart, runs the gate and compares its decisions on the bucket's versions with
+/// the serving version's (see [`crate::policy::registry::PolicyRegistry::preview`]). `name`
+/// defaults to the file serving the binding's bucket and kind (else `preview.toml`); `bucket`,
+/// when given, must be the binding's. `200` the preview; `400` a binding or plugin refused;
+/// `422` a candidate that does not load.
+pub async fn preview(
+    api: &AdminApi,
+    query: &super::Query,
+    body: RequestBody,
+) -> AdminResult<Response<Body>> {
+    use crate::policy::registry::PreviewError;
+    let dir = policies_dir(api)?;
+    let data = read_body(body, MAX_BINDING_BYTES).await?;
+    let Ok(text) = std::str::from_utf8(&data) else {
+        return Err(AdminError::bad_request("the binding is not UTF-8 text"));
+    };
+    let at = query
+        .get("at")
+        .map(super::lifecycle::parse_time)
+        .transpose()?;
+    let probe = bindings::parse(&dir.join("preview.toml"), text)
+        .map_err(|e| AdminError::bad_request(e.to_string()))?;
+    if let Some(b) = query.get("bucket").filter(|b| *b != probe.bucket) {
+        return Err(AdminError::bad_request(format!(
+            "bucket={b} but the binding is for bucket {}",
+            probe.bucket
+        )));
+    }
+    let name = match query.get("name") {
+        Some(n) => {
+            let valid = n.strip_suffix(".toml").is_some_and(bindings::is_safe_name)
+                && bindings::is_binding_file(Path::new(n));
+            if !valid {
+                return Err(bad_name(n, ".toml (not .suite.toml)"));
+            }
+            n.to_string()
+        }
+        None => api
+            .policies
+            .binding(&probe.bucket, probe.kind)
+            .filter(|s| !crate::policy::defaults::is_default(&s.binding.file))
+            .and_then(|s| {
+                s.binding
+                    .file
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "preview.toml".to_string()),
+    };
+    match api.policies.preview(&name, text, at).await {
+        Ok(p) => ok(json!(p)),
+        Err(PreviewError::Disabled) => {
+            Err(AdminError::not_found(PreviewError::Disabled.to_string()))
+        }
+        Err(PreviewError::Invalid(m)) => Err(AdminError::bad_request(m)),
+        Err(PreviewError::Load(m)) => Err(AdminError::unprocessable(m)),
+    }
 }
 
 /// `GET policies/suites`: runs every snapshot suite (`*.suite.toml`) of the policies directory

@@ -167,6 +167,12 @@ fn policies(api: &MetricsApi, e: &mut Exposition) {
         "Binding reloads that failed (the previous version kept serving)",
         load(&api.policies.reload_failures),
     );
+    e.single(
+        "lakegate_policy_rollbacks_total",
+        Kind::Counter,
+        "Bindings rolled back to their previous version after the new one was quarantined",
+        load(&api.policies.rollbacks),
+    );
 }
 
 fn lifecycle(api: &MetricsApi, e: &mut Exposition) {

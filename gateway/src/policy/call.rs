@@ -163,7 +163,14 @@ impl PluginInner {
         inst.store.data().flush_output();
         match outcome {
             Ok(Some(Ok(r))) => Ok(r),
-            Ok(Some(Err(e))) => Err(self.classify(&e, inst.store.data().limiter.hit)),
+            Ok(Some(Err(e))) => Err(match self.classify(&e, inst.store.data().limiter.hit) {
+                // The guest's own panic message first: it says why, the trap says where.
+                PolicyError::Trap(m) => match inst.store.data().call.take_panic() {
+                    Some(p) => PolicyError::Trap(format!("{p}; {m}")),
+                    None => PolicyError::Trap(m),
+                },
+                other => other,
+            }),
             Ok(None) => Err(PolicyError::OutOfBudget { budget }),
             Err(p) => Err(PolicyError::Trap(panic_message(&p))),
         }
@@ -220,6 +227,8 @@ impl PluginInner {
                         "policy plugin quarantined after consecutive failures; reload it to resume");
                     // Free the pool slots of a plugin that will not run again.
                     self.discard_idle();
+                    // A binding that replaced a working version rolls back to it.
+                    self.stats.quarantined_now();
                 }
             }
         }

@@ -77,16 +77,22 @@ impl Default for EngineOptions {
 }
 
 /// Options of [`PolicyEngine::load_with`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOptions {
     /// Run one decision on synthetic input at load and refuse the plugin if it fails
     /// (default: true).
     pub self_check: bool,
+    /// The bucket the plugin serves, named on the log lines of `configure` (calls name their
+    /// own bucket). Default: none.
+    pub bucket: Option<String>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { self_check: true }
+        LoadOptions {
+            self_check: true,
+            bucket: None,
+        }
     }
 }
 

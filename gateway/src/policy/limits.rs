@@ -17,6 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// time_budget = "50ms"
 /// quarantine_after = 5
 /// max_instances = 4
+/// canary_objects = 64
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -31,6 +32,9 @@ pub struct Limits {
     pub quarantine_after: u32,
     /// Instances kept per plugin, i.e. how many calls may run concurrently. Default 4.
     pub max_instances: usize,
+    /// Objects of the bucket a new version decides on before it may replace the serving one
+    /// (the canary of the reload gate, `gate.rs`). Default 64; 0 turns the canary off.
+    pub canary_objects: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +44,7 @@ impl Default for Limits {
             time_budget: Duration::from_millis(100),
             quarantine_after: 5,
             max_instances: 4,
+            canary_objects: 64,
         }
     }
 }

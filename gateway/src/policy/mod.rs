@@ -11,6 +11,7 @@
 //! - `sandbox` (what a plugin can reach) and `wit` (bindings of `sdk/wit/policy.wit`) are
 //!   internal.
 //! - [`registry`], [`bindings`], [`suite`]: bucket bindings, hot reload, snapshot suites;
+//!   [`gate`]: what a new version passes before it serves (suites, canary) and its preview;
 //!   [`defaults`]: the default bindings embedded in the binary;
 //!   [`backup_settings`]: a backup binding's `[backup]` table.
 
@@ -22,6 +23,7 @@ mod compile_cache;
 pub mod defaults;
 mod engine;
 pub mod error;
+pub mod gate;
 pub mod limits;
 mod plugin;
 mod pool;

@@ -38,6 +38,8 @@ pub(super) struct PluginInner {
     pub(super) engine: Arc<EngineInner>,
     pub(super) kind: PolicyKind,
     pub(super) label: Arc<str>,
+    /// The bucket named on `configure`'s log lines (empty when unknown).
+    pub(super) bucket: Arc<str>,
     pub(super) limits: Limits,
     pub(super) config: String,
     pub(super) pre: Pre,
@@ -132,6 +134,7 @@ impl PolicyEngine {
             engine: engine.clone(),
             kind,
             label: label.clone(),
+            bucket: Arc::from(options.bucket.as_deref().unwrap_or("")),
             limits,
             config: config_json.to_string(),
             pre,

@@ -91,7 +91,10 @@ impl PluginInner {
         );
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_trap();
-        store.data().call.begin(crate::store::now_millis(), "");
+        store
+            .data()
+            .call
+            .begin(crate::store::now_millis(), &self.bucket);
         let budget = self.limits.time_budget;
         store.set_epoch_deadline(self.engine.ticks(budget));
         let deadline = Instant::now() + budget + self.engine.options.epoch_tick * 2;

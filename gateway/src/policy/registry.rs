@@ -47,6 +47,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::bindings::{self, Binding};
 use super::defaults;
+use super::gate::{self, GateReport, LiveData};
 use super::types::{Millis, ObjectVersion, PolicyKind, Retention, RetentionMode};
 use super::{LoadedPlugin, PolicyEngine};
 use crate::audit::{AuditEntry, AuditLog};
@@ -120,6 +121,30 @@ struct FileState {
     overridden_by: Option<PathBuf>,
     /// Binding text and plugin bytes of the last load attempt.
     fingerprint: Option<(String, String)>,
+    /// The binding text of the serving version.
+    serving_text: Option<String>,
+    /// The version the serving one replaced, and its text: what a rollback brings back.
+    previous: Option<(Arc<ActiveBinding>, String)>,
+    /// The last automatic rollback, until the next successful load.
+    rolled_back: Option<RolledBack>,
+    /// The plugin hash the gate refused last, until the next successful load.
+    refused_hash: Option<String>,
+    /// The gate's report of the last load attempt that ran it.
+    gate: Option<GateReport>,
+}
+
+/// An automatic rollback: a version that replaced a working one was quarantined, and the
+/// working one serves again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RolledBack {
+    /// The quarantined plugin's hash.
+    pub from: String,
+    /// The hash of the version that serves again.
+    pub to: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The quarantined version's last error.
+    pub reason: String,
 }
 
 /// The state of one binding file, as the admin API reports it.
@@ -132,8 +157,9 @@ pub struct BindingStatus {
     /// The plugin path as written in the binding, and resolved.
     pub plugin: Option<String>,
     pub plugin_path: Option<String>,
-    /// `active`, `failed`, `quarantined`, or `overridden` (a default binding replaced by a file
-    /// in the policies directory).
+    /// `active`, `failed`, `quarantined`, `rolled-back` (a new version was quarantined and the
+    /// previous one serves again), or `overridden` (a default binding replaced by a file in the
+    /// policies directory).
     pub state: &'static str,
     /// For an overridden default binding: the file that serves instead.
     pub overridden_by: Option<String>,
@@ -157,6 +183,66 @@ pub struct BindingStatus {
     pub mean_call_micros: Option<f64>,
     /// Mean time the write-path hook added per write (plugin call and thread hop), microseconds.
     pub mean_hook_micros: Option<f64>,
+    /// The hash of the version a rollback would bring back.
+    pub previous_hash: Option<String>,
+    /// The plugin hash the gate refused last (the serving version kept serving).
+    pub refused_hash: Option<String>,
+    /// The last automatic rollback.
+    pub rolled_back: Option<RolledBack>,
+    /// The gate's report of the last load that ran it.
+    pub gate: Option<GateReport>,
+}
+
+/// What a candidate binding would do: [`PolicyRegistry::preview`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub bucket: String,
+    pub kind: PolicyKind,
+    /// The time the decisions were made for (ms since the epoch).
+    pub at_ms: Millis,
+    /// The version serving the bucket and kind now, if any.
+    pub serving: Option<PreviewSide>,
+    pub candidate: PreviewSide,
+    /// The gate the candidate would have to pass.
+    pub gate: GateReport,
+    pub summary: PreviewSummary,
+    /// The decisions that differ (at most [`gate::PREVIEW_CHANGES`]).
+    pub changes: Vec<gate::DecisionChange>,
+    pub changes_truncated: bool,
+    /// What limited the comparison, if anything.
+    pub note: Option<String>,
+}
+
+/// One side of a [`Preview`].
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewSide {
+    /// The binding file (for the serving side).
+    pub file: Option<String>,
+    pub plugin_hash: String,
+    /// The binding's state (for the serving side).
+    pub state: Option<&'static str>,
+}
+
+/// Counts of a [`Preview`].
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewSummary {
+    /// Decisions compared.
+    pub evaluated: usize,
+    /// Decisions that differ.
+    pub changed: usize,
+}
+
+/// Why a preview could not be made.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PreviewError {
+    #[error("this server has no policies directory (--policies DIR)")]
+    Disabled,
+    /// The binding text or its plugin is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The candidate does not load.
+    #[error("{0}")]
+    Load(String),
 }
 
 /// What a reload did.
@@ -190,8 +276,15 @@ pub struct PolicyRegistry {
     /// Reloads that loaded or unbound a binding, and reloads that failed (for the metrics).
     pub reloads: AtomicU64,
     pub reload_failures: AtomicU64,
+    /// Automatic rollbacks so far (for the metrics).
+    pub rollbacks: AtomicU64,
     /// Where binding changes are recorded (set once by the application).
     audit: std::sync::OnceLock<Arc<AuditLog>>,
+    /// The bucket data the gate's canary and the preview read (set once by the application).
+    live: std::sync::OnceLock<LiveData>,
+    /// Quarantined plugins' binding files, for the rollback task.
+    quarantined_tx: mpsc::UnboundedSender<PathBuf>,
+    quarantined_rx: Mutex<Option<mpsc::UnboundedReceiver<PathBuf>>>,
 }
 
 struct WatchState {
@@ -271,6 +364,7 @@ fn absolute(p: &Path) -> PathBuf {
 impl PolicyRegistry {
     /// A registry with no policies at all (every lookup answers `None`).
     pub fn disabled() -> Self {
+        let (quarantined_tx, quarantined_rx) = mpsc::unbounded_channel();
         PolicyRegistry {
             dir: None,
             defaults: false,
@@ -282,7 +376,11 @@ impl PolicyRegistry {
             reloads: AtomicU64::new(0),
             reload_failures: AtomicU64::new(0),
             watcher: Mutex::new(None),
+            rollbacks: AtomicU64::new(0),
             audit: std::sync::OnceLock::new(),
+            live: std::sync::OnceLock::new(),
+            quarantined_tx,
+            quarantined_rx: Mutex::new(Some(quarantined_rx)),
         }
     }
 
@@ -301,6 +399,12 @@ impl PolicyRegistry {
     /// Records binding loads, removals and failed reloads in `audit` from now on.
     pub fn set_audit(&self, audit: Arc<AuditLog>) {
         let _ = self.audit.set(audit);
+    }
+
+    /// Lets the gate's canary and the preview read the buckets' versions and the data plane's
+    /// clock (set once, before the first load).
+    pub fn set_live_data(&self, live: LiveData) {
+        let _ = self.live.set(live);
     }
 
     /// Whether bindings can be loaded at all (a directory or the defaults).
@@ -547,19 +651,62 @@ impl PolicyRegistry {
             }
             st.fingerprint = Some(fingerprint);
         }
-        let (kind, config, limits) = (binding.kind, binding.config_json(), binding.limits);
+        // The gate runs before a version replaces one that serves the bucket (this file's or
+        // a default's), and before a binding put through the admin API (`force`) goes live.
+        let replacing = self.owner(file, &binding).is_some()
+            || lock(&self.files)
+                .get(file)
+                .is_some_and(|st| st.serving.is_some());
+        let gated = (replacing || force) && !defaults::is_default(file);
+        let gate_inputs = gated.then(|| (self.dir.clone(), self.live.get().cloned()));
         let label = name.clone();
         let eng = engine.clone();
-        let loaded =
-            tokio::task::spawn_blocking(move || eng.load(kind, &wasm, &config, limits, &label))
-                .await
-                .unwrap_or_else(|e| {
-                    Err(super::PolicyError::Instantiate(format!(
-                        "plugin load panicked: {e}"
-                    )))
-                });
+        let (gate_file, gate_binding) = (file.to_path_buf(), binding.clone());
+        let loaded = tokio::task::spawn_blocking(move || {
+            let plugin = eng.load_with(
+                gate_binding.kind,
+                &wasm,
+                &gate_binding.config_json(),
+                gate_binding.limits,
+                &label,
+                super::LoadOptions {
+                    bucket: Some(gate_binding.bucket.clone()),
+                    ..Default::default()
+                },
+            )?;
+            let report = match gate_inputs {
+                Some((dir, live)) => {
+                    let probe = gate::probe(&eng, &gate_binding, &wasm, &label)?;
+                    Some(gate::run(
+                        dir.as_deref(),
+                        &gate_file,
+                        &gate_binding,
+                        &probe,
+                        live.as_ref(),
+                    ))
+                }
+                None => None,
+            };
+            Ok((plugin, report))
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(super::PolicyError::Instantiate(format!(
+                "plugin load panicked: {e}"
+            )))
+        });
         match loaded {
-            Ok(plugin) => {
+            Ok((plugin, Some(report))) if !report.passed => {
+                let refusal = report.refusal.clone().unwrap_or_default();
+                {
+                    let mut files = lock(&self.files);
+                    let st = files.entry(file.to_path_buf()).or_default();
+                    st.refused_hash = Some(plugin.hash().to_string());
+                    st.gate = Some(report);
+                }
+                self.fail(file, format!("{name}: {refusal}"), false)
+            }
+            Ok((plugin, report)) => {
                 let hash = plugin.hash().to_string();
                 // A default serving this slot gives way to the directory file that just loaded.
                 let replaced_default = self
@@ -580,7 +727,20 @@ impl PolicyRegistry {
                 tracing::info!(binding = %name, bucket = %binding.bucket, kind = %binding.kind,
                     plugin = %binding.plugin.display(), hash = %hash,
                     "{}", if replaced { "policy binding reloaded" } else { "policy binding active" });
+                plugin
+                    .stats()
+                    .notify_on_quarantine(self.quarantined_tx.clone(), file.to_path_buf());
+                let previous = st.serving.take().zip(st.serving_text.take());
+                if previous.is_some() {
+                    st.previous = previous;
+                }
                 st.serving = Some(Arc::new(ActiveBinding::new(binding, plugin)));
+                st.serving_text = Some(text);
+                st.rolled_back = None;
+                st.refused_hash = None;
+                if report.is_some() {
+                    st.gate = report;
+                }
                 st.error = None;
                 st.conflict = false;
                 st.overridden_by = None;
@@ -654,6 +814,8 @@ impl PolicyRegistry {
             "failed"
         } else if quarantined {
             "quarantined"
+        } else if st.rolled_back.is_some() && st.serving.is_some() {
+            "rolled-back"
         } else if st.serving.is_some() {
             "active"
         } else {
@@ -686,7 +848,235 @@ impl PolicyRegistry {
                 (n > 0).then(|| s.hook_micros.load(Ordering::Relaxed) as f64 / n as f64)
             }),
             last_call_error: stats.and_then(|s| s.last_error),
+            previous_hash: st
+                .previous
+                .as_ref()
+                .map(|(p, _)| p.plugin.hash().to_string()),
+            refused_hash: st.refused_hash.clone(),
+            rolled_back: st.rolled_back.clone(),
+            gate: st.gate.clone(),
         }
+    }
+
+    /// Rolls `file` back to the version its serving one replaced, if the serving one is
+    /// quarantined and the previous one is not. The binding file is rewritten to the previous
+    /// text when the previous plugin file still holds the previous plugin (so a restart serves
+    /// it too); otherwise the file keeps naming the quarantined version (logged).
+    pub async fn rollback(&self, file: &Path) -> bool {
+        let _reloads = self.reload_lock.lock().await;
+        let name = self.display_name(file);
+        let (from, to, text, plugin_path, bucket, kind) = {
+            let mut files = lock(&self.files);
+            let Some(st) = files.get_mut(file) else {
+                return false;
+            };
+            let Some(current) = st.serving.clone() else {
+                return false;
+            };
+            if !current.plugin.is_quarantined() {
+                return false;
+            }
+            let Some((previous, text)) = st.previous.take() else {
+                return false;
+            };
+            if previous.plugin.is_quarantined() {
+                st.previous = Some((previous, text));
+                return false;
+            }
+            let from = current.plugin.hash().to_string();
+            let to = previous.plugin.hash().to_string();
+            st.rolled_back = Some(RolledBack {
+                from: from.clone(),
+                to: to.clone(),
+                at: crate::clock::iso8601(
+                    crate::store::now_millis(),
+                    crate::clock::Fraction::WhenNonZero,
+                ),
+                reason: current.plugin.stats().last_error().unwrap_or_default(),
+            });
+            // What the file on disk will hold: the reload it triggers is then a no-op.
+            st.fingerprint = Some((sha256_hex(text.as_bytes()), to.clone()));
+            st.serving_text = Some(text.clone());
+            let (bucket, kind) = (previous.binding.bucket.clone(), previous.binding.kind);
+            let plugin_path = previous.binding.plugin.clone();
+            st.serving = Some(previous);
+            st.error = None;
+            self.publish(&files);
+            (from, to, text, plugin_path, bucket, kind)
+        };
+        self.rollbacks.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(binding = %name, bucket = %bucket, kind = %kind, from = %from, to = %to,
+            "policy binding rolled back: the new version was quarantined; the previous version serves again");
+        if let Some(audit) = self.audit.get().filter(|a| a.is_enabled()) {
+            let mut e = AuditEntry::new("", "policy", "PolicyBindingRolledBack");
+            e.key = Some(file.display().to_string());
+            e.bucket = Some(bucket.clone());
+            e.status = 200;
+            audit.record(e);
+        }
+        // Keep the disk in step when the previous plugin is still there, byte for byte.
+        let builtin = plugin_path.to_string_lossy().starts_with("builtin:");
+        let dir = self.dir.clone();
+        let target = file.to_path_buf();
+        let expected = to.clone();
+        let rewritten = tokio::task::spawn_blocking(move || {
+            let same =
+                builtin || std::fs::read(&plugin_path).is_ok_and(|w| sha256_hex(&w) == expected);
+            if !same || dir.is_none() || defaults::is_default(&target) {
+                return false;
+            }
+            crate::local_file::write(&target, &[text.as_bytes()], 0o644).is_ok()
+        })
+        .await
+        .unwrap_or(false);
+        if !rewritten {
+            tracing::warn!(binding = %name,
+                "the binding file still names the quarantined version (its previous plugin file changed); a restart would load it again");
+        }
+        true
+    }
+
+    /// After the gate refused a version put through the admin API: writes the serving
+    /// version's text back to `file`, so the directory keeps describing what serves (and a
+    /// restart does not load the refused version). Returns whether it did.
+    pub async fn restore_serving_text(&self, file: &Path) -> bool {
+        let _reloads = self.reload_lock.lock().await;
+        let text = {
+            let mut files = lock(&self.files);
+            let Some(st) = files.get_mut(file) else {
+                return false;
+            };
+            let (Some(_), Some(serving), Some(text)) =
+                (&st.refused_hash, &st.serving, &st.serving_text)
+            else {
+                return false;
+            };
+            st.fingerprint = Some((
+                sha256_hex(text.as_bytes()),
+                serving.plugin.hash().to_string(),
+            ));
+            text.clone()
+        };
+        let target = file.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            crate::local_file::write(&target, &[text.as_bytes()], 0o644).is_ok()
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    /// What binding text `text`, put as `name` in the policies directory, would do on its
+    /// bucket, without serving it: the candidate is loaded apart, runs the gate (always), and
+    /// decides on up to [`gate::PREVIEW_OBJECTS`] versions of the bucket as if it were `at`
+    /// (default: the data plane's now), next to the serving version's decisions.
+    pub async fn preview(
+        &self,
+        name: &str,
+        text: &str,
+        at: Option<Millis>,
+    ) -> Result<Preview, PreviewError> {
+        let (Some(dir), Some(engine)) = (self.dir.clone(), self.engine.clone()) else {
+            return Err(PreviewError::Disabled);
+        };
+        let file = dir.join(name);
+        let binding = bindings::parse(&file, text).map_err(|mut e| {
+            e.location = e.location.replacen(&file.display().to_string(), name, 1);
+            PreviewError::Invalid(e.to_string())
+        })?;
+        let live = self.live.get().cloned();
+        let serving = self.binding(&binding.bucket, binding.kind);
+        let serving_side = serving.as_ref().map(|s| {
+            let state = self.status(&s.binding.file).map(|st| st.state);
+            PreviewSide {
+                file: Some(self.display_name(&s.binding.file)),
+                plugin_hash: s.plugin.hash().to_string(),
+                state,
+            }
+        });
+        let label = format!("preview {name}");
+        tokio::task::spawn_blocking(move || {
+            let wasm = bindings::read_plugin_file(Some(&dir), &binding).map_err(|e| {
+                PreviewError::Invalid(format!(
+                    "{}: cannot read plugin {}: {e}",
+                    file.display(),
+                    binding.plugin_raw
+                ))
+            })?;
+            let candidate = gate::probe(&engine, &binding, &wasm, &label)
+                .map_err(|e| PreviewError::Load(format!("plugin {}: {e}", binding.plugin_raw)))?;
+            let gate = gate::run(Some(&dir), &file, &binding, &candidate, live.as_ref());
+            let now = at
+                .or_else(|| live.as_ref().map(|l| l.clock.now()))
+                .unwrap_or_else(crate::store::now_millis);
+            let (objects, note) = match &live {
+                Some(l) => match gate::sample(&l.store, &binding.bucket, gate::PREVIEW_OBJECTS) {
+                    Ok(o) if o.len() == gate::PREVIEW_OBJECTS => (
+                        o,
+                        Some(format!(
+                            "the first {} versions of the bucket in key order were evaluated",
+                            gate::PREVIEW_OBJECTS
+                        )),
+                    ),
+                    Ok(o) => (o, None),
+                    Err(e) => (Vec::new(), Some(format!("cannot read the bucket: {e}"))),
+                },
+                None => (Vec::new(), Some("no bucket data on this server".into())),
+            };
+            let before = gate::decisions(
+                binding.kind,
+                serving.as_ref().map(|s| &s.plugin),
+                &objects,
+                now,
+            );
+            let after = gate::decisions(binding.kind, Some(&candidate), &objects, now);
+            let mut changes = gate::diff(&before, &after);
+            let changed = changes.len();
+            let truncated = changed > gate::PREVIEW_CHANGES;
+            changes.truncate(gate::PREVIEW_CHANGES);
+            Ok(Preview {
+                bucket: binding.bucket.clone(),
+                kind: binding.kind,
+                at_ms: now,
+                serving: serving_side,
+                candidate: PreviewSide {
+                    file: None,
+                    plugin_hash: candidate.hash().to_string(),
+                    state: None,
+                },
+                gate,
+                summary: PreviewSummary {
+                    evaluated: after.len(),
+                    changed,
+                },
+                changes,
+                changes_truncated: truncated,
+                note,
+            })
+        })
+        .await
+        .map_err(|e| PreviewError::Load(format!("the preview panicked: {e}")))?
+    }
+
+    /// Starts the task that rolls quarantined bindings back (see [`Self::rollback`]); it ends
+    /// with `shutdown`.
+    pub fn start_rollback_task(
+        self: &Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let mut rx = lock(&self.quarantined_rx).take()?;
+        let registry = Arc::downgrade(self);
+        Some(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    file = rx.recv() => {
+                        let Some(file) = file else { break };
+                        let Some(r) = registry.upgrade() else { break };
+                        r.rollback(&file).await;
+                    }
+                    _ = shutdown.changed() => break,
+                }
+            }
+        }))
     }
 
     /// The binding files affected by changes to `paths`: binding files themselves (top level of

@@ -42,6 +42,9 @@ pub(crate) struct CallCtx {
     bucket: Mutex<String>,
     log_budget: AtomicUsize,
     log_truncated: AtomicBool,
+    /// The guest's `plugin panicked: …` line of the current call (the SDK's panic hook logs it
+    /// just before the trap), for the trap's error.
+    panic: Mutex<Option<String>>,
 }
 
 impl CallCtx {
@@ -52,6 +55,7 @@ impl CallCtx {
             bucket: Mutex::new(String::new()),
             log_budget: AtomicUsize::new(LOG_BYTES_PER_CALL),
             log_truncated: AtomicBool::new(false),
+            panic: Mutex::new(None),
         }
     }
 
@@ -65,6 +69,32 @@ impl CallCtx {
         }
         self.log_budget.store(LOG_BYTES_PER_CALL, Ordering::Relaxed);
         self.log_truncated.store(false, Ordering::Relaxed);
+        *self.panic.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Keeps the first panic message of the call (`plugin panicked: panicked at FILE:LINE:COL:`
+    /// then the message, on one line, at most 512 bytes).
+    fn record_panic(&self, message: &str) {
+        let mut p = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+        if p.is_none() {
+            let mut one_line = message
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut cut = one_line.len().min(512);
+            while !one_line.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            one_line.truncate(cut);
+            *p = Some(one_line);
+        }
+    }
+
+    /// The panic message the guest logged during the current call, if any.
+    pub fn take_panic(&self) -> Option<String> {
+        self.panic.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     pub fn bucket(&self) -> String {
@@ -84,6 +114,7 @@ impl CallCtx {
         if line.trim().is_empty() {
             return;
         }
+
         if line.len() > MAX_LOG_LINE {
             let mut cut = MAX_LOG_LINE;
             while !line.is_char_boundary(cut) {
@@ -364,6 +395,9 @@ impl wtypes::Host for Sandbox {}
 
 impl whost::Host for Sandbox {
     fn log(&mut self, level: wtypes::LogLevel, message: String) {
+        if matches!(level, wtypes::LogLevel::Error) && message.starts_with("plugin panicked: ") {
+            self.call.record_panic(&message);
+        }
         for line in message.lines() {
             self.call.emit(level, "log", line);
         }

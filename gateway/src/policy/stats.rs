@@ -1,10 +1,12 @@
 //! Per-plugin call statistics, shared with the admin API.
 
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::error::PolicyError;
 use super::types::{Millis, PolicyKind};
@@ -45,6 +47,8 @@ pub struct PluginStats {
     quarantines: AtomicU64,
     /// Call latency (successful and failed calls).
     call_seconds: Histogram,
+    /// Told the binding file when this plugin is quarantined (the registry's rollback).
+    quarantine_notice: std::sync::OnceLock<(UnboundedSender<PathBuf>, PathBuf)>,
 }
 
 /// Why a call failed, for the metrics (`kind` label).
@@ -144,6 +148,7 @@ impl PluginStats {
             failures_by_kind: Default::default(),
             quarantines: AtomicU64::new(0),
             call_seconds: Histogram::new(LATENCY_SECONDS),
+            quarantine_notice: std::sync::OnceLock::new(),
         }
     }
 
@@ -261,6 +266,18 @@ impl PluginStats {
             self.quarantines.fetch_add(1, Ordering::Relaxed);
         }
         quarantined
+    }
+
+    /// Sends `file` on `tx` when this plugin is quarantined (once per quarantine).
+    pub(crate) fn notify_on_quarantine(&self, tx: UnboundedSender<PathBuf>, file: PathBuf) {
+        let _ = self.quarantine_notice.set((tx, file));
+    }
+
+    /// Called by the call containment right after this plugin was quarantined.
+    pub(crate) fn quarantined_now(&self) {
+        if let Some((tx, file)) = self.quarantine_notice.get() {
+            let _ = tx.send(file.clone());
+        }
     }
 
     pub(crate) fn record_rejected(&self) {

@@ -86,6 +86,9 @@ pub struct Suite {
     /// The file name without `.suite.toml`; also the snapshot's name.
     pub name: String,
     pub file: PathBuf,
+    /// The binding file the suite runs (`binding = "..."`, resolved against the suite's
+    /// directory); `None` for a suite that names its plugin and configuration itself.
+    pub binding_file: Option<PathBuf>,
     pub kind: PolicyKind,
     pub plugin: PathBuf,
     pub config_json: String,
@@ -349,6 +352,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Suite, SuiteError> {
             ))
         })?
         .to_string();
+    let binding_file = raw
+        .binding
+        .as_ref()
+        .map(|b| bindings::resolve_relative(file, b));
     let (kind, plugin, config_json, limits, binding_bucket) = match &raw.binding {
         Some(b) => {
             if raw.kind.is_some() || raw.plugin.is_some() || raw.config.is_some() {
@@ -403,8 +410,22 @@ pub fn parse(file: &Path, text: &str) -> Result<Suite, SuiteError> {
         .or(binding_bucket)
         .unwrap_or_else(|| "bucket".into());
     let now = parse_time(&raw.now, "now").map_err(ctx)?;
-    let objects = raw
-        .objects
+    // Versions of one key without an explicit id are told apart: v1, v2, ... in file order
+    // (a key listed once keeps the null version).
+    let mut raw_objects = raw.objects;
+    let mut per_key: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for o in &raw_objects {
+        *per_key.entry(o.key.clone()).or_default() += 1;
+    }
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for o in &mut raw_objects {
+        if o.version_id.is_none() && per_key.get(&o.key).is_some_and(|n| *n > 1) {
+            let n = seen.entry(o.key.clone()).or_default();
+            *n += 1;
+            o.version_id = Some(format!("v{n}"));
+        }
+    }
+    let objects = raw_objects
         .into_iter()
         .enumerate()
         .map(|(i, o)| o.build(&bucket, now, &format!("objects[{i}]")))
@@ -474,6 +495,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Suite, SuiteError> {
     Ok(Suite {
         name,
         file: file.to_path_buf(),
+        binding_file,
         kind,
         plugin,
         config_json,
@@ -488,7 +510,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Suite, SuiteError> {
 }
 
 /// The first line of an error (trap messages carry backtraces whose offsets change on rebuild).
-fn error_line(e: &impl std::fmt::Display) -> String {
+pub(super) fn error_line(e: &impl std::fmt::Display) -> String {
     e.to_string()
         .lines()
         .next()
@@ -497,7 +519,7 @@ fn error_line(e: &impl std::fmt::Display) -> String {
         .to_string()
 }
 
-fn version_label(o: &ObjectVersion) -> String {
+pub(super) fn version_label(o: &ObjectVersion) -> String {
     let mut s = format!("{} [{}]", o.key, o.version_id);
     if o.is_delete_marker {
         s.push_str(" (delete marker)");
@@ -505,7 +527,7 @@ fn version_label(o: &ObjectVersion) -> String {
     s
 }
 
-fn retention_text(r: &Retention, now: Millis) -> String {
+pub(super) fn retention_text(r: &Retention, now: Millis) -> String {
     format!(
         "{} until {} ({})",
         r.mode.as_str(),
@@ -514,7 +536,7 @@ fn retention_text(r: &Retention, now: Millis) -> String {
     )
 }
 
-fn action_name(a: LifecycleAction) -> &'static str {
+pub(super) fn action_name(a: LifecycleAction) -> &'static str {
     match a {
         LifecycleAction::Keep => "keep",
         LifecycleAction::Expire => "expire",
@@ -523,7 +545,7 @@ fn action_name(a: LifecycleAction) -> &'static str {
     }
 }
 
-fn step_text(s: &BackupStep) -> String {
+pub(super) fn step_text(s: &BackupStep) -> String {
     match s {
         BackupStep::Copy { object, path } => format!("copy {} -> {path}", version_label(object)),
         BackupStep::Delete { path } => format!("delete {path}"),
@@ -698,6 +720,13 @@ fn read_snapshot(path: &Path) -> std::io::Result<Option<String>> {
     Ok(Some(snapshot_content(&text)))
 }
 
+/// Whether `rendered` (a [`render`]ing of `suite`) matches the suite's stored snapshot; `None`
+/// when there is none (or it cannot be read).
+pub(super) fn matches_snapshot(suite: &Suite, rendered: &str) -> Option<bool> {
+    let stored = read_snapshot(&suite.snapshot_path()).ok()??;
+    Some(stored == canonical_snapshot_text(rendered))
+}
+
 /// The document part of a snapshot file's text, normalized.
 fn snapshot_content(text: &str) -> String {
     let text = text.replace("\r\n", "\n");
@@ -720,14 +749,20 @@ fn canonical_snapshot_text(doc: &str) -> String {
     doc.replace("\r\n", "\n").trim_end().to_string()
 }
 
-/// Writes a snapshot file in insta's format.
-fn write_snapshot(path: &Path, suite_file: &Path, content: &str) -> std::io::Result<()> {
+/// Writes a snapshot file in insta's format. The header records the plugin's SHA-256 (never
+/// compared: a rebuild with another toolchain must not fail a suite whose decisions held).
+fn write_snapshot(
+    path: &Path,
+    suite_file: &Path,
+    content: &str,
+    plugin_sha256: &str,
+) -> std::io::Result<()> {
     let source = suite_file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let text = format!(
-        "---\nsource: {}\nexpression: lakegate policy test\n---\n{}\n",
+        "---\nsource: {}\nexpression: lakegate policy test\nplugin_sha256: {plugin_sha256}\n---\n{}\n",
         yaml_scalar(&source),
         canonical_snapshot_text(content)
     );
@@ -790,10 +825,11 @@ pub fn check(engine: &PolicyEngine, file: &Path, bless: bool) -> (Option<Suite>,
         Ok(s) => s,
         Err(e) => return (None, Outcome::Error(e)),
     };
-    let actual = match run(engine, &suite) {
-        Ok(a) => canonical_snapshot_text(&a),
+    let plugin = match load_plugin(engine, &suite) {
+        Ok(p) => p,
         Err(e) => return (Some(suite), Outcome::Error(e)),
     };
+    let actual = canonical_snapshot_text(&render(&suite, &plugin));
     let snap = suite.snapshot_path();
     let snap_name = snap
         .file_name()
@@ -811,7 +847,7 @@ pub fn check(engine: &PolicyEngine, file: &Path, bless: bool) -> (Option<Suite>,
     }
     let d = diff(expected.as_deref().unwrap_or(""), &actual, &snap_name);
     if bless {
-        if let Err(e) = write_snapshot(&snap, &suite.file, &actual) {
+        if let Err(e) = write_snapshot(&snap, &suite.file, &actual, plugin.hash()) {
             let err = SuiteError(format!("{}: cannot write: {e}", snap.display()));
             return (Some(suite), Outcome::Error(err));
         }
@@ -880,6 +916,27 @@ age_days = 8
     }
 
     #[test]
+    fn versions_of_one_key_get_distinct_default_ids() {
+        let s = parse(
+            Path::new("/s/v.suite.toml"),
+            "kind='lifecycle'\nplugin='a'\nnow='2026-01-01'\n\
+             [[objects]]\nkey='k'\n[[objects]]\nkey='k'\nis_latest=false\n\
+             [[objects]]\nkey='k'\nversion_id='mine'\nis_latest=false\n\
+             [[objects]]\nkey='single'\n",
+        )
+        .unwrap();
+        let ids: Vec<&str> = s.objects.iter().map(|o| o.version_id.as_str()).collect();
+        assert_eq!(ids, ["v1", "v2", "mine", "null"]);
+        assert_eq!(s.binding_file, None);
+        let s = parse(
+            Path::new("/s/b.suite.toml"),
+            "binding='../p/b.toml'\nnow='2026-01-01'\n",
+        );
+        // The binding does not exist here; what matters is where it was looked for.
+        assert!(s.unwrap_err().0.contains("/p/b.toml"));
+    }
+
+    #[test]
     fn suite_errors() {
         let f = Path::new("/s/x.suite.toml");
         let e = parse(f, "now = '2026-01-01T00:00:00Z'\n").unwrap_err();
@@ -910,11 +967,11 @@ age_days = 8
         let dir = std::env::temp_dir().join(format!("lakegate-suite-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("a.snap");
-        write_snapshot(&p, Path::new("/x/a.suite.toml"), "doc\nmore\n").unwrap();
+        write_snapshot(&p, Path::new("/x/a.suite.toml"), "doc\nmore\n", "ab12").unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         assert_eq!(
             text,
-            "---\nsource: a.suite.toml\nexpression: lakegate policy test\n---\ndoc\nmore\n"
+            "---\nsource: a.suite.toml\nexpression: lakegate policy test\nplugin_sha256: ab12\n---\ndoc\nmore\n"
         );
         assert_eq!(read_snapshot(&p).unwrap().as_deref(), Some("doc\nmore"));
         std::fs::remove_dir_all(&dir).unwrap();

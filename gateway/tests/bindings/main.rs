@@ -14,6 +14,7 @@ mod harness;
 mod admin;
 mod cli;
 mod defaults;
+mod gate;
 mod lifecycle;
 mod paths;
 mod reload;

@@ -49,7 +49,10 @@ pub fn limits() -> Limits {
 }
 
 pub fn unchecked() -> LoadOptions {
-    LoadOptions { self_check: false }
+    LoadOptions {
+        self_check: false,
+        ..LoadOptions::default()
+    }
 }
 
 pub fn object(bucket: &str, key: &str) -> ObjectVersion {
