@@ -35,7 +35,7 @@
 //! crate-type = ["cdylib"]
 //!
 //! [dependencies]
-//! lakegate-sdk = "0.1"   # in the lakegate workspace: { workspace = true }
+//! lakegate-sdk = { path = "vendor/lakegate-sdk" }   # written by `lakegate policy new`
 //! serde = { version = "1", features = ["derive"] }
 //! ```
 //!
@@ -98,7 +98,11 @@
 //! # → target/wasm32-wasip2/release/expire_tmp.wasm, a component of the `lifecycle` world
 //! ```
 //!
-//! and bind the `.wasm` to a bucket with its configuration (see the lakegate documentation).
+//! and bind the `.wasm` to a bucket with its configuration. The SDK is not published on
+//! crates.io: `lakegate policy new expire-tmp --kind lifecycle` writes such a crate with the SDK
+//! in `vendor/lakegate-sdk` (in the lakegate workspace, use `{ workspace = true }`), and
+//! `lakegate policy build|test|deploy` build it, run its snapshot suites and put it on a
+//! gateway; `docs/policy-authoring.md` in the lakegate repository walks through all of it.
 //!
 //! ## Rules and behaviour
 //!

@@ -84,6 +84,38 @@ impl AdminClient {
         path_and_query: &str,
         body: Vec<u8>,
     ) -> Result<serde_json::Value, AdminClientError> {
+        let (status, bytes) = self.send(method, path_and_query, body).await?;
+        let json: Result<serde_json::Value, _> = serde_json::from_slice(&bytes);
+        if !status.is_success() {
+            return Err(status_error(status, json.ok().as_ref(), &bytes));
+        }
+        json.map_err(|e| AdminClientError::Json(e.to_string()))
+    }
+
+    /// Like [`Self::call`], but an answer of any status whose body is JSON is returned with its
+    /// status (`PUT bindings/…` answers 422 with the binding's status when it does not load).
+    /// A non-2xx answer that is not JSON is still an [`AdminClientError::Status`].
+    pub async fn call_with_status(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, serde_json::Value), AdminClientError> {
+        let (status, bytes) = self.send(method, path_and_query, body).await?;
+        match serde_json::from_slice(&bytes) {
+            Ok(json) => Ok((status.as_u16(), json)),
+            Err(e) if status.is_success() => Err(AdminClientError::Json(e.to_string())),
+            Err(_) => Err(status_error(status, None, &bytes)),
+        }
+    }
+
+    /// Signs and sends one request; returns the answer's status and body.
+    async fn send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Vec<u8>,
+    ) -> Result<(http::StatusCode, Bytes), AdminClientError> {
         let url = format!("{}/lakegate/admin/v1/{path_and_query}", self.endpoint);
         let host = host_of(&self.endpoint).unwrap_or_default().to_string();
         let identity =
@@ -137,22 +169,27 @@ impl AdminClient {
                 message: e.to_string(),
             })?
             .to_bytes();
-        let json: Result<serde_json::Value, _> = serde_json::from_slice(&bytes);
-        if !status.is_success() {
-            let message = match &json {
-                Ok(v) => v
-                    .get("error")
-                    .and_then(|e| e.as_str())
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string()),
-                Err(_) => String::from_utf8_lossy(&bytes).chars().take(500).collect(),
-            };
-            return Err(AdminClientError::Status {
-                status: status.as_u16(),
-                message,
-            });
-        }
-        json.map_err(|e| AdminClientError::Json(e.to_string()))
+        Ok((status, bytes))
+    }
+}
+
+/// The error for a non-2xx answer: the JSON body's `error` field, else the body itself.
+fn status_error(
+    status: http::StatusCode,
+    json: Option<&serde_json::Value>,
+    bytes: &[u8],
+) -> AdminClientError {
+    let message = match json {
+        Some(v) => v
+            .get("error")
+            .and_then(|e| e.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string()),
+        None => String::from_utf8_lossy(bytes).chars().take(500).collect(),
+    };
+    AdminClientError::Status {
+        status: status.as_u16(),
+        message,
     }
 }
 

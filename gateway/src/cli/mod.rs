@@ -13,11 +13,13 @@
 
 pub mod admin;
 pub mod admin_client;
+pub mod author;
 pub mod backup;
 pub mod certs;
 pub mod connection;
 pub mod policy;
 pub mod presign;
+pub mod scaffold;
 pub mod server;
 
 use std::path::PathBuf;
@@ -99,6 +101,26 @@ pub enum CliError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A program the command runs (cargo) could not be started.
+    #[error("cannot run {program}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `lakegate policy dev` cannot watch the plugin crate.
+    #[error("cannot watch {}", path.display())]
+    Watch {
+        path: PathBuf,
+        #[source]
+        source: notify::Error,
     },
     #[error("dry run of bucket {bucket}")]
     DryRun {

@@ -1,15 +1,22 @@
 //! `lakegate policy test|check|dry-run|status`: the snapshot suites and plugin checks run
 //! offline (through the real policy host, no gateway needed); the dry run and the status ask a
 //! running gateway through its admin API (signed by the CLI: no author signs a request).
+//!
+//! The authoring commands live beside: `new` in [`super::scaffold`], `build`, `deploy` and `dev`
+//! in [`super::author`].
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 use crate::policy::PolicyEngine;
+use crate::policy::types::PolicyKind;
 
 use super::CliError;
+use super::author::{PolicyBuildArgs, PolicyDeployArgs, PolicyDevArgs};
 use super::connection::GatewayArgs;
+use super::scaffold::PolicyNewArgs;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum PolicyCommand {
@@ -19,7 +26,8 @@ pub enum PolicyCommand {
     /// scenario (objects, uploads, events) at the suite's fixed `now`, and renders the decisions.
     /// Prints `ok` or `FAILED` per suite, with a unified diff of the stored snapshot against the
     /// new rendering; exits with status 1 if any suite failed. `--bless` writes the new
-    /// renderings as the snapshots instead.
+    /// renderings as the snapshots instead. A suite whose plugin is older than the sources of
+    /// the crate that builds it (`Cargo.toml`, `src/**/*.rs`) gets a warning on stderr.
     Test(PolicyTestArgs),
     /// Load a plugin component and print which policy worlds it implements.
     ///
@@ -38,6 +46,36 @@ pub enum PolicyCommand {
     /// calls, failures and the last error (`list` is the same).
     #[command(alias = "list")]
     Status(PolicyStatusArgs),
+    /// Create a plugin crate: a policy of the given kind that compiles, its binding, a suite,
+    /// and the SDK vendored from this gateway.
+    ///
+    /// Writes NAME/ (or --dir): Cargo.toml, src/lib.rs (the policy and native unit tests),
+    /// policy/NAME.toml (the binding, for --bucket), policy/NAME.suite.toml, README.md and
+    /// vendor/lakegate-sdk/. Refuses a directory that exists and is not empty.
+    New(PolicyNewArgs),
+    /// Compile the plugin crate to a component, check it, and run its suites.
+    ///
+    /// Runs `cargo build --release --target wasm32-wasip2` in the crate (the nearest directory
+    /// from here up with Cargo.toml and policy/, or --crate), copies the component to
+    /// policy/plugins/, checks which worlds it implements, and runs the suites in policy/ as
+    /// `test` does; a suite without a snapshot gets its first one written. Exits with status 1
+    /// if the build, the check or a suite fails.
+    Build(PolicyBuildArgs),
+    /// Build, upload and activate the plugin crate's binding on a running gateway.
+    ///
+    /// Builds (unless --no-build) and refuses failing suites (unless --force); uploads the
+    /// component under a hash-named file (plugins/NAME-<sha256 prefix>.wasm); asks the gateway
+    /// for a preview (what serves now, the gate the candidate must pass, the decisions that
+    /// would change); asks for confirmation (unless --yes; without a terminal --yes is
+    /// required); then installs the binding, pointing at the uploaded file. Exits with status 1
+    /// if anything refuses it: the gateway keeps serving the previous version.
+    Deploy(PolicyDeployArgs),
+    /// Rebuild and redeploy the plugin crate on every change, with the preview of each round.
+    ///
+    /// Watches src/, Cargo.toml and the policy/*.toml files of the crate; each change (after a
+    /// 300 ms quiet period), and once at the start: build, suites, deploy --yes to --bucket.
+    /// Failures are printed and the watch goes on; Ctrl-C stops it.
+    Dev(PolicyDevArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -97,6 +135,13 @@ pub fn run(cmd: PolicyCommand, runtime: &tokio::runtime::Runtime) -> Result<Exit
             runtime.block_on(status(&args))?;
             true
         }
+        PolicyCommand::New(args) => {
+            super::scaffold::run_new(&args)?;
+            true
+        }
+        PolicyCommand::Build(args) => super::author::run_build(&args, runtime)?,
+        PolicyCommand::Deploy(args) => super::author::run_deploy(&args, runtime)?,
+        PolicyCommand::Dev(args) => super::author::run_dev(&args, runtime)?,
     };
     Ok(if ok {
         ExitCode::SUCCESS
@@ -107,7 +152,7 @@ pub fn run(cmd: PolicyCommand, runtime: &tokio::runtime::Runtime) -> Result<Exit
 
 /// `--at`: `+N{d,h,m}` from now becomes ms since the epoch; anything else goes to the gateway
 /// as written (it reads RFC 3339, `YYYY-MM-DD` and ms).
-fn resolve_at(at: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String, CliError> {
+pub(super) fn resolve_at(at: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String, CliError> {
     let Some(rel) = at.strip_prefix('+') else {
         return Ok(at.to_string());
     };
@@ -344,13 +389,50 @@ async fn status(args: &PolicyStatusArgs) -> Result<(), CliError> {
     if rows.is_empty() {
         writeln!(out, "(no bindings)")?;
     }
+    // What the gate refused and what rolled back, below the table.
+    for b in answer["bindings"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        if args
+            .bucket
+            .as_deref()
+            .is_some_and(|want| b["bucket"] != want)
+        {
+            continue;
+        }
+        let file = b["file"].as_str().unwrap_or("?");
+        let short = |v: &serde_json::Value| {
+            let h = v.as_str().unwrap_or("-");
+            h[..h.len().min(12)].to_string()
+        };
+        if !b["refused_hash"].is_null() {
+            writeln!(
+                out,
+                "{file}: the gate refused {} (the serving version stays): {}",
+                short(&b["refused_hash"]),
+                b["error"].as_str().unwrap_or("-")
+            )?;
+        }
+        let rb = &b["rolled_back"];
+        if !rb.is_null() {
+            writeln!(
+                out,
+                "{file}: rolled back from {} to {} at {}: {}",
+                short(&rb["from"]),
+                short(&rb["to"]),
+                rb["at"].as_str().unwrap_or("?"),
+                rb["reason"].as_str().unwrap_or("-")
+            )?;
+        }
+    }
     Ok(())
 }
 
 /// `lakegate policy test`: returns whether every suite passed.
 fn test(args: &PolicyTestArgs) -> Result<bool, CliError> {
-    use crate::policy::suite::{self, Outcome};
-    let files = suite::find_suites(&args.dir).map_err(|source| CliError::Read {
+    let files = crate::policy::suite::find_suites(&args.dir).map_err(|source| CliError::Read {
         path: args.dir.clone(),
         source,
     })?;
@@ -360,12 +442,72 @@ fn test(args: &PolicyTestArgs) -> Result<bool, CliError> {
         return Ok(true);
     }
     let engine = PolicyEngine::new(None).map_err(CliError::Engine)?;
-    let (mut passed, mut failed, mut blessed) = (0, 0, 0);
-    for file in &files {
+    let bless = if args.bless { Bless::All } else { Bless::Never };
+    let run = run_suites(&engine, &files, bless, &mut out)?;
+    Ok(run.failed == 0)
+}
+
+/// Which snapshots [`run_suites`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Bless {
+    /// None: a missing or different snapshot fails the suite.
+    Never,
+    /// Only missing ones (a plugin crate's first build), and only renderings without a failed
+    /// call; a different snapshot still fails the suite.
+    Missing,
+    /// Every missing or different one (`--bless`).
+    All,
+}
+
+/// How a run of suites went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct SuitesRun {
+    pub passed: usize,
+    pub failed: usize,
+    /// Snapshots written.
+    pub blessed: usize,
+}
+
+/// Runs suite `files` against their snapshots as `lakegate policy test` does: one line per
+/// suite on `out` (`ok`, `blessed`, `wrote first snapshot`, `FAILED`) with its diff, then the
+/// counts. Before each suite, warns (on stderr) when its plugin is older than the sources of
+/// the crate that builds it.
+pub(super) fn run_suites(
+    engine: &PolicyEngine,
+    files: &[PathBuf],
+    bless: Bless,
+    out: &mut dyn Write,
+) -> Result<SuitesRun, CliError> {
+    use crate::policy::suite::{self, Outcome};
+    let mut run = SuitesRun::default();
+    for file in files {
         let shown = file.display();
-        let (_, outcome) = suite::check(&engine, file, args.bless);
+        let loaded = suite::load(file).ok();
+        if let Some(s) = &loaded
+            && let Some(warning) = stale_plugin_warning(s)
+        {
+            out.flush()?;
+            eprintln!("{warning}");
+        }
+        let first =
+            bless == Bless::Missing && loaded.as_ref().is_some_and(|s| !s.snapshot_path().exists());
+        let (_, mut outcome) = suite::check(engine, file, bless == Bless::All);
+        // A first snapshot records decisions, never a failed call.
+        let write_first =
+            first && matches!(&outcome, Outcome::Missing { actual } if !has_failed_call(actual));
+        if write_first {
+            outcome = suite::check(engine, file, true).1;
+        }
         match &outcome {
             Outcome::Ok => writeln!(out, "ok       {shown}")?,
+            Outcome::Blessed { diff } if first => {
+                let snap = loaded
+                    .as_ref()
+                    .map(|s| s.snapshot_path().display().to_string())
+                    .unwrap_or_default();
+                writeln!(out, "wrote first snapshot {snap}")?;
+                write!(out, "{diff}")?;
+            }
             Outcome::Blessed { diff } => {
                 writeln!(out, "blessed  {shown}")?;
                 write!(out, "{diff}")?;
@@ -376,6 +518,15 @@ fn test(args: &PolicyTestArgs) -> Result<bool, CliError> {
                     "FAILED   {shown}: the decisions differ from the snapshot"
                 )?;
                 write!(out, "{diff}")?;
+            }
+            Outcome::Missing { actual } if first => {
+                writeln!(
+                    out,
+                    "FAILED   {shown}: no snapshot yet, and a plugin call failed (nothing written):"
+                )?;
+                for line in actual.lines() {
+                    writeln!(out, "+{line}")?;
+                }
             }
             Outcome::Missing { actual } => {
                 writeln!(
@@ -389,23 +540,100 @@ fn test(args: &PolicyTestArgs) -> Result<bool, CliError> {
             Outcome::Error(e) => writeln!(out, "FAILED   {shown}: {e}")?,
         }
         match outcome {
-            Outcome::Ok => passed += 1,
-            Outcome::Blessed { .. } => blessed += 1,
-            _ => failed += 1,
+            Outcome::Ok => run.passed += 1,
+            Outcome::Blessed { .. } => run.blessed += 1,
+            _ => run.failed += 1,
         }
     }
+    let blessed = match bless {
+        Bless::All => format!(", {} blessed", run.blessed),
+        Bless::Missing if run.blessed > 0 => {
+            format!(", {} first snapshots written", run.blessed)
+        }
+        _ => String::new(),
+    };
     writeln!(
         out,
-        "\n{} suites: {passed} ok, {failed} failed{}",
+        "\n{} suites: {} ok, {} failed{blessed}",
         files.len(),
-        if args.bless {
-            format!(", {blessed} blessed")
-        } else {
-            String::new()
-        }
+        run.passed,
+        run.failed
     )?;
     out.flush()?;
-    Ok(failed == 0)
+    Ok(run)
+}
+
+/// Whether a suite's rendering records a failed plugin call (`error: ...`).
+fn has_failed_call(rendered: &str) -> bool {
+    rendered
+        .lines()
+        .any(|l| l.trim_start().starts_with("error:") || l.contains(" -> error: "))
+}
+
+/// `warning: plugins/X.wasm is older than src/lib.rs; run lakegate policy build`, when the
+/// suite's plugin file is built by a crate (the nearest directory with `Cargo.toml` and `src/`
+/// above the plugin, else above the suite) whose `Cargo.toml` or `src/**/*.rs` changed after
+/// the plugin was written.
+fn stale_plugin_warning(suite: &crate::policy::suite::Suite) -> Option<String> {
+    fn is_crate(dir: &Path) -> bool {
+        dir.join("Cargo.toml").is_file() && dir.join("src").is_dir()
+    }
+    fn relative(path: &Path, base: &Path) -> PathBuf {
+        path.strip_prefix(base)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| path.to_path_buf())
+    }
+    if crate::policy::builtin::marker_name(&suite.plugin).is_some() {
+        return None;
+    }
+    let built = std::fs::metadata(&suite.plugin).ok()?.modified().ok()?;
+    let krate = suite
+        .plugin
+        .ancestors()
+        .skip(1)
+        .find(|d| is_crate(d))
+        .or_else(|| suite.file.ancestors().skip(1).find(|d| is_crate(d)))?;
+    let (newest, changed) = newest_source(krate)?;
+    if changed <= built {
+        return None;
+    }
+    let suite_dir = suite.file.parent().unwrap_or(Path::new(""));
+    Some(format!(
+        "warning: {} is older than {}; run lakegate policy build",
+        relative(&suite.plugin, suite_dir).display(),
+        relative(&newest, krate).display()
+    ))
+}
+
+/// The most recently modified of a crate's `Cargo.toml` and `src/**/*.rs`, and when.
+fn newest_source(krate: &Path) -> Option<(PathBuf, SystemTime)> {
+    fn mtime(path: &Path) -> Option<SystemTime> {
+        std::fs::metadata(path).and_then(|m| m.modified()).ok()
+    }
+    let manifest = krate.join("Cargo.toml");
+    let mut newest = mtime(&manifest).map(|t| (manifest, t));
+    let mut stack = vec![krate.join("src")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            match entry.file_type() {
+                Ok(t) if t.is_dir() && !hidden => stack.push(path),
+                Ok(t) if t.is_file() && path.extension().is_some_and(|e| e == "rs") => {
+                    if let Some(t) = mtime(&path)
+                        && newest.as_ref().is_none_or(|(_, n)| t > *n)
+                    {
+                        newest = Some((path, t));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    newest
 }
 
 /// `lakegate policy check`: returns whether the file is a usable plugin.
@@ -415,26 +643,37 @@ fn check(args: &PolicyCheckArgs) -> Result<bool, CliError> {
         source,
     })?;
     let engine = PolicyEngine::new(None).map_err(CliError::Engine)?;
-    let shown = args.plugin.display();
-    match engine.check(&wasm) {
+    let shown = args.plugin.display().to_string();
+    let Some(worlds) = check_component(&engine, &wasm, &shown) else {
+        return Ok(false);
+    };
+    let names: Vec<&str> = worlds.iter().map(|w| w.as_str()).collect();
+    println!(
+        "{shown}: implements {} (sha256 {})",
+        names.join(", "),
+        PolicyEngine::hash(&wasm)
+    );
+    Ok(true)
+}
+
+/// Which policy worlds component `wasm` implements; `None` (with the reason on stderr, for
+/// `shown`) if it implements none or cannot be used at all.
+pub(super) fn check_component(
+    engine: &PolicyEngine,
+    wasm: &[u8],
+    shown: &str,
+) -> Option<Vec<PolicyKind>> {
+    match engine.check(wasm) {
         Ok(worlds) if worlds.is_empty() => {
             eprintln!(
                 "{shown}: the component implements none of the lakegate:policy worlds (retention, lifecycle, backup)"
             );
-            Ok(false)
+            None
         }
-        Ok(worlds) => {
-            let names: Vec<&str> = worlds.iter().map(|w| w.as_str()).collect();
-            println!(
-                "{shown}: implements {} (sha256 {})",
-                names.join(", "),
-                PolicyEngine::hash(&wasm)
-            );
-            Ok(true)
-        }
+        Ok(worlds) => Some(worlds),
         Err(e) => {
             eprintln!("{shown}: {e}");
-            Ok(false)
+            None
         }
     }
 }
