@@ -316,3 +316,60 @@ def test_author_path(new_server, tmp_path, record_property):
           f"({', '.join(f'{k} {a.timings[k]:.1f}s' for k in timed)}); "
           f"first build {a.timings['first build']:.1f}s")
     assert total < 60, f"author path took {total:.1f}s: {a.timings}"
+
+
+@pytest.mark.timeout(1800)
+def test_policy_dev_rebuilds_and_redeploys_on_save(new_server, tmp_path):
+    """`lakegate policy dev`: deploys at start, then on every save rebuilds, runs the suites and
+    redeploys through the gate, printing the decision diff; a change that breaks a suite is not
+    deployed (the serving version stays)."""
+    if _MISSING:
+        pytest.fail(f"{_MISSING} (LAKEGATE_E2E_REQUIRE_TOOLS=1)")
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    srv = new_server(args=["--policies", str(policies)]).start()
+    work = tmp_path / "author"
+    work.mkdir()
+    a = Author(srv, work)
+    CARGO_TARGET_DIR.mkdir(parents=True, exist_ok=True)
+    a.run("new", "ttl", "--kind", "lifecycle", "--bucket", BUCKET, cwd=work)
+    a.run("build")
+    log_path = tmp_path / "dev.log"
+    cmd = [str(lakegate_bin()), "policy", "dev", "--bucket", BUCKET, "--endpoint", srv.s3_url]
+    with open(log_path, "w") as log:
+        dev = subprocess.Popen(cmd, cwd=a.crate, env=a.env, stdin=subprocess.DEVNULL,
+                               stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def wait_for(pattern: str, count: int, timeout: float = 300) -> str:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                text = log_path.read_text()
+                if len(re.findall(pattern, text, re.M)) >= count:
+                    return text
+                assert dev.poll() is None, f"policy dev exited {dev.returncode}:\n{text}"
+                time.sleep(0.2)
+            raise AssertionError(f"no {count} x {pattern!r} in:\n{log_path.read_text()}")
+
+        wait_for(r"^deployed ttl\.toml: bronze lifecycle [0-9a-f]{12} active", 1)
+        hash1 = _binding_status(srv, "ttl.toml")["plugin_hash"]
+        # A save that changes the component but not the decisions: rebuilt, redeployed.
+        lib_rs = a.crate / "src" / "lib.rs"
+        src = lib_rs.read_text()
+        assert '"expiring keys under' in src, src
+        lib_rs.write_text(src.replace('"expiring keys under', '"dev loop: expiring keys under', 1))
+        text = wait_for(r"^deployed ttl\.toml: bronze lifecycle [0-9a-f]{12} active", 2)
+        assert "changed: src/lib.rs" in text, text
+        assert text.count("gate: ") >= 2, text
+        hash2 = _binding_status(srv, "ttl.toml")["plugin_hash"]
+        assert hash2 != hash1
+        # A save that changes the decisions the snapshot holds: shown, not deployed.
+        binding = a.crate / "policy" / "ttl.toml"
+        binding.write_text(re.sub(r"(?m)^(\s*days\s*=\s*)\d+", r"\g<1>9", binding.read_text(),
+                                  count=1))
+        text = wait_for(r"^suites failed; not deployed", 1)
+        assert "FAILED" in text and "+config:" in text, text
+        st = _binding_status(srv, "ttl.toml")
+        assert st["plugin_hash"] == hash2 and st["config"]["days"] != 9, st
+    finally:
+        dev.terminate()
+        dev.wait(30)
