@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use lakegate::policy::{
-    LifecycleAction, LifecycleItem, Limits, PolicyError, PolicyKind, RetentionDecision,
+    LifecycleAction, LifecycleItem, Limits, LoadOptions, PolicyError, PolicyKind, RetentionDecision,
 };
 
 use crate::common::*;
@@ -256,5 +256,57 @@ fn sandbox_grants_nothing_and_freezes_the_clock() {
             logs.contains("snoop") && logs.contains("raw"),
             "logs name plugin and bucket: {logs}"
         );
+    }
+}
+
+#[test]
+fn configure_logs_name_the_bucket_and_a_trap_carries_the_panic_message() {
+    // The builtin lifecycle plugin logs its enabled rules from `configure` (debug).
+    let wasm = lakegate::policy::builtin::get("lifecycle").unwrap();
+    let config = r#"{"rules":[{"id":"r","expiration":{"days":1}}]}"#;
+    let (loaded, logs) = capture_logs(|| {
+        engine().load_with(
+            PolicyKind::Lifecycle,
+            wasm,
+            config,
+            limits(),
+            "configured",
+            LoadOptions {
+                bucket: Some("bronze-42".into()),
+                ..LoadOptions::default()
+            },
+        )
+    });
+    loaded.unwrap();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("rules enabled"))
+        .unwrap_or_else(|| panic!("no configure line in:\n{logs}"));
+    assert!(
+        line.contains("bronze-42"),
+        "configure names the bucket: {line}"
+    );
+
+    // A trap's error starts with the guest's own panic message, then the trap.
+    let p = engine()
+        .load(
+            PolicyKind::Retention,
+            &fixture("trapper"),
+            r#"{"only_keys_containing":"boom"}"#,
+            limits(),
+            "trapper",
+        )
+        .unwrap();
+    match p.retention(&object("raw", "a/boom"), NOW) {
+        Err(PolicyError::Trap(m)) => {
+            assert!(
+                m.starts_with("plugin panicked: panicked at")
+                    && m.contains("trapper: deliberate panic deciding a/boom")
+                    && m.contains("wasm trap"),
+                "{m}"
+            );
+            assert!(!m.lines().next().unwrap_or("").is_empty());
+        }
+        other => panic!("{other:?}"),
     }
 }
