@@ -713,9 +713,11 @@ impl PolicyRegistry {
                     .owner(file, &binding)
                     .filter(|o| defaults::is_default(o));
                 let mut files = lock(&self.files);
+                // The default this file takes the slot from is what a rollback brings back.
+                let mut default_previous = None;
                 if let Some(d) = replaced_default {
                     let st = files.entry(d.clone()).or_default();
-                    st.serving = None;
+                    default_previous = st.serving.take().zip(st.serving_text.clone());
                     st.conflict = true;
                     st.fingerprint = None;
                     st.overridden_by = Some(file.to_path_buf());
@@ -730,7 +732,11 @@ impl PolicyRegistry {
                 plugin
                     .stats()
                     .notify_on_quarantine(self.quarantined_tx.clone(), file.to_path_buf());
-                let previous = st.serving.take().zip(st.serving_text.take());
+                let previous = st
+                    .serving
+                    .take()
+                    .zip(st.serving_text.take())
+                    .or(default_previous);
                 if previous.is_some() {
                     st.previous = previous;
                 }
@@ -915,7 +921,7 @@ impl PolicyRegistry {
             audit.record(e);
         }
         // Keep the disk in step when the previous plugin is still there, byte for byte.
-        let builtin = plugin_path.to_string_lossy().starts_with("builtin:");
+        let builtin = super::builtin::marker_name(&plugin_path).is_some();
         let dir = self.dir.clone();
         let target = file.to_path_buf();
         let expected = to.clone();

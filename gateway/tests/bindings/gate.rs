@@ -263,3 +263,53 @@ async fn the_preview_compares_decisions_without_serving_the_candidate() {
         .await;
     assert_eq!(r.status, 400, "{}", r.text());
 }
+
+#[tokio::test]
+async fn a_quarantined_file_that_took_a_defaults_slot_rolls_back_to_the_default() {
+    let pol = PolicyDir::new();
+    let bad = pol.install("trapper", "trapper.wasm");
+    let srv = TestServer::start_with_env(&[
+        ("LAKEGATE_POLICIES", pol.dir.to_str().unwrap()),
+        ("LAKEGATE_NO_DEFAULT_BINDINGS", "false"),
+    ])
+    .await;
+    let default = wait_for(&srv, "default:bronze-retention.toml", "active", |s| {
+        s["state"] == "active"
+    })
+    .await;
+    let default_hash = default["plugin_hash"].as_str().unwrap().to_string();
+    srv.put("bronze", "plain.txt", b"x".to_vec()).await;
+
+    let (status, st) = put_binding(
+        &srv,
+        "bronze-mine.toml",
+        &trapper_text("bronze", "plugins/trapper.wasm", 2),
+    )
+    .await;
+    assert_eq!(status, 200, "{st:#}");
+    assert_eq!(st["plugin_hash"], sha256_hex(&bad).as_str());
+    assert_eq!(st["previous_hash"], default_hash.as_str(), "{st:#}");
+
+    for key in ["boom-1", "boom-2"] {
+        srv.put("bronze", key, b"x".to_vec()).await;
+    }
+    let st = wait_for(&srv, "bronze-mine.toml", "a rollback", |s| {
+        s["state"] == "rolled-back"
+    })
+    .await;
+    assert_eq!(st["plugin_hash"], default_hash.as_str(), "{st:#}");
+    // The default's decisions again: bronze's default retention (GOVERNANCE).
+    srv.put("bronze", "boom-3", b"x".to_vec()).await;
+    let (mode, _, _) = lock_of(&srv, "bronze", "boom-3").await;
+    assert_eq!(mode.as_deref(), Some("GOVERNANCE"));
+    // The file now holds the default's text (builtin plugin): a restart serves it too.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(pol.path("bronze-mine.toml")).unwrap();
+        if text.contains("builtin:retention") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not rewritten: {text}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
