@@ -309,7 +309,10 @@ async fn a_quarantined_file_that_took_a_defaults_slot_rolls_back_to_the_default(
         if text.contains("builtin:retention") {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "not rewritten: {text}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not rewritten: {text}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
