@@ -56,10 +56,10 @@ class Author:
     """Runs `lakegate policy ...` as an author would, in the crate's directory, stdin not a
     terminal, against the test's gateway."""
 
-    def __init__(self, srv, workdir: Path):
+    def __init__(self, srv, workdir: Path, name: str = "ttl"):
         self.srv = srv
         self.workdir = workdir
-        self.crate = workdir / "ttl"
+        self.crate = workdir / name
         self.env = scrubbed_env({
             "LAKEGATE_ROOT_USER": srv.user,
             "LAKEGATE_ROOT_PASSWORD": srv.password,
@@ -330,9 +330,11 @@ def test_policy_dev_rebuilds_and_redeploys_on_save(new_server, tmp_path):
     srv = new_server(args=["--policies", str(policies)]).start()
     work = tmp_path / "author"
     work.mkdir()
-    a = Author(srv, work)
+    # Its own crate name: the target dir is shared with test_author_path, which may build in
+    # parallel, and each crate must find its own artifact.
+    a = Author(srv, work, "ttl-dev")
     CARGO_TARGET_DIR.mkdir(parents=True, exist_ok=True)
-    a.run("new", "ttl", "--kind", "lifecycle", "--bucket", BUCKET, cwd=work)
+    a.run("new", "ttl-dev", "--kind", "lifecycle", "--bucket", BUCKET, cwd=work)
     a.run("build")
     log_path = tmp_path / "dev.log"
     cmd = [str(lakegate_bin()), "policy", "dev", "--bucket", BUCKET, "--endpoint", srv.s3_url]
@@ -350,25 +352,25 @@ def test_policy_dev_rebuilds_and_redeploys_on_save(new_server, tmp_path):
                 time.sleep(0.2)
             raise AssertionError(f"no {count} x {pattern!r} in:\n{log_path.read_text()}")
 
-        wait_for(r"^deployed ttl\.toml: bronze lifecycle [0-9a-f]{12} active", 1)
-        hash1 = _binding_status(srv, "ttl.toml")["plugin_hash"]
+        wait_for(r"^deployed ttl-dev\.toml: bronze lifecycle [0-9a-f]{12} active", 1)
+        hash1 = _binding_status(srv, "ttl-dev.toml")["plugin_hash"]
         # A save that changes the component but not the decisions: rebuilt, redeployed.
         lib_rs = a.crate / "src" / "lib.rs"
         src = lib_rs.read_text()
         assert '"expiring keys under' in src, src
         lib_rs.write_text(src.replace('"expiring keys under', '"dev loop: expiring keys under', 1))
-        text = wait_for(r"^deployed ttl\.toml: bronze lifecycle [0-9a-f]{12} active", 2)
+        text = wait_for(r"^deployed ttl-dev\.toml: bronze lifecycle [0-9a-f]{12} active", 2)
         assert "changed: src/lib.rs" in text, text
         assert text.count("gate: ") >= 2, text
-        hash2 = _binding_status(srv, "ttl.toml")["plugin_hash"]
+        hash2 = _binding_status(srv, "ttl-dev.toml")["plugin_hash"]
         assert hash2 != hash1
         # A save that changes the decisions the snapshot holds: shown, not deployed.
-        binding = a.crate / "policy" / "ttl.toml"
+        binding = a.crate / "policy" / "ttl-dev.toml"
         binding.write_text(re.sub(r"(?m)^(\s*days\s*=\s*)\d+", r"\g<1>9", binding.read_text(),
                                   count=1))
         text = wait_for(r"^suites failed; not deployed", 1)
         assert "FAILED" in text and "+config:" in text, text
-        st = _binding_status(srv, "ttl.toml")
+        st = _binding_status(srv, "ttl-dev.toml")
         assert st["plugin_hash"] == hash2 and st["config"]["days"] != 9, st
     finally:
         dev.terminate()
