@@ -216,14 +216,21 @@ impl PluginInner {
         match &result {
             Ok(_) => self.stats.record_success(elapsed),
             Err(e) => {
-                tracing::warn!(plugin = %self.label, bucket, kind = %self.kind, code = e.code(), error = %e,
-                    "policy plugin call failed");
+                // A trap is a bug in the plugin: an ERROR line, carrying the guest's panic
+                // message when it logged one. Budgets and refused answers are warnings.
+                if matches!(e, PolicyError::Trap(_)) {
+                    tracing::error!(plugin = %self.label, bucket, kind = %self.kind, code = e.code(), error = %e,
+                        "policy plugin trapped");
+                } else {
+                    tracing::warn!(plugin = %self.label, bucket, kind = %self.kind, code = e.code(), error = %e,
+                        "policy plugin call failed");
+                }
                 if self
                     .stats
                     .record_failure(elapsed, e, self.limits.quarantine_after)
                 {
                     tracing::error!(plugin = %self.label, bucket, kind = %self.kind,
-                        failures = self.stats.consecutive_failures(),
+                        failures = self.stats.consecutive_failures(), last_error = %e,
                         "policy plugin quarantined after consecutive failures; reload it to resume");
                     // Free the pool slots of a plugin that will not run again.
                     self.discard_idle();

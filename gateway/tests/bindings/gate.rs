@@ -178,6 +178,24 @@ async fn a_quarantined_new_version_rolls_back_to_the_previous_one() {
     let st = binding_status(&srv, "held.toml").await.unwrap();
     assert_eq!(st["state"], "rolled-back", "{st:#}");
     assert_eq!(st["plugin_hash"], good_hash.as_str());
+    // The log: the trap on an ERROR line with the plugin's panic message and the bucket, then
+    // the rollback.
+    let log = std::fs::read_to_string(srv.log_path()).unwrap();
+    let trap = log
+        .lines()
+        .find(|l| l.contains("policy plugin trapped"))
+        .unwrap_or_else(|| panic!("no trap line in:\n{log}"));
+    assert!(
+        trap.contains("ERROR")
+            && trap.contains("deliberate panic deciding boom-1")
+            && trap.contains("held"),
+        "{trap}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("ERROR") && l.contains("policy binding rolled back")),
+        "{log}"
+    );
     let m = scrape(&srv).await;
     assert_eq!(
         metric(&m, "lakegate_policy_rollbacks_total"),
