@@ -1,7 +1,8 @@
 //! The command line: one module per command, over the layers below.
 //!
 //! - [`server`]: `lakegate server`, the gateway itself;
-//! - [`policy`]: `lakegate policy test|check|dry-run`;
+//! - [`policy`]: `lakegate policy test|check|dry-run|status`, with [`scaffold`] (`new`) and
+//!   [`author`] (`build`, `deploy`, `dev`);
 //! - [`backup`]: `lakegate backup run|restore|status`;
 //! - [`admin`]: `lakegate admin user|group|policy|accesskey`;
 //! - [`presign`]: `lakegate presign get|put|post`, signed URLs and browser upload forms;
