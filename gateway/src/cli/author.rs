@@ -26,7 +26,7 @@ use crate::policy::types::PolicyKind;
 use crate::s3::list::url_encode;
 
 use super::CliError;
-use super::admin_client::{AdminClient, AdminClientError};
+use super::admin_client::{AdminClient, AdminClientError, error_chain};
 use super::connection::GatewayArgs;
 use super::policy::{Bless, check_component, resolve_at, run_suites};
 
@@ -159,18 +159,6 @@ fn relative_to_cwd(path: PathBuf) -> PathBuf {
 /// The first 12 hex digits of a SHA-256.
 fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
-}
-
-/// `e` and its sources, `: `-separated.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 /// The plugin crate: `given`, else the nearest directory from the current one up that has a

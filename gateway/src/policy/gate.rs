@@ -239,7 +239,7 @@ fn canary(binding: &Binding, plugin: &LoadedPlugin, live: &LiveData) -> CanaryRu
             plugin
                 .retention(o, now)
                 .err()
-                .map(|e| format!("{}: {}", label(o), first_line(&e)))
+                .map(|e| format!("{}: {}", suite::version_label(o), suite::error_line(&e)))
         }),
         PolicyKind::Lifecycle => {
             let items: Vec<LifecycleItem> = objects
@@ -256,10 +256,14 @@ fn canary(binding: &Binding, plugin: &LoadedPlugin, live: &LiveData) -> CanaryRu
                     plugin
                         .lifecycle(std::slice::from_ref(i), now)
                         .err()
-                        .map(|e| format!("{}: {}", label(o), first_line(&e)))
+                        .map(|e| format!("{}: {}", suite::version_label(o), suite::error_line(&e)))
                 });
                 culprit.unwrap_or_else(|| {
-                    format!("a batch of {} versions: {}", items.len(), first_line(&e))
+                    format!(
+                        "a batch of {} versions: {}",
+                        items.len(),
+                        suite::error_line(&e)
+                    )
                 })
             })
         }
@@ -270,10 +274,14 @@ fn canary(binding: &Binding, plugin: &LoadedPlugin, live: &LiveData) -> CanaryRu
                     plugin
                         .backup_full(std::slice::from_ref(o), &[], now)
                         .err()
-                        .map(|e| format!("{}: {}", label(o), first_line(&e)))
+                        .map(|e| format!("{}: {}", suite::version_label(o), suite::error_line(&e)))
                 });
                 culprit.unwrap_or_else(|| {
-                    format!("a plan of {} objects: {}", owned.len(), first_line(&e))
+                    format!(
+                        "a plan of {} objects: {}",
+                        owned.len(),
+                        suite::error_line(&e)
+                    )
                 })
             })
         }
@@ -283,19 +291,6 @@ fn canary(binding: &Binding, plugin: &LoadedPlugin, live: &LiveData) -> CanaryRu
         skipped: None,
         error,
     }
-}
-
-fn label(o: &ObjectVersion) -> String {
-    format!("{} [{}]", o.key, o.version_id)
-}
-
-fn first_line(e: &impl std::fmt::Display) -> String {
-    e.to_string()
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string()
 }
 
 /// One decision that differs between the serving version and a candidate.
@@ -339,7 +334,7 @@ pub fn decisions(
                         }
                         t
                     }
-                    Err(e) => format!("error: {}", first_line(&e)),
+                    Err(e) => format!("error: {}", suite::error_line(&e)),
                 };
                 out.insert(id(o), text);
             }
@@ -357,7 +352,7 @@ pub fn decisions(
                     }
                 }
                 Err(e) => {
-                    let text = format!("error: {}", first_line(&e));
+                    let text = format!("error: {}", suite::error_line(&e));
                     for o in objects {
                         out.insert(id(o), text.clone());
                     }
@@ -382,7 +377,7 @@ pub fn decisions(
                     }
                 }
                 Err(e) => {
-                    let text = format!("error: {}", first_line(&e));
+                    let text = format!("error: {}", suite::error_line(&e));
                     for o in &latest {
                         out.insert(id(o), text.clone());
                     }
