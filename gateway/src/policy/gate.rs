@@ -248,40 +248,18 @@ fn canary(binding: &Binding, plugin: &LoadedPlugin, live: &LiveData) -> CanaryRu
                 .map(LifecycleItem::Version)
                 .collect();
             plugin.lifecycle(&items, now).err().map(|e| {
-                // Name the version that fails on its own, if one does.
-                let culprit = items.iter().find_map(|i| {
-                    let LifecycleItem::Version(o) = i else {
-                        return None;
-                    };
+                culprit(&objects, &e, "versions", |o| {
                     plugin
-                        .lifecycle(std::slice::from_ref(i), now)
+                        .lifecycle(&[LifecycleItem::Version(o.clone())], now)
                         .err()
-                        .map(|e| format!("{}: {}", suite::version_label(o), suite::error_line(&e)))
-                });
-                culprit.unwrap_or_else(|| {
-                    format!(
-                        "a batch of {} versions: {}",
-                        items.len(),
-                        suite::error_line(&e)
-                    )
                 })
             })
         }
         PolicyKind::Backup => {
             let owned: Vec<ObjectVersion> = latest.iter().map(|o| (*o).clone()).collect();
             plugin.backup_full(&owned, &[], now).err().map(|e| {
-                let culprit = owned.iter().find_map(|o| {
-                    plugin
-                        .backup_full(std::slice::from_ref(o), &[], now)
-                        .err()
-                        .map(|e| format!("{}: {}", suite::version_label(o), suite::error_line(&e)))
-                });
-                culprit.unwrap_or_else(|| {
-                    format!(
-                        "a plan of {} objects: {}",
-                        owned.len(),
-                        suite::error_line(&e)
-                    )
+                culprit(&owned, &e, "objects", |o| {
+                    plugin.backup_full(std::slice::from_ref(o), &[], now).err()
                 })
             })
         }
@@ -291,6 +269,28 @@ fn canary(binding: &Binding, plugin: &LoadedPlugin, live: &LiveData) -> CanaryRu
         skipped: None,
         error,
     }
+}
+
+/// After a batch failed with `batch_error`: the first version that fails on its own, named with
+/// its error, else the batch's error.
+fn culprit(
+    objects: &[ObjectVersion],
+    batch_error: &PolicyError,
+    what: &str,
+    alone: impl Fn(&ObjectVersion) -> Option<PolicyError>,
+) -> String {
+    objects
+        .iter()
+        .find_map(|o| {
+            alone(o).map(|e| format!("{}: {}", suite::version_label(o), suite::error_line(&e)))
+        })
+        .unwrap_or_else(|| {
+            format!(
+                "a batch of {} {what}: {}",
+                objects.len(),
+                suite::error_line(batch_error)
+            )
+        })
 }
 
 /// One decision that differs between the serving version and a candidate.

@@ -698,13 +698,12 @@ impl PolicyRegistry {
         match loaded {
             Ok((plugin, Some(report))) if !report.passed => {
                 let refusal = report.refusal.clone().unwrap_or_default();
-                {
-                    let mut files = lock(&self.files);
-                    let st = files.entry(file.to_path_buf()).or_default();
-                    st.refused_hash = Some(plugin.hash().to_string());
-                    st.gate = Some(report);
-                }
-                self.fail(file, format!("{name}: {refusal}"), false)
+                let outcome = self.fail(file, format!("{name}: {refusal}"), false);
+                let mut files = lock(&self.files);
+                let st = files.entry(file.to_path_buf()).or_default();
+                st.refused_hash = Some(plugin.hash().to_string());
+                st.gate = Some(report);
+                outcome
             }
             Ok((plugin, report)) => {
                 let hash = plugin.hash().to_string();
@@ -783,6 +782,8 @@ impl PolicyRegistry {
         st.error = Some(error);
         st.conflict = conflict;
         st.overridden_by = None;
+        // Only the failure that set it is a gate refusal (the gate sets it again after this).
+        st.refused_hash = None;
         ReloadOutcome::Failed
     }
 
